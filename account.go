@@ -1,0 +1,131 @@
+package fetchsms
+
+import "time"
+
+// Roles.
+const (
+	RoleCustomer = "customer"
+	RoleAdmin    = "admin"
+)
+
+// User is an account.
+type User struct {
+	ID           string
+	Email        string
+	Role         string
+	BalanceCents Cents
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// Credential kinds: never interchangeable.
+const (
+	KindAPIKey  = "api_key"
+	KindSession = "session"
+	KindGateway = "gateway"
+)
+
+// Token prefixes, one per credential kind.
+const (
+	PrefixAPIKey  = "fsk_"
+	PrefixSession = "fss_"
+	PrefixGateway = "fsg_"
+)
+
+// Principal is who a request acts for, after authentication.
+type Principal struct {
+	Kind         string // KindAPIKey, KindSession or KindGateway
+	CredentialID string
+	User         *User    // nil for gateways
+	Gateway      *Gateway // nil for users
+}
+
+// APIKey is a customer's programmatic credential; the secret is never stored.
+type APIKey struct {
+	ID         string
+	UserID     string
+	Name       string
+	Prefix     string // first characters of the key, to recognise it
+	CreatedAt  time.Time
+	RevokedAt  time.Time
+	LastUsedAt time.Time
+	Key        string // only set in the answer that creates it
+}
+
+// Session is a logged-in person's credential.
+type Session struct {
+	ID        string
+	UserID    string
+	Token     string // only set at login
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// SessionLifetime is how long a login lasts.
+const SessionLifetime = 30 * 24 * time.Hour
+
+// Gateway is an SMS gateway that posts inbound messages for its own numbers.
+type Gateway struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+	Token     string // only set in the answer that creates it
+}
+
+// Ledger entry kinds.
+const (
+	LedgerDeposit    = "deposit"
+	LedgerPurchase   = "purchase"
+	LedgerRefund     = "refund"
+	LedgerAdjustment = "adjustment"
+)
+
+// LedgerEntry is one immutable change to a wallet.
+type LedgerEntry struct {
+	ID                string
+	UserID            string
+	Kind              string
+	AmountCents       Cents // signed
+	BalanceAfterCents Cents
+	VerificationID    string
+	RentalID          string
+	DepositID         string
+	Reason            string
+	CreatedAt         time.Time
+}
+
+// Deposit is a top-up through a payment provider.
+type Deposit struct {
+	ID          string
+	UserID      string
+	AmountCents Cents
+	Status      string // pending, completed, failed
+	Provider    string
+	ProviderRef string
+	CheckoutURL string
+	CreatedAt   time.Time
+}
+
+// Deposit statuses.
+const (
+	DepositPending   = "pending"
+	DepositCompleted = "completed"
+	DepositFailed    = "failed"
+)
+
+// Page asks for one page of a newest-first list.
+type Page struct {
+	Limit  int
+	Cursor int64 // 0: from the newest
+}
+
+// Number is a phone number of the pool.
+type Number struct {
+	ID        string
+	E164      string
+	GatewayID string
+	Status    string // active, disabled
+	Holder    string // "verification:<id>" / "rental:<id>" or ""
+	Pristine  bool
+	CreatedAt time.Time
+}

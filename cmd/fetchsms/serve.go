@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sync"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/sandbox"
+	"github.com/fetchsms/fetchsms/web"
+	"github.com/fetchsms/fetchsms/worker"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var d dbFlags
+	d.register(fs)
+	addr := fs.String("addr", env("ADDR", "127.0.0.1:8080"), "listen address (port 0 picks a free port)")
+	sandboxMode := fs.Bool("sandbox", env("SANDBOX", "") == "true", "sandbox mode: seeded pool, demo account, test clock, simulated SIM bank")
+	simulator := fs.Bool("simulator", env("SIMULATOR", "true") != "false", "in sandbox, answer purchases with simulated SMS")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+
+	db, err := d.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	services, err := db.AllServices(ctx)
+	if err != nil {
+		return err
+	}
+	db.Detector = fetchsms.NewDetector(services)
+
+	srv := &web.Server{DB: db, Logger: logger}
+	var sim *sandbox.Simulator
+	var banner []string
+	if *sandboxMode {
+		clock, err := sandbox.NewClock(ctx, db)
+		if err != nil {
+			return err
+		}
+		db.Clock = clock
+		srv.Sandbox, srv.Clock, srv.Payments = true, clock, sandbox.Payments{}
+		seed, err := seedSandbox(ctx, db)
+		if err != nil {
+			return fmt.Errorf("sandbox seed: %w", err)
+		}
+		banner = seed.banner()
+		if *simulator {
+			sim = &sandbox.Simulator{Logger: logger, Deliver: inboundVia(srv, seed.gatewayToken)}
+			srv.Simulator = sim
+		}
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+
+	workCtx, stopWork := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		(&worker.Expirer{Store: db, Interval: time.Second, Logger: logger}).Run(workCtx)
+	}()
+
+	url := "http://" + ln.Addr().String()
+	fmt.Fprintf(stdout, "Fetch SMS listening on %s\n", url)
+	for _, line := range banner {
+		fmt.Fprintln(stdout, line)
+	}
+	if f, ok := stdout.(*os.File); ok {
+		f.Sync()
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "db", d.path, "sandbox", *sandboxMode)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		stopWork()
+		wg.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	// Ordered shutdown: stop taking requests, then the workers, then the database.
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err = hs.Shutdown(shutCtx)
+	if sim != nil {
+		sim.Close()
+	}
+	stopWork()
+	wg.Wait()
+	logger.Info("stopped")
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// inboundVia delivers simulated SMS through the server's own inbound endpoint, with
+// the SIM bank's gateway token: the same path a real gateway takes.
+func inboundVia(srv *web.Server, token string) sandbox.Deliverer {
+	return func(ctx context.Context, to, from, body string) error {
+		msg, _ := json.Marshal(map[string]string{"id": "sim-" + fmt.Sprint(time.Now().UnixNano()), "to": to, "from": from, "body": body})
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/inbound/sms", bytes.NewReader(msg))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusAccepted {
+			return fmt.Errorf("inbound answered %d: %s", rec.Code, rec.Body.String())
+		}
+		return nil
+	}
+}

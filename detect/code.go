@@ -1,0 +1,465 @@
+package detect
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// ExtractCode returns the verification code as written in the message
+// ("821-193", "G-412157", "482910", "AB12CD"), or "" when there is none.
+//
+// The result is always a substring of Normalize(body) (and so, for a pure-ASCII
+// body, of body itself). Digit codes of 4 to 8 digits are taken, alone or grouped
+// as "123-456" / "123 456" / "1234-5678", with an optional capital-letter prefix
+// ("G-412157"); mixed letter-and-digit codes only when a label names them as a
+// code ("Your code: AB12CD"). Labels ("code", "código", "OTP", "PIN", "is your …
+// code", "@apple.com #123456") rank the candidates. URLs, e-mail addresses, phone
+// numbers, prices and amounts, dates, times, years, order and reference numbers
+// are never returned.
+func ExtractCode(body string) string {
+	n := Normalize(body)
+	c, ok := extract(n)
+	if !ok {
+		return ""
+	}
+	return n[c.start:c.end]
+}
+
+// candidate is a possible code n[start:end].
+type candidate struct {
+	start, end int
+	score      float64
+}
+
+// token is a maximal run of ASCII letters and digits.
+type token struct {
+	start, end      int
+	digits, letters int
+	upper           int
+}
+
+func (t token) numeric() bool { return t.letters == 0 }
+
+func tokenize(n string) []token {
+	var toks []token
+	for i := 0; i < len(n); {
+		if !isAlnum(n[i]) {
+			i++
+			continue
+		}
+		t := token{start: i}
+		for i < len(n) && isAlnum(n[i]) {
+			switch c := n[i]; {
+			case c >= '0' && c <= '9':
+				t.digits++
+			case c >= 'A' && c <= 'Z':
+				t.letters++
+				t.upper++
+			default:
+				t.letters++
+			}
+			i++
+		}
+		t.end = i
+		toks = append(toks, t)
+	}
+	return toks
+}
+
+// chainSeps are the separators that join digit groups into one number: a code
+// ("123-456", "123 456") or something that is not a code (a phone number, a date,
+// a decimal, a time).
+var chainSeps = map[string]bool{
+	"-": true, " ": true, ".": true, "/": true, ",": true, ":": true,
+	"(": true, ")": true, ") ": true, " (": true, ")-": true, " - ": true, "+": true,
+}
+
+// extract finds the best code candidate in the normalised text n.
+func extract(n string) (candidate, bool) {
+	toks := tokenize(n)
+	var best candidate
+	found := false
+	consider := func(c candidate, ok bool) {
+		if ok && c.score > 0 && (!found || c.score > best.score) {
+			best, found = c, true
+		}
+	}
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		switch {
+		case !t.numeric() && t.digits == 0:
+			// A capital prefix: "G-412157".
+			if t.letters <= 3 && t.upper == t.letters && i+1 < len(toks) && n[t.end:toks[i+1].start] == "-" &&
+				toks[i+1].numeric() && toks[i+1].digits >= 4 && toks[i+1].digits <= 8 && !chained(n, toks, i+1) {
+				consider(scoreCandidate(n, t.start, toks[i+1].end, toks[i+1].digits, kindPrefixed))
+				i++
+			}
+		case !t.numeric():
+			if l := t.end - t.start; l >= 4 && l <= 10 {
+				consider(scoreCandidate(n, t.start, t.end, t.digits, kindAlnum))
+			}
+		default:
+			j := i
+			for j+1 < len(toks) && toks[j+1].numeric() && chainSeps[n[toks[j].end:toks[j+1].start]] {
+				j++
+			}
+			for _, c := range chainCandidates(n, toks[i:j+1]) {
+				consider(c, true)
+			}
+			i = j
+		}
+	}
+	return best, found
+}
+
+// chained reports whether the numeric token toks[i] continues into another digit
+// group ("G-412157-12").
+func chained(n string, toks []token, i int) bool {
+	return i+1 < len(toks) && toks[i+1].numeric() && chainSeps[n[toks[i].end:toks[i+1].start]]
+}
+
+const (
+	kindDigits = iota
+	kindGrouped
+	kindPrefixed
+	kindAlnum
+)
+
+// chainCandidates scores a run of digit groups joined by chainSeps.
+func chainCandidates(n string, g []token) []candidate {
+	one := func(t token, kind int) []candidate {
+		if c, ok := scoreCandidate(n, t.start, t.end, t.digits, kind); ok {
+			return []candidate{c}
+		}
+		return nil
+	}
+	if len(g) == 1 {
+		return one(g[0], kindDigits)
+	}
+	digits := 0
+	allSpace, sameSep := true, true
+	first := n[g[0].end:g[1].start]
+	for k := range g {
+		digits += g[k].digits
+		if k > 0 {
+			sep := n[g[k-1].end:g[k].start]
+			allSpace = allSpace && sep == " "
+			sameSep = sameSep && sep == first
+		}
+	}
+	if digits >= 9 && !allSpace {
+		return nil // phone or card number
+	}
+	if len(g) == 2 && sameSep && (first == "-" || first == " ") {
+		a, b := g[0].digits, g[1].digits
+		if a == b && (a == 3 || a == 4) {
+			if c, ok := scoreCandidate(n, g[0].start, g[1].end, digits, kindGrouped); ok {
+				return []candidate{c}
+			}
+			if first == "-" {
+				return nil
+			}
+		}
+	}
+	if !allSpace || digits >= 10 && len(g) <= 4 && phoneLike(g) {
+		return nil // dates, times, decimals, ranges, phone numbers
+	}
+	var out []candidate
+	for _, t := range g {
+		out = append(out, one(t, kindDigits)...)
+	}
+	return out
+}
+
+// phoneLike reports whether space-separated groups read as a phone number
+// ("+1 415 555 0142", "415 555 0142").
+func phoneLike(g []token) bool {
+	var sizes []int
+	for _, t := range g {
+		sizes = append(sizes, t.digits)
+	}
+	switch len(sizes) {
+	case 3:
+		return sizes[0] == 3 && sizes[1] == 3 && sizes[2] == 4
+	case 4:
+		return sizes[0] == 1 && sizes[1] == 3 && sizes[2] == 3 && sizes[3] == 4
+	case 2:
+		return sizes[0]+sizes[1] >= 10
+	}
+	return false
+}
+
+var labelWords = map[string]bool{
+	"code": true, "codes": true, "codigo": true, "otp": true, "pin": true, "passcode": true,
+	"password": true, "verification": true, "security": true, "token": true, "clave": true,
+	"contrasena": true, "2fa": true, "login": true, "sign-in": true, "signin": true, "key": true,
+	"codice": true, "code.": true, "kod": true, "codigos": true,
+}
+
+// fillers may stand between a label and its code: "code is 1234", "code: 1234".
+var fillers = map[string]bool{"is": true, "es": true, "e": true, "here": true, "here's": true, "heres": true, "was": true}
+
+// rejectBefore are words that, just before a number, say it is not a code.
+var rejectBefore = map[string]bool{
+	"order": true, "ref": true, "reference": true, "ticket": true, "case": true, "invoice": true,
+	"tracking": true, "ending": true, "acct": true, "card": true, "call": true, "text": true,
+	"txt": true, "dial": true, "ext": true, "zip": true, "apt": true, "suite": true, "unit": true,
+	"flight": true, "booking": true, "room": true, "gate": true, "id": true, "po": true, "box": true,
+	"route": true, "model": true, "version": true, "build": true, "item": true, "sku": true,
+	"at": true, "by": true, "until": true, "since": true, "in": true, "on": true, "from": true, "before": true,
+	"after": true, "year": true, "total": true, "balance": true, "amount": true, "paid": true,
+	"charged": true, "spent": true, "earned": true, "save": true, "fax": true, "phone": true,
+	"tel": true, "mobile": true, "number": true, "no": true, "store": true, "ste": true, "st": true,
+	"jan": true, "feb": true, "mar": true, "apr": true, "may": true, "jun": true, "jul": true,
+	"aug": true, "sep": true, "sept": true, "oct": true, "nov": true, "dec": true, "january": true,
+	"february": true, "march": true, "april": true, "june": true, "july": true, "august": true,
+	"september": true, "october": true, "november": true, "december": true, "usd": true, "promo": true,
+	"coupon": true, "discount": true, "room#": true, "claim": true, "transaction": true, "member": true,
+	"membership": true, "policy": true, "account#": true, "confirmation#": true, "reservation": true,
+}
+
+// rejectAfter are words that, just after a number, say it is not a code.
+var rejectAfter = map[string]bool{
+	"min": true, "mins": true, "minute": true, "minutes": true, "hour": true, "hours": true,
+	"hr": true, "hrs": true, "sec": true, "secs": true, "second": true, "seconds": true,
+	"day": true, "days": true, "week": true, "weeks": true, "month": true, "months": true,
+	"year": true, "years": true, "usd": true, "dollars": true, "dollar": true, "cents": true,
+	"points": true, "pts": true, "miles": true, "mi": true, "km": true, "gb": true, "mb": true,
+	"off": true, "am": true, "pm": true, "percent": true, "items": true, "people": true,
+	"users": true, "times": true, "attempts": true, "tries": true, "characters": true,
+	"digits": true, "digit": true, "credits": true, "coins": true, "bonus": true, "free": true,
+	"spins": true, "followers": true, "likes": true, "views": true, "messages": true, "new": true,
+	"main": true, "ave": true, "avenue": true, "street": true, "blvd": true, "rd": true, "road": true,
+	"lane": true, "dr": true, "drive": true, "pst": true, "est": true, "cst": true, "mst": true,
+	"utc": true, "gmt": true, "et": true, "pt": true, "ct": true, "mt": true,
+}
+
+// scoreCandidate scores n[s:e] as a code; ok is false when it cannot be one.
+func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
+	c := candidate{start: s, end: e}
+	if kind != kindAlnum && (digits < 4 || digits > 8) {
+		return c, false
+	}
+	prev, _ := utf8.DecodeLastRuneInString(n[:s])
+	next, _ := utf8.DecodeRuneInString(n[e:])
+	if s == 0 {
+		prev = ' '
+	}
+	if e == len(n) {
+		next = ' '
+	}
+	// Glued to a word, a currency sign, a percentage, a URL or address.
+	if unicode.IsLetter(prev) || unicode.IsLetter(next) || unicode.IsDigit(prev) || unicode.IsDigit(next) {
+		return c, false
+	}
+	if unicode.Is(unicode.Sc, prev) || prev == '+' || next == '%' || prev == '_' || next == '_' || prev == '=' {
+		return c, false
+	}
+	for _, p := range []rune{'.', ',', ':', '/'} {
+		if prev == p && s >= 2 && isDigitByte(n[s-2]) || next == p && e+1 < len(n) && isDigitByte(n[e+1]) {
+			return c, false
+		}
+	}
+	if prev == '/' || next == '/' || prev == '@' || next == '@' || prev == '\\' {
+		return c, false
+	}
+	ws := strings.LastIndexAny(n[:s], " \n\t") + 1
+	we := strings.IndexAny(n[e:], " \n\t")
+	if we < 0 {
+		we = len(n)
+	} else {
+		we += e
+	}
+	word := strings.ToLower(n[ws:we])
+	if strings.Contains(word, "://") || strings.Contains(word, "www.") || strings.ContainsAny(word, "/@=&?") ||
+		strings.Contains(word, ".com") || strings.Contains(word, ".ly") {
+		return c, false
+	}
+
+	before := wordsBefore(n, s, 6)
+	after := wordsAfter(n, e, 8)
+
+	// The word right before, skipping fillers.
+	direct := false
+	near := false
+	for k, w := range before {
+		if k == 0 && rejectBefore[w] {
+			return c, false
+		}
+		if k == 1 && w == "to" && len(before) > 2 && (before[2] == "stop" || before[2] == "help" || before[2] == "text" || before[2] == "reply" || before[2] == "txt") {
+			return c, false
+		}
+		if labelWords[w] {
+			near = true
+			if !direct && onlyFillers(before[:k]) {
+				direct = true
+			}
+		}
+	}
+	if len(before) >= 2 && before[0] == "to" && (before[1] == "stop" || before[1] == "help" || before[1] == "text" || before[1] == "reply" || before[1] == "txt" || before[1] == "msg" || before[1] == "sms") {
+		return c, false
+	}
+	if len(after) > 0 && rejectAfter[after[0]] {
+		return c, false
+	}
+	if kind == kindDigits && digits == 4 {
+		if v := atoi(n[s:e]); v >= 1900 && v <= 2099 && !direct {
+			return c, false // a year
+		}
+	}
+	forward := false
+	if len(after) > 0 && (after[0] == "is" || after[0] == "es" || after[0] == "as" || after[0] == "e" || after[0] == "ist") {
+		for _, w := range after[1:] {
+			if labelWords[w] {
+				forward = true
+				break
+			}
+		}
+	}
+	promo := false
+	for _, w := range append(append([]string(nil), before...), after...) {
+		if w == "promo" || w == "coupon" || w == "discount" || w == "off" || w == "voucher" || w == "reward" {
+			promo = true
+		}
+	}
+	if promo && !forward && kind != kindPrefixed {
+		return c, false
+	}
+
+	switch kind {
+	case kindDigits:
+		c.score = 1
+	case kindGrouped:
+		c.score = 1.5
+	case kindPrefixed:
+		c.score = 3
+	case kindAlnum:
+		c.score = -3
+		if !direct && !forward {
+			return c, false
+		}
+		if e-s < 4 || e-s > 10 {
+			return c, false
+		}
+	}
+	switch {
+	case direct:
+		c.score += 4
+	case forward:
+		c.score += 4
+	case near:
+		c.score += 2
+	}
+	if len(before) > 0 && (before[0] == "use" || before[0] == "enter" || before[0] == "type" || before[0] == "input") {
+		c.score += 2
+	}
+	if prev == '#' {
+		if domainBound(n, s-1) {
+			c.score += 5
+		} else {
+			c.score -= 1
+		}
+	}
+	if strings.HasSuffix(strings.TrimRight(n[:s], " "), ":") {
+		c.score += 0.5
+	}
+	if digits == 6 {
+		c.score += 0.5
+	}
+	return c, true
+}
+
+// domainBound reports whether the '#' at n[h] follows "@domain " (the origin-bound
+// one-time code line: "@apple.com #123456").
+func domainBound(n string, h int) bool {
+	t := strings.TrimRight(n[:h], " ")
+	at := strings.LastIndexAny(t, " \n")
+	w := t[at+1:]
+	return len(w) > 3 && w[0] == '@' && strings.Contains(w, ".")
+}
+
+func isDigitByte(b byte) bool { return b >= '0' && b <= '9' }
+
+func atoi(s string) int {
+	v := 0
+	for i := 0; i < len(s) && i < 9; i++ {
+		v = v*10 + int(s[i]-'0')
+	}
+	return v
+}
+
+func onlyFillers(ws []string) bool {
+	for _, w := range ws {
+		if !fillers[w] {
+			return false
+		}
+	}
+	return true
+}
+
+// sentenceBreak reports whether n[i] ends a sentence.
+func sentenceBreak(n string, i int) bool {
+	switch n[i] {
+	case '!', '?':
+		return true
+	case '.':
+		return i+1 >= len(n) || n[i+1] == ' ' || n[i+1] == '\n'
+	}
+	return false
+}
+
+// wordsBefore returns up to max folded words before n[:s] in the same sentence,
+// nearest first.
+func wordsBefore(n string, s, max int) []string {
+	var out []string
+	end := s
+	for i := s - 1; i >= -1 && len(out) < max; i-- {
+		if i >= 0 && sentenceBreak(n, i) {
+			if end > i+1 {
+				if w := cleanWord(n[i+1 : end]); w != "" {
+					out = append(out, w)
+				}
+			}
+			break
+		}
+		if i < 0 || n[i] == ' ' || n[i] == '\n' || n[i] == ',' || n[i] == '(' || n[i] == '[' || n[i] == '"' {
+			if end > i+1 {
+				if w := cleanWord(n[i+1 : end]); w != "" {
+					out = append(out, w)
+				}
+			}
+			end = i
+		}
+	}
+	return out
+}
+
+// wordsAfter returns up to max folded words after n[e:] in the same sentence.
+func wordsAfter(n string, e, max int) []string {
+	var out []string
+	start := e
+	for i := e; i <= len(n) && len(out) < max; i++ {
+		stop := i < len(n) && sentenceBreak(n, i)
+		if i == len(n) || stop || n[i] == ' ' || n[i] == '\n' || n[i] == ',' || n[i] == ')' || n[i] == ']' || n[i] == '"' {
+			if i > start {
+				if w := cleanWord(n[start:i]); w != "" {
+					out = append(out, w)
+				}
+			}
+			start = i + 1
+			if stop {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// cleanWord folds w and trims punctuation around it; "code:" → "code".
+func cleanWord(w string) string {
+	f, _ := fold(w)
+	f = strings.TrimFunc(f, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '#' })
+	f = strings.TrimLeft(f, "#")
+	return f
+}

@@ -1,0 +1,348 @@
+// Package detect recognises which service sent an inbound SMS and extracts the
+// verification code it carries. It is pure: no I/O, no clock, no randomness.
+//
+// Detection trusts the message body first: a rule's keywords ("whatsapp",
+// "google voice", "@apple.com") found in the body decide. The sender is a hint:
+// an alphanumeric sender equal to a rule's sender name ("Telegram") is a strong
+// hint, a numeric short code ("32665") a weak one, since short codes are shared.
+package detect
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Rule describes how to recognise one service.
+type Rule struct {
+	ServiceID int
+	Name      string
+	// Senders are alphanumeric sender names ("Telegram"), short codes ("22000")
+	// or long numbers that hint at the service.
+	Senders []string
+	// Keywords are words or phrases that name the service in a message body,
+	// matched case-insensitively on word boundaries.
+	Keywords []string
+}
+
+// Result of detection. ServiceID 0 means no service recognised.
+type Result struct {
+	ServiceID int
+	// Confidence is in [0,1]: about 0.9 and above when the body names the service
+	// (and the sender agrees), lower when it rests on the sender alone or when
+	// the body names several services.
+	Confidence float64
+	// Code is the verification code as written in the message, "" when there is
+	// none; it is a substring of Normalize(body). It is set even when no service
+	// is recognised.
+	Code string
+}
+
+// Engine holds compiled rules; safe for concurrent use.
+type Engine struct {
+	rules    []compiledRule
+	names    map[string][]int // alphanumeric sender key → rule indexes
+	numbers  map[string][]int // numeric sender key → rule indexes
+	keywords []keyword
+}
+
+type compiledRule struct {
+	Rule
+	nameKey string
+}
+
+type keyword struct {
+	text         string // folded
+	rule         int
+	lEdge, rEdge bool // whether the keyword starts / ends with a word character
+}
+
+// New compiles rules. Rules with a ServiceID of 0 or less are ignored; empty
+// senders and keywords are skipped.
+func New(rules []Rule) *Engine {
+	e := &Engine{names: map[string][]int{}, numbers: map[string][]int{}}
+	for _, r := range rules {
+		if r.ServiceID <= 0 {
+			continue
+		}
+		idx := len(e.rules)
+		e.rules = append(e.rules, compiledRule{Rule: r, nameKey: senderKey(r.Name)})
+		seen := map[string]bool{}
+		for _, s := range r.Senders {
+			if k, ok := numberKey(s); ok {
+				if !seen["#"+k] {
+					e.numbers[k] = append(e.numbers[k], idx)
+					seen["#"+k] = true
+				}
+			} else if k := senderKey(s); k != "" && !seen[k] {
+				e.names[k] = append(e.names[k], idx)
+				seen[k] = true
+			}
+		}
+		for _, kw := range r.Keywords {
+			f, _ := fold(Normalize(kw))
+			f = strings.TrimSpace(f)
+			if f == "" || seen["kw:"+f] {
+				continue
+			}
+			seen["kw:"+f] = true
+			first, _ := utf8.DecodeRuneInString(f)
+			last, _ := utf8.DecodeLastRuneInString(f)
+			e.keywords = append(e.keywords, keyword{text: f, rule: idx, lEdge: isWordRune(first), rEdge: isWordRune(last)})
+		}
+	}
+	return e
+}
+
+// senderKey is the folded letters and digits of an alphanumeric sender name.
+func senderKey(s string) string {
+	f, _ := fold(Normalize(s))
+	var b strings.Builder
+	for _, r := range f {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// numberKey returns the digits of a numeric sender ("+1 (415) 555-0100",
+// "22000"), without a leading US country code; ok is false if s has letters.
+func numberKey(s string) (string, bool) {
+	s = Normalize(s)
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			b.WriteByte(c)
+		case c == '+' || c == '-' || c == ' ' || c == '(' || c == ')' || c == '.':
+		default:
+			return "", false
+		}
+	}
+	k := b.String()
+	if len(k) == 11 && k[0] == '1' {
+		k = k[1:]
+	}
+	return k, k != ""
+}
+
+// match is one keyword occurrence, in normalised-body byte offsets.
+type match struct {
+	start, end int // in the folded text
+	rule       int
+	pos        int // start in the normalised text
+}
+
+// find returns the keyword matches in folded text f, without matches that lie
+// inside a longer match of another rule ("uber" inside "uber eats").
+func (e *Engine) find(f string, m []int) []match {
+	var all []match
+	for _, kw := range e.keywords {
+		for off := 0; off < len(f); {
+			i := strings.Index(f[off:], kw.text)
+			if i < 0 {
+				break
+			}
+			i += off
+			j := i + len(kw.text)
+			off = i + 1
+			if kw.lEdge && i > 0 {
+				if r, _ := utf8.DecodeLastRuneInString(f[:i]); isWordRune(r) {
+					continue
+				}
+			}
+			if kw.rEdge && j < len(f) {
+				if r, _ := utf8.DecodeRuneInString(f[j:]); isWordRune(r) {
+					continue
+				}
+			}
+			all = append(all, match{start: i, end: j, rule: kw.rule, pos: m[i]})
+		}
+	}
+	out := all[:0:0]
+	for _, a := range all {
+		inside := false
+		for _, b := range all {
+			if b.rule != a.rule && b.start <= a.start && a.end <= b.end && b.end-b.start > a.end-a.start {
+				inside = true
+				break
+			}
+		}
+		if !inside {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Detect returns which service sent the SMS (by sender and body) and the code it
+// carries.
+func (e *Engine) Detect(sender, body string) Result {
+	n := Normalize(body)
+	res := Result{}
+	c, hasCode := extract(n)
+	if hasCode {
+		res.Code = n[c.start:c.end]
+	}
+
+	// Sender hints.
+	strong := map[int]bool{}
+	weak := map[int]bool{}
+	if k, ok := numberKey(sender); ok {
+		for _, r := range e.numbers[k] {
+			weak[r] = true
+		}
+	} else if k := senderKey(sender); k != "" {
+		for _, r := range e.names[k] {
+			strong[r] = true
+		}
+		if len(strong) == 0 {
+			sf, sm := fold(Normalize(sender))
+			for _, mt := range e.find(sf, sm) {
+				strong[mt.rule] = true
+			}
+		}
+	}
+
+	// Body keywords.
+	f, m := fold(n)
+	matches := e.find(f, m)
+	type stat struct {
+		count, first int
+		sentence     bool // named in the sentence that carries the code
+		lead         bool // named at the head of the message ("[TikTok]", "PayPal:")
+		owner        bool // named just before a code label ("your TikTok code")
+	}
+	stats := map[int]*stat{}
+	var order []int
+	for _, mt := range matches {
+		st := stats[mt.rule]
+		if st == nil {
+			st = &stat{first: mt.pos}
+			stats[mt.rule] = st
+			order = append(order, mt.rule)
+		}
+		st.count++
+		st.first = min(st.first, mt.pos)
+		if hasCode && sameSentence(n, mt.pos, c.start) {
+			st.sentence = true
+		}
+		if strings.TrimLeft(n[:mt.pos], "[( <#>") == "" {
+			st.lead = true
+		}
+		if end := m[mt.end]; ownsLabel(wordsAfter(n, end, 2)) {
+			st.owner = true
+		}
+	}
+
+	switch {
+	case len(stats) == 1:
+		r := order[0]
+		res.ServiceID = e.rules[r].ServiceID
+		switch {
+		case strong[r]:
+			res.Confidence = 0.99
+		case weak[r]:
+			res.Confidence = 0.95
+		case len(strong) > 0:
+			res.Confidence = 0.7 // the sender names another service: trust the body
+		default:
+			res.Confidence = 0.85
+		}
+	case len(stats) > 1:
+		best, second := -1, -1
+		var bestScore, secondScore float64
+		earliest := order[0]
+		for _, r := range order {
+			if stats[r].first < stats[earliest].first {
+				earliest = r
+			}
+		}
+		for _, r := range order {
+			st := stats[r]
+			score := 0.5 * float64(min(st.count, 3))
+			if strong[r] {
+				score += 2
+			}
+			if weak[r] {
+				score += 0.75
+			}
+			if st.sentence {
+				score += 1.5
+			}
+			if st.lead {
+				score += 1
+			}
+			if st.owner {
+				score += 1.5
+			}
+			if r == earliest {
+				score += 0.5
+			}
+			switch {
+			case best < 0 || score > bestScore:
+				second, secondScore = best, bestScore
+				best, bestScore = r, score
+			case second < 0 || score > secondScore:
+				second, secondScore = r, score
+			}
+		}
+		res.ServiceID = e.rules[best].ServiceID
+		margin := bestScore - secondScore
+		res.Confidence = 0.4 + 0.4*min(margin, 2)/2
+	case len(strong) > 0:
+		r := pick(e, strong, sender)
+		res.ServiceID = e.rules[r].ServiceID
+		res.Confidence = 0.75
+		if len(strong) > 1 {
+			res.Confidence = 0.5
+		}
+	case len(weak) == 1:
+		for r := range weak {
+			res.ServiceID = e.rules[r].ServiceID
+		}
+		res.Confidence = 0.4
+	}
+	return res
+}
+
+// pick chooses among rules that share a sender name: the one whose name is the
+// sender, else the first in rule order.
+func pick(e *Engine, set map[int]bool, sender string) int {
+	k := senderKey(sender)
+	best := -1
+	for r := range set {
+		if e.rules[r].nameKey == k {
+			return r
+		}
+		if best < 0 || r < best {
+			best = r
+		}
+	}
+	return best
+}
+
+// ownsLabel reports whether the words after a service name make it the owner of
+// a code: "TikTok code", "Google verification code", "Apple Account code".
+func ownsLabel(after []string) bool {
+	for _, w := range after {
+		if labelWords[w] || w == "otp" || w == "confirmation" {
+			return true
+		}
+	}
+	return false
+}
+
+// sameSentence reports whether offsets a and b of n lie in the same sentence.
+func sameSentence(n string, a, b int) bool {
+	if a > b {
+		a, b = b, a
+	}
+	for i := a; i < b && i < len(n); i++ {
+		if n[i] == '\n' || sentenceBreak(n, i) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,215 @@
+// Package sqlite is the embedded storage engine of Fetch SMS: every business
+// transaction (purchases, refunds, inbound routing, deposits) runs here, against a
+// SQLite database in WAL mode with one writer at a time.
+package sqlite
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/google/uuid"
+	sqlite3 "github.com/mattn/go-sqlite3"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// DB is the SQLite store. Writes go through one connection (SQLite has one writer;
+// queuing in Go is cheaper than spinning on SQLITE_BUSY), reads through a pool.
+type DB struct {
+	Path string
+	// Clock is business time: expiries, rental terms, the times customers see.
+	Clock fetchsms.Clock
+	// RealClock is wall time for sessions and credentials, which the sandbox's test
+	// clock must not move.
+	RealClock fetchsms.Clock
+	// Detector recognises the service and code of inbound SMS.
+	Detector fetchsms.Detector
+
+	w *sql.DB
+	r *sql.DB
+}
+
+// Open opens (creating if needed) the database at path and applies migrations.
+func Open(ctx context.Context, path string) (*DB, error) {
+	q := url.Values{}
+	q.Set("_journal_mode", "WAL")
+	q.Set("_busy_timeout", "15000")
+	q.Set("_foreign_keys", "on")
+	q.Set("_synchronous", "FULL")
+	q.Set("_txlock", "immediate")
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite.Open: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	q.Set("_query_only", "1")
+	q.Del("_txlock")
+	r, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite.Open: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	db := &DB{Path: path, Clock: fetchsms.SystemClock{}, RealClock: fetchsms.SystemClock{}, w: w, r: r}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err1 := db.r.Close()
+	err2 := db.w.Close()
+	return errors.Join(err1, err2)
+}
+
+// migrate applies the embedded migrations not yet recorded in schema_migrations,
+// each in its own immediate transaction, so two processes starting together apply
+// each one once.
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("sqlite.migrate: %w", err)
+	}
+	names, err := fs.Glob(migrationsFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var version int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(name, "migrations/"), "%d_", &version); err != nil {
+			return fmt.Errorf("sqlite.migrate: bad migration name %s", name)
+		}
+		body, err := migrationsFS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = db.tx(ctx, "sqlite.migrate", func(tx *sql.Tx) error {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it, or rolls back
+// when fn fails. The error is wrapped with op and translated.
+func (db *DB) tx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(op, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return wrap(op, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return wrap(op, err)
+	}
+	return nil
+}
+
+// wrap adds the operation to err and translates driver errors into domain errors.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *fetchsms.Error
+	if errors.As(err, &fe) {
+		if fe.Op == "" {
+			fe.Op = op
+		}
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &fetchsms.Error{Code: fetchsms.ENOTFOUND, Message: "not found", Op: op, Err: err}
+	}
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.ExtendedCode {
+		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
+			return &fetchsms.Error{Code: fetchsms.ECONFLICT, Message: "already exists", Op: op, Err: err}
+		}
+	}
+	return &fetchsms.Error{Code: fetchsms.EINTERNAL, Op: op, Err: err}
+}
+
+func isUnique(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}
+
+func newID() string { return uuid.NewString() }
+
+const refAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// newRef returns a short public reference such as "v_8R3p2K".
+func newRef(prefix string) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	out := []byte(prefix)
+	for _, c := range b {
+		out = append(out, refAlphabet[int(c)%len(refAlphabet)])
+	}
+	return string(out)
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// pageArgs normalises a page: limit 1–200 (default 50) and the cursor as an upper
+// bound on seq.
+func pageArgs(p fetchsms.Page) (limit int, before int64) {
+	limit = p.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 200 {
+		limit = 200
+	}
+	before = p.Cursor
+	if before <= 0 {
+		before = 1<<62 - 1
+	}
+	return limit, before
+}

@@ -1,0 +1,125 @@
+package fetchsms
+
+import "time"
+
+// Statuses shared by verifications and rentals.
+const (
+	StatusWaiting   = "waiting"
+	StatusReceived  = "received"
+	StatusExpired   = "expired"
+	StatusCancelled = "cancelled"
+)
+
+// Verification is a short-term purchase: one number, one code from one service.
+//
+// waiting → received (the code arrived; charged), expired (window closed; refunded)
+// or cancelled (by the customer; refunded).
+type Verification struct {
+	ID          string
+	Ref         string
+	UserID      string
+	ServiceID   int
+	ServiceSlug string
+	ServiceName string
+	NumberID    string
+	Number      string // E.164
+	AreaCode    string // "" when none was asked for
+	Code        string // "" until received
+	Status      string
+	CostCents   Cents
+	CreatedAt   time.Time
+	ExpiresAt   time.Time
+	ReceivedAt  time.Time // zero until received
+}
+
+// VerificationRequest is the body of POST /v1/verifications, after parsing.
+type VerificationRequest struct {
+	Service  string // numeric id or slug
+	AreaCode string
+}
+
+// Validate checks the fields that need no storage.
+func (r VerificationRequest) Validate() error {
+	if r.Service == "" {
+		return Errorf(EINVALID, "service is required")
+	}
+	if r.AreaCode != "" && !ValidAreaCode(r.AreaCode) {
+		return Errorf(EUNPROCESSABLE, "area_code must be a 3-digit US area code such as \"332\"")
+	}
+	return nil
+}
+
+// Rental is a long-term purchase: one exclusive number for a term, any service.
+//
+// waiting → received (first code) → expired (term over); waiting → expired
+// (term over without a code; refunded) or cancelled (by the customer; refunded).
+type Rental struct {
+	ID           string
+	Ref          string
+	UserID       string
+	ServiceID    int
+	ServiceSlug  string
+	ServiceName  string
+	NumberID     string
+	Number       string
+	AreaCode     string
+	DurationDays int
+	LastCode     string
+	Status       string
+	CostCents    Cents
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+}
+
+// RentalRequest is the body of POST /v1/rentals, after parsing.
+type RentalRequest struct {
+	Service  string
+	Days     int
+	AreaCode string
+}
+
+// Validate checks the fields that need no storage.
+func (r RentalRequest) Validate() error {
+	if r.Service == "" {
+		return Errorf(EINVALID, "service is required")
+	}
+	if !ValidRentalTerm(r.Days) {
+		return Errorf(EUNPROCESSABLE, "unsupported duration %d: days must be one of 1, 7, 30, 90, 365", r.Days)
+	}
+	if r.AreaCode != "" && !ValidAreaCode(r.AreaCode) {
+		return Errorf(EUNPROCESSABLE, "area_code must be a 3-digit US area code such as \"415\"")
+	}
+	return nil
+}
+
+// Message is one inbound SMS as stored.
+type Message struct {
+	ID              string
+	GatewayID       string
+	GatewayMsgID    string
+	To              string
+	NumberID        string
+	Sender          string
+	Body            string
+	Code            string
+	DetectedService int
+	ReceivedAt      time.Time
+	VerificationID  string // routed to, if any
+	RentalID        string
+}
+
+// InboundSMS is what a gateway posts.
+type InboundSMS struct {
+	ID         string
+	To         string
+	From       string
+	Body       string
+	ReceivedAt time.Time // zero → now
+}
+
+// InboundResult is the answer to an inbound SMS (the same for a repeat).
+type InboundResult struct {
+	MessageID      string
+	VerificationID string
+	RentalID       string
+}

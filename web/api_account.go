@@ -1,0 +1,245 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
+
+type userJSON struct {
+	ID        string  `json:"id"`
+	Email     string  `json:"email"`
+	Role      string  `json:"role"`
+	CreatedAt *string `json:"created_at"`
+}
+
+func userOut(u *fetchsms.User) userJSON {
+	return userJSON{ID: u.ID, Email: u.Email, Role: u.Role, CreatedAt: ts(u.CreatedAt)}
+}
+
+type credentialsBody struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
+	var body credentialsBody
+	if err := decode(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	u, err := s.DB.CreateUser(r.Context(), body.Email, body.Password, fetchsms.RoleCustomer)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sess, err := s.DB.CreateSession(r.Context(), u.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"token": sess.Token, "user": userOut(u), "expires_at": ts(sess.ExpiresAt)})
+}
+
+func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
+	var body credentialsBody
+	if err := decode(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if body.Email == "" || body.Password == "" {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "email and password are required"))
+		return
+	}
+	u, sess, err := s.DB.Login(r.Context(), body.Email, body.Password)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": sess.Token, "user": userOut(u), "expires_at": ts(sess.ExpiresAt)})
+}
+
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	if err := s.DB.RevokeSession(r.Context(), principalOf(r).CredentialID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, userOut(principalOf(r).User))
+}
+
+type apiKeyJSON struct {
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	Prefix     string  `json:"prefix"`
+	Key        string  `json:"key,omitempty"`
+	CreatedAt  *string `json:"created_at"`
+	RevokedAt  *string `json:"revoked_at"`
+	LastUsedAt *string `json:"last_used_at"`
+}
+
+func apiKeyOut(k *fetchsms.APIKey) apiKeyJSON {
+	return apiKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Key: k.Key, CreatedAt: ts(k.CreatedAt), RevokedAt: ts(k.RevokedAt), LastUsedAt: ts(k.LastUsedAt)}
+}
+
+func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request) {
+	keys, err := s.DB.ListAPIKeys(r.Context(), principalOf(r).User.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]apiKeyJSON, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, apiKeyOut(k))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Name string `json:"name"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body.Name = strings.TrimSpace(body.Name)
+	if body.Name == "" || len(body.Name) > 100 {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "name is required (1–100 characters)"))
+		return
+	}
+	k, err := s.DB.CreateAPIKey(r.Context(), principalOf(r).User.ID, body.Name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, apiKeyOut(k))
+}
+
+func (s *Server) handleRotateAPIKey(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "API key")
+	if id == "" {
+		return
+	}
+	k, err := s.DB.RotateAPIKey(r.Context(), principalOf(r).User.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, apiKeyOut(k))
+}
+
+func (s *Server) handleRevokeAPIKey(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "API key")
+	if id == "" {
+		return
+	}
+	if err := s.DB.RevokeAPIKey(r.Context(), principalOf(r).User.ID, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+type ledgerJSON struct {
+	ID                string         `json:"id"`
+	Kind              string         `json:"kind"`
+	AmountCents       fetchsms.Cents `json:"amount_cents"`
+	BalanceAfterCents fetchsms.Cents `json:"balance_after_cents"`
+	VerificationID    *string        `json:"verification_id,omitempty"`
+	RentalID          *string        `json:"rental_id,omitempty"`
+	DepositID         *string        `json:"deposit_id,omitempty"`
+	Reason            *string        `json:"reason,omitempty"`
+	CreatedAt         *string        `json:"created_at"`
+}
+
+func ledgerOut(e *fetchsms.LedgerEntry) ledgerJSON {
+	return ledgerJSON{ID: e.ID, Kind: e.Kind, AmountCents: e.AmountCents, BalanceAfterCents: e.BalanceAfterCents,
+		VerificationID: strOrNil(e.VerificationID), RentalID: strOrNil(e.RentalID), DepositID: strOrNil(e.DepositID), Reason: strOrNil(e.Reason), CreatedAt: ts(e.CreatedAt)}
+}
+
+func (s *Server) handleWallet(w http.ResponseWriter, r *http.Request) {
+	b, err := s.DB.Balance(r.Context(), principalOf(r).User.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"balance_cents": b, "currency": "USD"})
+}
+
+func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
+	p, err := page(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, next, err := s.DB.Ledger(r.Context(), principalOf(r).User.ID, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]ledgerJSON, 0, len(list))
+	for _, e := range list {
+		out = append(out, ledgerOut(e))
+	}
+	setNext(w, next)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// Deposits are bounded per request: at least $1.00, at most $10,000.00.
+const (
+	minDeposit fetchsms.Cents = 100
+	maxDeposit fetchsms.Cents = 1_000_000
+)
+
+type depositJSON struct {
+	ID          string         `json:"id"`
+	Status      string         `json:"status"`
+	AmountCents fetchsms.Cents `json:"amount_cents"`
+	CheckoutURL *string        `json:"checkout_url,omitempty"`
+}
+
+func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		AmountCents intField `json:"amount_cents"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		s.writeError(w, r, unwrapDecodeErr(err))
+		return
+	}
+	if !body.AmountCents.Set {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "amount_cents is required"))
+		return
+	}
+	amount := fetchsms.Cents(body.AmountCents.Value)
+	if amount < minDeposit || amount > maxDeposit {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "amount_cents must be from %d to %d", minDeposit, maxDeposit))
+		return
+	}
+	if s.Payments == nil {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.ECONFLICT, "deposits are not configured on this server"))
+		return
+	}
+	d := &fetchsms.Deposit{UserID: principalOf(r).User.ID, AmountCents: amount, Provider: s.Payments.Name()}
+	if err := s.DB.CreateDeposit(r.Context(), d); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ref, url, completed, err := s.Payments.Begin(r.Context(), d)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d.CheckoutURL = url
+	if completed {
+		if d, err = s.DB.CompleteDeposit(r.Context(), d.ID, ref); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusCreated, depositJSON{ID: d.ID, Status: d.Status, AmountCents: d.AmountCents, CheckoutURL: strOrNil(url)})
+}

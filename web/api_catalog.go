@@ -1,0 +1,164 @@
+package web
+
+import (
+	"bytes"
+	"net/http"
+	"sort"
+	"strconv"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
+
+// longPrices renders a term → price map with keys in numeric order, as documented.
+type longPrices map[int]fetchsms.Cents
+
+func (m longPrices) MarshalJSON() ([]byte, error) {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"` + strconv.Itoa(k) + `":` + strconv.FormatInt(int64(m[k]), 10))
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
+}
+
+type serviceJSON struct {
+	ID             int            `json:"id"`
+	Slug           string         `json:"slug"`
+	Name           string         `json:"name"`
+	PriceCents     fetchsms.Cents `json:"price_cents"`
+	LongPrices     longPrices     `json:"long_prices"`
+	ShortAvailable int            `json:"short_available"`
+	LongAvailable  int            `json:"long_available"`
+}
+
+func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
+	cat, err := s.DB.Catalog(r.Context())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]serviceJSON, 0, len(cat))
+	for _, c := range cat {
+		lp := longPrices(c.LongPrices)
+		if lp == nil {
+			lp = longPrices{}
+		}
+		out = append(out, serviceJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, PriceCents: c.PriceCents, LongPrices: lp,
+			ShortAvailable: c.ShortAvailable, LongAvailable: c.LongAvailable})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleAreaCodes(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	mode := q.Get("mode")
+	if mode == "" {
+		mode = "short"
+	}
+	if mode != "short" && mode != "long" {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "mode must be \"short\" or \"long\""))
+		return
+	}
+	var svc *fetchsms.Service
+	if ref := q.Get("service"); ref != "" {
+		var err error
+		if svc, err = s.DB.ServiceByRef(r.Context(), ref); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if mode == "short" && svc.IsLongTerm() {
+			mode = "long"
+		}
+	}
+	codes, err := s.DB.AreaCodes(r.Context(), mode, svc)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, codes)
+}
+
+type quoteJSON struct {
+	Service        string          `json:"service"`
+	Mode           string          `json:"mode"`
+	Days           *int            `json:"days"`
+	BaseDailyCents fetchsms.Cents  `json:"base_daily_cents"`
+	DiscountPct    int             `json:"discount_pct"`
+	PerDayCents    *fetchsms.Cents `json:"per_day_cents"`
+	SurchargeCents fetchsms.Cents  `json:"surcharge_cents"`
+	TotalCents     fetchsms.Cents  `json:"total_cents"`
+}
+
+func (s *Server) handleQuote(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	ref, mode := q.Get("service"), q.Get("mode")
+	if ref == "" {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "service is required"))
+		return
+	}
+	if mode == "" {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "mode is required: \"short\" or \"long\""))
+		return
+	}
+	if mode != "short" && mode != "long" {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "mode must be \"short\" or \"long\""))
+		return
+	}
+	custom := false
+	if v := q.Get("custom_area_code"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "custom_area_code must be true or false"))
+			return
+		}
+		custom = b
+	}
+	days := 0
+	if v := q.Get("days"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "days must be one of 1, 7, 30, 90, 365"))
+			return
+		}
+		days = n
+	}
+	svc, err := s.DB.ServiceByRef(r.Context(), ref)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var quote fetchsms.Quote
+	if mode == "short" {
+		if days != 0 {
+			s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "days applies only to mode=long"))
+			return
+		}
+		quote, err = fetchsms.QuoteShort(*svc, custom)
+	} else {
+		if q.Get("days") == "" {
+			s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "days is required for mode=long: 1, 7, 30, 90 or 365"))
+			return
+		}
+		quote, err = fetchsms.QuoteLong(*svc, days, custom)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := quoteJSON{Service: quote.Service, Mode: quote.Mode, BaseDailyCents: quote.BaseDailyCents, DiscountPct: quote.DiscountPct,
+		SurchargeCents: quote.SurchargeCents, TotalCents: quote.TotalCents}
+	if quote.Mode == "long" {
+		d, p := quote.Days, quote.PerDayCents
+		out.Days, out.PerDayCents = &d, &p
+	}
+	writeJSON(w, http.StatusOK, out)
+}

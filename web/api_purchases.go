@@ -1,0 +1,259 @@
+package web
+
+import (
+	"net/http"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/google/uuid"
+)
+
+type verificationJSON struct {
+	ID          string         `json:"id"`
+	Ref         string         `json:"ref"`
+	Service     string         `json:"service"`
+	ServiceName string         `json:"service_name"`
+	Number      string         `json:"number"`
+	Code        *string        `json:"code"`
+	Status      string         `json:"status"`
+	CostCents   fetchsms.Cents `json:"cost_cents"`
+	CreatedAt   *string        `json:"created_at"`
+	ExpiresAt   *string        `json:"expires_at"`
+}
+
+func verificationOut(v *fetchsms.Verification) verificationJSON {
+	return verificationJSON{ID: v.ID, Ref: v.Ref, Service: v.ServiceSlug, ServiceName: v.ServiceName, Number: fetchsms.FormatUS(v.Number),
+		Code: strOrNil(v.Code), Status: v.Status, CostCents: v.CostCents, CreatedAt: ts(v.CreatedAt), ExpiresAt: ts(v.ExpiresAt)}
+}
+
+type rentalJSON struct {
+	ID           string         `json:"id"`
+	Ref          string         `json:"ref"`
+	Service      string         `json:"service"`
+	ServiceName  string         `json:"service_name"`
+	Number       string         `json:"number"`
+	DurationDays int            `json:"duration_days"`
+	LastCode     *string        `json:"last_code"`
+	Status       string         `json:"status"`
+	CostCents    fetchsms.Cents `json:"cost_cents"`
+	CreatedAt    *string        `json:"created_at"`
+	ExpiresAt    *string        `json:"expires_at"`
+}
+
+func rentalOut(x *fetchsms.Rental) rentalJSON {
+	return rentalJSON{ID: x.ID, Ref: x.Ref, Service: x.ServiceSlug, ServiceName: x.ServiceName, Number: fetchsms.FormatUS(x.Number),
+		DurationDays: x.DurationDays, LastCode: strOrNil(x.LastCode), Status: x.Status, CostCents: x.CostCents, CreatedAt: ts(x.CreatedAt), ExpiresAt: ts(x.ExpiresAt)}
+}
+
+type messageJSON struct {
+	ID         string  `json:"id"`
+	Sender     string  `json:"sender"`
+	Body       string  `json:"body"`
+	Code       *string `json:"code"`
+	ReceivedAt *string `json:"received_at"`
+}
+
+// pathID returns the {id} path value when it is a UUID; otherwise it answers 404
+// with what, and returns "".
+func (s *Server) pathID(w http.ResponseWriter, r *http.Request, what string) string {
+	id := r.PathValue("id")
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.ENOTFOUND, "%s not found", what))
+		return ""
+	}
+	return id
+}
+
+func tab(w http.ResponseWriter, r *http.Request, s *Server) (string, bool) {
+	t := r.URL.Query().Get("tab")
+	if t == "" {
+		t = "active"
+	}
+	if t != "active" && t != "history" {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "tab must be \"active\" or \"history\""))
+		return "", false
+	}
+	return t, true
+}
+
+func (s *Server) handleCreateVerification(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Service  serviceRef `json:"service"`
+		AreaCode *string    `json:"area_code"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		s.writeError(w, r, unwrapDecodeErr(err))
+		return
+	}
+	req := fetchsms.VerificationRequest{Service: string(body.Service)}
+	if body.AreaCode != nil {
+		req.AreaCode = *body.AreaCode
+	}
+	v, err := s.DB.CreateVerification(r.Context(), principalOf(r).User.ID, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.Simulator != nil {
+		s.Simulator.VerificationCreated(v)
+	}
+	writeJSON(w, http.StatusCreated, verificationOut(v))
+}
+
+func (s *Server) handleGetVerification(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "verification")
+	if id == "" {
+		return
+	}
+	v, err := s.DB.Verification(r.Context(), principalOf(r).User.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, verificationOut(v))
+}
+
+func (s *Server) handleListVerifications(w http.ResponseWriter, r *http.Request) {
+	t, ok := tab(w, r, s)
+	if !ok {
+		return
+	}
+	p, err := page(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, next, err := s.DB.ListVerifications(r.Context(), principalOf(r).User.ID, t, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]verificationJSON, 0, len(list))
+	for _, v := range list {
+		out = append(out, verificationOut(v))
+	}
+	setNext(w, next)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleCancelVerification(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "verification")
+	if id == "" {
+		return
+	}
+	v, err := s.DB.CancelVerification(r.Context(), principalOf(r).User.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, verificationOut(v))
+}
+
+func (s *Server) handleCreateRental(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Service  serviceRef `json:"service"`
+		Days     intField   `json:"days"`
+		AreaCode *string    `json:"area_code"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		s.writeError(w, r, unwrapDecodeErr(err))
+		return
+	}
+	if body.Service == "" {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "service is required: use 1 (unlimited-services)"))
+		return
+	}
+	if !body.Days.Set {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "days is required: 1, 7, 30, 90 or 365"))
+		return
+	}
+	req := fetchsms.RentalRequest{Service: string(body.Service)}
+	if body.Days.Value > 0 && body.Days.Value <= 366 {
+		req.Days = int(body.Days.Value)
+	} else {
+		req.Days = -1
+	}
+	if body.AreaCode != nil {
+		req.AreaCode = *body.AreaCode
+	}
+	rental, err := s.DB.CreateRental(r.Context(), principalOf(r).User.ID, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.Simulator != nil {
+		s.Simulator.RentalCreated(rental)
+	}
+	writeJSON(w, http.StatusCreated, rentalOut(rental))
+}
+
+func (s *Server) handleGetRental(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "rental")
+	if id == "" {
+		return
+	}
+	x, err := s.DB.Rental(r.Context(), principalOf(r).User.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rentalOut(x))
+}
+
+func (s *Server) handleListRentals(w http.ResponseWriter, r *http.Request) {
+	t, ok := tab(w, r, s)
+	if !ok {
+		return
+	}
+	p, err := page(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, next, err := s.DB.ListRentals(r.Context(), principalOf(r).User.ID, t, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]rentalJSON, 0, len(list))
+	for _, x := range list {
+		out = append(out, rentalOut(x))
+	}
+	setNext(w, next)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRentalMessages(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "rental")
+	if id == "" {
+		return
+	}
+	p, err := page(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, next, err := s.DB.RentalMessages(r.Context(), principalOf(r).User.ID, id, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]messageJSON, 0, len(list))
+	for _, m := range list {
+		out = append(out, messageJSON{ID: m.ID, Sender: m.Sender, Body: m.Body, Code: strOrNil(m.Code), ReceivedAt: ts(m.ReceivedAt)})
+	}
+	setNext(w, next)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleCancelRental(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "rental")
+	if id == "" {
+		return
+	}
+	x, err := s.DB.CancelRental(r.Context(), principalOf(r).User.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rentalOut(x))
+}

@@ -1,0 +1,184 @@
+// Package web serves Fetch SMS over HTTP: the JSON API of the public document and
+// the project contract. The whole route table is in routes().
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/sqlite"
+)
+
+// Simulator answers sandbox purchases with SMS; nil outside the sandbox or when silenced.
+type Simulator interface {
+	VerificationCreated(v *fetchsms.Verification)
+	RentalCreated(r *fetchsms.Rental)
+}
+
+// SandboxClock is the movable business clock of the sandbox.
+type SandboxClock interface {
+	fetchsms.Clock
+	Advance(ctx context.Context, seconds int64) error
+}
+
+// Server holds what the handlers need. Build it, then serve Handler().
+type Server struct {
+	DB       *sqlite.DB
+	Logger   *slog.Logger
+	Payments fetchsms.PaymentProvider
+	// Sandbox enables the sandbox-only endpoints; Clock must then be its test clock.
+	Sandbox   bool
+	Clock     SandboxClock
+	Simulator Simulator
+
+	handler http.Handler
+}
+
+// Handler returns the HTTP handler with every route and middleware.
+func (s *Server) Handler() http.Handler {
+	if s.handler == nil {
+		if s.Logger == nil {
+			s.Logger = slog.Default()
+		}
+		mux := http.NewServeMux()
+		s.routes(mux)
+		s.handler = s.recoverer(securityHeaders(jsonStatusErrors(mux)))
+	}
+	return s.handler
+}
+
+// routes is the whole route table.
+func (s *Server) routes(mux *http.ServeMux) {
+	// Public catalog.
+	mux.HandleFunc("GET /v1/services", s.handleServices)
+	mux.HandleFunc("GET /v1/services/area-codes", s.handleAreaCodes)
+	mux.HandleFunc("GET /v1/services/quote", s.handleQuote)
+
+	// Verifications and rentals: API key or session.
+	mux.Handle("POST /v1/verifications", s.customer(s.handleCreateVerification))
+	mux.Handle("GET /v1/verifications", s.customer(s.handleListVerifications))
+	mux.Handle("GET /v1/verifications/{id}", s.customer(s.handleGetVerification))
+	mux.Handle("POST /v1/verifications/{id}/cancel", s.customer(s.handleCancelVerification))
+	mux.Handle("POST /v1/rentals", s.customer(s.handleCreateRental))
+	mux.Handle("GET /v1/rentals", s.customer(s.handleListRentals))
+	mux.Handle("GET /v1/rentals/{id}", s.customer(s.handleGetRental))
+	mux.Handle("GET /v1/rentals/{id}/messages", s.customer(s.handleRentalMessages))
+	mux.Handle("POST /v1/rentals/{id}/cancel", s.customer(s.handleCancelRental))
+
+	// Accounts: sessions.
+	mux.HandleFunc("POST /v1/auth/signup", s.handleSignup)
+	mux.HandleFunc("POST /v1/auth/login", s.handleLogin)
+	mux.Handle("POST /v1/auth/logout", s.session(s.handleLogout))
+	mux.Handle("GET /v1/account", s.session(s.handleAccount))
+	mux.Handle("GET /v1/api-keys", s.session(s.handleListAPIKeys))
+	mux.Handle("POST /v1/api-keys", s.session(s.handleCreateAPIKey))
+	mux.Handle("POST /v1/api-keys/{id}/rotate", s.session(s.handleRotateAPIKey))
+	mux.Handle("DELETE /v1/api-keys/{id}", s.session(s.handleRevokeAPIKey))
+	mux.Handle("GET /v1/wallet", s.session(s.handleWallet))
+	mux.Handle("GET /v1/wallet/ledger", s.session(s.handleLedger))
+	mux.Handle("POST /v1/wallet/deposits", s.session(s.handleDeposit))
+
+	// Gateways.
+	mux.Handle("POST /v1/inbound/sms", s.gateway(s.handleInboundSMS))
+
+	// Admin.
+	mux.Handle("GET /v1/admin/users", s.admin(s.handleAdminUsers))
+	mux.Handle("GET /v1/admin/users/{id}", s.admin(s.handleAdminUser))
+	mux.Handle("POST /v1/admin/users/{id}/adjustments", s.admin(s.handleAdminAdjust))
+	mux.Handle("POST /v1/admin/users/{id}/disable", s.admin(s.handleAdminDisable))
+	mux.Handle("POST /v1/admin/users/{id}/enable", s.admin(s.handleAdminEnable))
+	mux.Handle("GET /v1/admin/gateways", s.admin(s.handleAdminGateways))
+	mux.Handle("POST /v1/admin/gateways", s.admin(s.handleAdminCreateGateway))
+	mux.Handle("POST /v1/admin/numbers", s.admin(s.handleAdminImportNumbers))
+
+	// Sandbox only: 404 elsewhere.
+	mux.Handle("POST /v1/sandbox/clock/advance", s.sandboxOnly(s.admin(s.handleClockAdvance)))
+	mux.Handle("POST /v1/sandbox/sms", s.sandboxOnly(s.admin(s.handleSandboxSMS)))
+
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{Detail: "no such endpoint: " + r.Method + " " + truncate(r.URL.Path, 100)})
+	})
+}
+
+// recoverer turns a panic into a logged 500 with a JSON detail.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				writeJSON(w, http.StatusInternalServerError, errorBody{Detail: "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// jsonStatusErrors rewrites the mux's own plain-text errors (405 Method Not Allowed)
+// as JSON {"detail": …}.
+func jsonStatusErrors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&plainErrorWriter{ResponseWriter: w}, r)
+	})
+}
+
+type plainErrorWriter struct {
+	http.ResponseWriter
+	swallow bool
+}
+
+func (p *plainErrorWriter) WriteHeader(code int) {
+	if code >= 400 && strings.HasPrefix(p.Header().Get("Content-Type"), "text/plain") {
+		p.swallow = true
+		p.Header().Set("Content-Type", "application/json")
+		p.Header().Del("X-Content-Type-Options")
+		p.Header().Set("X-Content-Type-Options", "nosniff")
+		p.ResponseWriter.WriteHeader(code)
+		detail := http.StatusText(code)
+		if code == http.StatusMethodNotAllowed {
+			detail = "method not allowed on this endpoint"
+		}
+		p.ResponseWriter.Write([]byte(`{"detail": "` + detail + `"}` + "\n"))
+		return
+	}
+	p.ResponseWriter.WriteHeader(code)
+}
+
+func (p *plainErrorWriter) Write(b []byte) (int, error) {
+	if p.swallow {
+		return len(b), nil
+	}
+	return p.ResponseWriter.Write(b)
+}
+
+func (p *plainErrorWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
+
+func (s *Server) sandboxOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.Sandbox {
+			writeJSON(w, http.StatusNotFound, errorBody{Detail: "no such endpoint: sandbox endpoints exist only in sandbox mode"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
