@@ -9,8 +9,8 @@ import (
 // ExtractCode returns the verification code as written in the message
 // ("821-193", "G-412157", "482910", "AB12CD"), or "" when there is none.
 //
-// The result is always a substring of Normalize(body) (and so, for a pure-ASCII
-// body, of body itself). Digit codes of 4 to 8 digits are taken, alone or grouped
+// The result is always a substring of Normalize(body) (and so, for a body of
+// printable ASCII and newlines, of body itself). Digit codes of 4 to 8 digits are taken, alone or grouped
 // as "123-456" / "123 456" / "1234-5678", with an optional capital-letter prefix
 // ("G-412157"); mixed letter-and-digit codes only when a label names them as a
 // code ("Your code: AB12CD"). Labels ("code", "código", "OTP", "PIN", "is your …

@@ -22,8 +22,9 @@ import (
 //     Retriever app hash (an 11-character base64 token at the end of the body);
 //   - trims surrounding whitespace.
 //
-// Runs of ASCII text are otherwise left byte for byte, so for a pure-ASCII body
-// every code ExtractCode finds is also a substring of the original body.
+// Printable ASCII is otherwise left byte for byte, so for a body of printable
+// ASCII and newlines every code ExtractCode finds is also a substring of the
+// original body.
 func Normalize(body string) string {
 	if !utf8.ValidString(body) {
 		body = strings.ToValidUTF8(body, " ")
