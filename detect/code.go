@@ -235,6 +235,11 @@ var rejectAfter = map[string]bool{
 	"utc": true, "gmt": true, "et": true, "pt": true, "ct": true, "mt": true,
 }
 
+const (
+	maxWord    = 64  // longest whitespace-delimited word a code may sit in
+	maxContext = 160 // bytes of context read on either side of a candidate
+)
+
 // scoreCandidate scores n[s:e] as a code; ok is false when it cannot be one.
 func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 	c := candidate{start: s, end: e}
@@ -264,9 +269,20 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 	if prev == '/' || next == '/' || prev == '@' || next == '@' || prev == '\\' {
 		return c, false
 	}
-	ws := strings.LastIndexAny(n[:s], " \n\t") + 1
-	we := strings.IndexAny(n[e:], " \n\t")
+	// The whitespace-delimited word around the candidate; a code is never part
+	// of a long blob.
+	lo := max(0, s-maxWord)
+	ws := strings.LastIndexAny(n[lo:s], " \n\t")
+	if ws < 0 && lo > 0 {
+		return c, false
+	}
+	ws += lo + 1
+	hi := min(len(n), e+maxWord)
+	we := strings.IndexAny(n[e:hi], " \n\t")
 	if we < 0 {
+		if hi < len(n) {
+			return c, false
+		}
 		we = len(n)
 	} else {
 		we += e
@@ -373,8 +389,11 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 // domainBound reports whether the '#' at n[h] follows "@domain " (the origin-bound
 // one-time code line: "@apple.com #123456").
 func domainBound(n string, h int) bool {
-	t := strings.TrimRight(n[:h], " ")
+	t := strings.TrimRight(n[max(0, h-maxWord):h], " ")
 	at := strings.LastIndexAny(t, " \n")
+	if at < 0 && h > maxWord {
+		return false
+	}
 	w := t[at+1:]
 	return len(w) > 3 && w[0] == '@' && strings.Contains(w, ".")
 }
@@ -414,7 +433,14 @@ func sentenceBreak(n string, i int) bool {
 func wordsBefore(n string, s, max int) []string {
 	var out []string
 	end := s
-	for i := s - 1; i >= -1 && len(out) < max; i-- {
+	lo := s - maxContext
+	if lo < -1 {
+		lo = -1
+	}
+	for i := s - 1; i >= lo && len(out) < max; i-- {
+		if i == lo && i >= 0 {
+			break // context window exhausted
+		}
 		if i >= 0 && sentenceBreak(n, i) {
 			if end > i+1 {
 				if w := cleanWord(n[i+1 : end]); w != "" {
@@ -439,7 +465,14 @@ func wordsBefore(n string, s, max int) []string {
 func wordsAfter(n string, e, max int) []string {
 	var out []string
 	start := e
-	for i := e; i <= len(n) && len(out) < max; i++ {
+	hi := len(n)
+	if e+maxContext < hi {
+		hi = e + maxContext
+	}
+	for i := e; i <= hi && len(out) < max; i++ {
+		if i == hi && hi < len(n) {
+			break // context window exhausted
+		}
 		stop := i < len(n) && sentenceBreak(n, i)
 		if i == len(n) || stop || n[i] == ' ' || n[i] == '\n' || n[i] == ',' || n[i] == ')' || n[i] == ']' || n[i] == '"' {
 			if i > start {

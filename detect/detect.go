@@ -8,6 +8,8 @@
 package detect
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -44,6 +46,8 @@ type Engine struct {
 	names    map[string][]int // alphanumeric sender key → rule indexes
 	numbers  map[string][]int // numeric sender key → rule indexes
 	keywords []keyword
+	// maxKeyword is the length of the longest folded keyword.
+	maxKeyword int
 }
 
 type compiledRule struct {
@@ -88,6 +92,7 @@ func New(rules []Rule) *Engine {
 			seen["kw:"+f] = true
 			first, _ := utf8.DecodeRuneInString(f)
 			last, _ := utf8.DecodeLastRuneInString(f)
+			e.maxKeyword = max(e.maxKeyword, len(f))
 			e.keywords = append(e.keywords, keyword{text: f, rule: idx, lEdge: isWordRune(first), rEdge: isWordRune(last)})
 		}
 	}
@@ -160,14 +165,19 @@ func (e *Engine) find(f string, m []int) []match {
 			all = append(all, match{start: i, end: j, rule: kw.rule, pos: m[i]})
 		}
 	}
+	// A match can only lie inside a longer one that starts at most maxKeyword
+	// bytes before it, so sort by start and look at the neighbours.
+	slices.SortFunc(all, func(a, b match) int { return cmp.Or(a.start-b.start, a.end-b.end, a.rule-b.rule) })
 	out := all[:0:0]
-	for _, a := range all {
+	for i, a := range all {
 		inside := false
-		for _, b := range all {
-			if b.rule != a.rule && b.start <= a.start && a.end <= b.end && b.end-b.start > a.end-a.start {
-				inside = true
-				break
-			}
+		for j := i - 1; j >= 0 && a.start-all[j].start <= e.maxKeyword && !inside; j-- {
+			b := all[j]
+			inside = b.rule != a.rule && a.end <= b.end && b.end-b.start > a.end-a.start
+		}
+		for j := i + 1; j < len(all) && all[j].start == a.start && !inside; j++ {
+			b := all[j]
+			inside = b.rule != a.rule && b.end-b.start > a.end-a.start
 		}
 		if !inside {
 			out = append(out, a)
@@ -216,6 +226,8 @@ func (e *Engine) Detect(sender, body string) Result {
 	}
 	stats := map[int]*stat{}
 	var order []int
+	leadEnd := len(n) - len(strings.TrimLeft(n, "[( <#>"))
+	sentences := sentenceIndex(n)
 	for _, mt := range matches {
 		st := stats[mt.rule]
 		if st == nil {
@@ -225,10 +237,10 @@ func (e *Engine) Detect(sender, body string) Result {
 		}
 		st.count++
 		st.first = min(st.first, mt.pos)
-		if hasCode && sameSentence(n, mt.pos, c.start) {
+		if hasCode && sentences[mt.pos] == sentences[c.start] {
 			st.sentence = true
 		}
-		if strings.TrimLeft(n[:mt.pos], "[( <#>") == "" {
+		if mt.pos <= leadEnd {
 			st.lead = true
 		}
 		if end := m[mt.end]; ownsLabel(wordsAfter(n, end, 2)) {
@@ -334,15 +346,17 @@ func ownsLabel(after []string) bool {
 	return false
 }
 
-// sameSentence reports whether offsets a and b of n lie in the same sentence.
-func sameSentence(n string, a, b int) bool {
-	if a > b {
-		a, b = b, a
-	}
-	for i := a; i < b && i < len(n); i++ {
+// sentenceIndex numbers the sentences of n: element i is the sentence that byte
+// i belongs to (a newline or a sentence-ending '.', '!' or '?' closes one).
+func sentenceIndex(n string) []int {
+	idx := make([]int, len(n)+1)
+	k := 0
+	for i := 0; i < len(n); i++ {
+		idx[i] = k
 		if n[i] == '\n' || sentenceBreak(n, i) {
-			return false
+			k++
 		}
 	}
-	return true
+	idx[len(n)] = k
+	return idx
 }
