@@ -95,6 +95,10 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 }
 
 func jsonError(err error) error {
+	var fe *fetchsms.Error
+	if errors.As(err, &fe) {
+		return fe
+	}
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {

@@ -1,0 +1,77 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
+
+type purchaseBody struct {
+	Service  serviceRef `json:"service"`
+	Days     intField   `json:"days"`
+	AreaCode *string    `json:"area_code"`
+}
+
+func decodeString(body string) (purchaseBody, error) {
+	var b purchaseBody
+	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	err := decode(httptest.NewRecorder(), r, &b)
+	return b, unwrapDecodeErr(err)
+}
+
+func TestDecode(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body, service string
+		days          int64
+		code          string
+	}{
+		{`{"service": 4}`, "4", 0, ""},
+		{`{"service": "telegram"}`, "telegram", 0, ""},
+		{`{"service": 1, "days": 30}`, "1", 30, ""},
+		{`{"service": 4}  `, "4", 0, ""},
+		{``, "", 0, fetchsms.EINVALID},
+		{`[]`, "", 0, fetchsms.EINVALID},
+		{`{"service": 4} {}`, "", 0, fetchsms.EINVALID},
+		{`{"service": 4, "bogus": 1}`, "", 0, fetchsms.EINVALID},
+		{`{"service": true}`, "", 0, fetchsms.EUNPROCESSABLE},
+		{`{"service": 4.5}`, "", 0, fetchsms.EUNPROCESSABLE},
+		{`{"service": -4}`, "", 0, fetchsms.EUNPROCESSABLE},
+		{`{"service": 99999999999999999999999}`, "", 0, fetchsms.EUNPROCESSABLE},
+		{`{"service": 1, "days": "30"}`, "", 0, fetchsms.EINVALID},
+		{`{"service": 1, "days": 1e400}`, "", 0, fetchsms.EINVALID},
+		{`{"service": 4`, "", 0, fetchsms.EINVALID},
+		{`{"area_code": 332}`, "", 0, fetchsms.EINVALID},
+		{`{"service": 4}` + strings.Repeat(" ", maxBody), "", 0, fetchsms.ETOOLARGE},
+	} {
+		b, err := decodeString(tc.body)
+		if got := fetchsms.ErrorCode(err); got != tc.code {
+			t.Errorf("%.40q: code %q, want %q (%v)", tc.body, got, tc.code, err)
+			continue
+		}
+		if err == nil && (string(b.Service) != tc.service || b.Days.Value != tc.days) {
+			t.Errorf("%.40q: got %+v", tc.body, b)
+		}
+	}
+}
+
+// FuzzDecode: any body decodes or fails with a client error, never a panic or an
+// internal error.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"service": 4}`, `{"service": "telegram", "area_code": "332"}`, `{"service": 1, "days": 30}`, `[`, `{"service": {}}`, `null`, `{"days": -1}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		_, err := decodeString(body)
+		if err == nil {
+			return
+		}
+		code := fetchsms.ErrorCode(err)
+		if status := statusOf[code]; status < 400 || status >= 500 {
+			t.Fatalf("%q: %v gives status %d", body, err, status)
+		}
+	})
+}
