@@ -29,6 +29,9 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if s.throttleAuth(w, r, "") {
+		return
+	}
 	u, err := s.DB.CreateUser(r.Context(), body.Email, body.Password, fetchsms.RoleCustomer)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -52,6 +55,9 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "email and password are required"))
 		return
 	}
+	if s.throttleAuth(w, r, body.Email) {
+		return
+	}
 	u, sess, err := s.DB.Login(r.Context(), body.Email, body.Password)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -73,17 +79,16 @@ func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request) {
 }
 
 type apiKeyJSON struct {
-	ID         string  `json:"id"`
-	Name       string  `json:"name"`
-	Prefix     string  `json:"prefix"`
-	Key        string  `json:"key,omitempty"`
-	CreatedAt  *string `json:"created_at"`
-	RevokedAt  *string `json:"revoked_at"`
-	LastUsedAt *string `json:"last_used_at"`
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	Prefix    string  `json:"prefix"`
+	Key       string  `json:"key,omitempty"`
+	CreatedAt *string `json:"created_at"`
+	RevokedAt *string `json:"revoked_at"`
 }
 
 func apiKeyOut(k *fetchsms.APIKey) apiKeyJSON {
-	return apiKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Key: k.Key, CreatedAt: ts(k.CreatedAt), RevokedAt: ts(k.RevokedAt), LastUsedAt: ts(k.LastUsedAt)}
+	return apiKeyJSON{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Key: k.Key, CreatedAt: ts(k.CreatedAt), RevokedAt: ts(k.RevokedAt)}
 }
 
 func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request) {

@@ -34,8 +34,12 @@ type Server struct {
 	Sandbox   bool
 	Clock     SandboxClock
 	Simulator Simulator
+	// NoAuthThrottle lifts the per-IP and per-account limits on signup and login
+	// (for load tests driven from one address).
+	NoAuthThrottle bool
 
-	handler http.Handler
+	handler    http.Handler
+	authLimits *authLimits
 }
 
 // Handler returns the HTTP handler with every route and middleware.
@@ -43,6 +47,9 @@ func (s *Server) Handler() http.Handler {
 	if s.handler == nil {
 		if s.Logger == nil {
 			s.Logger = slog.Default()
+		}
+		if !s.NoAuthThrottle {
+			s.authLimits = newAuthLimits()
 		}
 		mux := http.NewServeMux()
 		s.routes(mux)

@@ -1,0 +1,106 @@
+package web
+
+import (
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"golang.org/x/time/rate"
+)
+
+// keyedLimiter is a token bucket per key (an IP, an email), forgetting keys idle for
+// longer than it takes their bucket to refill.
+type keyedLimiter struct {
+	limit rate.Limit
+	burst int
+
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+func newKeyedLimiter(perSecond float64, burst int) *keyedLimiter {
+	return &keyedLimiter{limit: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}}
+}
+
+// allow takes a token for key; when none is left it returns how long until one is.
+func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if now.Sub(k.swept) > time.Minute {
+		idle := time.Duration(float64(k.burst)/float64(k.limit)*float64(time.Second)) + time.Minute
+		for key, b := range k.buckets {
+			if now.Sub(b.seen) > idle {
+				delete(k.buckets, key)
+			}
+		}
+		k.swept = now
+	}
+	b, ok := k.buckets[key]
+	if !ok {
+		b = &bucket{lim: rate.NewLimiter(k.limit, k.burst)}
+		k.buckets[key] = b
+	}
+	b.seen = now
+	r := b.lim.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// clientIP is the peer address of the request. Proxies' forwarding headers are not
+// trusted: they are set by whoever sends the request.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// throttled answers 429 with Retry-After when the request is over a limit.
+func (s *Server) throttled(w http.ResponseWriter, r *http.Request, lim *keyedLimiter, key, what string) bool {
+	ok, wait := lim.allow(key, time.Now())
+	if ok {
+		return false
+	}
+	secs := int(math.Ceil(wait.Seconds()))
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	s.writeError(w, r, fetchsms.Errorf(fetchsms.ERATELIMIT, "too many %s attempts: retry in %d seconds", what, secs))
+	return true
+}
+
+// authLimits throttle signup and login: per client IP, and per account email.
+type authLimits struct {
+	perIP      *keyedLimiter
+	perAccount *keyedLimiter
+}
+
+func newAuthLimits() *authLimits {
+	return &authLimits{
+		perIP:      newKeyedLimiter(1, 30),     // 30 at once, then one a second
+		perAccount: newKeyedLimiter(1.0/6, 10), // 10 at once, then one every 6 seconds
+	}
+}
+
+func (s *Server) throttleAuth(w http.ResponseWriter, r *http.Request, email string) bool {
+	if s.authLimits == nil {
+		return false
+	}
+	if s.throttled(w, r, s.authLimits.perIP, clientIP(r), "sign-in") {
+		return true
+	}
+	return email != "" && s.throttled(w, r, s.authLimits.perAccount, strings.ToLower(strings.TrimSpace(email)), "sign-in")
+}
