@@ -36,8 +36,9 @@ type DB struct {
 	// Detector recognises the service and code of inbound SMS.
 	Detector fetchsms.Detector
 
-	w *sql.DB
-	r *sql.DB
+	w        *sql.DB
+	r        *sql.DB
+	notifyCh chan struct{}
 }
 
 // Open opens (creating if needed) the database at path and applies migrations.
@@ -65,7 +66,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{Path: path, Clock: fetchsms.SystemClock{}, RealClock: fetchsms.SystemClock{}, w: w, r: r}
+	db := &DB{Path: path, Clock: fetchsms.SystemClock{}, RealClock: fetchsms.SystemClock{}, w: w, r: r, notifyCh: make(chan struct{}, 1)}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

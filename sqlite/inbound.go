@@ -46,7 +46,7 @@ func (db *DB) ReceiveSMS(ctx context.Context, gatewayID string, in fetchsms.Inbo
 		res.MessageID = newID()
 		switch {
 		case strings.HasPrefix(holder.String, "v:"):
-			ok, err := deliverToVerification(ctx, tx, strings.TrimPrefix(holder.String, "v:"), det, now)
+			ok, err := deliverToVerification(ctx, tx, strings.TrimPrefix(holder.String, "v:"), in, det, now)
 			if err != nil {
 				return err
 			}
@@ -54,7 +54,7 @@ func (db *DB) ReceiveSMS(ctx context.Context, gatewayID string, in fetchsms.Inbo
 				res.VerificationID = strings.TrimPrefix(holder.String, "v:")
 			}
 		case strings.HasPrefix(holder.String, "r:"):
-			ok, err := deliverToRental(ctx, tx, strings.TrimPrefix(holder.String, "r:"), numberID, det, now)
+			ok, err := deliverToRental(ctx, tx, strings.TrimPrefix(holder.String, "r:"), numberID, in, det, now)
 			if err != nil {
 				return err
 			}
@@ -71,6 +71,7 @@ func (db *DB) ReceiveSMS(ctx context.Context, gatewayID string, in fetchsms.Inbo
 	if err != nil {
 		return nil, err
 	}
+	db.notify()
 	return res, nil
 }
 
@@ -78,7 +79,7 @@ func (db *DB) ReceiveSMS(ctx context.Context, gatewayID string, in fetchsms.Inbo
 // is from its service and carries one, and marks the number spent for that service.
 // An overdue verification is expired (and refunded) instead. It reports whether the
 // code was delivered.
-func deliverToVerification(ctx context.Context, tx *sql.Tx, id string, det fetchsms.Detection, now time.Time) (bool, error) {
+func deliverToVerification(ctx context.Context, tx *sql.Tx, id string, in fetchsms.InboundSMS, det fetchsms.Detection, now time.Time) (bool, error) {
 	v, _, err := scanVerification(tx.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = ?`, id))
 	if err != nil {
 		return false, err
@@ -100,12 +101,15 @@ func deliverToVerification(ctx context.Context, tx *sql.Tx, id string, det fetch
 	if _, err := tx.ExecContext(ctx, `INSERT INTO number_services_used (number_id, service_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, v.NumberID, v.ServiceID); err != nil {
 		return false, err
 	}
-	return true, release(ctx, tx, v.NumberID, "v:"+id, now)
+	if err := release(ctx, tx, v.NumberID, "v:"+id, now); err != nil {
+		return false, err
+	}
+	return true, enqueue(ctx, tx, fetchsms.VerificationSMSEvent(v, in.From, det.Code, v.ServiceName, in.ReceivedAt, now), "")
 }
 
 // deliverToRental records the SMS for the live rental holding the number; a code
 // moves it to received and becomes its last_code.
-func deliverToRental(ctx context.Context, tx *sql.Tx, id, numberID string, det fetchsms.Detection, now time.Time) (bool, error) {
+func deliverToRental(ctx context.Context, tx *sql.Tx, id, numberID string, in fetchsms.InboundSMS, det fetchsms.Detection, now time.Time) (bool, error) {
 	r, _, err := scanRental(tx.QueryRowContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.id = ?`, id))
 	if err != nil {
 		return false, err
@@ -127,7 +131,7 @@ func deliverToRental(ctx context.Context, tx *sql.Tx, id, numberID string, det f
 			return false, err
 		}
 	}
-	return true, nil
+	return true, enqueue(ctx, tx, fetchsms.RentalSMSEvent(r, in.From, in.Body, det.Code, serviceName(ctx, tx, det.ServiceID), in.ReceivedAt, now), "")
 }
 
 // NumberGateway returns the id of the gateway that owns a pool number, or ENOTFOUND.

@@ -100,6 +100,7 @@ func (db *DB) Rental(ctx context.Context, userID, id string) (*fetchsms.Rental, 
 		}); err != nil {
 			return nil, err
 		}
+		db.notify()
 		return db.getRental(ctx, db.r, userID, id)
 	}
 	return r, nil
@@ -199,6 +200,7 @@ func (db *DB) CancelRental(ctx context.Context, userID, id string) (*fetchsms.Re
 		return nil, err
 	}
 	if conflict != nil {
+		db.notify()
 		return nil, conflict
 	}
 	return db.getRental(ctx, db.r, userID, id)
@@ -218,7 +220,12 @@ func endRental(ctx context.Context, tx *sql.Tx, r *fetchsms.Rental, status strin
 		return err
 	}
 	if r.Status == fetchsms.StatusWaiting {
-		return post(ctx, tx, &fetchsms.LedgerEntry{UserID: r.UserID, Kind: fetchsms.LedgerRefund, AmountCents: r.CostCents, RentalID: r.ID, CreatedAt: now})
+		if err := post(ctx, tx, &fetchsms.LedgerEntry{UserID: r.UserID, Kind: fetchsms.LedgerRefund, AmountCents: r.CostCents, RentalID: r.ID, CreatedAt: now}); err != nil {
+			return err
+		}
+	}
+	if status == fetchsms.StatusExpired {
+		return enqueue(ctx, tx, fetchsms.RentalExpiredEvent(r, now), "")
 	}
 	return nil
 }
@@ -274,6 +281,9 @@ func (db *DB) ExpireDue(ctx context.Context, limit int) (int, error) {
 				return n, err
 			}
 		}
+	}
+	if n > 0 {
+		db.notify()
 	}
 	return n, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/sqlite"
+	"github.com/fetchsms/fetchsms/webhook"
 )
 
 // Simulator answers sandbox purchases with SMS; nil outside the sandbox or when silenced.
@@ -34,6 +35,8 @@ type Server struct {
 	Sandbox   bool
 	Clock     SandboxClock
 	Simulator Simulator
+	// Guard checks webhook URLs at registration.
+	Guard webhook.Guard
 	// NoAuthThrottle lifts the per-IP and per-account limits on signup and login
 	// (for load tests driven from one address).
 	NoAuthThrottle bool
@@ -88,6 +91,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/wallet", s.session(s.handleWallet))
 	mux.Handle("GET /v1/wallet/ledger", s.session(s.handleLedger))
 	mux.Handle("POST /v1/wallet/deposits", s.session(s.handleDeposit))
+
+	// Webhook endpoints: sessions.
+	mux.Handle("GET /v1/webhooks", s.session(s.handleListWebhooks))
+	mux.Handle("POST /v1/webhooks", s.session(s.handleCreateWebhook))
+	mux.Handle("DELETE /v1/webhooks/{id}", s.session(s.handleDeleteWebhook))
+	mux.Handle("POST /v1/webhooks/{id}/enable", s.session(s.handleEnableWebhook))
+	mux.Handle("POST /v1/webhooks/{id}/test", s.session(s.handleTestWebhook))
+	mux.Handle("GET /v1/webhooks/{id}/deliveries", s.session(s.handleWebhookDeliveries))
+	mux.Handle("POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", s.session(s.handleRedeliver))
 
 	// Gateways.
 	mux.Handle("POST /v1/inbound/sms", s.gateway(s.handleInboundSMS))

@@ -19,6 +19,7 @@ import (
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/sandbox"
 	"github.com/fetchsms/fetchsms/web"
+	"github.com/fetchsms/fetchsms/webhook"
 	"github.com/fetchsms/fetchsms/worker"
 )
 
@@ -28,6 +29,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	d.register(fs)
 	addr := fs.String("addr", env("ADDR", "127.0.0.1:8080"), "listen address (port 0 picks a free port)")
 	sandboxMode := fs.Bool("sandbox", env("SANDBOX", "") == "true", "sandbox mode: seeded pool, demo account, test clock, simulated SIM bank")
+	allowPrivate := fs.Bool("webhook-allow-private", env("WEBHOOK_ALLOW_PRIVATE", "") == "true", "let webhooks reach private and loopback addresses (loopback is always allowed in sandbox)")
 	simulator := fs.Bool("simulator", env("SIMULATOR", "true") != "false", "in sandbox, answer purchases with simulated SMS")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -45,7 +47,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	db.Detector = fetchsms.NewDetector(services)
 
-	srv := &web.Server{DB: db, Logger: logger}
+	guard := webhook.Guard{AllowLoopback: *sandboxMode || *allowPrivate, AllowPrivate: *allowPrivate}
+	srv := &web.Server{DB: db, Logger: logger, Guard: guard}
 	var sim *sandbox.Simulator
 	var banner []string
 	if *sandboxMode {
@@ -78,6 +81,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() {
 		defer wg.Done()
 		(&worker.Expirer{Store: db, Interval: time.Second, Logger: logger}).Run(workCtx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		(&webhook.Worker{Store: db, Sender: webhook.NewSender(guard, 10*time.Second), Wake: db.DeliveriesDue(), Poll: time.Second, Logger: logger}).Run(workCtx)
 	}()
 
 	url := "http://" + ln.Addr().String()

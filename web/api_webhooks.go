@@ -1,0 +1,180 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/google/uuid"
+)
+
+type endpointJSON struct {
+	ID             string   `json:"id"`
+	URL            string   `json:"url"`
+	Events         []string `json:"events"`
+	Enabled        bool     `json:"enabled"`
+	DisabledReason *string  `json:"disabled_reason"`
+	Secret         string   `json:"secret,omitempty"`
+	CreatedAt      *string  `json:"created_at"`
+}
+
+func endpointOut(e *fetchsms.WebhookEndpoint, withSecret bool) endpointJSON {
+	out := endpointJSON{ID: e.ID, URL: e.URL, Events: e.Events, Enabled: e.Enabled, DisabledReason: strOrNil(e.DisabledReason), CreatedAt: ts(e.CreatedAt)}
+	if len(out.Events) == 0 {
+		out.Events = fetchsms.EventTypes
+	}
+	if withSecret {
+		out.Secret = e.Secret
+	}
+	return out
+}
+
+func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
+	list, err := s.DB.Endpoints(r.Context(), principalOf(r).User.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]endpointJSON, 0, len(list))
+	for _, e := range list {
+		out = append(out, endpointOut(e, false))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		URL    string   `json:"url"`
+		Events []string `json:"events"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body.URL = strings.TrimSpace(body.URL)
+	if body.URL == "" {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "url is required"))
+		return
+	}
+	if err := s.Guard.CheckURL(r.Context(), body.URL); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	e, err := s.DB.CreateEndpoint(r.Context(), principalOf(r).User.ID, body.URL, body.Events)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, endpointOut(e, true))
+}
+
+func (s *Server) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "webhook endpoint")
+	if id == "" {
+		return
+	}
+	if err := s.DB.DeleteEndpoint(r.Context(), principalOf(r).User.ID, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleEnableWebhook(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "webhook endpoint")
+	if id == "" {
+		return
+	}
+	e, err := s.DB.EnableEndpoint(r.Context(), principalOf(r).User.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, endpointOut(e, false))
+}
+
+func (s *Server) handleTestWebhook(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "webhook endpoint")
+	if id == "" {
+		return
+	}
+	did, err := s.DB.SendTestEvent(r.Context(), principalOf(r).User.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"delivery_id": did})
+}
+
+type attemptJSON struct {
+	At         *string `json:"at"`
+	StatusCode *int    `json:"status_code"`
+	Error      *string `json:"error"`
+	LatencyMS  int64   `json:"latency_ms"`
+}
+
+type deliveryJSON struct {
+	ID            string          `json:"id"`
+	EventID       string          `json:"event_id"`
+	Event         string          `json:"event"`
+	Status        string          `json:"status"`
+	Payload       json.RawMessage `json:"payload"`
+	Attempts      []attemptJSON   `json:"attempts"`
+	NextAttemptAt *string         `json:"next_attempt_at"`
+	DeliveredAt   *string         `json:"delivered_at"`
+	CreatedAt     *string         `json:"created_at"`
+}
+
+func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "webhook endpoint")
+	if id == "" {
+		return
+	}
+	p, err := page(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, next, err := s.DB.EndpointDeliveries(r.Context(), principalOf(r).User.ID, id, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]deliveryJSON, 0, len(list))
+	for _, d := range list {
+		dj := deliveryJSON{ID: d.ID, EventID: d.EventID, Event: d.EventType, Status: d.Status, Payload: d.Payload,
+			Attempts: []attemptJSON{}, DeliveredAt: ts(d.DeliveredAt), CreatedAt: ts(d.CreatedAt)}
+		if d.Status == fetchsms.DeliveryPending {
+			dj.NextAttemptAt = ts(d.NextAttemptAt)
+		}
+		for _, a := range d.History {
+			aj := attemptJSON{At: ts(a.At), Error: strOrNil(a.Error), LatencyMS: a.Latency.Milliseconds()}
+			if a.StatusCode != 0 {
+				c := a.StatusCode
+				aj.StatusCode = &c
+			}
+			dj.Attempts = append(dj.Attempts, aj)
+		}
+		out = append(out, dj)
+	}
+	setNext(w, next)
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) handleRedeliver(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "webhook endpoint")
+	if id == "" {
+		return
+	}
+	did := r.PathValue("delivery")
+	if _, err := uuid.Parse(did); err != nil {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.ENOTFOUND, "delivery not found"))
+		return
+	}
+	if err := s.DB.Redeliver(r.Context(), principalOf(r).User.ID, id, did); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"delivery_id": did})
+}

@@ -1,0 +1,96 @@
+package webhook
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
+
+// Store is what the worker needs from storage.
+type Store interface {
+	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*fetchsms.Delivery, error)
+	RecordAttempt(ctx context.Context, d *fetchsms.Delivery, a fetchsms.DeliveryAttempt) error
+}
+
+// Worker sends due deliveries. It wakes on Wake (signalled after a commit that
+// enqueued deliveries) and at least every Poll, so retries become due by the
+// business clock and a restart resumes where it stopped: all state is in the store.
+type Worker struct {
+	Store       Store
+	Sender      *Sender
+	Wake        <-chan struct{}
+	Poll        time.Duration
+	Concurrency int
+	Logger      *slog.Logger
+}
+
+// lease covers the longest attempt; a worker that dies mid-attempt lets the delivery
+// go to another after it.
+const lease = 60 * time.Second
+
+// Run delivers until ctx ends, then waits for attempts in flight.
+func (w *Worker) Run(ctx context.Context) {
+	poll := w.Poll
+	if poll <= 0 {
+		poll = time.Second
+	}
+	n := w.Concurrency
+	if n <= 0 {
+		n = 16
+	}
+	sem := make(chan struct{}, n)
+	freed := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		for {
+			free := n - len(sem)
+			if free == 0 {
+				break
+			}
+			ds, err := w.Store.ClaimDeliveries(ctx, free, lease)
+			if err != nil {
+				if ctx.Err() == nil && w.Logger != nil {
+					w.Logger.Error("claim deliveries", "err", err)
+				}
+				break
+			}
+			for _, d := range ds {
+				sem <- struct{}{}
+				wg.Add(1)
+				go func(d *fetchsms.Delivery) {
+					defer wg.Done()
+					defer func() {
+						<-sem
+						select {
+						case freed <- struct{}{}:
+						default:
+						}
+					}()
+					a := w.Sender.Send(ctx, d)
+					if ctx.Err() != nil {
+						return // shutting down: the lease lapses and the delivery is retried
+					}
+					if err := w.Store.RecordAttempt(context.WithoutCancel(ctx), d, a); err != nil && w.Logger != nil {
+						w.Logger.Error("record delivery attempt", "delivery", d.ID, "err", err)
+					}
+				}(d)
+			}
+			if len(ds) < free {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.Wake:
+		case <-freed:
+		case <-t.C:
+		}
+	}
+}
