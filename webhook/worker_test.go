@@ -61,7 +61,7 @@ type world struct {
 	stop  func()
 }
 
-func open(t *testing.T, path string, clock *testClock) *sqlite.DB {
+func open(t testing.TB, path string, clock *testClock) *sqlite.DB {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, path)
