@@ -166,12 +166,11 @@ func (s *Server) handleCreateRental(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "days is required: 1, 7, 30, 90 or 365"))
 		return
 	}
-	req := fetchsms.RentalRequest{Service: string(body.Service)}
-	if body.Days.Value > 0 && body.Days.Value <= 366 {
-		req.Days = int(body.Days.Value)
-	} else {
-		req.Days = -1
+	if body.Days.Value < 1 || body.Days.Value > 365 || !fetchsms.ValidRentalTerm(int(body.Days.Value)) {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "unsupported duration %d: days must be one of 1, 7, 30, 90, 365", body.Days.Value))
+		return
 	}
+	req := fetchsms.RentalRequest{Service: string(body.Service), Days: int(body.Days.Value)}
 	if body.AreaCode != nil {
 		req.AreaCode = *body.AreaCode
 	}

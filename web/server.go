@@ -121,9 +121,6 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{Detail: "no such endpoint: " + r.Method + " " + truncate(r.URL.Path, 100)})
-	})
 }
 
 // recoverer turns a panic into a logged 500 with a JSON detail.
@@ -174,8 +171,11 @@ func (p *plainErrorWriter) WriteHeader(code int) {
 		p.Header().Set("X-Content-Type-Options", "nosniff")
 		p.ResponseWriter.WriteHeader(code)
 		detail := http.StatusText(code)
-		if code == http.StatusMethodNotAllowed {
-			detail = "method not allowed on this endpoint"
+		switch code {
+		case http.StatusMethodNotAllowed:
+			detail = "method not allowed on this endpoint (allowed: " + p.Header().Get("Allow") + ")"
+		case http.StatusNotFound:
+			detail = "no such endpoint"
 		}
 		p.ResponseWriter.Write([]byte(`{"detail": "` + detail + `"}` + "\n"))
 		return
