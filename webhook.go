@@ -41,6 +41,20 @@ func (e *WebhookEndpoint) Wants(t string) bool {
 	return false
 }
 
+// ValidateEvents checks an endpoint's subscription list.
+func ValidateEvents(events []string) error {
+	for _, ev := range events {
+		ok := false
+		for _, t := range EventTypes {
+			ok = ok || ev == t
+		}
+		if !ok {
+			return Errorf(EUNPROCESSABLE, "unknown event %q: events are sms.received and rental.expired", ev)
+		}
+	}
+	return nil
+}
+
 // Event is one announcement, with its exact JSON body.
 type Event struct {
 	ID        string

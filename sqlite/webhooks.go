@@ -98,14 +98,8 @@ func scanEndpoint(row interface{ Scan(...any) error }) (*fetchsms.WebhookEndpoin
 // CreateEndpoint registers a webhook endpoint with a fresh signing secret. The URL
 // must already be checked by the caller (it needs the network to do so).
 func (db *DB) CreateEndpoint(ctx context.Context, userID, url string, events []string) (*fetchsms.WebhookEndpoint, error) {
-	for _, ev := range events {
-		ok := false
-		for _, t := range fetchsms.EventTypes {
-			ok = ok || ev == t
-		}
-		if !ok {
-			return nil, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "unknown event %q: events are %s", ev, strings.Join(fetchsms.EventTypes, ", "))
-		}
+	if err := fetchsms.ValidateEvents(events); err != nil {
+		return nil, err
 	}
 	if events == nil {
 		events = []string{}

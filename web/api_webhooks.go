@@ -57,6 +57,10 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "url is required"))
 		return
 	}
+	if err := fetchsms.ValidateEvents(body.Events); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if err := s.Guard.CheckURL(r.Context(), body.URL); err != nil {
 		s.writeError(w, r, err)
 		return
