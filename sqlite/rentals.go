@@ -65,12 +65,16 @@ func (db *DB) CreateRental(ctx context.Context, userID string, req fetchsms.Rent
 		if err := post(ctx, tx, &fetchsms.LedgerEntry{UserID: userID, Kind: fetchsms.LedgerPurchase, AmountCents: -q.TotalCents, RentalID: id, CreatedAt: now}); err != nil {
 			return err
 		}
-		return insertWithRef(ctx, tx, "r_", func(ref string) error {
+		err = insertWithRef(ctx, tx, "r_", func(ref string) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO rentals (id, ref, user_id, service_id, number_id, number, area_code, duration_days, status, cost_cents, created_at, expires_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)`,
 				id, ref, userID, svc.ID, numberID, e164, req.AreaCode, req.Days, q.TotalCents, ms(now), ms(now.AddDate(0, 0, req.Days)))
 			return err
 		})
+		if err != nil {
+			return err
+		}
+		return markIdempotent(ctx, tx, id)
 	})
 	if err != nil {
 		return nil, err
@@ -192,7 +196,10 @@ func (db *DB) CancelRental(ctx context.Context, userID, id string) (*fetchsms.Re
 		case fetchsms.StatusCancelled:
 			conflict = fetchsms.Errorf(fetchsms.ECONFLICT, "this rental is already cancelled")
 		default:
-			return endRental(ctx, tx, r, fetchsms.StatusCancelled, now)
+			if err := endRental(ctx, tx, r, fetchsms.StatusCancelled, now); err != nil {
+				return err
+			}
+			return markIdempotent(ctx, tx, r.ID)
 		}
 		return nil
 	})

@@ -73,12 +73,16 @@ func (db *DB) CreateVerification(ctx context.Context, userID string, req fetchsm
 		if err := post(ctx, tx, &fetchsms.LedgerEntry{UserID: userID, Kind: fetchsms.LedgerPurchase, AmountCents: -q.TotalCents, VerificationID: id, CreatedAt: now}); err != nil {
 			return err
 		}
-		return insertWithRef(ctx, tx, "v_", func(ref string) error {
+		err = insertWithRef(ctx, tx, "v_", func(ref string) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)`,
 				id, ref, userID, svc.ID, numberID, e164, req.AreaCode, q.TotalCents, ms(now), ms(now.Add(fetchsms.VerificationWindow)))
 			return err
 		})
+		if err != nil {
+			return err
+		}
+		return markIdempotent(ctx, tx, id)
 	})
 	if err != nil {
 		return nil, err
@@ -222,7 +226,10 @@ func (db *DB) CancelVerification(ctx context.Context, userID, id string) (*fetch
 		case fetchsms.StatusCancelled:
 			conflict = fetchsms.Errorf(fetchsms.ECONFLICT, "this verification is already cancelled")
 		default:
-			return endVerification(ctx, tx, v, fetchsms.StatusCancelled, now)
+			if err := endVerification(ctx, tx, v, fetchsms.StatusCancelled, now); err != nil {
+				return err
+			}
+			return markIdempotent(ctx, tx, v.ID)
 		}
 		return nil
 	})

@@ -69,15 +69,15 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/services/quote", s.handleQuote)
 
 	// Verifications and rentals: API key or session.
-	mux.Handle("POST /v1/verifications", s.customer(s.handleCreateVerification))
+	mux.Handle("POST /v1/verifications", s.customer(s.idempotent(http.StatusCreated, s.renderVerification, s.handleCreateVerification)))
 	mux.Handle("GET /v1/verifications", s.customer(s.handleListVerifications))
 	mux.Handle("GET /v1/verifications/{id}", s.customer(s.handleGetVerification))
-	mux.Handle("POST /v1/verifications/{id}/cancel", s.customer(s.handleCancelVerification))
-	mux.Handle("POST /v1/rentals", s.customer(s.handleCreateRental))
+	mux.Handle("POST /v1/verifications/{id}/cancel", s.customer(s.idempotent(http.StatusOK, s.renderVerification, s.handleCancelVerification)))
+	mux.Handle("POST /v1/rentals", s.customer(s.idempotent(http.StatusCreated, s.renderRental, s.handleCreateRental)))
 	mux.Handle("GET /v1/rentals", s.customer(s.handleListRentals))
 	mux.Handle("GET /v1/rentals/{id}", s.customer(s.handleGetRental))
 	mux.Handle("GET /v1/rentals/{id}/messages", s.customer(s.handleRentalMessages))
-	mux.Handle("POST /v1/rentals/{id}/cancel", s.customer(s.handleCancelRental))
+	mux.Handle("POST /v1/rentals/{id}/cancel", s.customer(s.idempotent(http.StatusOK, s.renderRental, s.handleCancelRental)))
 
 	// Accounts: sessions.
 	mux.HandleFunc("POST /v1/auth/signup", s.handleSignup)

@@ -85,6 +85,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		worker.Every(workCtx, 10*time.Minute, "idempotency purge", logger, func(ctx context.Context) error {
+			_, err := db.PurgeIdempotency(ctx)
+			return err
+		})
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
 		(&webhook.Worker{Store: db, Sender: webhook.NewSender(guard, 10*time.Second), Wake: db.DeliveriesDue(), Poll: time.Second, Logger: logger}).Run(workCtx)
 	}()
 

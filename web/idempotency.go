@@ -1,0 +1,117 @@
+package web
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net/http"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/sqlite"
+)
+
+// IdempotencyHeader names the key a client sends to make a retry safe.
+const IdempotencyHeader = "Idempotency-Key"
+
+// idempotent makes a purchase or cancel safe to retry: with an Idempotency-Key the
+// first answer (status and body) is stored and replayed to a retry with the same
+// key and request, without running it again. render answers for a resource whose
+// change committed when the answer itself was lost (a crash mid-request).
+func (s *Server) idempotent(status int, render func(w http.ResponseWriter, r *http.Request, id string, status int), h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get(IdempotencyHeader)
+		if key == "" {
+			h(w, r)
+			return
+		}
+		if len(key) > 255 || !printable(key) {
+			s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "Idempotency-Key must be 1–255 printable ASCII characters"))
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				s.writeError(w, r, fetchsms.Errorf(fetchsms.ETOOLARGE, "request body is larger than %d bytes", maxBody))
+				return
+			}
+			s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "could not read the request body"))
+			return
+		}
+		sum := sha256.New()
+		sum.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+		sum.Write(bytes.TrimSpace(body))
+		user := principalOf(r).User.ID
+		st, err := s.DB.BeginIdempotent(r.Context(), user, key, sum.Sum(nil))
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if st != nil {
+			w.Header().Set("Idempotent-Replayed", "true")
+			if st.Replay {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(st.Status)
+				w.Write(st.Response)
+				return
+			}
+			render(w, r, st.ResourceID, status)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec := &recorder{header: w.Header(), status: http.StatusOK}
+		h(rec, r.WithContext(sqlite.WithIdempotency(r.Context(), user, key)))
+		if err := s.DB.FinishIdempotent(r.Context(), user, key, rec.status, rec.body.Bytes()); err != nil {
+			s.Logger.Error("store idempotent answer", "err", err)
+		}
+		w.WriteHeader(rec.status)
+		w.Write(rec.body.Bytes())
+	}
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// recorder holds a handler's answer so it can be stored before it is sent.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+	wrote  bool
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+func (r *recorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+}
+func (r *recorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.body.Write(b)
+}
+
+func (s *Server) renderVerification(w http.ResponseWriter, r *http.Request, id string, status int) {
+	v, err := s.DB.Verification(r.Context(), principalOf(r).User.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, verificationOut(v))
+}
+
+func (s *Server) renderRental(w http.ResponseWriter, r *http.Request, id string, status int) {
+	x, err := s.DB.Rental(r.Context(), principalOf(r).User.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, status, rentalOut(x))
+}
