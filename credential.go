@@ -41,11 +41,12 @@ func TokenKind(token string) string {
 	return ""
 }
 
-// argon2id parameters (RFC 9106's second recommended option, lighter memory).
+// argon2id parameters: OWASP's recommended minimum (19 MiB, 2 passes, 1 lane).
+// Stored hashes carry their own parameters, so these can be raised later.
 const (
-	argonTime    = 3
-	argonMemory  = 64 * 1024
-	argonThreads = 2
+	argonTime    = 2
+	argonMemory  = 19 * 1024
+	argonThreads = 1
 	argonKeyLen  = 32
 )
 

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"database/sql"
 	"strings"
+	"sync"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -130,7 +131,7 @@ func (db *DB) Login(ctx context.Context, email, password string) (*fetchsms.User
 	err := db.r.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = ?`, strings.TrimSpace(email)).Scan(&id, &hash)
 	if err == sql.ErrNoRows {
 		// Spend the same time as a real check so timing does not reveal which emails exist.
-		fetchsms.CheckPassword(dummyHash, password)
+		fetchsms.CheckPassword(dummyHash(), password)
 		return nil, nil, fetchsms.Errorf(fetchsms.EUNAUTHORIZED, "wrong email or password")
 	}
 	if err != nil {
@@ -153,7 +154,8 @@ func (db *DB) Login(ctx context.Context, email, password string) (*fetchsms.User
 	return u, s, nil
 }
 
-var dummyHash = fetchsms.HashPassword("not a real password")
+// dummyHash is checked against when the email is unknown, made on first use.
+var dummyHash = sync.OnceValue(func() string { return fetchsms.HashPassword("not a real password") })
 
 // CreateSession opens a session for the user and returns it with its token.
 func (db *DB) CreateSession(ctx context.Context, userID string) (*fetchsms.Session, error) {

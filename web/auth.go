@@ -57,6 +57,9 @@ func (s *Server) require(why string, admin bool, kinds ...string) func(http.Hand
 				s.writeError(w, r, fetchsms.Errorf(fetchsms.EFORBIDDEN, "%s", why))
 				return
 			}
+			if p.Kind == fetchsms.KindAPIKey && s.throttled(w, r, s.limits.perKey, p.CredentialID, "API") {
+				return
+			}
 			if admin && p.User.Role != fetchsms.RoleAdmin {
 				s.writeError(w, r, fetchsms.Errorf(fetchsms.EFORBIDDEN, "this endpoint is for administrators only"))
 				return

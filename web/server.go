@@ -37,12 +37,13 @@ type Server struct {
 	Simulator Simulator
 	// Guard checks webhook URLs at registration.
 	Guard webhook.Guard
-	// NoAuthThrottle lifts the per-IP and per-account limits on signup and login
-	// (for load tests driven from one address).
-	NoAuthThrottle bool
+	// NoIPLimits lifts the per-IP limits (catalog, signup, login) for load tests
+	// driven from one address. Per-key and per-account limits stay.
+	NoIPLimits bool
 
 	handler    http.Handler
 	authLimits *authLimits
+	limits     *limits
 }
 
 // Handler returns the HTTP handler with every route and middleware.
@@ -51,9 +52,8 @@ func (s *Server) Handler() http.Handler {
 		if s.Logger == nil {
 			s.Logger = slog.Default()
 		}
-		if !s.NoAuthThrottle {
-			s.authLimits = newAuthLimits()
-		}
+		s.authLimits = newAuthLimits()
+		s.limits = newLimits()
 		mux := http.NewServeMux()
 		s.routes(mux)
 		s.handler = s.recoverer(securityHeaders(jsonStatusErrors(mux)))
@@ -64,9 +64,9 @@ func (s *Server) Handler() http.Handler {
 // routes is the whole route table.
 func (s *Server) routes(mux *http.ServeMux) {
 	// Public catalog.
-	mux.HandleFunc("GET /v1/services", s.handleServices)
-	mux.HandleFunc("GET /v1/services/area-codes", s.handleAreaCodes)
-	mux.HandleFunc("GET /v1/services/quote", s.handleQuote)
+	mux.HandleFunc("GET /v1/services", s.perIP(s.handleServices))
+	mux.HandleFunc("GET /v1/services/area-codes", s.perIP(s.handleAreaCodes))
+	mux.HandleFunc("GET /v1/services/quote", s.perIP(s.handleQuote))
 
 	// Verifications and rentals: API key or session.
 	mux.Handle("POST /v1/verifications", s.customer(s.idempotent(http.StatusCreated, s.renderVerification, s.handleCreateVerification)))

@@ -78,8 +78,39 @@ func (s *Server) throttled(w http.ResponseWriter, r *http.Request, lim *keyedLim
 	}
 	secs := int(math.Ceil(wait.Seconds()))
 	w.Header().Set("Retry-After", strconv.Itoa(secs))
-	s.writeError(w, r, fetchsms.Errorf(fetchsms.ERATELIMIT, "too many %s attempts: retry in %d seconds", what, secs))
+	if what == "API" {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.ERATELIMIT, "rate limit exceeded: %d requests per second per API key; retry in %d second(s)", APIKeyRate, secs))
+		return true
+	}
+	s.writeError(w, r, fetchsms.Errorf(fetchsms.ERATELIMIT, "too many %s requests: retry in %d second(s)", what, secs))
 	return true
+}
+
+// APIKeyRate is the documented limit per API key: requests per second (and burst).
+const APIKeyRate = 100
+
+// catalogIPRate limits the public catalog per client IP.
+const catalogIPRate = 50
+
+// limits are the server's request limits.
+type limits struct {
+	perKey    *keyedLimiter
+	catalogIP *keyedLimiter
+}
+
+func newLimits() *limits {
+	return &limits{perKey: newKeyedLimiter(APIKeyRate, APIKeyRate), catalogIP: newKeyedLimiter(catalogIPRate, 2*catalogIPRate)}
+}
+
+// perIP throttles a public endpoint per client IP, unless the operator lifted
+// per-IP limits.
+func (s *Server) perIP(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.limits != nil && !s.NoIPLimits && s.throttled(w, r, s.limits.catalogIP, clientIP(r), "catalog") {
+			return
+		}
+		h(w, r)
+	}
 }
 
 // authLimits throttle signup and login: per client IP, and per account email.
@@ -96,7 +127,7 @@ func newAuthLimits() *authLimits {
 }
 
 func (s *Server) throttleAuth(w http.ResponseWriter, r *http.Request, email string) bool {
-	if s.authLimits == nil {
+	if s.authLimits == nil || s.NoIPLimits {
 		return false
 	}
 	if s.throttled(w, r, s.authLimits.perIP, clientIP(r), "sign-in") {

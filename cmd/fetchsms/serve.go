@@ -30,6 +30,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", env("ADDR", "127.0.0.1:8080"), "listen address (port 0 picks a free port)")
 	sandboxMode := fs.Bool("sandbox", env("SANDBOX", "") == "true", "sandbox mode: seeded pool, demo account, test clock, simulated SIM bank")
 	allowPrivate := fs.Bool("webhook-allow-private", env("WEBHOOK_ALLOW_PRIVATE", "") == "true", "let webhooks reach private and loopback addresses (loopback is always allowed in sandbox)")
+	noIPLimits := fs.Bool("no-ip-limits", env("NO_IP_LIMITS", "") == "true", "lift the per-IP limits on the catalog, signup and login (load tests from one address); per-key limits stay")
 	simulator := fs.Bool("simulator", env("SIMULATOR", "true") != "false", "in sandbox, answer purchases with simulated SMS")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -48,7 +49,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	db.Detector = fetchsms.NewDetector(services)
 
 	guard := webhook.Guard{AllowLoopback: *sandboxMode || *allowPrivate, AllowPrivate: *allowPrivate}
-	srv := &web.Server{DB: db, Logger: logger, Guard: guard}
+	srv := &web.Server{DB: db, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits}
 	var sim *sandbox.Simulator
 	var banner []string
 	if *sandboxMode {

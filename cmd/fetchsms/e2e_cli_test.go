@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestCLIWhileServing runs the operator commands against the database file of a
+// running (non-sandbox) server, then uses what they made over HTTP.
+func TestCLIWhileServing(t *testing.T) {
+	t.Parallel()
+	s := startServer(t)
+	ctx := context.Background()
+	email := "ops-" + randomHex(4) + "@example.com"
+
+	var adminSession string
+	t.Run("UserCreateAdmin", func(t *testing.T) {
+		var out bytes.Buffer
+		err := run(ctx, []string{"user", "create", "--db", s.DBPath, "--email", email, "--password", "operator-pass", "--role", "admin"}, &out, &out)
+		if err != nil {
+			t.Fatalf("user create: %v\n%s", err, out.String())
+		}
+		li := s.call(t, http.MethodPost, "/v1/auth/login", "", map[string]any{"email": email, "password": "operator-pass"}, http.StatusOK)
+		u, _ := li["user"].(map[string]any)
+		if u == nil || u["role"] != "admin" {
+			t.Fatalf("login user = %v, want role admin", li["user"])
+		}
+		adminSession = str(t, li["token"])
+		acct := s.call(t, http.MethodGet, "/v1/account", adminSession, nil, http.StatusOK)
+		if acct["role"] != "admin" || acct["email"] != email {
+			t.Errorf("account = %v", acct)
+		}
+		s.list(t, "/v1/admin/users", adminSession)
+	})
+	t.Run("UserCreateDuplicateFails", func(t *testing.T) {
+		var out bytes.Buffer
+		if err := run(ctx, []string{"user", "create", "--db", s.DBPath, "--email", email, "--password", "operator-pass"}, &out, &out); err == nil {
+			t.Errorf("creating %s twice succeeded", email)
+		}
+	})
+	t.Run("UserCreateCustomerDefault", func(t *testing.T) {
+		var out bytes.Buffer
+		e2 := "cust-" + randomHex(4) + "@example.com"
+		if err := run(ctx, []string{"user", "create", "--db", s.DBPath, "--email", e2, "--password", "customer-pass"}, &out, &out); err != nil {
+			t.Fatalf("user create: %v\n%s", err, out.String())
+		}
+		li := s.call(t, http.MethodPost, "/v1/auth/login", "", map[string]any{"email": e2, "password": "customer-pass"}, http.StatusOK)
+		if u, _ := li["user"].(map[string]any); u == nil || u["role"] != "customer" {
+			t.Errorf("default role = %v, want customer", li["user"])
+		}
+	})
+	t.Run("GatewayCreateTokenWorks", func(t *testing.T) {
+		if adminSession == "" {
+			t.Skip("no admin session (UserCreateAdmin failed)")
+		}
+		var out, errOut bytes.Buffer
+		if err := run(ctx, []string{"gateway", "create", "--db", s.DBPath, "--name", "CLI bank"}, &out, &errOut); err != nil {
+			t.Fatalf("gateway create: %v\n%s%s", err, out.String(), errOut.String())
+		}
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		token := strings.TrimSpace(lines[len(lines)-1])
+		if !strings.HasPrefix(token, "fsg_") {
+			t.Fatalf("last line %q is not a gateway token; output:\n%s", token, out.String())
+		}
+		var gwID string
+		for _, g := range s.list(t, "/v1/admin/gateways", adminSession) {
+			if g["name"] == "CLI bank" {
+				gwID = str(t, g["id"])
+			}
+		}
+		if gwID == "" {
+			t.Fatalf("the CLI gateway is not listed by the server")
+		}
+		m := s.call(t, http.MethodPost, "/v1/admin/numbers", adminSession, map[string]any{"gateway_id": gwID, "numbers": []string{"+16465550199"}}, http.StatusCreated)
+		if num(t, m["added"]) != 1 {
+			t.Fatalf("import = %v", m)
+		}
+		ans := s.call(t, http.MethodPost, "/v1/inbound/sms", token, map[string]any{"id": "cli-1", "to": "+16465550199", "from": "Telegram", "body": "Telegram code: 424242"}, http.StatusAccepted)
+		if ans["id"] == nil || ans["routed_to"] != nil {
+			t.Errorf("inbound answer = %v, want an id and routed_to null", ans)
+		}
+	})
+	t.Run("BadCommandsFail", func(t *testing.T) {
+		var out bytes.Buffer
+		for _, args := range [][]string{
+			{"user", "create", "--db", s.DBPath, "--email", "x@example.com"},
+			{"gateway", "create", "--db", s.DBPath},
+			{"frobnicate"},
+		} {
+			if err := run(ctx, args, &out, &out); err == nil {
+				t.Errorf("run %v succeeded", args)
+			}
+		}
+	})
+}
