@@ -145,6 +145,7 @@ type LedgerCheck struct {
 	DoubleHeldNumbers  int
 	WaitingPastExpiry  int // waiting verifications whose window has closed (a sweep is due)
 	RefundsWithoutBuys int
+	ReceivedRefunded   int // verifications that both released a code and were refunded
 }
 
 // CheckInvariants verifies the money and inventory invariants over the whole
@@ -187,6 +188,10 @@ func (db *DB) CheckInvariants(ctx context.Context) (*LedgerCheck, error) {
 			SELECT 1 FROM ledger p WHERE p.kind = 'purchase' AND (p.verification_id = r.verification_id OR p.rental_id = r.rental_id))`, &c.RefundsWithoutBuys); err != nil {
 		return nil, err
 	}
+	if err := one(`SELECT count(*) FROM verifications v WHERE (v.status = 'received' OR v.code IS NOT NULL) AND EXISTS (
+			SELECT 1 FROM ledger l WHERE l.kind = 'refund' AND l.verification_id = v.id)`, &c.ReceivedRefunded); err != nil {
+		return nil, err
+	}
 	now := ms(db.Clock.Now())
 	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= ?`, now).Scan(&c.WaitingPastExpiry); err != nil {
 		return nil, err
@@ -196,5 +201,5 @@ func (db *DB) CheckInvariants(ctx context.Context) (*LedgerCheck, error) {
 
 // OK reports whether every invariant holds.
 func (c *LedgerCheck) OK() bool {
-	return len(c.BalanceMismatches) == 0 && len(c.NegativeBalances) == 0 && c.DoubleRefunds == 0 && c.DoubleHeldNumbers == 0 && c.RefundsWithoutBuys == 0
+	return len(c.BalanceMismatches) == 0 && len(c.NegativeBalances) == 0 && c.DoubleRefunds == 0 && c.DoubleHeldNumbers == 0 && c.RefundsWithoutBuys == 0 && c.ReceivedRefunded == 0
 }

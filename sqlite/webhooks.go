@@ -391,3 +391,10 @@ func truncateReason(a fetchsms.DeliveryAttempt) string {
 	}
 	return s
 }
+
+// PendingDeliveries counts deliveries not yet delivered nor given up.
+func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
+	var n int
+	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE status = 'pending'`).Scan(&n)
+	return n, wrap("sqlite.PendingDeliveries", err)
+}
