@@ -74,6 +74,14 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// SetClock sets business time.
+func (db *DB) SetClock(c fetchsms.Clock) { db.Clock = c }
+
+// SetDetector sets the inbound SMS detector.
+func (db *DB) SetDetector(d fetchsms.Detector) { db.Detector = d }
+
+var _ fetchsms.Store = (*DB)(nil)
+
 // Close closes both pools.
 func (db *DB) Close() error {
 	err1 := db.r.Close()

@@ -4,47 +4,23 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 )
 
 // IdempotencyWindow is how long a key is remembered.
-const IdempotencyWindow = 48 * time.Hour
+const IdempotencyWindow = fetchsms.IdempotencyWindow
 
-// abandonedAfter is how long a request may run before a retry may look at what it
-// left behind (the server died, or the client went away mid-request).
-const abandonedAfter = 30 * time.Second
-
-// Idempotency is the state of one key, as BeginIdempotent found it.
-type Idempotency struct {
-	// Replay is set when the key already has an answer: Status and Response.
-	Replay   bool
-	Status   int
-	Response []byte
-	// ResourceID is set when an earlier run of the request committed its change but
-	// died before storing the answer: the caller renders the resource instead.
-	ResourceID string
-}
-
-type idemKey struct{}
-
-type idemScope struct{ userID, key string }
-
-// WithIdempotency marks ctx so the purchase or cancel run under it records the
-// resource it touched against the key, in its own transaction.
-func WithIdempotency(ctx context.Context, userID, key string) context.Context {
-	return context.WithValue(ctx, idemKey{}, idemScope{userID, key})
-}
+const abandonedAfter = fetchsms.IdempotencyAbandonedAfter
 
 // markIdempotent records, inside the purchase or cancel transaction, which resource
 // the request under an idempotency key touched.
 func markIdempotent(ctx context.Context, tx *sql.Tx, resourceID string) error {
-	sc, ok := ctx.Value(idemKey{}).(idemScope)
+	userID, key, ok := fetchsms.IdempotencyScope(ctx)
 	if !ok {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET resource_id = ? WHERE user_id = ? AND key = ?`, resourceID, sc.userID, sc.key)
+	_, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET resource_id = ? WHERE user_id = ? AND key = ?`, resourceID, userID, key)
 	return err
 }
 
@@ -52,9 +28,9 @@ func markIdempotent(ctx context.Context, tx *sql.Tx, resourceID string) error {
 // when the caller should run the request (and then call FinishIdempotent), the
 // stored answer to replay, or: ECONFLICT while another request with the key runs;
 // EUNPROCESSABLE when the key was used for a different request.
-func (db *DB) BeginIdempotent(ctx context.Context, userID, key string, hash []byte) (*Idempotency, error) {
+func (db *DB) BeginIdempotent(ctx context.Context, userID, key string, hash []byte) (*fetchsms.Idempotency, error) {
 	now := db.RealClock.Now()
-	var out *Idempotency
+	var out *fetchsms.Idempotency
 	err := db.tx(ctx, "sqlite.BeginIdempotent", func(tx *sql.Tx) error {
 		var stored []byte
 		var resource sql.NullString
@@ -76,7 +52,7 @@ func (db *DB) BeginIdempotent(ctx context.Context, userID, key string, hash []by
 			return fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "this Idempotency-Key was already used with a different request; use a new key for a new request")
 		}
 		if status != 0 {
-			out = &Idempotency{Replay: true, Status: status, Response: response}
+			out = &fetchsms.Idempotency{Replay: true, Status: status, Response: response}
 			return nil
 		}
 		if now.Sub(fromMS(created)) < abandonedAfter {
@@ -85,7 +61,7 @@ func (db *DB) BeginIdempotent(ctx context.Context, userID, key string, hash []by
 		// The earlier run was abandoned. If its change committed, answer with the
 		// resource; if not, this request takes the key over and runs.
 		if resource.Valid {
-			out = &Idempotency{ResourceID: resource.String}
+			out = &fetchsms.Idempotency{ResourceID: resource.String}
 			return nil
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE idempotency_keys SET created_at = ? WHERE user_id = ? AND key = ?`, ms(now), userID, key)

@@ -25,7 +25,7 @@ func TestIdempotencyAfterCrash(t *testing.T) {
 	if err != nil || st != nil {
 		t.Fatalf("begin: %+v %v", st, err)
 	}
-	v, err := f.db.CreateVerification(sqlite.WithIdempotency(ctx, u.ID, "k1"), u.ID, fetchsms.VerificationRequest{Service: "4"})
+	v, err := f.db.CreateVerification(fetchsms.WithIdempotency(ctx, u.ID, "k1"), u.ID, fetchsms.VerificationRequest{Service: "4"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,23 +136,11 @@ func (db *DB) CompleteDeposit(ctx context.Context, depositID, providerRef string
 	return &d, nil
 }
 
-// LedgerCheck is the result of CheckInvariants for one database.
-type LedgerCheck struct {
-	Users              int
-	BalanceMismatches  []string // users whose balance differs from their ledger sum
-	NegativeBalances   []string
-	DoubleRefunds      int
-	DoubleHeldNumbers  int
-	WaitingPastExpiry  int // waiting verifications whose window has closed (a sweep is due)
-	RefundsWithoutBuys int
-	ReceivedRefunded   int // verifications that both released a code and were refunded
-}
-
 // CheckInvariants verifies the money and inventory invariants over the whole
 // database: each balance equals the sum of its ledger, none is negative, no purchase
 // is refunded twice, no number is held by two live purchases.
-func (db *DB) CheckInvariants(ctx context.Context) (*LedgerCheck, error) {
-	c := &LedgerCheck{}
+func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error) {
+	c := &fetchsms.LedgerCheck{}
 	q := func(query string, args ...any) (*sql.Rows, error) { return db.r.QueryContext(ctx, query, args...) }
 	rows, err := q(`SELECT u.id, u.balance_cents, COALESCE((SELECT sum(amount_cents) FROM ledger l WHERE l.user_id = u.id), 0) FROM users u`)
 	if err != nil {
@@ -197,9 +185,4 @@ func (db *DB) CheckInvariants(ctx context.Context) (*LedgerCheck, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// OK reports whether every invariant holds.
-func (c *LedgerCheck) OK() bool {
-	return len(c.BalanceMismatches) == 0 && len(c.NegativeBalances) == 0 && c.DoubleRefunds == 0 && c.DoubleHeldNumbers == 0 && c.RefundsWithoutBuys == 0 && c.ReceivedRefunded == 0
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 
 	fetchsms "github.com/fetchsms/fetchsms"
-	"github.com/fetchsms/fetchsms/sqlite"
 )
 
 // IdempotencyHeader names the key a client sends to make a retry safe.
@@ -61,7 +60,7 @@ func (s *Server) idempotent(status int, render func(w http.ResponseWriter, r *ht
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := &recorder{header: w.Header(), status: http.StatusOK}
-		h(rec, r.WithContext(sqlite.WithIdempotency(r.Context(), user, key)))
+		h(rec, r.WithContext(fetchsms.WithIdempotency(r.Context(), user, key)))
 		if err := s.DB.FinishIdempotent(r.Context(), user, key, rec.status, rec.body.Bytes()); err != nil {
 			s.Logger.Error("store idempotent answer", "err", err)
 		}

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	fetchsms "github.com/fetchsms/fetchsms"
-	"github.com/fetchsms/fetchsms/sqlite"
 	"github.com/fetchsms/fetchsms/webhook"
 )
 
@@ -28,7 +27,7 @@ type SandboxClock interface {
 
 // Server holds what the handlers need. Build it, then serve Handler().
 type Server struct {
-	DB       *sqlite.DB
+	DB       fetchsms.Store
 	Logger   *slog.Logger
 	Payments fetchsms.PaymentProvider
 	// Sandbox enables the sandbox-only endpoints; Clock must then be its test clock.

@@ -27,9 +27,9 @@ type Worker struct {
 	Logger      *slog.Logger
 }
 
-// lease covers the longest attempt; a worker that dies mid-attempt lets the delivery
-// go to another after it.
-const lease = 60 * time.Second
+// lease covers the longest attempt (the sender's timeout is 10 s); deliveries a
+// worker held when it died go to another worker, or to the restarted one, after it.
+const lease = 15 * time.Second
 
 // Run delivers until ctx ends, then waits for attempts in flight.
 func (w *Worker) Run(ctx context.Context) {

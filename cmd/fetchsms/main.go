@@ -69,7 +69,7 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.url, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL (postgres://…) instead of SQLite")
 }
 
-func (d *dbFlags) open(ctx context.Context) (*sqlite.DB, error) {
+func (d *dbFlags) open(ctx context.Context) (fetchsms.Store, error) {
 	if d.url != "" {
 		return nil, fmt.Errorf("--database-url: PostgreSQL support is not built yet; use --db for the embedded SQLite database")
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	fetchsms "github.com/fetchsms/fetchsms"
-	"github.com/fetchsms/fetchsms/sqlite"
 )
 
 // Sandbox accounts. Their passwords are public on purpose: the sandbox holds no real
@@ -46,7 +45,7 @@ func (s *sandboxSeed) banner() []string {
 
 // seedSandbox makes (once) the sandbox pool and accounts, and mints fresh
 // credentials to print.
-func seedSandbox(ctx context.Context, db *sqlite.DB) (*sandboxSeed, error) {
+func seedSandbox(ctx context.Context, db fetchsms.Store) (*sandboxSeed, error) {
 	gw, err := db.EnsureGateway(ctx, simGateway)
 	if err != nil {
 		return nil, err
@@ -92,7 +91,7 @@ type seededUser struct {
 	fresh bool
 }
 
-func ensureUser(ctx context.Context, db *sqlite.DB, email, password, role string) (seededUser, error) {
+func ensureUser(ctx context.Context, db fetchsms.Store, email, password, role string) (seededUser, error) {
 	u, err := db.UserByEmail(ctx, email)
 	if err == nil {
 		return seededUser{User: u}, nil

@@ -21,6 +21,7 @@ import (
 	"github.com/fetchsms/fetchsms/web"
 	"github.com/fetchsms/fetchsms/webhook"
 	"github.com/fetchsms/fetchsms/worker"
+	"github.com/google/uuid"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -46,7 +47,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db.Detector = fetchsms.NewDetector(services)
+	db.SetDetector(fetchsms.NewDetector(services))
 
 	guard := webhook.Guard{AllowLoopback: *sandboxMode || *allowPrivate, AllowPrivate: *allowPrivate}
 	srv := &web.Server{DB: db, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits}
@@ -57,7 +58,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		db.Clock = clock
+		db.SetClock(clock)
 		srv.Sandbox, srv.Clock, srv.Payments = true, clock, sandbox.Payments{}
 		seed, err := seedSandbox(ctx, db)
 		if err != nil {
@@ -136,7 +137,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // the SIM bank's gateway token: the same path a real gateway takes.
 func inboundVia(srv *web.Server, token string) sandbox.Deliverer {
 	return func(ctx context.Context, to, from, body string) error {
-		msg, _ := json.Marshal(map[string]string{"id": "sim-" + fmt.Sprint(time.Now().UnixNano()), "to": to, "from": from, "body": body})
+		msg, _ := json.Marshal(map[string]string{"id": "sim-" + uuid.NewString(), "to": to, "from": from, "body": body})
 		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/inbound/sms", bytes.NewReader(msg))
 		req.Header.Set("Authorization", "Bearer "+token)
 		req.Header.Set("Content-Type", "application/json")

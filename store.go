@@ -1,0 +1,146 @@
+package fetchsms
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Store is the storage contract every engine meets (sqlite/ by default, postgres/ at
+// scale): each method owns its transaction, and the money and inventory rules hold
+// whatever runs concurrently, in this process or in another server on the same
+// database. Errors are *Error with a code; not found is ENOTFOUND, never (nil, nil).
+// The conformance suite in storetest/ runs against every engine.
+type Store interface {
+	Close() error
+	// SetClock sets business time (expiries, terms, times shown); sessions and
+	// credentials keep wall time.
+	SetClock(Clock)
+	// SetDetector sets what recognises the service and code of inbound SMS.
+	SetDetector(Detector)
+
+	// Accounts and credentials.
+	CreateUser(ctx context.Context, email, password, role string) (*User, error)
+	UserByID(ctx context.Context, id string) (*User, error)
+	UserByEmail(ctx context.Context, email string) (*User, error)
+	ListUsers(ctx context.Context, p Page) ([]*User, int64, error)
+	SetUserDisabled(ctx context.Context, id string, disabled bool) (*User, error)
+	Login(ctx context.Context, email, password string) (*User, *Session, error)
+	CreateSession(ctx context.Context, userID string) (*Session, error)
+	RevokeSession(ctx context.Context, id string) error
+	Authenticate(ctx context.Context, token string) (*Principal, error)
+	CreateAPIKey(ctx context.Context, userID, name string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context, userID string) ([]*APIKey, error)
+	RotateAPIKey(ctx context.Context, userID, id string) (*APIKey, error)
+	RevokeAPIKey(ctx context.Context, userID, id string) error
+	CreateGateway(ctx context.Context, name string) (*Gateway, error)
+	EnsureGateway(ctx context.Context, name string) (*Gateway, error)
+	ListGateways(ctx context.Context) ([]*Gateway, error)
+
+	// Catalog and pool.
+	SeedCatalog(ctx context.Context, cat []Service) error
+	AllServices(ctx context.Context) ([]*Service, error)
+	ServiceByRef(ctx context.Context, ref string) (*Service, error)
+	Catalog(ctx context.Context) ([]ServiceStock, error)
+	AreaCodes(ctx context.Context, mode string, service *Service) ([]string, error)
+	ImportNumbers(ctx context.Context, gatewayID string, numbers []string) (added, skipped int, err error)
+	CountNumbers(ctx context.Context) (int, error)
+	NumberGateway(ctx context.Context, e164 string) (string, error)
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
+
+	// Purchases.
+	CreateVerification(ctx context.Context, userID string, req VerificationRequest) (*Verification, error)
+	Verification(ctx context.Context, userID, id string) (*Verification, error)
+	ListVerifications(ctx context.Context, userID, tab string, p Page) ([]*Verification, int64, error)
+	CancelVerification(ctx context.Context, userID, id string) (*Verification, error)
+	CreateRental(ctx context.Context, userID string, req RentalRequest) (*Rental, error)
+	Rental(ctx context.Context, userID, id string) (*Rental, error)
+	ListRentals(ctx context.Context, userID, tab string, p Page) ([]*Rental, int64, error)
+	RentalMessages(ctx context.Context, userID, rentalID string, p Page) ([]*Message, int64, error)
+	CancelRental(ctx context.Context, userID, id string) (*Rental, error)
+	ExpireDue(ctx context.Context, limit int) (int, error)
+	ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (*InboundResult, error)
+
+	// Wallet.
+	Balance(ctx context.Context, userID string) (Cents, error)
+	Ledger(ctx context.Context, userID string, p Page) ([]*LedgerEntry, int64, error)
+	Adjust(ctx context.Context, userID string, amount Cents, reason string) (*LedgerEntry, error)
+	CreateDeposit(ctx context.Context, d *Deposit) error
+	CompleteDeposit(ctx context.Context, depositID, providerRef string) (*Deposit, error)
+	CheckInvariants(ctx context.Context) (*LedgerCheck, error)
+
+	// Idempotency keys.
+	BeginIdempotent(ctx context.Context, userID, key string, hash []byte) (*Idempotency, error)
+	FinishIdempotent(ctx context.Context, userID, key string, status int, response []byte) error
+	PurgeIdempotency(ctx context.Context) (int64, error)
+
+	// Webhooks.
+	CreateEndpoint(ctx context.Context, userID, url string, events []string) (*WebhookEndpoint, error)
+	Endpoints(ctx context.Context, userID string) ([]*WebhookEndpoint, error)
+	Endpoint(ctx context.Context, userID, id string) (*WebhookEndpoint, error)
+	DeleteEndpoint(ctx context.Context, userID, id string) error
+	EnableEndpoint(ctx context.Context, userID, id string) (*WebhookEndpoint, error)
+	SendTestEvent(ctx context.Context, userID, endpointID string) (string, error)
+	Redeliver(ctx context.Context, userID, endpointID, deliveryID string) error
+	EndpointDeliveries(ctx context.Context, userID, endpointID string, p Page) ([]*Delivery, int64, error)
+	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*Delivery, error)
+	RecordAttempt(ctx context.Context, d *Delivery, a DeliveryAttempt) error
+	PendingDeliveries(ctx context.Context) (int, error)
+	// DeliveriesDue is signalled after a commit that may have enqueued deliveries.
+	DeliveriesDue() <-chan struct{}
+}
+
+// IdempotencyWindow is how long an idempotency key is remembered.
+const IdempotencyWindow = 48 * time.Hour
+
+// IdempotencyAbandonedAfter is how long a request may run before a retry with its
+// key may look at what it left behind (the server died, or the client went away).
+const IdempotencyAbandonedAfter = 30 * time.Second
+
+// Idempotency is the state of one key, as BeginIdempotent found it.
+type Idempotency struct {
+	// Replay is set when the key already has an answer: Status and Response.
+	Replay   bool
+	Status   int
+	Response []byte
+	// ResourceID is set when an earlier run of the request committed its change but
+	// died before storing the answer: the caller renders the resource instead.
+	ResourceID string
+}
+
+type idemKey struct{}
+
+type idemScope struct{ userID, key string }
+
+// WithIdempotency marks ctx so that the purchase or cancel run under it records,
+// in its own transaction, the resource it touched against the key.
+func WithIdempotency(ctx context.Context, userID, key string) context.Context {
+	return context.WithValue(ctx, idemKey{}, idemScope{userID, key})
+}
+
+// IdempotencyScope returns the key that ctx runs under, if any.
+func IdempotencyScope(ctx context.Context) (userID, key string, ok bool) {
+	sc, ok := ctx.Value(idemKey{}).(idemScope)
+	return sc.userID, sc.key, ok
+}
+
+// LedgerCheck is the result of Store.CheckInvariants.
+type LedgerCheck struct {
+	Users              int
+	BalanceMismatches  []string // users whose balance differs from their ledger sum
+	NegativeBalances   []string
+	DoubleRefunds      int
+	DoubleHeldNumbers  int
+	WaitingPastExpiry  int // waiting verifications whose window has closed (a sweep is due)
+	RefundsWithoutBuys int
+	ReceivedRefunded   int // verifications that both released a code and were refunded
+}
+
+// OK reports whether every invariant holds.
+func (c *LedgerCheck) OK() bool {
+	return len(c.BalanceMismatches) == 0 && len(c.NegativeBalances) == 0 && c.DoubleRefunds == 0 &&
+		c.DoubleHeldNumbers == 0 && c.RefundsWithoutBuys == 0 && c.ReceivedRefunded == 0
+}
+
+func (c *LedgerCheck) String() string { return fmt.Sprintf("%+v", *c) }
