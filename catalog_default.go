@@ -106,5 +106,48 @@ func DefaultCatalog() []Service {
 		s(75, "textnow", "TextNow", 30, l{"TextNow"}, l{"textnow"}),
 		s(76, "netflix", "Netflix", 40, l{"Netflix"}, l{"netflix"}),
 		s(77, "spotify", "Spotify", 30, l{"Spotify"}, l{"spotify"}),
+		// Added after the first 77; grouped by kind, ids in order of addition.
+		// Messaging & social.
+		s(78, "kakaotalk", "KakaoTalk", 60, l{"KakaoTalk", "Kakao"}, l{"kakaotalk", "kakao"}),
+		s(79, "bereal", "BeReal", 30, l{"BeReal"}, l{"bereal"}),
+		s(80, "tumblr", "Tumblr", 30, l{"Tumblr"}, l{"tumblr"}),
+		s(81, "quora", "Quora", 30, l{"Quora"}, l{"quora"}),
+		// Dating.
+		s(82, "badoo", "Badoo", 40, l{"Badoo"}, l{"badoo"}),
+		s(83, "feeld", "Feeld", 50, l{"Feeld"}, l{"feeld"}),
+		s(84, "coffee-meets-bagel", "Coffee Meets Bagel", 40, l{"CMB", "CoffeeMeetsBagel"}, l{"coffee meets bagel", "coffeemeetsbagel"}),
+		// Rideshare, delivery & travel.
+		s(85, "turo", "Turo", 50, l{"Turo"}, l{"turo"}),
+		s(86, "shipt", "Shipt", 40, l{"Shipt"}, l{"shipt"}),
+		s(87, "postmates", "Postmates", 40, l{"Postmates"}, l{"postmates"}),
+		s(88, "vrbo", "Vrbo", 40, l{"Vrbo"}, l{"vrbo"}),
+		// Fintech & crypto.
+		s(89, "zelle", "Zelle", 80, l{"Zelle"}, l{"zelle"}),
+		s(90, "varo", "Varo Bank", 60, l{"Varo", "VaroBank"}, l{"varo"}),
+		s(91, "gemini", "Gemini", 80, l{"Gemini"}, l{"gemini"}),
+		s(92, "webull", "Webull", 70, l{"Webull"}, l{"webull"}),
+		s(93, "acorns", "Acorns", 60, l{"Acorns"}, l{"acorns"}),
+		s(94, "okx", "OKX", 80, l{"OKX"}, l{"okx"}),
+		// Marketplaces, shopping & gig work.
+		s(95, "temu", "Temu", 40, l{"Temu"}, l{"temu"}),
+		s(96, "shein", "SHEIN", 40, l{"SHEIN"}, l{"shein"}),
+		s(97, "depop", "Depop", 30, l{"Depop"}, l{"depop"}),
+		s(98, "fiverr", "Fiverr", 40, l{"Fiverr"}, l{"fiverr"}),
+		s(99, "upwork", "Upwork", 50, l{"Upwork"}, l{"upwork"}),
+		s(100, "taskrabbit", "Taskrabbit", 40, l{"Taskrabbit"}, l{"taskrabbit"}),
+		s(101, "whatnot", "Whatnot", 40, l{"Whatnot"}, l{"whatnot"}),
+		// Gaming & sports betting.
+		s(102, "blizzard", "Blizzard (Battle.net)", 40, l{"Blizzard", "BattleNet"}, l{"blizzard", "battle.net", "battlenet"}),
+		s(103, "ea", "EA (Electronic Arts)", 40, l{"EA"}, l{"electronic arts", "ea account", "ea security code", "ea verification code", "ea.com"}),
+		s(104, "riot-games", "Riot Games", 40, l{"Riot Games", "Riot"}, l{"riot games", "riot account", "riot id", "league of legends", "valorant"}),
+		s(105, "nintendo", "Nintendo", 40, l{"Nintendo"}, l{"nintendo"}),
+		s(106, "betmgm", "BetMGM", 90, l{"BetMGM"}, l{"betmgm"}),
+		s(107, "prizepicks", "PrizePicks", 80, l{"PrizePicks"}, l{"prizepicks"}),
+		// Email, cloud, developer & AI.
+		s(108, "aol", "AOL", 40, l{"AOL"}, l{"aol"}),
+		s(109, "zoho", "Zoho", 30, l{"Zoho"}, l{"zoho"}),
+		s(110, "github", "GitHub", 40, l{"GitHub"}, l{"github"}),
+		s(111, "adobe", "Adobe", 40, l{"Adobe"}, l{"adobe"}),
+		s(112, "anthropic", "Anthropic (Claude)", 60, l{"Anthropic", "Claude"}, l{"anthropic", "claude.ai"}),
 	}
 }

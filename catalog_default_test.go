@@ -2,9 +2,13 @@ package fetchsms_test
 
 import (
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/detect"
@@ -13,8 +17,8 @@ import (
 
 func TestDefaultCatalog(t *testing.T) {
 	cat := fetchsms.DefaultCatalog()
-	if len(cat) < 60 {
-		t.Errorf("catalog has %d services, want at least 60", len(cat))
+	if len(cat) < 105 {
+		t.Errorf("catalog has %d services, want at least 105", len(cat))
 	}
 	slugRE := regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	ids := map[int]bool{}
@@ -159,5 +163,123 @@ func TestCatalogNewCode(t *testing.T) {
 		if len(c) != 6 || strings.Trim(c, "0123456789") != "" {
 			t.Fatalf("NewCode = %q", c)
 		}
+	}
+}
+
+// corpusEntry is one line of detect/testdata/corpus.tsv.
+type corpusEntry struct {
+	line         int
+	sender, body string
+	slug, code   string
+}
+
+// readCorpus parses detect/testdata/corpus.tsv: tab-separated sender, body,
+// expected service slug and expected code; sender and body use Go string escapes.
+func readCorpus(t *testing.T) []corpusEntry {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("detect", "testdata", "corpus.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	unquote := func(n int, s string) string {
+		u, err := strconv.Unquote(`"` + strings.ReplaceAll(s, `"`, `\"`) + `"`)
+		if err != nil {
+			t.Fatalf("corpus line %d: %q: %v", n, s, err)
+		}
+		return u
+	}
+	var out []corpusEntry
+	for i, line := range strings.Split(string(data), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "sender\t") {
+			continue
+		}
+		f := strings.Split(line, "\t")
+		if len(f) != 4 {
+			t.Fatalf("corpus line %d: %d fields, want 4: %q", i+1, len(f), line)
+		}
+		out = append(out, corpusEntry{line: i + 1, sender: unquote(i+1, f[0]), body: unquote(i+1, f[1]), slug: f[2], code: f[3]})
+	}
+	return out
+}
+
+// TestCorpus runs the engine built from the default catalog over the corpus of
+// real-world messages. The goal: every code extracted exactly, and no message
+// ever attributed to a wrong service (service precision 1.0), recall ≥ 0.97.
+func TestCorpus(t *testing.T) {
+	corpus := readCorpus(t)
+	cat := fetchsms.DefaultCatalog()
+	ids := map[string]int{}
+	slugs := map[int]string{}
+	for _, s := range cat {
+		ids[s.Slug] = s.ID
+		slugs[s.ID] = s.Slug
+	}
+	e := catalogEngine()
+	services := map[string]bool{}
+	var tp, fp, withService int      // service detection
+	var codeTP, codeFP, withCode int // code extraction
+	var long, noCode, noService int  // corpus make-up
+	for _, c := range corpus {
+		want := 0
+		if c.slug != "" {
+			id, ok := ids[c.slug]
+			if !ok {
+				t.Errorf("corpus line %d: unknown slug %q", c.line, c.slug)
+				continue
+			}
+			want = id
+			services[c.slug] = true
+			withService++
+		} else {
+			noService++
+		}
+		if c.code != "" {
+			withCode++
+		} else {
+			noCode++
+		}
+		if utf8.RuneCountInString(c.body) > 160 {
+			long++
+		}
+		got := e.Detect(c.sender, c.body)
+		switch {
+		case got.ServiceID != 0 && got.ServiceID == want:
+			tp++
+		case got.ServiceID != 0:
+			fp++
+			t.Errorf("corpus line %d: Detect(%q, %q) service %s (%.2f), want %q", c.line, c.sender, c.body, slugs[got.ServiceID], got.Confidence, c.slug)
+		case want != 0:
+			t.Logf("corpus line %d: missed service %q in Detect(%q, %q)", c.line, c.slug, c.sender, c.body)
+		}
+		switch {
+		case got.Code == c.code && c.code != "":
+			codeTP++
+		case got.Code != c.code:
+			if got.Code != "" {
+				codeFP++
+			}
+			t.Errorf("corpus line %d: Detect(%q, %q) code %q, want %q", c.line, c.sender, c.body, got.Code, c.code)
+		}
+		if ec := detect.ExtractCode(c.body); ec != got.Code {
+			t.Errorf("corpus line %d: ExtractCode %q, Detect %q", c.line, ec, got.Code)
+		}
+	}
+	ratio := func(a, b int) float64 {
+		if b == 0 {
+			return 1
+		}
+		return float64(a) / float64(b)
+	}
+	precision, recall := ratio(tp, tp+fp), ratio(tp, withService)
+	codePrecision, codeRecall := ratio(codeTP, codeTP+codeFP), ratio(codeTP, withCode)
+	t.Logf("corpus: %d messages over %d services (%d without a service, %d without a code, %d longer than 160 characters)",
+		len(corpus), len(services), noService, noCode, long)
+	t.Logf("service: precision %.4f (%d/%d), recall %.4f (%d/%d)", precision, tp, tp+fp, recall, tp, withService)
+	t.Logf("code:    precision %.4f (%d/%d), recall %.4f (%d/%d)", codePrecision, codeTP, codeTP+codeFP, codeRecall, codeTP, withCode)
+	if len(corpus) < 320 || len(services) < 85 {
+		t.Errorf("corpus has %d messages over %d services, want at least 320 over 85", len(corpus), len(services))
+	}
+	if precision < 1 || recall < 0.97 {
+		t.Errorf("service precision %.4f, recall %.4f: want 1 and at least 0.97", precision, recall)
 	}
 }

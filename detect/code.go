@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -126,7 +127,12 @@ const (
 	kindAlnum
 )
 
-// chainCandidates scores a run of digit groups joined by chainSeps.
+// chainCandidates scores a run of digit groups joined by chainSeps. Groups
+// joined by anything but a single space bind tightly: such a part is a grouped
+// code ("1234-5678"), or a date, time, decimal, range or phone number that is not
+// a code. Parts joined by single spaces are weighed on their own ("551092
+// 10:45"), unless the whole run reads as one number: a phone number, or three or
+// more lone groups with nine or more digits (a tracking, card or meeting number).
 func chainCandidates(n string, g []token) []candidate {
 	one := func(t token, kind int) []candidate {
 		if c, ok := scoreCandidate(n, t.start, t.end, t.digits, kind); ok {
@@ -138,38 +144,77 @@ func chainCandidates(n string, g []token) []candidate {
 		return one(g[0], kindDigits)
 	}
 	digits := 0
-	allSpace, sameSep := true, true
-	first := n[g[0].end:g[1].start]
+	var parts [][2]int // [lo, hi) indexes into g of the tightly joined parts
+	lo := 0
 	for k := range g {
 		digits += g[k].digits
-		if k > 0 {
-			sep := n[g[k-1].end:g[k].start]
-			allSpace = allSpace && sep == " "
-			sameSep = sameSep && sep == first
+		if k > 0 && n[g[k-1].end:g[k].start] == " " {
+			parts = append(parts, [2]int{lo, k})
+			lo = k
 		}
 	}
-	if digits >= 9 && !allSpace {
+	parts = append(parts, [2]int{lo, len(g)})
+	if phoneChain(g) {
+		return nil
+	}
+	if len(parts) == len(g) { // every separator a single space
+		if len(g) == 2 {
+			if a, b := g[0].digits, g[1].digits; a == b && (a == 3 || a == 4) {
+				return one(token{start: g[0].start, end: g[1].end, digits: digits}, kindGrouped)
+			}
+		}
+		if digits >= 9 && len(g) >= 3 || digits >= 10 && phoneLike(g) {
+			return nil
+		}
+		var out []candidate
+		for _, t := range g {
+			out = append(out, one(t, kindDigits)...)
+		}
+		return out
+	}
+	if len(parts) > 1 {
+		// A run of lone groups is weighed as a space-joined run, a tight part
+		// on its own.
+		var out []candidate
+		run := -1 // start in g of the current run of lone groups
+		for _, p := range parts {
+			if p[1]-p[0] == 1 {
+				if run < 0 {
+					run = p[0]
+				}
+				continue
+			}
+			if run >= 0 {
+				out = append(out, chainCandidates(n, g[run:p[0]])...)
+				run = -1
+			}
+			out = append(out, chainCandidates(n, g[p[0]:p[1]])...)
+		}
+		if run >= 0 {
+			out = append(out, chainCandidates(n, g[run:])...)
+		}
+		return out
+	}
+	// One tightly joined part.
+	if digits >= 9 {
 		return nil // phone or card number
 	}
-	if len(g) == 2 && sameSep && (first == "-" || first == " ") {
-		a, b := g[0].digits, g[1].digits
-		if a == b && (a == 3 || a == 4) {
-			if c, ok := scoreCandidate(n, g[0].start, g[1].end, digits, kindGrouped); ok {
-				return []candidate{c}
-			}
-			if first == "-" {
-				return nil
-			}
+	if len(g) == 2 && n[g[0].end:g[1].start] == "-" {
+		if a, b := g[0].digits, g[1].digits; a == b && (a == 3 || a == 4) {
+			return one(token{start: g[0].start, end: g[1].end, digits: digits}, kindGrouped)
 		}
 	}
-	if !allSpace || digits >= 10 && len(g) <= 4 && phoneLike(g) {
-		return nil // dates, times, decimals, ranges, phone numbers
-	}
-	var out []candidate
+	return nil // dates, times, decimals, ranges, phone numbers
+}
+
+// phoneChain reports whether digit groups read as a US phone number whatever
+// joins them: "(415) 555 0142", "+1 415-555-0142", "1.800.555.0199".
+func phoneChain(g []token) bool {
+	var sizes []int
 	for _, t := range g {
-		out = append(out, one(t, kindDigits)...)
+		sizes = append(sizes, t.digits)
 	}
-	return out
+	return slices.Equal(sizes, []int{3, 3, 4}) || slices.Equal(sizes, []int{1, 3, 3, 4})
 }
 
 // phoneLike reports whether space-separated groups read as a phone number
@@ -194,7 +239,7 @@ var labelWords = map[string]bool{
 	"code": true, "codes": true, "codigo": true, "otp": true, "pin": true, "passcode": true,
 	"password": true, "verification": true, "security": true, "token": true, "clave": true,
 	"contrasena": true, "2fa": true, "login": true, "sign-in": true, "signin": true, "key": true,
-	"codice": true, "code.": true, "kod": true, "codigos": true,
+	"codice": true, "code.": true, "kod": true, "codigos": true, "код": true, "кода": true,
 }
 
 // fillers may stand between a label and its code: "code is 1234", "code: 1234".
@@ -316,21 +361,24 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 	if len(before) >= 2 && before[0] == "to" && (before[1] == "stop" || before[1] == "help" || before[1] == "text" || before[1] == "reply" || before[1] == "txt" || before[1] == "msg" || before[1] == "sms") {
 		return c, false
 	}
-	if len(after) > 0 && rejectAfter[after[0]] {
-		return c, false
-	}
-	if kind == kindDigits && digits == 4 {
-		if v := atoi(n[s:e]); v >= 1900 && v <= 2099 && !direct {
-			return c, false // a year
-		}
-	}
 	forward := false
-	if len(after) > 0 && (after[0] == "is" || after[0] == "es" || after[0] == "as" || after[0] == "e" || after[0] == "ist") {
+	if len(after) > 0 && (after[0] == "is" || after[0] == "es" || after[0] == "as" || after[0] == "e" || after[0] == "ist" || after[0] == "est" || after[0] == "eh" || after[0] == "это") {
 		for _, w := range after[1:] {
 			if labelWords[w] {
 				forward = true
 				break
 			}
+		}
+	}
+	if len(after) > 0 && rejectAfter[after[0]] && !forward { // "est votre code" is French, not a time zone
+		return c, false
+	}
+	if kind == kindDigits && digits == 5 && afterState(n, s) {
+		return c, false // a ZIP code: "Austin, TX 78701"
+	}
+	if kind == kindDigits && digits == 4 {
+		if v := atoi(n[s:e]); v >= 1900 && v <= 2099 && !direct {
+			return c, false // a year
 		}
 	}
 	promo := false
@@ -352,7 +400,7 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 		c.score = 3
 	case kindAlnum:
 		c.score = -3
-		if !direct && !forward {
+		if !direct && !forward || direct && weakLabel(before) {
 			return c, false
 		}
 		if e-s < 4 || e-s > 10 {
@@ -384,6 +432,45 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 		c.score += 0.5
 	}
 	return c, true
+}
+
+// weakLabel reports whether the label nearest before a candidate names a
+// password or key rather than a code ("wifi password is sunny2026"); it does not
+// when it is a one-time password.
+func weakLabel(before []string) bool {
+	for k, w := range before {
+		if labelWords[w] {
+			if w != "password" && w != "contrasena" {
+				return false
+			}
+			return k+1 >= len(before) || (before[k+1] != "one-time" && before[k+1] != "time")
+		}
+	}
+	return false
+}
+
+// usStates are the two-letter US state and territory abbreviations.
+var usStates = map[string]bool{}
+
+func init() {
+	for _, s := range strings.Fields(`AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO
+		MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR GU VI`) {
+		usStates[s] = true
+	}
+}
+
+// afterState reports whether n[s:] follows a capitalised US state abbreviation
+// ("TX 78701").
+func afterState(n string, s int) bool {
+	t := strings.TrimRight(n[:s], " ")
+	if len(t) < 2 || len(t) == s {
+		return false
+	}
+	w := t[len(t)-2:]
+	if len(t) > 2 && isAlnum(t[len(t)-3]) {
+		return false
+	}
+	return usStates[w]
 }
 
 // domainBound reports whether the '#' at n[h] follows "@domain " (the origin-bound

@@ -5,6 +5,31 @@
 // "google voice", "@apple.com") found in the body decide. The sender is a hint:
 // an alphanumeric sender equal to a rule's sender name ("Telegram") is a strong
 // hint, a numeric short code ("32665") a weak one, since short codes are shared.
+// When the body names several services, the one that owns the code ("your
+// TikTok code"), heads the message ("[TikTok]", "PayPal:") or is named in the
+// sentence that carries the code wins; a passing mention of another brand ("a
+// payment to Netflix") never takes a message from the service its sender names,
+// and a message with neither a code nor a sender hint is attributed only to a
+// service that heads it, since brand names are also words ("weak signal").
+//
+// # The form of the returned code
+//
+// Result.Code and ExtractCode return the code exactly as it is written in
+// Normalize(body), with nothing added, removed or reformatted; it is always a
+// substring of Normalize(body), and of body itself when body is printable ASCII
+// and newlines. Concretely, the code is one of:
+//
+//   - 4 to 8 ASCII digits, leading zeros kept: "482910", "012345", "4471";
+//   - two equal groups of 3 or 4 digits joined by one '-' or one space, the
+//     separator kept as written: "821-193", "123 456", "1234-5678";
+//   - one to three capital letters, '-', then 4 to 8 digits: "G-412157", "FB-36271";
+//   - 4 to 10 ASCII letters and digits with at least one digit, only when a label
+//     names it a code: "F7K2Q", "h5tjnvyb", "AB12CD" (case kept).
+//
+// Normalize has already mapped fullwidth and other non-ASCII digits to ASCII,
+// Unicode dashes to '-' and Unicode spaces to ' ', and dropped zero-width
+// characters, so "８２１–１９３" yields "821-193". A caller that needs the bare
+// digits strips '-' and ' ' itself; this form is stable.
 package detect
 
 import (
@@ -223,6 +248,7 @@ func (e *Engine) Detect(sender, body string) Result {
 		sentence     bool // named in the sentence that carries the code
 		lead         bool // named at the head of the message ("[TikTok]", "PayPal:")
 		owner        bool // named just before a code label ("your TikTok code")
+		headline     bool // the message starts with the name and a colon or bracket
 	}
 	stats := map[int]*stat{}
 	var order []int
@@ -242,10 +268,23 @@ func (e *Engine) Detect(sender, body string) Result {
 		}
 		if mt.pos <= leadEnd {
 			st.lead = true
+			st.headline = st.headline || headline(n, m[mt.end])
 		}
 		if end := m[mt.end]; ownsLabel(wordsAfter(n, end, 2)) {
 			st.owner = true
 		}
+	}
+
+	// A message with no code and no sender hint is only attributed to a service
+	// that heads it ("Blizzard: …", "[TikTok] …"): brand names are also common
+	// words ("weak signal", "blizzard warning", "affirm your appointment").
+	if !hasCode && len(strong) == 0 && len(weak) == 0 {
+		for _, r := range order {
+			if !stats[r].headline {
+				delete(stats, r)
+			}
+		}
+		order = slices.DeleteFunc(order, func(r int) bool { return stats[r] == nil })
 	}
 
 	switch {
@@ -258,7 +297,16 @@ func (e *Engine) Detect(sender, body string) Result {
 		case weak[r]:
 			res.Confidence = 0.95
 		case len(strong) > 0:
-			res.Confidence = 0.7 // the sender names another service: trust the body
+			// The sender names another service. The body wins when it makes the
+			// service the owner of the code ("Your Instagram code is …"), heads
+			// the message, or names it beside the code; a passing mention
+			// ("a payment to Netflix") leaves the message to the sender.
+			if st := stats[r]; st.owner || st.headline || hasCode && st.sentence {
+				res.Confidence = 0.7
+			} else {
+				res.ServiceID = e.rules[pick(e, strong, sender)].ServiceID
+				res.Confidence = 0.6
+			}
 		default:
 			res.Confidence = 0.85
 		}
@@ -317,6 +365,21 @@ func (e *Engine) Detect(sender, body string) Result {
 		res.Confidence = 0.4
 	}
 	return res
+}
+
+// headline reports whether the service name that ends at n[e] closes the head
+// of a message: "PayPal: …", "[TikTok] …", "Amazon.com: …", "Blizzard - …".
+func headline(n string, e int) bool {
+	rest := n[e:]
+	if strings.HasPrefix(rest, ".com") {
+		rest = rest[len(".com"):]
+	}
+	for _, p := range []string{":", "]", ")", "】", ",", " -", " :"} {
+		if strings.HasPrefix(rest, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // pick chooses among rules that share a sender name: the one whose name is the

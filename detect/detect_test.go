@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -276,6 +277,9 @@ func FuzzExtractCode(f *testing.F) {
 	for _, s := range samples {
 		f.Add(s.body)
 	}
+	for _, c := range loadCorpus(f) {
+		f.Add(c.body)
+	}
 	f.Add("G-\u200b412157 is your code ＧＯＯＧＬＥ")
 	f.Add("<#> code 1234\nFA+9qCX9VSu")
 	f.Fuzz(func(t *testing.T, body string) {
@@ -287,6 +291,9 @@ func FuzzExtractCode(f *testing.F) {
 func FuzzDetect(f *testing.F) {
 	for _, s := range samples {
 		f.Add(s.sender, s.body)
+	}
+	for _, c := range loadCorpus(f) {
+		f.Add(c.sender, c.body)
 	}
 	e := New(testRules())
 	f.Fuzz(func(t *testing.T, sender, body string) {
@@ -310,10 +317,16 @@ func FuzzDetect(f *testing.F) {
 	})
 }
 
+// codeForm is the documented form of a returned code (see the package doc).
+var codeForm = regexp.MustCompile(`^(\d{4,8}|\d{3}[- ]\d{3}|\d{4}[- ]\d{4}|[A-Z]{1,3}-\d{4,8}|[A-Za-z0-9]{4,10})$`)
+
 func checkCode(t *testing.T, body, code string) {
 	t.Helper()
 	if code == "" {
 		return
+	}
+	if !codeForm.MatchString(code) || strings.Trim(code, "0123456789- ") != "" && !strings.ContainsAny(code, "0123456789") {
+		t.Fatalf("code %q of %q not in the documented form", code, body)
 	}
 	if !strings.Contains(Normalize(body), code) {
 		t.Fatalf("code %q not in Normalize(%q) = %q", code, body, Normalize(body))

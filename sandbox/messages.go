@@ -70,6 +70,16 @@ var templates = map[string]template{
 	"yahoo":        {"Yahoo", "%[1]s is your Yahoo verification code", nil},
 	"steam":        {"Steam", "Your Steam Guard code: %[1]s", nil},
 	"wise":         {"Wise", "Your Wise code is %[1]s. Never share it with anyone.", nil},
+	"kakaotalk":    {"KakaoTalk", "[KakaoTalk] Verification code [%[1]s]. Enter the code to sign up.", nil},
+	"zelle":        {"Zelle", "Zelle: Your verification code is %[1]s. Never share this code. Zelle will never ask you for it.", nil},
+	"webull":       {"Webull", "[Webull] Your verification code is %[1]s. Valid for 10 minutes.", nil},
+	"okx":          {"OKX", "[OKX] Your verification code is %[1]s. Do not share it with anyone.", nil},
+	"temu":         {"Temu", "[Temu] Your verification code is %[1]s. It expires in 10 minutes.", nil},
+	"shein":        {"SHEIN", "[SHEIN] Your verification code is %[1]s, valid for 10 minutes.", nil},
+	"blizzard":     {"Blizzard", "Your Battle.net security code is %[1]s", nil},
+	"github":       {"GitHub", "GitHub authentication code: %[1]s\n\n@github.com #%[1]s", nil},
+	"betmgm":       {"BetMGM", "BetMGM: Your verification code is %[1]s. Gambling problem? Call 1-800-GAMBLER.", nil},
+	"anthropic":    {"Anthropic", "Your Anthropic verification code is %[1]s", nil},
 }
 
 // SampleSMS returns a realistic verification SMS that the service with this slug
