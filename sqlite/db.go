@@ -77,6 +77,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // SetClock sets business time.
 func (db *DB) SetClock(c fetchsms.Clock) { db.Clock = c }
 
+// SetWallClock sets wall time (sessions, credentials, idempotency windows, leases);
+// tests move it to play a crash that lasted a minute.
+func (db *DB) SetWallClock(c fetchsms.Clock) { db.RealClock = c }
+
 // SetDetector sets the inbound SMS detector.
 func (db *DB) SetDetector(d fetchsms.Detector) { db.Detector = d }
 

@@ -1,4 +1,4 @@
-package sqlite_test
+package storetest
 
 import (
 	"context"
@@ -6,18 +6,20 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
-	"github.com/fetchsms/fetchsms/sqlite"
 )
 
-// TestIdempotencyAfterCrash: a request that committed its purchase but died before
+// testIdempotencyAfterCrash: a request that committed its purchase but died before
 // storing its answer is answered with the purchase, never run twice; one that died
 // before committing is run again.
-func TestIdempotencyAfterCrash(t *testing.T) {
-	t.Parallel()
+func testIdempotencyAfterCrash(t *testing.T, open Opener) {
 	ctx := context.Background()
-	f := setup(t, 2)
-	real := &testClock{t: time.Now()}
-	f.db.RealClock = real
+	f := setup(t, open, 2)
+	wc, ok := f.db.(WallClockSetter)
+	if !ok {
+		t.Fatalf("%T does not implement storetest.WallClockSetter", f.db)
+	}
+	real := NewClock(time.Now())
+	wc.SetWallClock(real)
 	u := f.user(t, 1000)
 	hash := []byte("request-1")
 
@@ -59,7 +61,7 @@ func TestIdempotencyAfterCrash(t *testing.T) {
 		t.Fatalf("replay: %+v %v", st, err)
 	}
 	// Keys expire after the window.
-	real.Advance(sqlite.IdempotencyWindow + time.Hour)
+	real.Advance(fetchsms.IdempotencyWindow + time.Hour)
 	if n, err := f.db.PurgeIdempotency(ctx); err != nil || n != 2 {
 		t.Fatalf("purge: %d %v", n, err)
 	}

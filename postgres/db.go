@@ -1,0 +1,305 @@
+// Package postgres is the storage engine of Fetch SMS for PostgreSQL: the same
+// business transactions as sqlite/, written for READ COMMITTED with several servers
+// on one database. Numbers are picked with FOR UPDATE SKIP LOCKED, balances change
+// by conditional UPDATE … RETURNING, state transitions are guarded by their status,
+// and unique constraints with ON CONFLICT settle every race the code cannot.
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// DefaultMaxConns is the pool size when the URL does not set pool_max_conns.
+const DefaultMaxConns = 16
+
+// migrationLock is the pg_advisory_lock key held while migrations run, so servers
+// starting together apply each migration once.
+const migrationLock = 0x46657463685F4D47 // "Fetch_MG"
+
+// notifyChannel is the LISTEN/NOTIFY channel that wakes every server's delivery
+// worker when a transaction enqueued deliveries.
+const notifyChannel = "fetchsms_deliveries"
+
+// DB is the PostgreSQL store.
+type DB struct {
+	// Clock is business time: expiries, rental terms, the times customers see.
+	Clock fetchsms.Clock
+	// RealClock is wall time for sessions, credentials, idempotency and leases.
+	RealClock fetchsms.Clock
+	// Detector recognises the service and code of inbound SMS.
+	Detector fetchsms.Detector
+
+	pool     *pgxpool.Pool
+	notifyCh chan struct{}
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+var _ fetchsms.Store = (*DB)(nil)
+
+// Open connects to the database at url (postgres://…), applies the migrations under
+// an advisory lock, and listens for delivery notifications. pool_max_conns in the
+// URL sizes the pool (DefaultMaxConns otherwise).
+func Open(ctx context.Context, url string) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres.Open: %w", err)
+	}
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = DefaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres.Open: %w", err)
+	}
+	db := &DB{Clock: fetchsms.SystemClock{}, RealClock: fetchsms.SystemClock{}, pool: pool, notifyCh: make(chan struct{}, 1)}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	lctx, stop := context.WithCancel(context.Background())
+	db.stop = stop
+	db.wg.Add(1)
+	go db.listen(lctx)
+	return db, nil
+}
+
+// SetClock sets business time.
+func (db *DB) SetClock(c fetchsms.Clock) { db.Clock = c }
+
+// SetWallClock sets wall time (sessions, credentials, idempotency windows, leases);
+// tests move it to play a crash that lasted a minute.
+func (db *DB) SetWallClock(c fetchsms.Clock) { db.RealClock = c }
+
+// SetDetector sets the inbound SMS detector.
+func (db *DB) SetDetector(d fetchsms.Detector) { db.Detector = d }
+
+// Close stops the listener and closes the pool.
+func (db *DB) Close() error {
+	db.stop()
+	db.wg.Wait()
+	db.pool.Close()
+	return nil
+}
+
+// migrate applies the embedded migrations not yet recorded in schema_migrations,
+// each in its own transaction, holding a session advisory lock throughout so that
+// servers starting together wait for one another instead of racing.
+func (db *DB) migrate(ctx context.Context) error {
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres.migrate: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(migrationLock)); err != nil {
+		return fmt.Errorf("postgres.migrate: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(migrationLock))
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("postgres.migrate: %w", err)
+	}
+	names, err := fs.Glob(migrationsFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var version int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(name, "migrations/"), "%d_", &version); err != nil {
+			return fmt.Errorf("postgres.migrate: bad migration name %s", name)
+		}
+		body, err := migrationsFS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			var n int
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			// Simple protocol: a migration holds several statements.
+			if _, err := tx.Exec(ctx, string(body), pgx.QueryExecModeSimpleProtocol); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`, version, time.Now().UnixMilli())
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("postgres.migrate: %w", err)
+		}
+	}
+	return nil
+}
+
+// listen holds one connection on LISTEN so that deliveries enqueued by any server
+// wake this one's worker at once; while it is down, the worker's poll covers.
+func (db *DB) listen(ctx context.Context) {
+	defer db.wg.Done()
+	for ctx.Err() == nil {
+		err := func() error {
+			conn, err := db.pool.Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Release()
+			if _, err := conn.Exec(ctx, `LISTEN `+notifyChannel); err != nil {
+				return err
+			}
+			for {
+				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+					// The connection is in an unknown state: do not return it to the pool.
+					conn.Conn().Close(context.Background())
+					return err
+				}
+				db.notify()
+			}
+		}()
+		if ctx.Err() != nil {
+			return
+		}
+		slog.Debug("postgres listener restarting", "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// tx runs fn in a READ COMMITTED transaction and commits it, or rolls back when fn
+// fails. A deadlock or serialization failure (PostgreSQL aborted the transaction,
+// nothing was applied) runs fn again, up to three times; fn must therefore set its
+// results afresh on each run. The error is wrapped with op and translated.
+func (db *DB) tx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		err = pgx.BeginFunc(ctx, db.pool, fn)
+		if !retryable(err) {
+			break
+		}
+	}
+	return wrap(op, err)
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// wrap adds the operation to err and translates driver errors into domain errors.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *fetchsms.Error
+	if errors.As(err, &fe) {
+		if fe.Op == "" {
+			fe.Op = op
+		}
+		return err
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return &fetchsms.Error{Code: fetchsms.ENOTFOUND, Message: "not found", Op: op, Err: err}
+	}
+	if isUnique(err) {
+		return &fetchsms.Error{Code: fetchsms.ECONFLICT, Message: "already exists", Op: op, Err: err}
+	}
+	return &fetchsms.Error{Code: fetchsms.EINTERNAL, Op: op, Err: err}
+}
+
+func isUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// notFound turns "no rows" into ENOTFOUND with msg.
+func notFound(err error, msg string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fetchsms.Errorf(fetchsms.ENOTFOUND, "%s", msg)
+	}
+	return err
+}
+
+func newID() string { return uuid.NewString() }
+
+const refAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// newRef returns a short public reference such as "v_8R3p2K".
+func newRef(prefix string) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	out := []byte(prefix)
+	for _, c := range b {
+		out = append(out, refAlphabet[int(c)%len(refAlphabet)])
+	}
+	return string(out)
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+func fromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMS(v.Int64)
+}
+
+func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// pageArgs normalises a page: limit 1–200 (default 50) and the cursor as an upper
+// bound on seq.
+func pageArgs(p fetchsms.Page) (limit int, before int64) {
+	limit = p.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 200 {
+		limit = 200
+	}
+	before = p.Cursor
+	if before <= 0 {
+		before = 1<<62 - 1
+	}
+	return limit, before
+}
+
+// trim cuts a limit+1 result to limit and returns the cursor for the next page (0
+// when nothing remains).
+func trim[T any](items []T, seqs []int64, limit int) ([]T, int64) {
+	if len(items) > limit {
+		return items[:limit], seqs[limit-1]
+	}
+	return items, 0
+}
+
+// querier is a pool or a transaction.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}

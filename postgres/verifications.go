@@ -1,0 +1,281 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/jackc/pgx/v5"
+)
+
+const verificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, s.slug, s.name, v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at`
+
+const verificationFrom = ` FROM verifications v JOIN services s ON s.id = v.service_id`
+
+func scanVerification(row pgx.Row) (*fetchsms.Verification, int64, error) {
+	var v fetchsms.Verification
+	var seq, created, expires int64
+	var code sql.NullString
+	var received sql.NullInt64
+	if err := row.Scan(&seq, &v.ID, &v.Ref, &v.UserID, &v.ServiceID, &v.ServiceSlug, &v.ServiceName, &v.NumberID, &v.Number, &v.AreaCode,
+		&v.Status, &code, &v.CostCents, &created, &expires, &received); err != nil {
+		return nil, 0, err
+	}
+	v.Code, v.CreatedAt, v.ExpiresAt, v.ReceivedAt = code.String, fromMS(created), fromMS(expires), fromNullMS(received)
+	return &v, seq, nil
+}
+
+// CreateVerification debits the wallet and reserves a number for the service in one
+// transaction. Unknown service ENOTFOUND; the long-term product EINVALID; no free
+// number ECONFLICT; balance too low EPAYMENT.
+func (db *DB) CreateVerification(ctx context.Context, userID string, req fetchsms.VerificationRequest) (*fetchsms.Verification, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	now := db.Clock.Now()
+	var id string
+	err := db.tx(ctx, "postgres.CreateVerification", func(tx pgx.Tx) error {
+		svc, err := serviceByRef(ctx, tx, req.Service)
+		if err != nil {
+			return err
+		}
+		if svc.IsLongTerm() {
+			return fetchsms.Errorf(fetchsms.EINVALID, "%s is the long-term rental product: buy it with POST /v1/rentals", svc.Slug)
+		}
+		q, err := fetchsms.QuoteShort(*svc, req.AreaCode != "")
+		if err != nil {
+			return err
+		}
+		// Prefer numbers already used for other services, keeping pristine ones for
+		// rentals; among those, the one released longest ago. SKIP LOCKED: a number
+		// another transaction is reserving right now is passed over, not waited for.
+		query := `SELECT id, e164 FROM numbers n WHERE status = 'active' AND holder IS NULL
+			AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = $1)`
+		args := []any{svc.ID}
+		if req.AreaCode != "" {
+			query += ` AND area_code = $2`
+			args = append(args, req.AreaCode)
+		}
+		query += ` ORDER BY used_at IS NULL, released_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED`
+		var numberID, e164 string
+		if err := tx.QueryRow(ctx, query, args...).Scan(&numberID, &e164); errors.Is(err, pgx.ErrNoRows) {
+			if req.AreaCode != "" {
+				return fetchsms.Errorf(fetchsms.ECONFLICT, "%s is out of stock for short-term verifications in area code %s", svc.Name, req.AreaCode)
+			}
+			return fetchsms.Errorf(fetchsms.ECONFLICT, "%s is out of stock for short-term verifications", svc.Name)
+		} else if err != nil {
+			return err
+		}
+		id = newID()
+		if err := hold(ctx, tx, numberID, "v:"+id, now); err != nil {
+			return err
+		}
+		if err := post(ctx, tx, &fetchsms.LedgerEntry{UserID: userID, Kind: fetchsms.LedgerPurchase, AmountCents: -q.TotalCents, VerificationID: id, CreatedAt: now}); err != nil {
+			return err
+		}
+		err = insertWithRef(ctx, tx, "v_", func(ref string) error {
+			_, err := tx.Exec(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $9, $10)`,
+				id, ref, userID, svc.ID, numberID, e164, req.AreaCode, q.TotalCents, ms(now), ms(now.Add(fetchsms.VerificationWindow)))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		return markIdempotent(ctx, tx, id)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.getVerification(ctx, db.pool, userID, id, "")
+}
+
+// hold reserves a free number for a live purchase; the UNIQUE holder column and the
+// holder IS NULL guard make a double reservation impossible.
+func hold(ctx context.Context, tx pgx.Tx, numberID, holder string, now time.Time) error {
+	tag, err := tx.Exec(ctx, `UPDATE numbers SET holder = $1, used_at = COALESCE(used_at, $2) WHERE id = $3 AND holder IS NULL AND status = 'active'`, holder, ms(now), numberID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("number %s was taken", numberID)
+	}
+	return nil
+}
+
+// release frees a number held by holder.
+func release(ctx context.Context, tx pgx.Tx, numberID, holder string, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE numbers SET holder = NULL, released_at = $1 WHERE id = $2 AND holder = $3`, ms(now), numberID, holder)
+	return err
+}
+
+// insertWithRef runs insert with fresh random refs until one is unique; a savepoint
+// keeps a taken ref from aborting the transaction.
+func insertWithRef(ctx context.Context, tx pgx.Tx, prefix string, insert func(ref string) error) error {
+	for i := 0; ; i++ {
+		if _, err := tx.Exec(ctx, `SAVEPOINT ref`); err != nil {
+			return err
+		}
+		err := insert(newRef(prefix))
+		if err == nil {
+			_, err = tx.Exec(ctx, `RELEASE SAVEPOINT ref`)
+			return err
+		}
+		if _, rerr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT ref`); rerr != nil {
+			return rerr
+		}
+		if !isUnique(err) || i == 5 {
+			return err
+		}
+	}
+}
+
+// getVerification reads one of the user's verifications; lock " FOR UPDATE OF v"
+// holds its row to the end of the transaction.
+func (db *DB) getVerification(ctx context.Context, q querier, userID, id, lock string) (*fetchsms.Verification, error) {
+	v, _, err := scanVerification(q.QueryRow(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = $1 AND v.user_id = $2`+lock, id, userID))
+	if err != nil {
+		return nil, wrap("postgres.Verification", notFound(err, "verification not found"))
+	}
+	return v, nil
+}
+
+// Verification returns one of the user's verifications. One whose window has closed
+// without a code is expired and refunded first, so a read never shows "waiting" after
+// expires_at. Another user's verification is ENOTFOUND.
+func (db *DB) Verification(ctx context.Context, userID, id string) (*fetchsms.Verification, error) {
+	v, err := db.getVerification(ctx, db.pool, userID, id, "")
+	if err != nil {
+		return nil, err
+	}
+	if v.Status == fetchsms.StatusWaiting && !db.Clock.Now().Before(v.ExpiresAt) {
+		if err := db.tx(ctx, "postgres.Verification", func(tx pgx.Tx) error {
+			_, err := expireVerification(ctx, tx, id, db.Clock.Now())
+			return err
+		}); err != nil {
+			return nil, err
+		}
+		return db.getVerification(ctx, db.pool, userID, id, "")
+	}
+	return v, nil
+}
+
+// ListVerifications returns the user's verifications newest first: tab "active" the
+// waiting ones, "history" the rest.
+func (db *DB) ListVerifications(ctx context.Context, userID, tab string, p fetchsms.Page) ([]*fetchsms.Verification, int64, error) {
+	if err := db.expireDueFor(ctx, userID); err != nil {
+		return nil, 0, err
+	}
+	limit, before := pageArgs(p)
+	cond := ` AND v.status = 'waiting'`
+	if tab == "history" {
+		cond = ` AND v.status <> 'waiting'`
+	}
+	rows, err := db.pool.Query(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.user_id = $1`+cond+` AND v.seq < $2 ORDER BY v.seq DESC LIMIT $3`, userID, before, limit+1)
+	if err != nil {
+		return nil, 0, wrap("postgres.ListVerifications", err)
+	}
+	defer rows.Close()
+	var out []*fetchsms.Verification
+	var seqs []int64
+	for rows.Next() {
+		v, seq, err := scanVerification(rows)
+		if err != nil {
+			return nil, 0, wrap("postgres.ListVerifications", err)
+		}
+		out = append(out, v)
+		seqs = append(seqs, seq)
+	}
+	out, next := trim(out, seqs, limit)
+	return out, next, wrap("postgres.ListVerifications", rows.Err())
+}
+
+// expireDueFor expires the user's overdue purchases before a list is read.
+func (db *DB) expireDueFor(ctx context.Context, userID string) error {
+	now := ms(db.Clock.Now())
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM verifications WHERE user_id = $1 AND status = 'waiting' AND expires_at <= $2)
+		+ (SELECT count(*) FROM rentals WHERE user_id = $1 AND status IN ('waiting', 'received') AND expires_at <= $2)`, userID, now).Scan(&n)
+	if err != nil || n == 0 {
+		return wrap("postgres.expireDueFor", err)
+	}
+	_, err = db.ExpireDue(ctx, 1000)
+	return err
+}
+
+// CancelVerification cancels a waiting verification and refunds it. One that has its
+// code, or has already ended, is ECONFLICT. One found overdue is expired (and
+// refunded) in the same transaction before the ECONFLICT is returned.
+func (db *DB) CancelVerification(ctx context.Context, userID, id string) (*fetchsms.Verification, error) {
+	now := db.Clock.Now()
+	var conflict error
+	err := db.tx(ctx, "postgres.CancelVerification", func(tx pgx.Tx) error {
+		conflict = nil
+		// The row lock makes the status read here the one the update below sees: a
+		// concurrent code, expiry or cancel either finished before (and is seen) or
+		// waits for this transaction.
+		v, err := db.getVerification(ctx, tx, userID, id, ` FOR UPDATE OF v`)
+		if err != nil {
+			return err
+		}
+		if v.Status == fetchsms.StatusWaiting && !now.Before(v.ExpiresAt) {
+			if err := endVerification(ctx, tx, v, fetchsms.StatusExpired, now); err != nil {
+				return err
+			}
+			v.Status = fetchsms.StatusExpired
+		}
+		switch v.Status {
+		case fetchsms.StatusReceived:
+			conflict = fetchsms.Errorf(fetchsms.ECONFLICT, "the code has already arrived: a verification that received its code cannot be cancelled")
+		case fetchsms.StatusExpired:
+			conflict = fetchsms.Errorf(fetchsms.ECONFLICT, "this verification has expired and was refunded; only a waiting verification can be cancelled")
+		case fetchsms.StatusCancelled:
+			conflict = fetchsms.Errorf(fetchsms.ECONFLICT, "this verification is already cancelled")
+		default:
+			if err := endVerification(ctx, tx, v, fetchsms.StatusCancelled, now); err != nil {
+				return err
+			}
+			return markIdempotent(ctx, tx, v.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if conflict != nil {
+		return nil, conflict
+	}
+	return db.getVerification(ctx, db.pool, userID, id, "")
+}
+
+// endVerification moves a waiting verification to expired or cancelled, refunds it
+// and frees its number. The status guard makes it happen once.
+func endVerification(ctx context.Context, tx pgx.Tx, v *fetchsms.Verification, status string, now time.Time) error {
+	tag, err := tx.Exec(ctx, `UPDATE verifications SET status = $1, ended_at = $2 WHERE id = $3 AND status = 'waiting'`, status, ms(now), v.ID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() != 1 {
+		return fetchsms.Errorf(fetchsms.ECONFLICT, "this verification is no longer waiting")
+	}
+	if err := release(ctx, tx, v.NumberID, "v:"+v.ID, now); err != nil {
+		return err
+	}
+	return post(ctx, tx, &fetchsms.LedgerEntry{UserID: v.UserID, Kind: fetchsms.LedgerRefund, AmountCents: v.CostCents, VerificationID: v.ID, CreatedAt: now})
+}
+
+// expireVerification expires one overdue waiting verification, locking its row
+// first; false when it was not (or no longer) due.
+func expireVerification(ctx context.Context, tx pgx.Tx, id string, now time.Time) (bool, error) {
+	v, _, err := scanVerification(tx.QueryRow(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = $1 FOR UPDATE OF v`, id))
+	if err != nil {
+		return false, notFound(err, "verification not found")
+	}
+	if v.Status != fetchsms.StatusWaiting || now.Before(v.ExpiresAt) {
+		return false, nil
+	}
+	return true, endVerification(ctx, tx, v, fetchsms.StatusExpired, now)
+}

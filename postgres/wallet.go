@@ -1,0 +1,208 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/jackc/pgx/v5"
+)
+
+// post applies a signed amount to the user's balance and appends the ledger entry
+// that records it, inside tx. The conditional UPDATE … RETURNING is the whole
+// check: under READ COMMITTED a concurrent debit of the same wallet waits for this
+// row and re-evaluates the condition on the new balance. A debit the balance cannot
+// cover is EPAYMENT and changes nothing.
+func post(ctx context.Context, tx pgx.Tx, e *fetchsms.LedgerEntry) error {
+	var bal int64
+	err := tx.QueryRow(ctx, `UPDATE users SET balance_cents = balance_cents + $1 WHERE id = $2 AND balance_cents + $1 >= 0 RETURNING balance_cents`,
+		int64(e.AmountCents), e.UserID).Scan(&bal)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var have int64
+		if err := tx.QueryRow(ctx, `SELECT balance_cents FROM users WHERE id = $1`, e.UserID).Scan(&have); err != nil {
+			return notFound(err, "user not found")
+		}
+		return fetchsms.Errorf(fetchsms.EPAYMENT, "insufficient balance: this costs %s and your balance is %s", dollars(-e.AmountCents), dollars(fetchsms.Cents(have)))
+	}
+	if err != nil {
+		return err
+	}
+	e.ID = newID()
+	e.BalanceAfterCents = fetchsms.Cents(bal)
+	_, err = tx.Exec(ctx, `INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		e.ID, e.UserID, e.Kind, int64(e.AmountCents), int64(e.BalanceAfterCents), nullStr(e.VerificationID), nullStr(e.RentalID), nullStr(e.DepositID), e.Reason, ms(e.CreatedAt))
+	if isUnique(err) {
+		return fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
+	}
+	return err
+}
+
+func dollars(c fetchsms.Cents) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s$%d.%02d", sign, c/100, c%100)
+}
+
+// Balance returns the user's balance, or ENOTFOUND.
+func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error) {
+	var b int64
+	err := db.pool.QueryRow(ctx, `SELECT balance_cents FROM users WHERE id = $1`, userID).Scan(&b)
+	return fetchsms.Cents(b), wrap("postgres.Balance", notFound(err, "user not found"))
+}
+
+// Ledger returns the user's entries newest first, and the cursor of the next page.
+func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fetchsms.LedgerEntry, int64, error) {
+	limit, before := pageArgs(p)
+	rows, err := db.pool.Query(ctx, `SELECT seq, id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at
+		FROM ledger WHERE user_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, userID, before, limit+1)
+	if err != nil {
+		return nil, 0, wrap("postgres.Ledger", err)
+	}
+	defer rows.Close()
+	var out []*fetchsms.LedgerEntry
+	var seqs []int64
+	for rows.Next() {
+		e := &fetchsms.LedgerEntry{UserID: userID}
+		var seq, created int64
+		var v, r, d *string
+		if err := rows.Scan(&seq, &e.ID, &e.Kind, &e.AmountCents, &e.BalanceAfterCents, &v, &r, &d, &e.Reason, &created); err != nil {
+			return nil, 0, wrap("postgres.Ledger", err)
+		}
+		e.VerificationID, e.RentalID, e.DepositID, e.CreatedAt = deref(v), deref(r), deref(d), fromMS(created)
+		out = append(out, e)
+		seqs = append(seqs, seq)
+	}
+	out, next := trim(out, seqs, limit)
+	return out, next, wrap("postgres.Ledger", rows.Err())
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// Adjust credits (positive) or debits (negative) a user's wallet by an admin, with a
+// reason. A debit below zero is EPAYMENT.
+func (db *DB) Adjust(ctx context.Context, userID string, amount fetchsms.Cents, reason string) (*fetchsms.LedgerEntry, error) {
+	reason = strings.TrimSpace(reason)
+	if amount == 0 {
+		return nil, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "amount_cents must not be zero")
+	}
+	if reason == "" || len(reason) > 500 {
+		return nil, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "reason is required (1–500 characters)")
+	}
+	var e *fetchsms.LedgerEntry
+	err := db.tx(ctx, "postgres.Adjust", func(tx pgx.Tx) error {
+		e = &fetchsms.LedgerEntry{UserID: userID, Kind: fetchsms.LedgerAdjustment, AmountCents: amount, Reason: reason, CreatedAt: db.Clock.Now()}
+		return post(ctx, tx, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// CreateDeposit records a pending deposit from a payment provider.
+func (db *DB) CreateDeposit(ctx context.Context, d *fetchsms.Deposit) error {
+	d.ID = newID()
+	d.Status = fetchsms.DepositPending
+	d.CreatedAt = db.Clock.Now()
+	return db.tx(ctx, "postgres.CreateDeposit", func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			d.ID, d.UserID, int64(d.AmountCents), d.Status, d.Provider, d.ProviderRef, d.CheckoutURL, ms(d.CreatedAt))
+		return err
+	})
+}
+
+// CompleteDeposit marks a pending deposit completed and credits the wallet in one
+// transaction. Completing it again (also at once, from another server: the row is
+// locked) is a no-op that returns the deposit. An unknown deposit is ENOTFOUND.
+func (db *DB) CompleteDeposit(ctx context.Context, depositID, providerRef string) (*fetchsms.Deposit, error) {
+	now := db.Clock.Now()
+	var d fetchsms.Deposit
+	err := db.tx(ctx, "postgres.CompleteDeposit", func(tx pgx.Tx) error {
+		d = fetchsms.Deposit{}
+		var created int64
+		err := tx.QueryRow(ctx, `SELECT id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at FROM deposits WHERE id = $1 FOR UPDATE`, depositID).
+			Scan(&d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created)
+		if err != nil {
+			return notFound(err, "deposit not found")
+		}
+		d.CreatedAt = fromMS(created)
+		if d.Status != fetchsms.DepositPending {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE deposits SET status = 'completed', provider_ref = $1, completed_at = $2 WHERE id = $3`, providerRef, ms(now), d.ID); err != nil {
+			return err
+		}
+		d.Status, d.ProviderRef = fetchsms.DepositCompleted, providerRef
+		return post(ctx, tx, &fetchsms.LedgerEntry{UserID: d.UserID, Kind: fetchsms.LedgerDeposit, AmountCents: d.AmountCents, DepositID: d.ID, CreatedAt: now})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &d, nil
+}
+
+// CheckInvariants verifies the money and inventory invariants over the whole
+// database: each balance equals the sum of its ledger, none is negative, no purchase
+// is refunded twice, no number is held by two live purchases. It reads one snapshot
+// (REPEATABLE READ, read only), so it is exact while servers run.
+func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error) {
+	c := &fetchsms.LedgerCheck{}
+	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT u.id, u.balance_cents, COALESCE((SELECT sum(amount_cents) FROM ledger l WHERE l.user_id = u.id), 0)::bigint FROM users u`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			var bal, sum int64
+			if err := rows.Scan(&id, &bal, &sum); err != nil {
+				rows.Close()
+				return err
+			}
+			c.Users++
+			if bal != sum {
+				c.BalanceMismatches = append(c.BalanceMismatches, fmt.Sprintf("%s: balance %d, ledger %d", id, bal, sum))
+			}
+			if bal < 0 {
+				c.NegativeBalances = append(c.NegativeBalances, id)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		one := func(query string, dst *int, args ...any) error { return tx.QueryRow(ctx, query, args...).Scan(dst) }
+		if err := one(`SELECT count(*) FROM (SELECT COALESCE(verification_id, rental_id) p FROM ledger WHERE kind = 'refund' GROUP BY p HAVING count(*) > 1) d`, &c.DoubleRefunds); err != nil {
+			return err
+		}
+		if err := one(`SELECT count(*) FROM (SELECT number_id FROM (
+				SELECT number_id FROM verifications WHERE status = 'waiting'
+				UNION ALL SELECT number_id FROM rentals WHERE status IN ('waiting', 'received')) h
+			GROUP BY number_id HAVING count(*) > 1) d`, &c.DoubleHeldNumbers); err != nil {
+			return err
+		}
+		if err := one(`SELECT count(*) FROM ledger r WHERE kind = 'refund' AND NOT EXISTS (
+				SELECT 1 FROM ledger p WHERE p.kind = 'purchase' AND (p.verification_id = r.verification_id OR p.rental_id = r.rental_id))`, &c.RefundsWithoutBuys); err != nil {
+			return err
+		}
+		if err := one(`SELECT count(*) FROM verifications v WHERE (v.status = 'received' OR v.code IS NOT NULL) AND EXISTS (
+				SELECT 1 FROM ledger l WHERE l.kind = 'refund' AND l.verification_id = v.id)`, &c.ReceivedRefunded); err != nil {
+			return err
+		}
+		return one(`SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= $1`, &c.WaitingPastExpiry, ms(db.Clock.Now()))
+	})
+	if err != nil {
+		return nil, wrap("postgres.CheckInvariants", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,138 @@
+// Package storetest is the conformance suite every storage engine must pass: the
+// money and inventory rules, lifecycles, idempotency and concurrency, expressed
+// against fetchsms.Store only. Each engine's tests call Run with a function that
+// opens a fresh, empty store.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
+
+// Opener opens a fresh, empty store for one test and closes it on cleanup.
+type Opener func(t *testing.T) fetchsms.Store
+
+// WallClockSetter is implemented by engines whose wall clock (sessions,
+// idempotency windows, leases) tests may move.
+type WallClockSetter interface {
+	SetWallClock(fetchsms.Clock)
+}
+
+// LedgerTamperer is implemented, in their test builds, by engines that let a test
+// try to rewrite a ledger entry, which the schema must refuse.
+type LedgerTamperer interface {
+	TamperLedgerForTest(ctx context.Context, id string) error
+}
+
+// Run runs the whole suite against the engine that open makes.
+func Run(t *testing.T, open Opener) {
+	t.Run("VerificationLifecycle", func(t *testing.T) { t.Parallel(); testVerificationLifecycle(t, open) })
+	t.Run("RentalLifecycle", func(t *testing.T) { t.Parallel(); testRentalLifecycle(t, open) })
+	t.Run("LedgerIsAppendOnly", func(t *testing.T) { t.Parallel(); testLedgerIsAppendOnly(t, open) })
+	t.Run("Accounts", func(t *testing.T) { t.Parallel(); testAccounts(t, open) })
+	t.Run("IdempotencyAfterCrash", func(t *testing.T) { t.Parallel(); testIdempotencyAfterCrash(t, open) })
+	t.Run("Webhooks", func(t *testing.T) { t.Parallel(); testWebhooks(t, open) })
+	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testConcurrent(t, open) })
+}
+
+// Clock is a movable clock for store tests.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Advance moves the clock forward by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type fixture struct {
+	db      fetchsms.Store
+	clock   *Clock
+	gateway *fetchsms.Gateway
+	numbers []string
+}
+
+var userSeq atomic.Int64
+
+// setup opens a fresh store with the default catalog, one gateway and n numbers,
+// and checks the invariants when the test ends.
+func setup(t *testing.T, open Opener, n int) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db := open(t)
+	clock := NewClock(time.Date(2026, 6, 17, 22, 14, 5, 0, time.UTC))
+	db.SetClock(clock)
+	if err := db.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	services, err := db.AllServices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetDetector(fetchsms.NewDetector(services))
+	gw, err := db.CreateGateway(ctx, "bank")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{db: db, clock: clock, gateway: gw}
+	for i := 0; i < n; i++ {
+		f.numbers = append(f.numbers, fmt.Sprintf("+1332555%04d", 1000+i))
+	}
+	if n > 0 {
+		if _, _, err := db.ImportNumbers(ctx, gw.ID, f.numbers); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { f.checkInvariants(t) })
+	return f
+}
+
+func (f *fixture) user(t *testing.T, balance fetchsms.Cents) *fetchsms.User {
+	t.Helper()
+	ctx := context.Background()
+	u, err := f.db.CreateUser(ctx, fmt.Sprintf("u%d-%d@example.com", time.Now().UnixNano(), userSeq.Add(1)), "password123", fetchsms.RoleCustomer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if balance > 0 {
+		if _, err := f.db.Adjust(ctx, u.ID, balance, "test credit"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u
+}
+
+func (f *fixture) checkInvariants(t *testing.T) {
+	t.Helper()
+	c, err := f.db.CheckInvariants(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.OK() {
+		t.Errorf("invariants broken: %+v", c)
+	}
+}
+
+func (f *fixture) balance(t *testing.T, userID string) fetchsms.Cents {
+	t.Helper()
+	b, err := f.db.Balance(context.Background(), userID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
