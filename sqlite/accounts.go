@@ -40,7 +40,7 @@ func (db *DB) CreateUser(ctx context.Context, email, password, role string) (*fe
 	}
 	u := &fetchsms.User{ID: newID(), Email: email, Role: role, CreatedAt: db.RealClock.Now().Truncate(time.Millisecond)}
 	hash := fetchsms.HashPassword(password)
-	err := db.tx(ctx, "sqlite.CreateUser", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.CreateUser", func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)`,
 			u.ID, u.Email, hash, u.Role, ms(u.CreatedAt))
 		if isUnique(err) {
@@ -56,7 +56,7 @@ func (db *DB) CreateUser(ctx context.Context, email, password, role string) (*fe
 
 // UserByID returns the user, or ENOTFOUND.
 func (db *DB) UserByID(ctx context.Context, id string) (*fetchsms.User, error) {
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(db.rp.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
 	if err != nil {
 		return nil, wrap("sqlite.UserByID", notFound(err, "user not found"))
 	}
@@ -66,7 +66,7 @@ func (db *DB) UserByID(ctx context.Context, id string) (*fetchsms.User, error) {
 // ListUsers returns users newest first.
 func (db *DB) ListUsers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.User, int64, error) {
 	limit, before := pageArgs(p)
-	rows, err := db.r.QueryContext(ctx, `SELECT seq, `+userCols+` FROM users WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit+1)
+	rows, err := db.rp.QueryContext(ctx, `SELECT seq, `+userCols+` FROM users WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.ListUsers", err)
 	}
@@ -91,7 +91,7 @@ func (db *DB) ListUsers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.User,
 // SetUserDisabled disables or re-enables an account; a disabled account's
 // credentials stop working.
 func (db *DB) SetUserDisabled(ctx context.Context, id string, disabled bool) (*fetchsms.User, error) {
-	err := db.tx(ctx, "sqlite.SetUserDisabled", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.SetUserDisabled", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET disabled = ? WHERE id = ?`, disabled, id)
 		if err != nil {
 			return err
@@ -128,7 +128,7 @@ func notFound(err error, msg string) error {
 func (db *DB) Login(ctx context.Context, email, password string) (*fetchsms.User, *fetchsms.Session, error) {
 	var hash string
 	var id string
-	err := db.r.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = ?`, strings.TrimSpace(email)).Scan(&id, &hash)
+	err := db.rp.QueryRowContext(ctx, `SELECT id, password_hash FROM users WHERE email = ?`, strings.TrimSpace(email)).Scan(&id, &hash)
 	if err == sql.ErrNoRows {
 		// Spend the same time as a real check so timing does not reveal which emails exist.
 		fetchsms.CheckPassword(dummyHash(), password)
@@ -161,7 +161,7 @@ var dummyHash = sync.OnceValue(func() string { return fetchsms.HashPassword("not
 func (db *DB) CreateSession(ctx context.Context, userID string) (*fetchsms.Session, error) {
 	now := db.RealClock.Now()
 	s := &fetchsms.Session{ID: newID(), UserID: userID, Token: fetchsms.NewToken(fetchsms.PrefixSession), CreatedAt: now, ExpiresAt: now.Add(fetchsms.SessionLifetime)}
-	err := db.tx(ctx, "sqlite.CreateSession", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.CreateSession", func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
 			s.ID, userID, fetchsms.HashToken(s.Token), ms(now), ms(s.ExpiresAt))
 		return err
@@ -174,7 +174,7 @@ func (db *DB) CreateSession(ctx context.Context, userID string) (*fetchsms.Sessi
 
 // RevokeSession ends a session.
 func (db *DB) RevokeSession(ctx context.Context, id string) error {
-	return db.tx(ctx, "sqlite.RevokeSession", func(tx *sql.Tx) error {
+	return db.tx(ctx, "sqlite.RevokeSession", func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, ms(db.RealClock.Now()), id)
 		return err
 	})
@@ -205,7 +205,7 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*fetchsms.Princip
 		var p fetchsms.Principal
 		var u fetchsms.User
 		var created int64
-		err := db.r.QueryRowContext(ctx, q, h).Scan(&p.CredentialID, &stored, &u.ID, &u.Email, &u.Role, &u.BalanceCents, &u.Disabled, &created)
+		err := db.rp.QueryRowContext(ctx, q, h).Scan(&p.CredentialID, &stored, &u.ID, &u.Email, &u.Role, &u.BalanceCents, &u.Disabled, &created)
 		if err == sql.ErrNoRows {
 			return nil, errBadCredential
 		}
@@ -225,7 +225,7 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*fetchsms.Princip
 	default:
 		var g fetchsms.Gateway
 		var created int64
-		err := db.r.QueryRowContext(ctx, `SELECT id, name, token_hash, created_at FROM gateways WHERE token_hash = ? AND disabled = 0`, h).
+		err := db.rp.QueryRowContext(ctx, `SELECT id, name, token_hash, created_at FROM gateways WHERE token_hash = ? AND disabled = 0`, h).
 			Scan(&g.ID, &g.Name, &stored, &created)
 		if err == sql.ErrNoRows {
 			return nil, errBadCredential
@@ -266,7 +266,7 @@ func itoa(v int64) string {
 // CreateAPIKey makes a key for the user and returns it with its secret (shown once).
 func (db *DB) CreateAPIKey(ctx context.Context, userID, name string) (*fetchsms.APIKey, error) {
 	k := newAPIKey(userID, name, db.RealClock.Now())
-	err := db.tx(ctx, "sqlite.CreateAPIKey", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.CreateAPIKey", func(tx *wtx) error {
 		return insertAPIKey(ctx, tx, k)
 	})
 	if err != nil {
@@ -280,7 +280,7 @@ func newAPIKey(userID, name string, now time.Time) *fetchsms.APIKey {
 	return &fetchsms.APIKey{ID: newID(), UserID: userID, Name: name, Prefix: key[:12], CreatedAt: now.Truncate(time.Millisecond), Key: key}
 }
 
-func insertAPIKey(ctx context.Context, tx *sql.Tx, k *fetchsms.APIKey) error {
+func insertAPIKey(ctx context.Context, tx *wtx, k *fetchsms.APIKey) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, user_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 		k.ID, k.UserID, k.Name, k.Prefix, fetchsms.HashToken(k.Key), ms(k.CreatedAt))
 	return err
@@ -288,7 +288,7 @@ func insertAPIKey(ctx context.Context, tx *sql.Tx, k *fetchsms.APIKey) error {
 
 // ListAPIKeys returns the user's keys, newest first, revoked ones included.
 func (db *DB) ListAPIKeys(ctx context.Context, userID string) ([]*fetchsms.APIKey, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, name, prefix, created_at, revoked_at, last_used_at FROM api_keys WHERE user_id = ? ORDER BY seq DESC LIMIT 500`, userID)
+	rows, err := db.rp.QueryContext(ctx, `SELECT id, name, prefix, created_at, revoked_at, last_used_at FROM api_keys WHERE user_id = ? ORDER BY seq DESC LIMIT 500`, userID)
 	if err != nil {
 		return nil, wrap("sqlite.ListAPIKeys", err)
 	}
@@ -312,7 +312,7 @@ func (db *DB) ListAPIKeys(ctx context.Context, userID string) ([]*fetchsms.APIKe
 func (db *DB) RotateAPIKey(ctx context.Context, userID, id string) (*fetchsms.APIKey, error) {
 	var k *fetchsms.APIKey
 	now := db.RealClock.Now()
-	err := db.tx(ctx, "sqlite.RotateAPIKey", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.RotateAPIKey", func(tx *wtx) error {
 		var name string
 		err := tx.QueryRowContext(ctx, `SELECT name FROM api_keys WHERE id = ? AND user_id = ? AND revoked_at IS NULL`, id, userID).Scan(&name)
 		if err != nil {
@@ -333,7 +333,7 @@ func (db *DB) RotateAPIKey(ctx context.Context, userID, id string) (*fetchsms.AP
 // RevokeAPIKey revokes a key of the user. Another user's key is ENOTFOUND; revoking
 // twice is harmless.
 func (db *DB) RevokeAPIKey(ctx context.Context, userID, id string) error {
-	return db.tx(ctx, "sqlite.RevokeAPIKey", func(tx *sql.Tx) error {
+	return db.tx(ctx, "sqlite.RevokeAPIKey", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND user_id = ?`, ms(db.RealClock.Now()), id, userID)
 		if err != nil {
 			return err
@@ -352,7 +352,7 @@ func (db *DB) CreateGateway(ctx context.Context, name string) (*fetchsms.Gateway
 		return nil, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "name is required (1–100 characters)")
 	}
 	g := &fetchsms.Gateway{ID: newID(), Name: name, CreatedAt: db.RealClock.Now().Truncate(time.Millisecond), Token: fetchsms.NewToken(fetchsms.PrefixGateway)}
-	err := db.tx(ctx, "sqlite.CreateGateway", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.CreateGateway", func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO gateways (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`, g.ID, g.Name, fetchsms.HashToken(g.Token), ms(g.CreatedAt))
 		return err
 	})
@@ -364,7 +364,7 @@ func (db *DB) CreateGateway(ctx context.Context, name string) (*fetchsms.Gateway
 
 // ListGateways returns every gateway, newest first.
 func (db *DB) ListGateways(ctx context.Context) ([]*fetchsms.Gateway, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, name, created_at FROM gateways ORDER BY seq DESC`)
+	rows, err := db.rp.QueryContext(ctx, `SELECT id, name, created_at FROM gateways ORDER BY seq DESC`)
 	if err != nil {
 		return nil, wrap("sqlite.ListGateways", err)
 	}
@@ -387,7 +387,7 @@ func (db *DB) ListGateways(ctx context.Context) ([]*fetchsms.Gateway, error) {
 // token lives only in the server's memory.
 func (db *DB) EnsureGateway(ctx context.Context, name string) (*fetchsms.Gateway, error) {
 	g := &fetchsms.Gateway{Name: name, Token: fetchsms.NewToken(fetchsms.PrefixGateway), CreatedAt: db.RealClock.Now()}
-	err := db.tx(ctx, "sqlite.EnsureGateway", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.EnsureGateway", func(tx *wtx) error {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM gateways WHERE name = ? ORDER BY seq LIMIT 1`, name).Scan(&g.ID)
 		if err == sql.ErrNoRows {
 			g.ID = newID()
@@ -408,7 +408,7 @@ func (db *DB) EnsureGateway(ctx context.Context, name string) (*fetchsms.Gateway
 
 // UserByEmail returns the user with this email, or ENOTFOUND.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*fetchsms.User, error) {
-	u, err := scanUser(db.r.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email))
+	u, err := scanUser(db.rp.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email))
 	if err != nil {
 		return nil, wrap("sqlite.UserByEmail", notFound(err, "user not found"))
 	}

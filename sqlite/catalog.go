@@ -14,7 +14,7 @@ import (
 // SeedCatalog inserts the services of cat that the database does not have yet (by
 // id); existing rows, which admins may have edited, are left alone.
 func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
-	return db.tx(ctx, "sqlite.SeedCatalog", func(tx *sql.Tx) error {
+	return db.tx(ctx, "sqlite.SeedCatalog", func(tx *wtx) error {
 		for i, s := range cat {
 			lp, _ := json.Marshal(longPricesJSON(s.LongPrices))
 			senders, _ := json.Marshal(nonNil(s.Senders))
@@ -78,7 +78,7 @@ func scanService(row interface{ Scan(...any) error }) (*fetchsms.Service, error)
 
 // AllServices returns the whole catalog in display order, disabled services included.
 func (db *DB) AllServices(ctx context.Context) ([]*fetchsms.Service, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+serviceCols+` FROM services ORDER BY position, id`)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+serviceCols+` FROM services ORDER BY position, id`)
 	if err != nil {
 		return nil, wrap("sqlite.AllServices", err)
 	}
@@ -97,7 +97,7 @@ func (db *DB) AllServices(ctx context.Context) ([]*fetchsms.Service, error) {
 // ServiceByRef resolves a service reference: its numeric id or its slug. An unknown
 // or disabled service is ENOTFOUND.
 func (db *DB) ServiceByRef(ctx context.Context, ref string) (*fetchsms.Service, error) {
-	return serviceByRef(ctx, db.r, ref)
+	return serviceByRef(ctx, db.rp, ref)
 }
 
 type queryer interface {
@@ -132,12 +132,12 @@ func (db *DB) Catalog(ctx context.Context) ([]fetchsms.ServiceStock, error) {
 		return nil, err
 	}
 	var free, pristine int
-	err = db.r.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE used_at IS NULL) FROM numbers WHERE status = 'active' AND holder IS NULL`).Scan(&free, &pristine)
+	err = db.rp.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE used_at IS NULL) FROM numbers WHERE status = 'active' AND holder IS NULL`).Scan(&free, &pristine)
 	if err != nil {
 		return nil, wrap("sqlite.Catalog", err)
 	}
 	spent := map[int]int{}
-	rows, err := db.r.QueryContext(ctx, `SELECT u.service_id, count(*) FROM number_services_used u JOIN numbers n ON n.id = u.number_id
+	rows, err := db.rp.QueryContext(ctx, `SELECT u.service_id, count(*) FROM number_services_used u JOIN numbers n ON n.id = u.number_id
 		WHERE n.status = 'active' AND n.holder IS NULL GROUP BY u.service_id`)
 	if err != nil {
 		return nil, wrap("sqlite.Catalog", err)
@@ -180,7 +180,7 @@ func (db *DB) AreaCodes(ctx context.Context, mode string, service *fetchsms.Serv
 		q += ` AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = ?)`
 		args = append(args, service.ID)
 	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.rp.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, wrap("sqlite.AreaCodes", err)
 	}
@@ -223,7 +223,7 @@ func (db *DB) ImportNumbers(ctx context.Context, gatewayID string, numbers []str
 		return 0, 0, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "not valid US E.164 numbers, nothing imported: %s", strings.Join(bad, ", "))
 	}
 	now := ms(db.RealClock.Now())
-	err = db.tx(ctx, "sqlite.ImportNumbers", func(tx *sql.Tx) error {
+	err = db.tx(ctx, "sqlite.ImportNumbers", func(tx *wtx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM gateways WHERE id = ?`, gatewayID).Scan(&n); err != nil {
 			return err
@@ -258,14 +258,14 @@ func (db *DB) ImportNumbers(ctx context.Context, gatewayID string, numbers []str
 // CountNumbers returns how many numbers the pool holds.
 func (db *DB) CountNumbers(ctx context.Context) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM numbers`).Scan(&n)
+	err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM numbers`).Scan(&n)
 	return n, wrap("sqlite.CountNumbers", err)
 }
 
 // Setting reads a shared setting; "" when unset.
 func (db *DB) Setting(ctx context.Context, key string) (string, error) {
 	var v string
-	err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	err := db.rp.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}
@@ -274,7 +274,7 @@ func (db *DB) Setting(ctx context.Context, key string) (string, error) {
 
 // SetSetting writes a shared setting.
 func (db *DB) SetSetting(ctx context.Context, key, value string) error {
-	return db.tx(ctx, "sqlite.SetSetting", func(tx *sql.Tx) error {
+	return db.tx(ctx, "sqlite.SetSetting", func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 		return err
 	})

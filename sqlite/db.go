@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -38,7 +39,14 @@ type DB struct {
 
 	w        *sql.DB
 	r        *sql.DB
+	rp       pool       // reads, through cached statements
+	wc       *stmtCache // the writer's cached statements
 	notifyCh chan struct{}
+
+	writes     chan *writeReq
+	closed     chan struct{}
+	closeOnce  sync.Once
+	writerDone chan struct{}
 }
 
 // Open opens (creating if needed) the database at path and applies migrations.
@@ -54,8 +62,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite.Open: %w", err)
 	}
-	w.SetMaxOpenConns(1)
-	w.SetMaxIdleConns(1)
+	// One connection writes (only the writer goroutine begins transactions); a
+	// second one only prepares statements for the cache while the first is inside
+	// a transaction.
+	w.SetMaxOpenConns(2)
+	w.SetMaxIdleConns(2)
 	w.SetConnMaxLifetime(0)
 	q.Set("_query_only", "1")
 	q.Del("_txlock")
@@ -66,7 +77,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{Path: path, Clock: fetchsms.SystemClock{}, RealClock: fetchsms.SystemClock{}, w: w, r: r, notifyCh: make(chan struct{}, 1)}
+	db := &DB{Path: path, Clock: fetchsms.SystemClock{}, RealClock: fetchsms.SystemClock{}, w: w, r: r, rp: pool{newStmtCache(r)}, wc: newStmtCache(w), notifyCh: make(chan struct{}, 1),
+		writes: make(chan *writeReq, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{})}
+	go db.writer()
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -86,8 +99,12 @@ func (db *DB) SetDetector(d fetchsms.Detector) { db.Detector = d }
 
 var _ fetchsms.Store = (*DB)(nil)
 
-// Close closes both pools.
+// Close stops the writer (after the batch in progress) and closes both pools.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.closed) })
+	<-db.writerDone
+	db.rp.c.close()
+	db.wc.close()
 	err1 := db.r.Close()
 	err2 := db.w.Close()
 	return errors.Join(err1, err2)
@@ -114,7 +131,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = db.tx(ctx, "sqlite.migrate", func(tx *sql.Tx) error {
+		err = db.tx(ctx, "sqlite.migrate", func(tx *wtx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
 				return err
@@ -122,7 +139,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			if _, err := tx.tx.ExecContext(ctx, string(body)); err != nil { // several statements: not through the cache
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().UnixMilli())
@@ -135,21 +152,125 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it, or rolls back
-// when fn fails. The error is wrapped with op and translated.
-func (db *DB) tx(ctx context.Context, op string, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
+// tx runs fn in a write transaction and returns once that transaction is durable
+// (or failed). Writes are group-committed: the writer goroutine runs every queued
+// fn in one SQLite transaction, each inside its own savepoint, and commits them
+// with one fsync. A fn that fails is rolled back to its savepoint alone; the others
+// commit. Nobody is answered before the commit, so durability is unchanged: only
+// the cost of the fsync is shared.
+func (db *DB) tx(ctx context.Context, op string, fn func(tx *wtx) error) error {
+	if err := ctx.Err(); err != nil {
 		return wrap(op, err)
+	}
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	errClosed := errors.New("database is closed")
+	select {
+	case db.writes <- req:
+	case <-db.closed:
+		return wrap(op, errClosed)
+	}
+	select {
+	case err := <-req.done:
+		return wrap(op, err)
+	case <-db.writerDone:
+		// The writer answers everything it took before it stops.
+		select {
+		case err := <-req.done:
+			return wrap(op, err)
+		default:
+			return wrap(op, errClosed)
+		}
+	}
+}
+
+type writeReq struct {
+	ctx  context.Context
+	fn   func(tx *wtx) error
+	done chan error
+}
+
+// maxBatch bounds how many transactions share one commit.
+const maxBatch = 256
+
+// writer is the single writer goroutine.
+func (db *DB) writer() {
+	defer close(db.writerDone)
+	batch := make([]*writeReq, 0, maxBatch)
+	for {
+		var first *writeReq
+		select {
+		case first = <-db.writes:
+		case <-db.closed:
+			return
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-db.writes:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		db.commitBatch(batch)
+	}
+}
+
+func (db *DB) commitBatch(batch []*writeReq) {
+	ctx := context.Background()
+	sqltx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		for _, r := range batch {
+			r.done <- err
+		}
+		return
+	}
+	tx := &wtx{tx: sqltx, c: db.wc}
+	results := make([]error, len(batch))
+	committed := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			results[i] = err
+			continue
+		}
+		if len(batch) == 1 {
+			results[i] = r.fn(tx)
+		} else {
+			results[i] = savepoint(ctx, tx, r.fn)
+		}
+		if results[i] == nil {
+			committed++
+		}
+	}
+	if committed == 0 {
+		sqltx.Rollback()
+	} else if err := sqltx.Commit(); err != nil {
+		for i := range results {
+			if results[i] == nil {
+				results[i] = err
+			}
+		}
+	}
+	for i, r := range batch {
+		r.done <- results[i]
+	}
+}
+
+// savepoint runs fn inside a savepoint of tx, undoing fn's writes alone when it fails.
+func savepoint(ctx context.Context, tx *wtx, fn func(tx *wtx) error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT w`); err != nil {
+		return err
 	}
 	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return wrap(op, err)
+		if _, rbErr := tx.ExecContext(ctx, `ROLLBACK TO w`); rbErr != nil {
+			return errors.Join(err, rbErr)
+		}
+		tx.ExecContext(ctx, `RELEASE w`)
+		return err
 	}
-	if err := tx.Commit(); err != nil {
-		return wrap(op, err)
-	}
-	return nil
+	_, err := tx.ExecContext(ctx, `RELEASE w`)
+	return err
 }
 
 // wrap adds the operation to err and translates driver errors into domain errors.

@@ -15,7 +15,7 @@ const abandonedAfter = fetchsms.IdempotencyAbandonedAfter
 
 // markIdempotent records, inside the purchase or cancel transaction, which resource
 // the request under an idempotency key touched.
-func markIdempotent(ctx context.Context, tx *sql.Tx, resourceID string) error {
+func markIdempotent(ctx context.Context, tx *wtx, resourceID string) error {
 	userID, key, ok := fetchsms.IdempotencyScope(ctx)
 	if !ok {
 		return nil
@@ -31,7 +31,7 @@ func markIdempotent(ctx context.Context, tx *sql.Tx, resourceID string) error {
 func (db *DB) BeginIdempotent(ctx context.Context, userID, key string, hash []byte) (*fetchsms.Idempotency, error) {
 	now := db.RealClock.Now()
 	var out *fetchsms.Idempotency
-	err := db.tx(ctx, "sqlite.BeginIdempotent", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.BeginIdempotent", func(tx *wtx) error {
 		var stored []byte
 		var resource sql.NullString
 		var status int
@@ -76,7 +76,7 @@ func (db *DB) BeginIdempotent(ctx context.Context, userID, key string, hash []by
 // FinishIdempotent stores the answer of a request run under key; a status of 500 or
 // more forgets the key instead, so a retry runs again (such answers change nothing).
 func (db *DB) FinishIdempotent(ctx context.Context, userID, key string, status int, response []byte) error {
-	return db.tx(ctx, "sqlite.FinishIdempotent", func(tx *sql.Tx) error {
+	return db.tx(ctx, "sqlite.FinishIdempotent", func(tx *wtx) error {
 		if status >= 500 {
 			_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE user_id = ? AND key = ? AND resource_id IS NULL`, userID, key)
 			return err
@@ -89,7 +89,7 @@ func (db *DB) FinishIdempotent(ctx context.Context, userID, key string, status i
 // PurgeIdempotency forgets keys older than the window.
 func (db *DB) PurgeIdempotency(ctx context.Context) (int64, error) {
 	var n int64
-	err := db.tx(ctx, "sqlite.PurgeIdempotency", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.PurgeIdempotency", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, ms(db.RealClock.Now().Add(-IdempotencyWindow)))
 		if err == nil {
 			n, _ = res.RowsAffected()

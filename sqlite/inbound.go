@@ -24,7 +24,7 @@ func (db *DB) ReceiveSMS(ctx context.Context, gatewayID string, in fetchsms.Inbo
 		det = db.Detector.Detect(in.From, in.Body)
 	}
 	res := &fetchsms.InboundResult{}
-	err := db.tx(ctx, "sqlite.ReceiveSMS", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.ReceiveSMS", func(tx *wtx) error {
 		var v, r sql.NullString
 		err := tx.QueryRowContext(ctx, `SELECT id, verification_id, rental_id FROM messages WHERE gateway_id = ? AND gateway_msg_id = ?`, gatewayID, in.ID).Scan(&res.MessageID, &v, &r)
 		if err == nil {
@@ -79,7 +79,7 @@ func (db *DB) ReceiveSMS(ctx context.Context, gatewayID string, in fetchsms.Inbo
 // is from its service and carries one, and marks the number spent for that service.
 // An overdue verification is expired (and refunded) instead. It reports whether the
 // code was delivered.
-func deliverToVerification(ctx context.Context, tx *sql.Tx, id string, in fetchsms.InboundSMS, det fetchsms.Detection, now time.Time) (bool, error) {
+func deliverToVerification(ctx context.Context, tx *wtx, id string, in fetchsms.InboundSMS, det fetchsms.Detection, now time.Time) (bool, error) {
 	v, _, err := scanVerification(tx.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = ?`, id))
 	if err != nil {
 		return false, err
@@ -109,7 +109,7 @@ func deliverToVerification(ctx context.Context, tx *sql.Tx, id string, in fetchs
 
 // deliverToRental records the SMS for the live rental holding the number; a code
 // moves it to received and becomes its last_code.
-func deliverToRental(ctx context.Context, tx *sql.Tx, id, numberID string, in fetchsms.InboundSMS, det fetchsms.Detection, now time.Time) (bool, error) {
+func deliverToRental(ctx context.Context, tx *wtx, id, numberID string, in fetchsms.InboundSMS, det fetchsms.Detection, now time.Time) (bool, error) {
 	r, _, err := scanRental(tx.QueryRowContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.id = ?`, id))
 	if err != nil {
 		return false, err
@@ -137,6 +137,6 @@ func deliverToRental(ctx context.Context, tx *sql.Tx, id, numberID string, in fe
 // NumberGateway returns the id of the gateway that owns a pool number, or ENOTFOUND.
 func (db *DB) NumberGateway(ctx context.Context, e164 string) (string, error) {
 	var g string
-	err := db.r.QueryRowContext(ctx, `SELECT gateway_id FROM numbers WHERE e164 = ?`, e164).Scan(&g)
+	err := db.rp.QueryRowContext(ctx, `SELECT gateway_id FROM numbers WHERE e164 = ?`, e164).Scan(&g)
 	return g, wrap("sqlite.NumberGateway", notFound(err, e164+" is not a number of the pool"))
 }

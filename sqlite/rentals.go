@@ -33,7 +33,7 @@ func (db *DB) CreateRental(ctx context.Context, userID string, req fetchsms.Rent
 	}
 	now := db.Clock.Now()
 	var id string
-	err := db.tx(ctx, "sqlite.CreateRental", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.CreateRental", func(tx *wtx) error {
 		svc, err := serviceByRef(ctx, tx, req.Service)
 		if err != nil {
 			return err
@@ -79,7 +79,7 @@ func (db *DB) CreateRental(ctx context.Context, userID string, req fetchsms.Rent
 	if err != nil {
 		return nil, err
 	}
-	return db.getRental(ctx, db.r, userID, id)
+	return db.getRental(ctx, db.rp, userID, id)
 }
 
 func (db *DB) getRental(ctx context.Context, q queryer, userID, id string) (*fetchsms.Rental, error) {
@@ -93,19 +93,19 @@ func (db *DB) getRental(ctx context.Context, q queryer, userID, id string) (*fet
 // Rental returns one of the user's rentals, ending its term first when it is over.
 // Another user's rental is ENOTFOUND.
 func (db *DB) Rental(ctx context.Context, userID, id string) (*fetchsms.Rental, error) {
-	r, err := db.getRental(ctx, db.r, userID, id)
+	r, err := db.getRental(ctx, db.rp, userID, id)
 	if err != nil {
 		return nil, err
 	}
 	if live(r.Status) && !db.Clock.Now().Before(r.ExpiresAt) {
-		if err := db.tx(ctx, "sqlite.Rental", func(tx *sql.Tx) error {
+		if err := db.tx(ctx, "sqlite.Rental", func(tx *wtx) error {
 			_, err := expireRental(ctx, tx, id, db.Clock.Now())
 			return err
 		}); err != nil {
 			return nil, err
 		}
 		db.notify()
-		return db.getRental(ctx, db.r, userID, id)
+		return db.getRental(ctx, db.rp, userID, id)
 	}
 	return r, nil
 }
@@ -125,7 +125,7 @@ func (db *DB) ListRentals(ctx context.Context, userID, tab string, p fetchsms.Pa
 	if tab == "history" {
 		cond = ` AND r.status IN ('expired', 'cancelled')`
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.user_id = ?`+cond+` AND r.seq < ? ORDER BY r.seq DESC LIMIT ?`, userID, before, limit+1)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.user_id = ?`+cond+` AND r.seq < ? ORDER BY r.seq DESC LIMIT ?`, userID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.ListRentals", err)
 	}
@@ -146,11 +146,11 @@ func (db *DB) ListRentals(ctx context.Context, userID, tab string, p fetchsms.Pa
 
 // RentalMessages lists every SMS received on the rental's number during it, newest first.
 func (db *DB) RentalMessages(ctx context.Context, userID, rentalID string, p fetchsms.Page) ([]*fetchsms.Message, int64, error) {
-	if _, err := db.getRental(ctx, db.r, userID, rentalID); err != nil {
+	if _, err := db.getRental(ctx, db.rp, userID, rentalID); err != nil {
 		return nil, 0, err
 	}
 	limit, before := pageArgs(p)
-	rows, err := db.r.QueryContext(ctx, `SELECT seq, id, sender, body, code, received_at FROM messages WHERE rental_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, rentalID, before, limit+1)
+	rows, err := db.rp.QueryContext(ctx, `SELECT seq, id, sender, body, code, received_at FROM messages WHERE rental_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, rentalID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.RentalMessages", err)
 	}
@@ -177,7 +177,7 @@ func (db *DB) RentalMessages(ctx context.Context, userID, rentalID string, p fet
 func (db *DB) CancelRental(ctx context.Context, userID, id string) (*fetchsms.Rental, error) {
 	now := db.Clock.Now()
 	var conflict error
-	err := db.tx(ctx, "sqlite.CancelRental", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.CancelRental", func(tx *wtx) error {
 		r, err := db.getRental(ctx, tx, userID, id)
 		if err != nil {
 			return err
@@ -210,12 +210,12 @@ func (db *DB) CancelRental(ctx context.Context, userID, id string) (*fetchsms.Re
 		db.notify()
 		return nil, conflict
 	}
-	return db.getRental(ctx, db.r, userID, id)
+	return db.getRental(ctx, db.rp, userID, id)
 }
 
 // endRental ends a live rental with status, frees its number, and refunds it when it
 // never received a code. The status guard makes it happen once.
-func endRental(ctx context.Context, tx *sql.Tx, r *fetchsms.Rental, status string, now time.Time) error {
+func endRental(ctx context.Context, tx *wtx, r *fetchsms.Rental, status string, now time.Time) error {
 	res, err := tx.ExecContext(ctx, `UPDATE rentals SET status = ?, ended_at = ? WHERE id = ? AND status = ?`, status, ms(now), r.ID, r.Status)
 	if err != nil {
 		return err
@@ -238,7 +238,7 @@ func endRental(ctx context.Context, tx *sql.Tx, r *fetchsms.Rental, status strin
 }
 
 // expireRental ends one rental whose term is over; false when it was not due.
-func expireRental(ctx context.Context, tx *sql.Tx, id string, now time.Time) (bool, error) {
+func expireRental(ctx context.Context, tx *wtx, id string, now time.Time) (bool, error) {
 	r, _, err := scanRental(tx.QueryRowContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.id = ?`, id))
 	if err != nil {
 		return false, notFound(err, "rental not found")
@@ -257,12 +257,12 @@ func (db *DB) ExpireDue(ctx context.Context, limit int) (int, error) {
 	n := 0
 	for _, k := range []struct {
 		query  string
-		expire func(context.Context, *sql.Tx, string, time.Time) (bool, error)
+		expire func(context.Context, *wtx, string, time.Time) (bool, error)
 	}{
 		{`SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= ? ORDER BY expires_at LIMIT ?`, expireVerification},
 		{`SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= ? ORDER BY expires_at LIMIT ?`, expireRental},
 	} {
-		rows, err := db.r.QueryContext(ctx, k.query, ms(now), limit)
+		rows, err := db.rp.QueryContext(ctx, k.query, ms(now), limit)
 		if err != nil {
 			return n, wrap("sqlite.ExpireDue", err)
 		}
@@ -277,7 +277,7 @@ func (db *DB) ExpireDue(ctx context.Context, limit int) (int, error) {
 		}
 		rows.Close()
 		for _, id := range ids {
-			err := db.tx(ctx, "sqlite.ExpireDue", func(tx *sql.Tx) error {
+			err := db.tx(ctx, "sqlite.ExpireDue", func(tx *wtx) error {
 				done, err := k.expire(ctx, tx, id, now)
 				if done {
 					n++

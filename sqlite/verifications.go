@@ -35,7 +35,7 @@ func (db *DB) CreateVerification(ctx context.Context, userID string, req fetchsm
 	}
 	now := db.Clock.Now()
 	var id string
-	err := db.tx(ctx, "sqlite.CreateVerification", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.CreateVerification", func(tx *wtx) error {
 		svc, err := serviceByRef(ctx, tx, req.Service)
 		if err != nil {
 			return err
@@ -87,12 +87,12 @@ func (db *DB) CreateVerification(ctx context.Context, userID string, req fetchsm
 	if err != nil {
 		return nil, err
 	}
-	return db.getVerification(ctx, db.r, userID, id)
+	return db.getVerification(ctx, db.rp, userID, id)
 }
 
 // hold reserves a free number for a live purchase; the UNIQUE holder column and the
 // holder IS NULL guard make a double reservation impossible.
-func hold(ctx context.Context, tx *sql.Tx, numberID, holder string, now time.Time) error {
+func hold(ctx context.Context, tx *wtx, numberID, holder string, now time.Time) error {
 	res, err := tx.ExecContext(ctx, `UPDATE numbers SET holder = ?, used_at = COALESCE(used_at, ?) WHERE id = ? AND holder IS NULL AND status = 'active'`, holder, ms(now), numberID)
 	if err != nil {
 		return err
@@ -104,13 +104,13 @@ func hold(ctx context.Context, tx *sql.Tx, numberID, holder string, now time.Tim
 }
 
 // release frees a number held by holder.
-func release(ctx context.Context, tx *sql.Tx, numberID, holder string, now time.Time) error {
+func release(ctx context.Context, tx *wtx, numberID, holder string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE numbers SET holder = NULL, released_at = ? WHERE id = ? AND holder = ?`, ms(now), numberID, holder)
 	return err
 }
 
 // insertWithRef runs insert with fresh random refs until one is unique.
-func insertWithRef(ctx context.Context, tx *sql.Tx, prefix string, insert func(ref string) error) error {
+func insertWithRef(ctx context.Context, tx *wtx, prefix string, insert func(ref string) error) error {
 	for i := 0; ; i++ {
 		if _, err := tx.ExecContext(ctx, `SAVEPOINT ref`); err != nil {
 			return err
@@ -142,18 +142,18 @@ func (db *DB) getVerification(ctx context.Context, q queryer, userID, id string)
 // without a code is expired and refunded first, so a read never shows "waiting" after
 // expires_at. Another user's verification is ENOTFOUND.
 func (db *DB) Verification(ctx context.Context, userID, id string) (*fetchsms.Verification, error) {
-	v, err := db.getVerification(ctx, db.r, userID, id)
+	v, err := db.getVerification(ctx, db.rp, userID, id)
 	if err != nil {
 		return nil, err
 	}
 	if v.Status == fetchsms.StatusWaiting && !db.Clock.Now().Before(v.ExpiresAt) {
-		if err := db.tx(ctx, "sqlite.Verification", func(tx *sql.Tx) error {
+		if err := db.tx(ctx, "sqlite.Verification", func(tx *wtx) error {
 			_, err := expireVerification(ctx, tx, id, db.Clock.Now())
 			return err
 		}); err != nil {
 			return nil, err
 		}
-		return db.getVerification(ctx, db.r, userID, id)
+		return db.getVerification(ctx, db.rp, userID, id)
 	}
 	return v, nil
 }
@@ -169,7 +169,7 @@ func (db *DB) ListVerifications(ctx context.Context, userID, tab string, p fetch
 	if tab == "history" {
 		cond = ` AND v.status <> 'waiting'`
 	}
-	rows, err := db.r.QueryContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.user_id = ?`+cond+` AND v.seq < ? ORDER BY v.seq DESC LIMIT ?`, userID, before, limit+1)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.user_id = ?`+cond+` AND v.seq < ? ORDER BY v.seq DESC LIMIT ?`, userID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.ListVerifications", err)
 	}
@@ -192,7 +192,7 @@ func (db *DB) ListVerifications(ctx context.Context, userID, tab string, p fetch
 func (db *DB) expireDueFor(ctx context.Context, userID string) error {
 	now := ms(db.Clock.Now())
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM verifications WHERE user_id = ? AND status = 'waiting' AND expires_at <= ?)
+	err := db.rp.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM verifications WHERE user_id = ? AND status = 'waiting' AND expires_at <= ?)
 		+ (SELECT count(*) FROM rentals WHERE user_id = ? AND status IN ('waiting', 'received') AND expires_at <= ?)`, userID, now, userID, now).Scan(&n)
 	if err != nil || n == 0 {
 		return wrap("sqlite.expireDueFor", err)
@@ -207,7 +207,7 @@ func (db *DB) expireDueFor(ctx context.Context, userID string) error {
 func (db *DB) CancelVerification(ctx context.Context, userID, id string) (*fetchsms.Verification, error) {
 	now := db.Clock.Now()
 	var conflict error
-	err := db.tx(ctx, "sqlite.CancelVerification", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.CancelVerification", func(tx *wtx) error {
 		v, err := db.getVerification(ctx, tx, userID, id)
 		if err != nil {
 			return err
@@ -239,12 +239,12 @@ func (db *DB) CancelVerification(ctx context.Context, userID, id string) (*fetch
 	if conflict != nil {
 		return nil, conflict
 	}
-	return db.getVerification(ctx, db.r, userID, id)
+	return db.getVerification(ctx, db.rp, userID, id)
 }
 
 // endVerification moves a waiting verification to expired or cancelled, refunds it
 // and frees its number. The status guard makes it happen once.
-func endVerification(ctx context.Context, tx *sql.Tx, v *fetchsms.Verification, status string, now time.Time) error {
+func endVerification(ctx context.Context, tx *wtx, v *fetchsms.Verification, status string, now time.Time) error {
 	res, err := tx.ExecContext(ctx, `UPDATE verifications SET status = ?, ended_at = ? WHERE id = ? AND status = 'waiting'`, status, ms(now), v.ID)
 	if err != nil {
 		return err
@@ -260,7 +260,7 @@ func endVerification(ctx context.Context, tx *sql.Tx, v *fetchsms.Verification, 
 
 // expireVerification expires one overdue waiting verification; false when it was not
 // (or no longer) due.
-func expireVerification(ctx context.Context, tx *sql.Tx, id string, now time.Time) (bool, error) {
+func expireVerification(ctx context.Context, tx *wtx, id string, now time.Time) (bool, error) {
 	v, _, err := scanVerification(tx.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = ?`, id))
 	if err != nil {
 		return false, notFound(err, "verification not found")

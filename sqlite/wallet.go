@@ -12,7 +12,7 @@ import (
 // post applies a signed amount to the user's balance and appends the ledger entry
 // that records it, inside tx. A debit the balance cannot cover is EPAYMENT and
 // changes nothing.
-func post(ctx context.Context, tx *sql.Tx, e *fetchsms.LedgerEntry) error {
+func post(ctx context.Context, tx *wtx, e *fetchsms.LedgerEntry) error {
 	var bal int64
 	err := tx.QueryRowContext(ctx, `UPDATE users SET balance_cents = balance_cents + ? WHERE id = ? AND balance_cents + ? >= 0 RETURNING balance_cents`,
 		e.AmountCents, e.UserID, e.AmountCents).Scan(&bal)
@@ -48,14 +48,14 @@ func dollars(c fetchsms.Cents) string {
 // Balance returns the user's balance.
 func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error) {
 	var b fetchsms.Cents
-	err := db.r.QueryRowContext(ctx, `SELECT balance_cents FROM users WHERE id = ?`, userID).Scan(&b)
+	err := db.rp.QueryRowContext(ctx, `SELECT balance_cents FROM users WHERE id = ?`, userID).Scan(&b)
 	return b, wrap("sqlite.Balance", notFound(err, "user not found"))
 }
 
 // Ledger returns the user's entries newest first, and the cursor of the next page.
 func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fetchsms.LedgerEntry, int64, error) {
 	limit, before := pageArgs(p)
-	rows, err := db.r.QueryContext(ctx, `SELECT seq, id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at
+	rows, err := db.rp.QueryContext(ctx, `SELECT seq, id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at
 		FROM ledger WHERE user_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, userID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.Ledger", err)
@@ -89,7 +89,7 @@ func (db *DB) Adjust(ctx context.Context, userID string, amount fetchsms.Cents, 
 		return nil, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "reason is required (1–500 characters)")
 	}
 	e := &fetchsms.LedgerEntry{UserID: userID, Kind: fetchsms.LedgerAdjustment, AmountCents: amount, Reason: reason, CreatedAt: db.Clock.Now()}
-	err := db.tx(ctx, "sqlite.Adjust", func(tx *sql.Tx) error { return post(ctx, tx, e) })
+	err := db.tx(ctx, "sqlite.Adjust", func(tx *wtx) error { return post(ctx, tx, e) })
 	if err != nil {
 		return nil, err
 	}
@@ -101,7 +101,7 @@ func (db *DB) CreateDeposit(ctx context.Context, d *fetchsms.Deposit) error {
 	d.ID = newID()
 	d.Status = fetchsms.DepositPending
 	d.CreatedAt = db.Clock.Now()
-	return db.tx(ctx, "sqlite.CreateDeposit", func(tx *sql.Tx) error {
+	return db.tx(ctx, "sqlite.CreateDeposit", func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			d.ID, d.UserID, d.AmountCents, d.Status, d.Provider, d.ProviderRef, d.CheckoutURL, ms(d.CreatedAt))
 		return err
@@ -113,7 +113,7 @@ func (db *DB) CreateDeposit(ctx context.Context, d *fetchsms.Deposit) error {
 func (db *DB) CompleteDeposit(ctx context.Context, depositID, providerRef string) (*fetchsms.Deposit, error) {
 	now := db.Clock.Now()
 	var d fetchsms.Deposit
-	err := db.tx(ctx, "sqlite.CompleteDeposit", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.CompleteDeposit", func(tx *wtx) error {
 		var created int64
 		err := tx.QueryRowContext(ctx, `SELECT id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at FROM deposits WHERE id = ?`, depositID).
 			Scan(&d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created)
@@ -141,7 +141,7 @@ func (db *DB) CompleteDeposit(ctx context.Context, depositID, providerRef string
 // is refunded twice, no number is held by two live purchases.
 func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error) {
 	c := &fetchsms.LedgerCheck{}
-	q := func(query string, args ...any) (*sql.Rows, error) { return db.r.QueryContext(ctx, query, args...) }
+	q := func(query string, args ...any) (*sql.Rows, error) { return db.rp.QueryContext(ctx, query, args...) }
 	rows, err := q(`SELECT u.id, u.balance_cents, COALESCE((SELECT sum(amount_cents) FROM ledger l WHERE l.user_id = u.id), 0) FROM users u`)
 	if err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error
 		}
 	}
 	rows.Close()
-	one := func(query string, dst *int) error { return db.r.QueryRowContext(ctx, query).Scan(dst) }
+	one := func(query string, dst *int) error { return db.rp.QueryRowContext(ctx, query).Scan(dst) }
 	if err := one(`SELECT count(*) FROM (SELECT COALESCE(verification_id, rental_id) p FROM ledger WHERE kind = 'refund' GROUP BY p HAVING count(*) > 1)`, &c.DoubleRefunds); err != nil {
 		return nil, err
 	}
@@ -181,7 +181,7 @@ func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error
 		return nil, err
 	}
 	now := ms(db.Clock.Now())
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= ?`, now).Scan(&c.WaitingPastExpiry); err != nil {
+	if err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= ?`, now).Scan(&c.WaitingPastExpiry); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -27,7 +27,7 @@ func (db *DB) DeliveriesDue() <-chan struct{} { return db.notifyCh }
 
 // enqueue writes an event and one pending delivery per enabled endpoint of its owner
 // that wants it, inside the transaction of the change it announces.
-func enqueue(ctx context.Context, tx *sql.Tx, ev *fetchsms.Event, onlyEndpoint string) error {
+func enqueue(ctx context.Context, tx *wtx, ev *fetchsms.Event, onlyEndpoint string) error {
 	ev.ID = newID()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, user_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
 		ev.ID, ev.UserID, ev.Type, string(ev.Payload), ms(ev.CreatedAt)); err != nil {
@@ -69,7 +69,7 @@ func enqueue(ctx context.Context, tx *sql.Tx, ev *fetchsms.Event, onlyEndpoint s
 	return nil
 }
 
-func serviceName(ctx context.Context, tx *sql.Tx, id int) string {
+func serviceName(ctx context.Context, tx *wtx, id int) string {
 	if id == 0 {
 		return ""
 	}
@@ -106,7 +106,7 @@ func (db *DB) CreateEndpoint(ctx context.Context, userID, url string, events []s
 	}
 	evJSON, _ := json.Marshal(events)
 	e := &fetchsms.WebhookEndpoint{ID: newID(), UserID: userID, URL: url, Secret: strings.Replace(fetchsms.NewToken("whsec_"), "-", "A", -1), Events: events, Enabled: true, CreatedAt: db.RealClock.Now().Truncate(time.Millisecond)}
-	err := db.tx(ctx, "sqlite.CreateEndpoint", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.CreateEndpoint", func(tx *wtx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL`, userID).Scan(&n); err != nil {
 			return err
@@ -126,7 +126,7 @@ func (db *DB) CreateEndpoint(ctx context.Context, userID, url string, events []s
 
 // Endpoints lists the user's live endpoints, newest first.
 func (db *DB) Endpoints(ctx context.Context, userID string) ([]*fetchsms.WebhookEndpoint, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL ORDER BY seq DESC`, userID)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL ORDER BY seq DESC`, userID)
 	if err != nil {
 		return nil, wrap("sqlite.Endpoints", err)
 	}
@@ -144,7 +144,7 @@ func (db *DB) Endpoints(ctx context.Context, userID string) ([]*fetchsms.Webhook
 
 // Endpoint returns one of the user's live endpoints, or ENOTFOUND.
 func (db *DB) Endpoint(ctx context.Context, userID, id string) (*fetchsms.WebhookEndpoint, error) {
-	e, err := scanEndpoint(db.r.QueryRowContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, userID))
+	e, err := scanEndpoint(db.rp.QueryRowContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, userID))
 	if err != nil {
 		return nil, wrap("sqlite.Endpoint", notFound(err, "webhook endpoint not found"))
 	}
@@ -154,7 +154,7 @@ func (db *DB) Endpoint(ctx context.Context, userID, id string) (*fetchsms.Webhoo
 // DeleteEndpoint removes an endpoint; its pending deliveries are abandoned.
 func (db *DB) DeleteEndpoint(ctx context.Context, userID, id string) error {
 	now := ms(db.RealClock.Now())
-	return db.tx(ctx, "sqlite.DeleteEndpoint", func(tx *sql.Tx) error {
+	return db.tx(ctx, "sqlite.DeleteEndpoint", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET deleted_at = ?, enabled = 0 WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, now, id, userID)
 		if err != nil {
 			return err
@@ -171,7 +171,7 @@ func (db *DB) DeleteEndpoint(ctx context.Context, userID, id string) error {
 // deliveries are retried at once.
 func (db *DB) EnableEndpoint(ctx context.Context, userID, id string) (*fetchsms.WebhookEndpoint, error) {
 	now := ms(db.Clock.Now())
-	err := db.tx(ctx, "sqlite.EnableEndpoint", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.EnableEndpoint", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET enabled = 1, disabled_reason = '', failing_since = NULL WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, userID)
 		if err != nil {
 			return err
@@ -192,7 +192,7 @@ func (db *DB) EnableEndpoint(ctx context.Context, userID, id string) (*fetchsms.
 // SendTestEvent enqueues a test event for one endpoint and returns its delivery id.
 func (db *DB) SendTestEvent(ctx context.Context, userID, endpointID string) (string, error) {
 	var id string
-	err := db.tx(ctx, "sqlite.SendTestEvent", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.SendTestEvent", func(tx *wtx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, endpointID, userID).Scan(&n); err != nil {
 			return err
@@ -217,7 +217,7 @@ func (db *DB) SendTestEvent(ctx context.Context, userID, endpointID string) (str
 // became of it.
 func (db *DB) Redeliver(ctx context.Context, userID, endpointID, deliveryID string) error {
 	now := ms(db.Clock.Now())
-	err := db.tx(ctx, "sqlite.Redeliver", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.Redeliver", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0
 			WHERE id = ? AND endpoint_id = (SELECT id FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL)`, now, deliveryID, endpointID, userID)
 		if err != nil {
@@ -257,7 +257,7 @@ func (db *DB) EndpointDeliveries(ctx context.Context, userID, endpointID string,
 		return nil, 0, err
 	}
 	limit, before := pageArgs(p)
-	rows, err := db.r.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.endpoint_id = ? AND d.seq < ? ORDER BY d.seq DESC LIMIT ?`, endpointID, before, limit+1)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.endpoint_id = ? AND d.seq < ? ORDER BY d.seq DESC LIMIT ?`, endpointID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.EndpointDeliveries", err)
 	}
@@ -278,7 +278,7 @@ func (db *DB) EndpointDeliveries(ctx context.Context, userID, endpointID string,
 	}
 	out, next := trim(out, seqs, limit)
 	for _, d := range out {
-		arows, err := db.r.QueryContext(ctx, `SELECT attempted_at, status_code, error, latency_ms FROM delivery_attempts WHERE delivery_id = ? ORDER BY seq`, d.ID)
+		arows, err := db.rp.QueryContext(ctx, `SELECT attempted_at, status_code, error, latency_ms FROM delivery_attempts WHERE delivery_id = ? ORDER BY seq`, d.ID)
 		if err != nil {
 			return nil, 0, wrap("sqlite.EndpointDeliveries", err)
 		}
@@ -305,11 +305,11 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 	var out []*fetchsms.Delivery
 	// A cheap read first: most wake-ups find nothing, and need no write lock.
 	var due int
-	if err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ? LIMIT 1)`,
+	if err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ? LIMIT 1)`,
 		ms(now), ms(real)).Scan(&due); err != nil || due == 0 {
 		return nil, wrap("sqlite.ClaimDeliveries", err)
 	}
-	err := db.tx(ctx, "sqlite.ClaimDeliveries", func(tx *sql.Tx) error {
+	err := db.tx(ctx, "sqlite.ClaimDeliveries", func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`
 			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ? AND e.enabled = 1 AND e.deleted_at IS NULL
 			ORDER BY d.next_attempt_at LIMIT ?`, ms(now), ms(real), limit)
@@ -344,7 +344,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 // for DisableAfter is disabled with the reason.
 func (db *DB) RecordAttempt(ctx context.Context, d *fetchsms.Delivery, a fetchsms.DeliveryAttempt) error {
 	now := db.Clock.Now()
-	return db.tx(ctx, "sqlite.RecordAttempt", func(tx *sql.Tx) error {
+	return db.tx(ctx, "sqlite.RecordAttempt", func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error, latency_ms) VALUES (?, ?, ?, ?, ?)`,
 			d.ID, ms(a.At), a.StatusCode, a.Error, a.Latency.Milliseconds()); err != nil {
 			return err
@@ -395,6 +395,6 @@ func truncateReason(a fetchsms.DeliveryAttempt) string {
 // PendingDeliveries counts deliveries not yet delivered nor given up.
 func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
 	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE status = 'pending'`).Scan(&n)
+	err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE status = 'pending'`).Scan(&n)
 	return n, wrap("sqlite.PendingDeliveries", err)
 }

@@ -209,7 +209,11 @@ func (s *Server) receive(r *http.Request, gatewayID string, in fetchsms.InboundS
 	if _, err := fetchsms.ParseE164(in.To); err != nil {
 		return nil, err
 	}
-	return s.DB.ReceiveSMS(r.Context(), gatewayID, in)
+	res, err := s.DB.ReceiveSMS(r.Context(), gatewayID, in)
+	if err == nil {
+		s.catalog.invalidate() // a released number is back in stock
+	}
+	return res, err
 }
 
 func inboundOut(res *fetchsms.InboundResult) map[string]any {
@@ -235,6 +239,7 @@ func (s *Server) handleClockAdvance(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "seconds must be a positive integer (at most 400 days)"))
 		return
 	}
+	defer s.catalog.invalidate()
 	if err := s.Clock.Advance(r.Context(), body.Seconds.Value); err != nil {
 		s.writeError(w, r, err)
 		return

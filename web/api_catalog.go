@@ -2,9 +2,11 @@ package web
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"sort"
 	"strconv"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 )
@@ -41,6 +43,12 @@ type serviceJSON struct {
 }
 
 func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	if body := s.catalog.get(now); body != nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(body)
+		return
+	}
 	cat, err := s.DB.Catalog(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
@@ -55,7 +63,15 @@ func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
 		out = append(out, serviceJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, PriceCents: c.PriceCents, LongPrices: lp,
 			ShortAvailable: c.ShortAvailable, LongAvailable: c.LongAvailable})
 	}
-	writeJSON(w, http.StatusOK, out)
+	body, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	body = append(body, '\n')
+	s.catalog.put(body, now)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(body)
 }
 
 func (s *Server) handleAreaCodes(w http.ResponseWriter, r *http.Request) {

@@ -93,6 +93,7 @@ func (s *Server) handleCreateVerification(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
+	s.catalog.invalidate()
 	if s.Simulator != nil {
 		s.Simulator.VerificationCreated(v)
 	}
@@ -145,6 +146,7 @@ func (s *Server) handleCancelVerification(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
+	s.catalog.invalidate()
 	writeJSON(w, http.StatusOK, verificationOut(v))
 }
 
@@ -179,6 +181,7 @@ func (s *Server) handleCreateRental(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.catalog.invalidate()
 	if s.Simulator != nil {
 		s.Simulator.RentalCreated(rental)
 	}
@@ -254,5 +257,6 @@ func (s *Server) handleCancelRental(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	s.catalog.invalidate()
 	writeJSON(w, http.StatusOK, rentalOut(x))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 )
@@ -36,7 +37,15 @@ func (s *Server) authenticate(r *http.Request) (*fetchsms.Principal, error) {
 	if token == "" {
 		return nil, fetchsms.Errorf(fetchsms.EUNAUTHORIZED, "missing credential: send Authorization: Bearer <token>")
 	}
-	return s.DB.Authenticate(r.Context(), token)
+	now := time.Now()
+	if p := s.auth.get(token, now); p != nil {
+		return p, nil
+	}
+	p, err := s.DB.Authenticate(r.Context(), token)
+	if err == nil {
+		s.auth.put(token, p, now)
+	}
+	return p, err
 }
 
 // require builds a wrapper that admits the given credential kinds (and, with admin,

@@ -43,6 +43,8 @@ type Server struct {
 	handler    http.Handler
 	authLimits *authLimits
 	limits     *limits
+	catalog    catalogCache
+	auth       authCache
 }
 
 // Handler returns the HTTP handler with every route and middleware.
@@ -81,12 +83,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Accounts: sessions.
 	mux.HandleFunc("POST /v1/auth/signup", s.handleSignup)
 	mux.HandleFunc("POST /v1/auth/login", s.handleLogin)
-	mux.Handle("POST /v1/auth/logout", s.session(s.handleLogout))
+	mux.Handle("POST /v1/auth/logout", s.session(s.invalidating(s.handleLogout)))
 	mux.Handle("GET /v1/account", s.session(s.handleAccount))
 	mux.Handle("GET /v1/api-keys", s.session(s.handleListAPIKeys))
 	mux.Handle("POST /v1/api-keys", s.session(s.handleCreateAPIKey))
-	mux.Handle("POST /v1/api-keys/{id}/rotate", s.session(s.handleRotateAPIKey))
-	mux.Handle("DELETE /v1/api-keys/{id}", s.session(s.handleRevokeAPIKey))
+	mux.Handle("POST /v1/api-keys/{id}/rotate", s.session(s.invalidating(s.handleRotateAPIKey)))
+	mux.Handle("DELETE /v1/api-keys/{id}", s.session(s.invalidating(s.handleRevokeAPIKey)))
 	mux.Handle("GET /v1/wallet", s.session(s.handleWallet))
 	mux.Handle("GET /v1/wallet/ledger", s.session(s.handleLedger))
 	mux.Handle("POST /v1/wallet/deposits", s.session(s.handleDeposit))
@@ -107,11 +109,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/admin/users", s.admin(s.handleAdminUsers))
 	mux.Handle("GET /v1/admin/users/{id}", s.admin(s.handleAdminUser))
 	mux.Handle("POST /v1/admin/users/{id}/adjustments", s.admin(s.handleAdminAdjust))
-	mux.Handle("POST /v1/admin/users/{id}/disable", s.admin(s.handleAdminDisable))
+	mux.Handle("POST /v1/admin/users/{id}/disable", s.admin(s.invalidating(s.handleAdminDisable)))
 	mux.Handle("POST /v1/admin/users/{id}/enable", s.admin(s.handleAdminEnable))
 	mux.Handle("GET /v1/admin/gateways", s.admin(s.handleAdminGateways))
 	mux.Handle("POST /v1/admin/gateways", s.admin(s.handleAdminCreateGateway))
-	mux.Handle("POST /v1/admin/numbers", s.admin(s.handleAdminImportNumbers))
+	mux.Handle("POST /v1/admin/numbers", s.admin(s.invalidating(s.handleAdminImportNumbers)))
 
 	// Sandbox only: 404 elsewhere.
 	mux.Handle("POST /v1/sandbox/clock/advance", s.sandboxOnly(s.admin(s.handleClockAdvance)))

@@ -22,6 +22,7 @@ Usage:
   fetchsms serve [--addr 127.0.0.1:8080] [--db fetchsms.db] [--sandbox] [--simulator=false]
   fetchsms user create --db fetchsms.db --email E --password P [--role admin]
   fetchsms gateway create --db fetchsms.db --name N
+  fetchsms bench [--duration 5s] [--keys 200]     load a fresh sandbox server beside a bare handler
 
 Every flag may also be set as FETCHSMS_<FLAG> in the environment (FETCHSMS_DB, FETCHSMS_ADDR, …).
 `
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return userCreate(ctx, args[2:], stdout, stderr)
 	case len(args) >= 2 && args[0] == "gateway" && args[1] == "create":
 		return gatewayCreate(ctx, args[2:], stdout, stderr)
+	case args[0] == "bench":
+		return bench(ctx, args[1:], stdout, stderr)
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

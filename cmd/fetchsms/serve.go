@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -32,9 +33,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sandboxMode := fs.Bool("sandbox", env("SANDBOX", "") == "true", "sandbox mode: seeded pool, demo account, test clock, simulated SIM bank")
 	allowPrivate := fs.Bool("webhook-allow-private", env("WEBHOOK_ALLOW_PRIVATE", "") == "true", "let webhooks reach private and loopback addresses (loopback is always allowed in sandbox)")
 	noIPLimits := fs.Bool("no-ip-limits", env("NO_IP_LIMITS", "") == "true", "lift the per-IP limits on the catalog, signup and login (load tests from one address); per-key limits stay")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
 	simulator := fs.Bool("simulator", env("SIMULATOR", "true") != "false", "in sandbox, answer purchases with simulated SMS")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 

@@ -1,0 +1,350 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// bench starts a real server as a child process on a temp database, loads it over
+// HTTP beside a bare net/http handler that writes the same bytes (so ratios survive
+// a noisy machine), and prints the figures of docs/PERFORMANCE.md.
+func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	dur := fs.Duration("duration", 5*time.Second, "length of each load phase")
+	keys := fs.Int("keys", 200, "API keys to spread load over (each keeps its 100 req/s)")
+	hooks := fs.Int("webhooks", 300, "inbound SMS to time to their webhook POST")
+	profile := fs.String("cpuprofile", "", "write the server's CPU profile here")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "fetchsms-bench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	srv, err := startBenchServer(ctx, exe, filepath.Join(dir, "bench.db"), *profile)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	b := &benchClient{base: srv.url, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}, Timeout: 30 * time.Second}}
+
+	// Setup: fund the demo account and mint API keys to spread the load.
+	acct, err := b.json("GET", "/v1/account", srv.demoSession, nil, 200)
+	if err != nil {
+		return err
+	}
+	if _, err := b.json("POST", "/v1/admin/users/"+acct["id"].(string)+"/adjustments", srv.adminSession, map[string]any{"amount_cents": 90_000_000, "reason": "bench"}, 201); err != nil {
+		return err
+	}
+	var apiKeys []string
+	for i := 0; i < *keys; i++ {
+		k, err := b.json("POST", "/v1/api-keys", srv.demoSession, map[string]any{"name": fmt.Sprint("bench ", i)}, 201)
+		if err != nil {
+			return err
+		}
+		apiKeys = append(apiKeys, k["key"].(string))
+	}
+	v, err := b.json("POST", "/v1/verifications", apiKeys[0], map[string]any{"service": 4}, 201)
+	if err != nil {
+		return err
+	}
+	vid := v["id"].(string)
+	vbody, _ := b.raw("GET", "/v1/verifications/"+vid, apiKeys[0])
+	sbody, _ := b.raw("GET", "/v1/services", "")
+
+	bare, err := startBare(map[string][]byte{"/v1/verifications/" + vid: vbody, "/v1/services": sbody})
+	if err != nil {
+		return err
+	}
+	defer bare.Close()
+	bareURL := "http://" + bare.Addr().String()
+
+	fmt.Fprintf(stdout, "Fetch SMS bench: %d connections per phase, %s each, %d API keys, GOMAXPROCS of this machine: %d cores\n\n", 32, *dur, *keys, numCPU())
+	fmt.Fprintf(stdout, "%-44s %12s %12s %8s %8s\n", "what", "server", "bare", "ratio", "target")
+	pass := true
+	row := func(what string, got, base float64, target float64, unit string) {
+		ratio := got / base
+		ok := ratio >= target
+		pass = pass && ok
+		fmt.Fprintf(stdout, "%-44s %10.0f/s %10.0f/s %7.0f%% %7.0f%% %s\n", what, got, base, 100*ratio, 100*target, mark(ok))
+	}
+	var ki atomic.Int64
+	nextKey := func() string { return apiKeys[int(ki.Add(1))%len(apiKeys)] }
+
+	got := b.load(ctx, *dur, 32, func(c *http.Client) bool {
+		return b.get(c, srv.url+"/v1/verifications/"+vid, nextKey())
+	})
+	base := b.load(ctx, *dur, 32, func(c *http.Client) bool { return b.get(c, bareURL+"/v1/verifications/"+vid, "") })
+	row("GET /v1/verifications/{id} (API key)", got, base, 0.5, "")
+
+	got = b.load(ctx, *dur, 32, func(c *http.Client) bool { return b.get(c, srv.url+"/v1/services", "") })
+	base = b.load(ctx, *dur, 32, func(c *http.Client) bool { return b.get(c, bareURL+"/v1/services", "") })
+	row("GET /v1/services", got, base, 0.7, "")
+
+	pairs := b.load(ctx, *dur, 16, func(c *http.Client) bool {
+		key := nextKey()
+		st, body := b.do(c, "POST", srv.url+"/v1/verifications", key, []byte(`{"service": 4}`))
+		if st != 201 {
+			return false
+		}
+		var m map[string]any
+		json.Unmarshal(body, &m)
+		st, _ = b.do(c, "POST", srv.url+"/v1/verifications/"+m["id"].(string)+"/cancel", key, nil)
+		return st == 200
+	})
+	okPairs := pairs >= 3000
+	pass = pass && okPairs
+	fmt.Fprintf(stdout, "%-44s %10.0f/s %12s %8s %8s %s\n", "purchase + cancel pairs (16 connections)", pairs, "", "", "3000/s", mark(okPairs))
+
+	p50, p99, err := b.webhookLatency(ctx, srv, apiKeys[1], *hooks)
+	if err != nil {
+		return err
+	}
+	okHook := p99 <= 25*time.Millisecond
+	pass = pass && okHook
+	fmt.Fprintf(stdout, "%-44s %9.2fms %10.2fms %8s %8s %s\n", "inbound SMS → webhook POST (p50, p99)", ms(p50), ms(p99), "", "≤25ms", mark(okHook))
+
+	rss := srv.peakRSS()
+	okRSS := rss > 0 && rss <= 150<<20
+	pass = pass && okRSS
+	fmt.Fprintf(stdout, "%-44s %10.1fMB %12s %8s %8s %s\n", "server peak RSS", float64(rss)/(1<<20), "", "", "≤150MB", mark(okRSS))
+	if !pass {
+		fmt.Fprintln(stdout, "\nsome targets are not met")
+	} else {
+		fmt.Fprintln(stdout, "\nevery target met")
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func mark(ok bool) string {
+	if ok {
+		return "ok"
+	}
+	return "MISSED"
+}
+
+func numCPU() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return strings.Count(string(b), "processor\t:")
+}
+
+type benchServer struct {
+	cmd          *exec.Cmd
+	url          string
+	apiKey       string
+	demoSession  string
+	adminSession string
+}
+
+func startBenchServer(ctx context.Context, exe, db, profile string) (*benchServer, error) {
+	args := []string{"serve", "--sandbox", "--simulator=false", "--no-ip-limits", "--addr", "127.0.0.1:0", "--db", db}
+	if profile != "" {
+		args = append(args, "--cpuprofile", profile)
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Stderr = io.Discard
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &benchServer{cmd: cmd}
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "Fetch SMS listening on "):
+			s.url = strings.TrimPrefix(line, "Fetch SMS listening on ")
+		case strings.HasPrefix(line, "  admin session: "):
+			s.adminSession = strings.TrimSpace(strings.TrimPrefix(line, "  admin session: "))
+		case strings.HasPrefix(line, "  demo session:"):
+			s.demoSession = strings.TrimSpace(strings.TrimPrefix(line, "  demo session:"))
+		case strings.HasPrefix(line, "fsk_"):
+			s.apiKey = line
+			go io.Copy(io.Discard, out)
+			return s, nil
+		}
+	}
+	cmd.Process.Kill()
+	return nil, errors.New("bench: the server did not start")
+}
+
+func (s *benchServer) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+	}
+}
+
+// peakRSS reads the child's high-water resident set size.
+func (s *benchServer) peakRSS() int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// startBare serves fixed bodies with a bare net/http handler: the baseline.
+func startBare(bodies map[string][]byte) (net.Listener, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(bodies[r.URL.Path])
+	}))
+	return ln, nil
+}
+
+type benchClient struct {
+	base   string
+	client *http.Client
+}
+
+func (b *benchClient) do(c *http.Client, method, url, token string, body []byte) (int, []byte) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, url, rd)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, out
+}
+
+func (b *benchClient) get(c *http.Client, url, token string) bool {
+	st, _ := b.do(c, "GET", url, token, nil)
+	return st == 200
+}
+
+func (b *benchClient) raw(method, path, token string) ([]byte, error) {
+	st, body := b.do(b.client, method, b.base+path, token, nil)
+	if st != 200 {
+		return nil, fmt.Errorf("bench: %s %s: %d %s", method, path, st, body)
+	}
+	return body, nil
+}
+
+func (b *benchClient) json(method, path, token string, body any, want int) (map[string]any, error) {
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	st, out := b.do(b.client, method, b.base+path, token, raw)
+	if st != want {
+		return nil, fmt.Errorf("bench: %s %s: %d %s", method, path, st, out)
+	}
+	var m map[string]any
+	err := json.Unmarshal(out, &m)
+	return m, err
+}
+
+// load runs op from conns goroutines for d and returns successful operations per second.
+func (b *benchClient) load(ctx context.Context, d time.Duration, conns int, op func(*http.Client) bool) float64 {
+	var n atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < conns; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 30 * time.Second}
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if op(c) {
+					n.Add(1)
+				}
+			}
+			c.CloseIdleConnections()
+		}()
+	}
+	wg.Wait()
+	return float64(n.Load()) / time.Since(start).Seconds()
+}
+
+// webhookLatency times, n times on an idle server, an inbound SMS (through the
+// sandbox endpoint, which takes the real inbound path) to its webhook POST arriving
+// at a local receiver. The time is measured from sending the request, so it bounds
+// the commit-to-POST latency from above.
+func (b *benchClient) webhookLatency(ctx context.Context, srv *benchServer, key string, n int) (p50, p99 time.Duration, err error) {
+	arrived := make(chan time.Time, 16)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer ln.Close()
+	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- time.Now()
+	}))
+	if _, err := b.json("POST", "/v1/webhooks", srv.demoSession, map[string]any{"url": "http://" + ln.Addr().String() + "/hook", "events": []string{"sms.received"}}, 201); err != nil {
+		return 0, 0, err
+	}
+	r, err := b.json("POST", "/v1/rentals", key, map[string]any{"service": 1, "days": 30}, 201)
+	if err != nil {
+		return 0, 0, err
+	}
+	var lat []time.Duration
+	for i := 0; i < n; i++ {
+		body, _ := json.Marshal(map[string]any{"to": r["number"], "from": "Telegram", "body": fmt.Sprintf("Telegram code: %05d", i)})
+		start := time.Now()
+		st, out := b.do(b.client, "POST", srv.url+"/v1/sandbox/sms", srv.adminSession, body)
+		if st != 202 {
+			return 0, 0, fmt.Errorf("bench: sandbox sms: %d %s", st, out)
+		}
+		select {
+		case at := <-arrived:
+			lat = append(lat, at.Sub(start))
+		case <-time.After(5 * time.Second):
+			return 0, 0, errors.New("bench: a webhook did not arrive within 5 s")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	slices.Sort(lat)
+	return lat[len(lat)/2], lat[len(lat)*99/100], nil
+}

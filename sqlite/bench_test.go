@@ -1,0 +1,77 @@
+package sqlite_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/sqlite"
+)
+
+func benchDB(b *testing.B) (*sqlite.DB, *fetchsms.User, *fetchsms.APIKey, *fetchsms.Verification) {
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	db.SeedCatalog(ctx, fetchsms.DefaultCatalog())
+	gw, _ := db.CreateGateway(ctx, "g")
+	var nums []string
+	for i := 0; i < 100; i++ {
+		nums = append(nums, "+1332555"+string(rune('1'+i/10%9))+"0"+string(rune('0'+i/10))+string(rune('0'+i%10)))
+	}
+	db.ImportNumbers(ctx, gw.ID, nums)
+	u, _ := db.CreateUser(ctx, "b@example.com", "password123", "customer")
+	db.Adjust(ctx, u.ID, 1_000_000, "bench")
+	k, _ := db.CreateAPIKey(ctx, u.ID, "k")
+	v, err := db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, u, k, v
+}
+
+// BenchmarkVerificationRead is the poll: one verification by id.
+func BenchmarkVerificationRead(b *testing.B) {
+	db, u, _, v := benchDB(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := db.Verification(ctx, u.ID, v.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAuthenticate is the credential lookup of every API request.
+func BenchmarkAuthenticate(b *testing.B) {
+	db, _, k, _ := benchDB(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := db.Authenticate(ctx, k.Key); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPurchaseCancel is one purchase and its cancel, each its own transaction.
+func BenchmarkPurchaseCancel(b *testing.B) {
+	db, u, _, _ := benchDB(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v, err := db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := db.CancelVerification(ctx, u.ID, v.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

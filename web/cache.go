@@ -1,0 +1,97 @@
+package web
+
+import (
+	"net/http"
+	"sync"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
+
+// catalogTTL bounds how stale the cached catalog (its stock figures) may be. Changes
+// made through this server drop the cache at once; a sweep or another server's
+// purchase shows within the TTL.
+const catalogTTL = time.Second
+
+// catalogCache holds the rendered GET /v1/services answer.
+type catalogCache struct {
+	mu      sync.Mutex
+	body    []byte
+	expires time.Time
+}
+
+func (c *catalogCache) get(now time.Time) []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now.Before(c.expires) {
+		return c.body
+	}
+	return nil
+}
+
+func (c *catalogCache) put(body []byte, now time.Time) {
+	c.mu.Lock()
+	c.body, c.expires = body, now.Add(catalogTTL)
+	c.mu.Unlock()
+}
+
+func (c *catalogCache) invalidate() {
+	c.mu.Lock()
+	c.body, c.expires = nil, time.Time{}
+	c.mu.Unlock()
+}
+
+// authTTL bounds how long a credential lookup is reused. Revoking a key, rotating
+// it, logging out or disabling an account through this server drops the whole cache
+// at once; through another server (on a shared database) it takes effect within
+// the TTL.
+const authTTL = 2 * time.Second
+
+type authEntry struct {
+	p       *fetchsms.Principal
+	expires time.Time
+}
+
+// authCache remembers resolved credentials by token. Only successes are kept, and
+// the balance in a cached principal is never used for money decisions (purchases
+// read it inside their transaction).
+type authCache struct {
+	mu sync.Mutex
+	m  map[string]authEntry
+}
+
+func (c *authCache) get(token string, now time.Time) *fetchsms.Principal {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[token]
+	if !ok || now.After(e.expires) {
+		return nil
+	}
+	return e.p
+}
+
+func (c *authCache) put(token string, p *fetchsms.Principal, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 100_000 {
+		c.m = map[string]authEntry{}
+	}
+	c.m[token] = authEntry{p, now.Add(authTTL)}
+}
+
+func (c *authCache) purge() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
+// invalidating drops the caches after a request that may change what they hold
+// succeeds: purchases and cancels move stock; revocations and disables end
+// credentials.
+func (s *Server) invalidating(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h(w, r)
+		s.catalog.invalidate()
+		s.auth.purge()
+	}
+}
