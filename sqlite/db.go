@@ -42,6 +42,7 @@ type DB struct {
 	rp       pool       // reads, through cached statements
 	wc       *stmtCache // the writer's cached statements
 	notifyCh chan struct{}
+	vc       vcache
 
 	writes     chan *writeReq
 	closed     chan struct{}
@@ -243,6 +244,8 @@ func (db *DB) commitBatch(batch []*writeReq) {
 			committed++
 		}
 	}
+	// Whatever happens to the transaction, the rows it touched leave the cache.
+	defer db.vc.committed(tx.touched)
 	if committed == 0 {
 		sqltx.Rollback()
 	} else if err := sqltx.Commit(); err != nil {

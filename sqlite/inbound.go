@@ -80,6 +80,7 @@ func (db *DB) ReceiveSMS(ctx context.Context, gatewayID string, in fetchsms.Inbo
 // An overdue verification is expired (and refunded) instead. It reports whether the
 // code was delivered.
 func deliverToVerification(ctx context.Context, tx *wtx, id string, in fetchsms.InboundSMS, det fetchsms.Detection, now time.Time) (bool, error) {
+	tx.touch(id)
 	v, _, err := scanVerification(tx.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = ?`, id))
 	if err != nil {
 		return false, err

@@ -68,7 +68,13 @@ func (p pool) QueryContext(ctx context.Context, query string, args ...any) (*sql
 type wtx struct {
 	tx *sql.Tx
 	c  *stmtCache
+	// touched are the verifications this transaction changed, dropped from the
+	// read cache after the commit.
+	touched []string
 }
+
+// touch records that the transaction changes verification id.
+func (t *wtx) touch(id string) { t.touched = append(t.touched, id) }
 
 func (t *wtx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	st, err := t.c.get(ctx, query)

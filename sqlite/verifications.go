@@ -142,9 +142,19 @@ func (db *DB) getVerification(ctx context.Context, q queryer, userID, id string)
 // without a code is expired and refunded first, so a read never shows "waiting" after
 // expires_at. Another user's verification is ENOTFOUND.
 func (db *DB) Verification(ctx context.Context, userID, id string) (*fetchsms.Verification, error) {
-	v, err := db.getVerification(ctx, db.rp, userID, id)
-	if err != nil {
-		return nil, err
+	var v *fetchsms.Verification
+	if c, ok := db.vc.get(id); ok {
+		if c.UserID != userID {
+			return nil, fetchsms.Errorf(fetchsms.ENOTFOUND, "verification not found")
+		}
+		v = &c
+	} else {
+		gen := db.vc.generation()
+		var err error
+		if v, err = db.getVerification(ctx, db.rp, userID, id); err != nil {
+			return nil, err
+		}
+		db.vc.put(v, gen)
 	}
 	if v.Status == fetchsms.StatusWaiting && !db.Clock.Now().Before(v.ExpiresAt) {
 		if err := db.tx(ctx, "sqlite.Verification", func(tx *wtx) error {
@@ -245,6 +255,7 @@ func (db *DB) CancelVerification(ctx context.Context, userID, id string) (*fetch
 // endVerification moves a waiting verification to expired or cancelled, refunds it
 // and frees its number. The status guard makes it happen once.
 func endVerification(ctx context.Context, tx *wtx, v *fetchsms.Verification, status string, now time.Time) error {
+	tx.touch(v.ID)
 	res, err := tx.ExecContext(ctx, `UPDATE verifications SET status = ?, ended_at = ? WHERE id = ? AND status = 'waiting'`, status, ms(now), v.ID)
 	if err != nil {
 		return err
