@@ -144,6 +144,12 @@ func startServer(t *testing.T, args ...string) *testServer {
 				t.Errorf("server logged an error: %s", line)
 			}
 		}
+		// Secrets and message bodies never reach the log.
+		for _, secret := range []string{"fsk_", "fss_", "fsg_", "whsec_", "code: ", "code is "} {
+			if strings.Contains(log, secret) {
+				t.Errorf("server log contains %q", secret)
+			}
+		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", log)
 		}
