@@ -38,6 +38,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Accounts", func(t *testing.T) { t.Parallel(); testAccounts(t, open) })
 	t.Run("IdempotencyAfterCrash", func(t *testing.T) { t.Parallel(); testIdempotencyAfterCrash(t, open) })
 	t.Run("Webhooks", func(t *testing.T) { t.Parallel(); testWebhooks(t, open) })
+	t.Run("Support", func(t *testing.T) { t.Parallel(); testSupport(t, open) })
+	t.Run("AdminViews", func(t *testing.T) { t.Parallel(); testAdminViews(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testConcurrent(t, open) })
 }
 

@@ -1,0 +1,27 @@
+-- Support tickets: a customer opens one (optionally about a verification or a
+-- rental) with a first message; staff and the customer add messages to its thread.
+CREATE TABLE support_tickets (
+    seq             BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id              TEXT    NOT NULL UNIQUE,
+    user_id         TEXT    NOT NULL REFERENCES users (id),
+    subject         TEXT    NOT NULL,
+    status          TEXT    NOT NULL CHECK (status IN ('open', 'answered', 'closed')),
+    verification_id TEXT    REFERENCES verifications (id),
+    rental_id       TEXT    REFERENCES rentals (id),
+    created_at      BIGINT  NOT NULL,
+    updated_at      BIGINT  NOT NULL,
+    CHECK (verification_id IS NULL OR rental_id IS NULL)
+);
+CREATE INDEX support_tickets_user ON support_tickets (user_id, seq);
+CREATE INDEX support_tickets_status ON support_tickets (status, seq);
+
+CREATE TABLE support_messages (
+    seq        BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id         TEXT    NOT NULL UNIQUE,
+    ticket_id  TEXT    NOT NULL REFERENCES support_tickets (id),
+    author_id  TEXT    NOT NULL REFERENCES users (id),
+    staff      BOOLEAN NOT NULL DEFAULT false,
+    body       TEXT    NOT NULL,
+    created_at BIGINT  NOT NULL
+);
+CREATE INDEX support_messages_ticket ON support_messages (ticket_id, seq);
