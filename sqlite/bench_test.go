@@ -75,3 +75,26 @@ func BenchmarkPurchaseCancel(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPurchaseCancelParallel runs purchase + cancel pairs from 16 goroutines:
+// what group commit is for.
+func BenchmarkPurchaseCancelParallel(b *testing.B) {
+	db, u, _, _ := benchDB(b)
+	ctx := context.Background()
+	b.SetParallelism(8)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			v, err := db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			if _, err := db.CancelVerification(ctx, u.ID, v.ID); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

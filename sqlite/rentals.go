@@ -42,13 +42,12 @@ func (db *DB) CreateRental(ctx context.Context, userID string, req fetchsms.Rent
 		if err != nil {
 			return err
 		}
-		query := `SELECT id, e164 FROM numbers WHERE status = 'active' AND holder IS NULL AND used_at IS NULL`
+		query := `SELECT id, e164 FROM numbers INDEXED BY numbers_pristine WHERE status = 'active' AND holder IS NULL AND used_at IS NULL ORDER BY seq LIMIT 1`
 		var args []any
 		if req.AreaCode != "" {
-			query += ` AND area_code = ?`
+			query = `SELECT id, e164 FROM numbers INDEXED BY numbers_pristine_area WHERE status = 'active' AND holder IS NULL AND used_at IS NULL AND area_code = ? ORDER BY seq LIMIT 1`
 			args = append(args, req.AreaCode)
 		}
-		query += ` ORDER BY seq LIMIT 1`
 		var numberID, e164 string
 		if err := tx.QueryRowContext(ctx, query, args...).Scan(&numberID, &e164); err == sql.ErrNoRows {
 			if req.AreaCode != "" {

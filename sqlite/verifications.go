@@ -49,14 +49,16 @@ func (db *DB) CreateVerification(ctx context.Context, userID string, req fetchsm
 		}
 		// Prefer numbers already used for other services, keeping pristine ones for
 		// rentals; among those, the one released longest ago.
-		query := `SELECT id, e164 FROM numbers n WHERE status = 'active' AND holder IS NULL
-			AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = ?)`
+		query := `SELECT id, e164 FROM numbers n INDEXED BY numbers_pick WHERE status = 'active' AND holder IS NULL
+			AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = ?)
+			ORDER BY used_at IS NULL, released_at, seq LIMIT 1`
 		args := []any{svc.ID}
 		if req.AreaCode != "" {
-			query += ` AND area_code = ?`
-			args = append(args, req.AreaCode)
+			query = `SELECT id, e164 FROM numbers n INDEXED BY numbers_pick_area WHERE status = 'active' AND holder IS NULL AND area_code = ?
+			AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = ?)
+			ORDER BY used_at IS NULL, released_at, seq LIMIT 1`
+			args = []any{req.AreaCode, svc.ID}
 		}
-		query += ` ORDER BY used_at IS NULL, released_at, seq LIMIT 1`
 		var numberID, e164 string
 		if err := tx.QueryRowContext(ctx, query, args...).Scan(&numberID, &e164); err == sql.ErrNoRows {
 			if req.AreaCode != "" {
