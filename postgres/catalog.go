@@ -13,7 +13,8 @@ import (
 )
 
 // SeedCatalog inserts the services of cat that the database does not have yet (by
-// id); existing rows, which admins may have edited, are left alone.
+// id); existing rows, which admins may have edited, are left alone. ON CONFLICT
+// without a target: servers seeding at once wait for each other and skip.
 func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 	return db.tx(ctx, "postgres.SeedCatalog", func(tx pgx.Tx) error {
 		for i, s := range cat {
@@ -21,7 +22,7 @@ func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 			senders, _ := json.Marshal(nonNil(s.Senders))
 			keywords, _ := json.Marshal(nonNil(s.Keywords))
 			_, err := tx.Exec(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
 				s.ID, s.Slug, s.Name, s.PriceCents, string(lp), s.Enabled, i, string(senders), string(keywords))
 			if err != nil {
 				return err
@@ -265,6 +266,17 @@ func (db *DB) Setting(ctx context.Context, key string) (string, error) {
 		return "", nil
 	}
 	return v, wrap("postgres.Setting", err)
+}
+
+// AddSetting adds delta to an integer setting (0 when unset) in one statement, so
+// servers adding at once lose no addition, and returns the new value.
+func (db *DB) AddSetting(ctx context.Context, key string, delta int64) (int64, error) {
+	var v int64
+	err := db.tx(ctx, "postgres.AddSetting", func(tx pgx.Tx) error {
+		return tx.QueryRow(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2::bigint::text)
+			ON CONFLICT (key) DO UPDATE SET value = (settings.value::bigint + $2::bigint)::text RETURNING value::bigint`, key, delta).Scan(&v)
+	})
+	return v, err
 }
 
 // SetSetting writes a shared setting.

@@ -39,6 +39,10 @@ type Server struct {
 	// NoIPLimits lifts the per-IP limits (catalog, signup, login) for load tests
 	// driven from one address. Per-key and per-account limits stay.
 	NoIPLimits bool
+	// Servers is how many servers share the database behind one load balancer
+	// (0 counts as 1). Each enforces 1/Servers of the per-key rate limit, so the
+	// limit holds across them while the balancer spreads a key's requests evenly.
+	Servers int
 
 	handler    http.Handler
 	authLimits *authLimits
@@ -54,7 +58,7 @@ func (s *Server) Handler() http.Handler {
 			s.Logger = slog.Default()
 		}
 		s.authLimits = newAuthLimits()
-		s.limits = newLimits()
+		s.limits = newLimits(s.Servers)
 		mux := http.NewServeMux()
 		s.routes(mux)
 		s.handler = s.recoverer(securityHeaders(jsonStatusErrors(mux)))

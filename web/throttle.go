@@ -86,7 +86,8 @@ func (s *Server) throttled(w http.ResponseWriter, r *http.Request, lim *keyedLim
 	return true
 }
 
-// APIKeyRate is the documented limit per API key: requests per second (and burst).
+// APIKeyRate is the documented limit per API key: requests per second (and burst),
+// over all the servers sharing a database.
 const APIKeyRate = 100
 
 // catalogIPRate limits the public catalog per client IP.
@@ -98,8 +99,15 @@ type limits struct {
 	catalogIP *keyedLimiter
 }
 
-func newLimits() *limits {
-	return &limits{perKey: newKeyedLimiter(APIKeyRate, APIKeyRate), catalogIP: newKeyedLimiter(catalogIPRate, 2*catalogIPRate)}
+// newLimits makes the limits of one of servers servers: the per-key bucket is split
+// evenly between them (buckets are in memory, so each server enforces its share).
+// Per-IP limits are not split: they protect each server.
+func newLimits(servers int) *limits {
+	if servers < 1 {
+		servers = 1
+	}
+	share := max(1, APIKeyRate/servers)
+	return &limits{perKey: newKeyedLimiter(float64(APIKeyRate)/float64(servers), share), catalogIP: newKeyedLimiter(catalogIPRate, 2*catalogIPRate)}
 }
 
 // perIP throttles a public endpoint per client IP, unless the operator lifted

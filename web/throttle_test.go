@@ -30,3 +30,31 @@ func TestKeyedLimiter(t *testing.T) {
 		t.Fatalf("%d buckets kept", len(lim.buckets))
 	}
 }
+
+// TestPerKeyLimitSplitAcrossServers: with N servers each enforces 1/N of the
+// per-key limit, so a key spread evenly over them gets APIKeyRate in total.
+func TestPerKeyLimitSplitAcrossServers(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	for _, servers := range []int{1, 2, 3, 4} {
+		a, b := newLimits(servers), newLimits(servers)
+		ok := 0
+		for i := 0; i < 400; i++ {
+			lim := a
+			if i%2 == 1 {
+				lim = b
+			}
+			if allowed, _ := lim.perKey.allow("key", now); allowed {
+				ok++
+			}
+		}
+		// Two of the servers see half the traffic each: 2/servers of the limit.
+		want := 2 * (APIKeyRate / servers)
+		if servers == 1 {
+			want = 2 * APIKeyRate // two independent servers, each with the whole limit
+		}
+		if ok != want {
+			t.Errorf("servers=%d: %d requests admitted by two of them at once, want %d", servers, ok, want)
+		}
+	}
+}

@@ -57,7 +57,15 @@ type child struct {
 
 func startChild(t *testing.T, dbPath string, args ...string) *child {
 	t.Helper()
-	argv, _ := json.Marshal(append([]string{"serve", "--addr", "127.0.0.1:0", "--db", dbPath}, args...))
+	return startChildOn(t, []string{"--db", dbPath}, dbPath, args...)
+}
+
+// startChildOn runs a server process on the database that storage flags name
+// (dbRef is its path or URL, for checkInvariants).
+func startChildOn(t *testing.T, storage []string, dbRef string, args ...string) *child {
+	t.Helper()
+	dbPath := dbRef
+	argv, _ := json.Marshal(append(append([]string{"serve", "--addr", "127.0.0.1:0"}, storage...), args...))
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+string(argv))
 	out, err := cmd.StdoutPipe()

@@ -17,7 +17,11 @@ import (
 // until the simulated SIM bank delivers the code.
 func TestQuickstart(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "--sandbox")
+	forEachEngine(t, testQuickstart)
+}
+
+func testQuickstart(t *testing.T, engine string) {
+	s := startServerOn(t, engine, "--sandbox")
 
 	services := decodeServices(t, s)
 	found := false

@@ -11,7 +11,11 @@ import (
 // ledger must still add up.
 func TestConcurrentPurchases(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "--sandbox", "--simulator=false")
+	forEachEngine(t, testConcurrentPurchases)
+}
+
+func testConcurrentPurchases(t *testing.T, engine string) {
+	s := startServerOn(t, engine, "--sandbox", "--simulator=false")
 	sess, userID := s.signup(t)
 	s.fund(t, userID, 700)
 

@@ -21,13 +21,16 @@ import (
 	"testing"
 	"time"
 
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/postgres"
+	"github.com/fetchsms/fetchsms/postgres/pgtest"
 	"github.com/fetchsms/fetchsms/sqlite"
 )
 
 // testServer is one running server, started by startServer.
 type testServer struct {
 	BaseURL      string
-	DBPath       string
+	DBPath       string // the SQLite file, or the PostgreSQL URL
 	APIKey       string // sandbox demo API key (fsk_…); "" outside sandbox
 	DemoSession  string // sandbox demo session (fss_…)
 	AdminSession string // sandbox admin session (fss_…)
@@ -63,7 +66,46 @@ const startupTimeout = 30 * time.Second
 // context, waits for the ordered shutdown, then checks the database invariants.
 func startServer(t *testing.T, args ...string) *testServer {
 	t.Helper()
-	dbPath := filepath.Join(t.TempDir(), "t.db")
+	return startServerOn(t, engineSQLite, args...)
+}
+
+// Storage engines the end-to-end tests run on.
+const (
+	engineSQLite   = "sqlite"
+	enginePostgres = "postgres"
+)
+
+// forEachEngine runs fn as a parallel subtest per engine: SQLite always, and
+// PostgreSQL when FETCHSMS_TEST_DATABASE_URL is set (under CI=true it must be).
+func forEachEngine(t *testing.T, fn func(t *testing.T, engine string)) {
+	t.Helper()
+	for _, engine := range []string{engineSQLite, enginePostgres} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			if engine == enginePostgres {
+				pgtest.Available(t)
+			}
+			fn(t, engine)
+		})
+	}
+}
+
+// newStorage returns the storage flags of a fresh database on engine, and the
+// database's name for checkInvariants (a file path or a URL).
+func newStorage(t *testing.T, engine string) (flags []string, ref string) {
+	t.Helper()
+	if engine == enginePostgres {
+		url := pgtest.NewDatabase(t)
+		return []string{"--database-url", url}, url
+	}
+	path := filepath.Join(t.TempDir(), "t.db")
+	return []string{"--db", path}, path
+}
+
+// startServerOn is startServer on a fresh database of engine.
+func startServerOn(t *testing.T, engine string, args ...string) *testServer {
+	t.Helper()
+	storage, dbPath := newStorage(t, engine)
 	sandboxMode := false
 	for _, a := range args {
 		if a == "--sandbox" || a == "-sandbox" || a == "--sandbox=true" {
@@ -75,7 +117,7 @@ func startServer(t *testing.T, args ...string) *testServer {
 	stderr := &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--db", dbPath}, args...), pw, stderr)
+		err := run(ctx, append(append([]string{"serve", "--addr", "127.0.0.1:0"}, storage...), args...), pw, stderr)
 		pw.Close()
 		done <- err
 	}()
@@ -166,13 +208,19 @@ func startServer(t *testing.T, args ...string) *testServer {
 	return ts
 }
 
-// checkInvariants opens the database in-process and asserts the money and
+// checkInvariants opens the database (a SQLite path or a PostgreSQL URL) in-process and asserts the money and
 // inventory invariants: balances equal ledger sums, none negative, no purchase
 // refunded twice, no number held twice, no refund without its purchase.
 func checkInvariants(t *testing.T, dbPath string) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqlite.Open(ctx, dbPath)
+	var db fetchsms.Store
+	var err error
+	if strings.HasPrefix(dbPath, "postgres://") {
+		db, err = postgres.Open(ctx, dbPath)
+	} else {
+		db, err = sqlite.Open(ctx, dbPath)
+	}
 	if err != nil {
 		t.Errorf("open %s for the invariant check: %v", dbPath, err)
 		return

@@ -34,7 +34,11 @@ func (s *testServer) idem(t *testing.T, path, token, key string, body any) (int,
 
 func TestIdempotencyKeys(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "--sandbox", "--simulator=false")
+	forEachEngine(t, testIdempotencyKeys)
+}
+
+func testIdempotencyKeys(t *testing.T, engine string) {
+	s := startServerOn(t, engine, "--sandbox", "--simulator=false")
 	session, userID := s.signup(t)
 	s.fund(t, userID, 1000)
 

@@ -11,7 +11,11 @@ import (
 // of a whole term comes last.
 func TestRentalLifecycle(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "--sandbox", "--simulator=false")
+	forEachEngine(t, testRentalLifecycle)
+}
+
+func testRentalLifecycle(t *testing.T, engine string) {
+	s := startServerOn(t, engine, "--sandbox", "--simulator=false")
 	rent := func(t *testing.T, body map[string]any) map[string]any {
 		t.Helper()
 		return s.call(t, http.MethodPost, "/v1/rentals", s.APIKey, body, http.StatusCreated)

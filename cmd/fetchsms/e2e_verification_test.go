@@ -11,7 +11,11 @@ import (
 // subtests share the server and run in order; the clock jump comes last.
 func TestVerificationLifecycle(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "--sandbox", "--simulator=false")
+	forEachEngine(t, testVerificationLifecycle)
+}
+
+func testVerificationLifecycle(t *testing.T, engine string) {
+	s := startServerOn(t, engine, "--sandbox", "--simulator=false")
 	buy := func(t *testing.T, body map[string]any) map[string]any {
 		t.Helper()
 		return s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, body, http.StatusCreated)

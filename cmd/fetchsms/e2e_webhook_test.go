@@ -57,7 +57,11 @@ func (h *hookReceiver) wait(t *testing.T, typ, substr string) hook {
 
 func TestWebhooksEndToEnd(t *testing.T) {
 	t.Parallel()
-	s := startServer(t, "--sandbox", "--simulator=false")
+	forEachEngine(t, testWebhooksEndToEnd)
+}
+
+func testWebhooksEndToEnd(t *testing.T, engine string) {
+	s := startServerOn(t, engine, "--sandbox", "--simulator=false")
 	rc := &hookReceiver{}
 	recv := httptest.NewServer(rc)
 	defer recv.Close()

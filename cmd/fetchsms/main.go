@@ -8,18 +8,21 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/postgres"
 	"github.com/fetchsms/fetchsms/sqlite"
 )
 
 const usage = `fetchsms — real US numbers for SMS verification
 
 Usage:
-  fetchsms serve [--addr 127.0.0.1:8080] [--db fetchsms.db] [--sandbox] [--simulator=false]
+  fetchsms serve [--addr 127.0.0.1:8080] [--db fetchsms.db | --database-url postgres://…] [--servers N] [--sandbox] [--simulator=false]
   fetchsms user create --db fetchsms.db --email E --password P [--role admin]
   fetchsms gateway create --db fetchsms.db --name N
   fetchsms bench [--duration 5s] [--keys 200]     load a fresh sandbox server beside a bare handler
@@ -72,11 +75,16 @@ func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.url, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL (postgres://…) instead of SQLite")
 }
 
+// open opens the PostgreSQL database when --database-url is set, else the SQLite
+// file, and seeds the default catalog into it.
 func (d *dbFlags) open(ctx context.Context) (fetchsms.Store, error) {
+	var db fetchsms.Store
+	var err error
 	if d.url != "" {
-		return nil, fmt.Errorf("--database-url: PostgreSQL support is not built yet; use --db for the embedded SQLite database")
+		db, err = postgres.Open(ctx, d.url)
+	} else {
+		db, err = sqlite.Open(ctx, d.path)
 	}
-	db, err := sqlite.Open(ctx, d.path)
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +93,25 @@ func (d *dbFlags) open(ctx context.Context) (fetchsms.Store, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// describe names the database for the log, without the URL's password.
+func (d *dbFlags) describe() string {
+	if d.url == "" {
+		return d.path
+	}
+	if u, err := url.Parse(d.url); err == nil {
+		return u.Redacted()
+	}
+	return "postgres"
+}
+
+// envInt is env for an integer flag; a malformed value keeps def.
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(env(name, "")); err == nil {
+		return v
+	}
+	return def
 }
 
 func env(name, def string) string {

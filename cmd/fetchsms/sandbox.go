@@ -100,6 +100,11 @@ func ensureUser(ctx context.Context, db fetchsms.Store, email, password, role st
 		return seededUser{}, err
 	}
 	u, err = db.CreateUser(ctx, email, password, role)
+	if fetchsms.ErrorCode(err) == fetchsms.ECONFLICT {
+		// Another server on the database seeded it at the same moment.
+		u, err = db.UserByEmail(ctx, email)
+		return seededUser{User: u}, err
+	}
 	if err != nil {
 		return seededUser{}, err
 	}

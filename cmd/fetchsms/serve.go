@@ -35,6 +35,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	noIPLimits := fs.Bool("no-ip-limits", env("NO_IP_LIMITS", "") == "true", "lift the per-IP limits on the catalog, signup and login (load tests from one address); per-key limits stay")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
 	simulator := fs.Bool("simulator", env("SIMULATOR", "true") != "false", "in sandbox, answer purchases with simulated SMS")
+	servers := fs.Int("servers", envInt("SERVERS", 1), "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -62,11 +63,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	db.SetDetector(fetchsms.NewDetector(services))
 
 	guard := webhook.Guard{AllowLoopback: *sandboxMode || *allowPrivate, AllowPrivate: *allowPrivate}
-	srv := &web.Server{DB: db, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits}
+	if *servers < 1 {
+		return fmt.Errorf("--servers must be at least 1")
+	}
+	srv := &web.Server{DB: db, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers}
 	var sim *sandbox.Simulator
+	var clock *sandbox.Clock
 	var banner []string
 	if *sandboxMode {
-		clock, err := sandbox.NewClock(ctx, db)
+		clock, err = sandbox.NewClock(ctx, db)
 		if err != nil {
 			return err
 		}
@@ -91,6 +96,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
+	if clock != nil {
+		// Other servers on the database may move the test clock.
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			clock.Follow(workCtx)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -118,7 +131,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if f, ok := stdout.(*os.File); ok {
 		f.Sync()
 	}
-	logger.Info("serving", "addr", ln.Addr().String(), "db", d.path, "sandbox", *sandboxMode)
+	logger.Info("serving", "addr", ln.Addr().String(), "db", d.describe(), "sandbox", *sandboxMode, "servers", *servers)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
