@@ -23,3 +23,15 @@ func TestStore(t *testing.T) {
 		return db
 	})
 }
+
+// BenchmarkStore: scripts/with-postgres.sh go test -run x -bench Store ./postgres
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) fetchsms.Store {
+		db, err := postgres.Open(context.Background(), pgtest.NewDatabase(b))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return db
+	})
+}

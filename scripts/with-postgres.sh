@@ -8,7 +8,8 @@
 # refuses root), starts it on 127.0.0.1 on a free port (54329 or the next free one),
 # exports FETCHSMS_TEST_DATABASE_URL for the command, and stops and deletes the
 # cluster when the command ends, however it ends. The cluster trades durability for
-# speed (fsync off): it holds test data only.
+# speed (fsync off): it holds test data only. FETCHSMS_PG_DURABLE=1 keeps fsync and
+# synchronous commit on, as in production (for benchmarks).
 #
 # When FETCHSMS_TEST_DATABASE_URL is already set, the command runs against that
 # database instead and nothing is started.
@@ -57,8 +58,10 @@ trap 'exit 130' INT TERM
 
 "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
   { cat "$dir/initdb.log" >&2; exit 1; }
+speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+if [ "${FETCHSMS_PG_DURABLE:-}" = 1 ]; then speed=""; fi
 "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB" >/dev/null ||
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=400 -c shared_buffers=256MB $speed" >/dev/null ||
   { cat "$dir/server.log" >&2; exit 1; }
 
 export FETCHSMS_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"

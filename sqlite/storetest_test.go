@@ -22,3 +22,15 @@ func TestStore(t *testing.T) {
 		return db
 	})
 }
+
+// BenchmarkStore: go test -run x -bench Store ./sqlite
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) fetchsms.Store {
+		db, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bench.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return db
+	})
+}
