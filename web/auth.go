@@ -24,7 +24,7 @@ const SessionCookie = "fetchsms_session"
 // authenticate resolves the request's credential: the bearer token, else the
 // session cookie. Missing or invalid is EUNAUTHORIZED.
 func (s *Server) authenticate(r *http.Request) (*fetchsms.Principal, error) {
-	token := ""
+	token, fromCookie := "", false
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, rest, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(rest) == "" {
@@ -32,20 +32,26 @@ func (s *Server) authenticate(r *http.Request) (*fetchsms.Principal, error) {
 		}
 		token = strings.TrimSpace(rest)
 	} else if c, err := r.Cookie(SessionCookie); err == nil && strings.HasPrefix(c.Value, fetchsms.PrefixSession) {
-		token = c.Value
+		token, fromCookie = c.Value, true
 	}
 	if token == "" {
 		return nil, fetchsms.Errorf(fetchsms.EUNAUTHORIZED, "missing credential: send Authorization: Bearer <token>")
 	}
 	now := time.Now()
-	if p := s.auth.get(token, now); p != nil {
-		return p, nil
-	}
-	p, err := s.DB.Authenticate(r.Context(), token)
-	if err == nil {
+	p := s.auth.get(token, now)
+	if p == nil {
+		var err error
+		if p, err = s.DB.Authenticate(r.Context(), token); err != nil {
+			return nil, err
+		}
 		s.auth.put(token, p, now)
 	}
-	return p, err
+	if fromCookie {
+		if err := checkCookieCSRF(r, token); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // require builds a wrapper that admits the given credential kinds (and, with admin,

@@ -1,0 +1,264 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
+
+type adminUsersView struct {
+	Users []*fetchsms.User
+	Next  int64
+}
+
+func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, p *pageData) {
+	v := &adminUsersView{}
+	var err error
+	if v.Users, v.Next, err = s.DB.ListUsers(r.Context(), cursorOf(r)); err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	p.Title, p.Data = "Users", v
+	s.render(w, r, http.StatusOK, "admin_users", p)
+}
+
+type adminUserView struct {
+	Account *fetchsms.User
+	Entries []*fetchsms.LedgerEntry
+	Next    int64
+	Tickets []*fetchsms.Ticket
+}
+
+func (s *Server) adminUser(w http.ResponseWriter, r *http.Request, p *pageData) {
+	id := s.dashID(w, r, p, "id", "user")
+	if id == "" {
+		return
+	}
+	v := &adminUserView{}
+	var err error
+	if v.Account, err = s.DB.UserByID(r.Context(), id); err == nil {
+		if v.Entries, v.Next, err = s.DB.Ledger(r.Context(), id, cursorOf(r)); err == nil {
+			v.Tickets, _, err = s.DB.Tickets(r.Context(), fetchsms.TicketFilter{UserID: id}, fetchsms.Page{Limit: 10})
+		}
+	}
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	p.Title, p.Data = v.Account.Email, v
+	s.render(w, r, http.StatusOK, "admin_user", p)
+}
+
+func (s *Server) adminAdjust(w http.ResponseWriter, r *http.Request, p *pageData) {
+	id := s.dashID(w, r, p, "id", "user")
+	if id == "" {
+		return
+	}
+	back := "/admin/users/" + id
+	amount, ok := parseDollars(r.PostFormValue("amount"))
+	if !ok || amount == 0 || amount > 1_000_000_00 || amount < -1_000_000_00 {
+		redirectErr(w, r, back, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Enter a non-zero amount in dollars, negative to debit (for example 5.00 or -2.50)."))
+		return
+	}
+	if _, err := s.DB.UserByID(r.Context(), id); err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	e, err := s.DB.Adjust(r.Context(), id, amount, r.PostFormValue("reason"))
+	if err != nil {
+		redirectErr(w, r, back, err)
+		return
+	}
+	redirect(w, r, back, "Adjusted by "+dollarsText(e.AmountCents)+". New balance "+dollarsText(e.BalanceAfterCents)+".")
+}
+
+func (s *Server) adminSetDisabled(disabled bool) dashPage {
+	return func(w http.ResponseWriter, r *http.Request, p *pageData) {
+		id := s.dashID(w, r, p, "id", "user")
+		if id == "" {
+			return
+		}
+		back := "/admin/users/" + id
+		if disabled && id == p.User.ID {
+			redirectErr(w, r, back, fetchsms.Errorf(fetchsms.EINVALID, "You cannot disable your own account."))
+			return
+		}
+		u, err := s.DB.SetUserDisabled(r.Context(), id, disabled)
+		if err != nil {
+			s.pageError(w, r, p, err)
+			return
+		}
+		s.auth.purge()
+		msg := u.Email + " can sign in again."
+		if disabled {
+			msg = u.Email + " is disabled: their sessions and API keys stop working."
+		}
+		redirect(w, r, back, msg)
+	}
+}
+
+type adminGatewaysView struct {
+	Gateways []*fetchsms.Gateway
+	Secret   *secretView
+}
+
+func (s *Server) adminGatewaysPage(w http.ResponseWriter, r *http.Request, p *pageData, status int, secret *secretView) {
+	gws, err := s.DB.ListGateways(r.Context())
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	p.Title, p.Data = "Gateways", &adminGatewaysView{Gateways: gws, Secret: secret}
+	s.render(w, r, status, "admin_gateways", p)
+}
+
+func (s *Server) adminGateways(w http.ResponseWriter, r *http.Request, p *pageData) {
+	s.adminGatewaysPage(w, r, p, http.StatusOK, nil)
+}
+
+func (s *Server) adminCreateGateway(w http.ResponseWriter, r *http.Request, p *pageData) {
+	g, err := s.DB.CreateGateway(r.Context(), strings.TrimSpace(r.PostFormValue("name")))
+	if err != nil {
+		redirectErr(w, r, "/admin/gateways", err)
+		return
+	}
+	s.adminGatewaysPage(w, r, p, http.StatusCreated, &secretView{Title: "Token for gateway “" + g.Name + "”", Value: g.Token,
+		Note: "Configure the gateway to send it as Authorization: Bearer on POST /v1/inbound/sms. It is shown only once."})
+}
+
+type adminNumbersView struct {
+	Numbers  []*fetchsms.PoolNumber
+	Next     int64
+	Gateways []*fetchsms.Gateway
+	Total    int
+}
+
+func (s *Server) adminNumbers(w http.ResponseWriter, r *http.Request, p *pageData) {
+	v := &adminNumbersView{}
+	var err error
+	if v.Numbers, v.Next, err = s.DB.ListNumbers(r.Context(), fetchsms.Page{Limit: 100, Cursor: cursorOf(r).Cursor}); err == nil {
+		if v.Gateways, err = s.DB.ListGateways(r.Context()); err == nil {
+			v.Total, err = s.DB.CountNumbers(r.Context())
+		}
+	}
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	p.Title, p.Data = "Number pool", v
+	s.render(w, r, http.StatusOK, "admin_numbers", p)
+}
+
+func (s *Server) adminImportNumbers(w http.ResponseWriter, r *http.Request, p *pageData) {
+	gw := strings.TrimSpace(r.PostFormValue("gateway_id"))
+	var numbers []string
+	for _, f := range strings.FieldsFunc(r.PostFormValue("numbers"), func(c rune) bool { return c == '\n' || c == ',' || c == ';' || c == '\r' }) {
+		if f = strings.TrimSpace(f); f != "" {
+			numbers = append(numbers, normalizeNumber(f))
+		}
+	}
+	if gw == "" || len(numbers) == 0 {
+		redirectErr(w, r, "/admin/numbers", fetchsms.Errorf(fetchsms.EINVALID, "Choose a gateway and paste at least one number."))
+		return
+	}
+	if len(numbers) > 5000 {
+		redirectErr(w, r, "/admin/numbers", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Import at most 5000 numbers at a time."))
+		return
+	}
+	added, skipped, err := s.DB.ImportNumbers(r.Context(), gw, numbers)
+	if err != nil {
+		redirectErr(w, r, "/admin/numbers", err)
+		return
+	}
+	s.catalog.invalidate()
+	redirect(w, r, "/admin/numbers", plural(added, "number")+" added, "+plural(skipped, "duplicate")+" skipped.")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return strconv.Itoa(n) + " " + what + "s"
+}
+
+func (s *Server) adminSupport(w http.ResponseWriter, r *http.Request, p *pageData) {
+	st := r.URL.Query().Get("status")
+	switch st {
+	case "", fetchsms.TicketOpen, fetchsms.TicketAnswered, fetchsms.TicketClosed:
+	case "all":
+		st = ""
+	default:
+		st = fetchsms.TicketOpen
+	}
+	if r.URL.Query().Get("status") == "" {
+		st = fetchsms.TicketOpen
+	}
+	list, next, err := s.DB.Tickets(r.Context(), fetchsms.TicketFilter{Status: st}, cursorOf(r))
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	if st == "" {
+		st = "all"
+	}
+	p.Title, p.Data = "Support queue", &supportView{Tickets: list, Next: next, Status: st}
+	s.render(w, r, http.StatusOK, "admin_support", p)
+}
+
+func (s *Server) adminTicket(w http.ResponseWriter, r *http.Request, p *pageData) {
+	s.showTicketPage(w, r, p, true)
+}
+
+func (s *Server) adminTicketReply(w http.ResponseWriter, r *http.Request, p *pageData) {
+	s.ticketReply(w, r, p, true)
+}
+
+func (s *Server) adminCloseTicket(w http.ResponseWriter, r *http.Request, p *pageData) {
+	id := s.dashID(w, r, p, "id", "ticket")
+	if id == "" {
+		return
+	}
+	if _, err := s.DB.CloseTicket(r.Context(), id); err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	redirect(w, r, "/admin/support/"+id, "Ticket closed.")
+}
+
+type statsView struct {
+	Window   string
+	Windows  []string
+	Services []fetchsms.ServiceStats
+	Totals   fetchsms.ServiceStats
+}
+
+var statsWindows = map[string]time.Duration{"24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "all": 0}
+
+func (s *Server) adminStats(w http.ResponseWriter, r *http.Request, p *pageData) {
+	win := r.URL.Query().Get("window")
+	d, ok := statsWindows[win]
+	if !ok {
+		win, d = "7d", statsWindows["7d"]
+	}
+	var since time.Time
+	if d > 0 {
+		since = s.now().Add(-d)
+	}
+	list, err := s.DB.ServiceStats(r.Context(), since)
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	v := &statsView{Window: win, Windows: []string{"24h", "7d", "30d", "all"}, Services: list}
+	for _, st := range list {
+		v.Totals.Purchases += st.Purchases
+		v.Totals.Received += st.Received
+		v.Totals.Ended += st.Ended
+		v.Totals.RevenueCents += st.RevenueCents
+	}
+	p.Title, p.Data = "Stats", v
+	s.render(w, r, http.StatusOK, "admin_stats", p)
+}

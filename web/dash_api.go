@@ -1,0 +1,196 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/google/uuid"
+)
+
+// secretView is a secret shown once, right after it was made.
+type secretView struct {
+	Title string // what it is
+	Value string
+	Note  string
+}
+
+type apiView struct {
+	Keys      []*fetchsms.APIKey
+	Endpoints []*fetchsms.WebhookEndpoint
+	Events    []string
+	Secret    *secretView
+	BaseURL   string
+}
+
+// dashAPIPage renders the API page, with a secret just made when there is one.
+func (s *Server) dashAPIPage(w http.ResponseWriter, r *http.Request, p *pageData, status int, secret *secretView) {
+	v := &apiView{Events: fetchsms.EventTypes, Secret: secret, BaseURL: baseURL(r)}
+	var err error
+	if v.Keys, err = s.DB.ListAPIKeys(r.Context(), p.User.ID); err == nil {
+		v.Endpoints, err = s.DB.Endpoints(r.Context(), p.User.ID)
+	}
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	p.Title, p.Data = "API & webhooks", v
+	s.render(w, r, status, "api", p)
+}
+
+// baseURL is the API's address as the browser reached it, for the examples.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/v1"
+}
+
+func (s *Server) dashAPI(w http.ResponseWriter, r *http.Request, p *pageData) {
+	s.dashAPIPage(w, r, p, http.StatusOK, nil)
+}
+
+// The answers that show a new secret render the page directly (no redirect): the
+// secret never travels in a URL or a cookie, and is not kept anywhere.
+
+func (s *Server) dashCreateKey(w http.ResponseWriter, r *http.Request, p *pageData) {
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if name == "" || len(name) > 100 {
+		redirectErr(w, r, "/dashboard/api", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Give the key a name (1–100 characters), such as \"production\"."))
+		return
+	}
+	k, err := s.DB.CreateAPIKey(r.Context(), p.User.ID, name)
+	if err != nil {
+		redirectErr(w, r, "/dashboard/api", err)
+		return
+	}
+	s.dashAPIPage(w, r, p, http.StatusCreated, &secretView{Title: "API key “" + k.Name + "”", Value: k.Key,
+		Note: "Copy it now and keep it in your secrets manager: it is shown only once."})
+}
+
+func (s *Server) dashRotateKey(w http.ResponseWriter, r *http.Request, p *pageData) {
+	id := s.dashID(w, r, p, "id", "API key")
+	if id == "" {
+		return
+	}
+	k, err := s.DB.RotateAPIKey(r.Context(), p.User.ID, id)
+	if err != nil {
+		redirectErr(w, r, "/dashboard/api", err)
+		return
+	}
+	s.auth.purge()
+	s.dashAPIPage(w, r, p, http.StatusCreated, &secretView{Title: "New secret for “" + k.Name + "”", Value: k.Key,
+		Note: "The old secret stopped working just now. This one is shown only once."})
+}
+
+func (s *Server) dashRevokeKey(w http.ResponseWriter, r *http.Request, p *pageData) {
+	id := s.dashID(w, r, p, "id", "API key")
+	if id == "" {
+		return
+	}
+	if err := s.DB.RevokeAPIKey(r.Context(), p.User.ID, id); err != nil {
+		redirectErr(w, r, "/dashboard/api", err)
+		return
+	}
+	s.auth.purge()
+	redirect(w, r, "/dashboard/api", "Key revoked. Requests with it are refused from now on.")
+}
+
+func (s *Server) dashCreateWebhook(w http.ResponseWriter, r *http.Request, p *pageData) {
+	url := strings.TrimSpace(r.PostFormValue("url"))
+	events := r.PostForm["events"]
+	if url == "" {
+		redirectErr(w, r, "/dashboard/api", fetchsms.Errorf(fetchsms.EINVALID, "Enter the URL that should receive events."))
+		return
+	}
+	if len(events) == len(fetchsms.EventTypes) {
+		events = nil // all events, including ones added later
+	}
+	if err := fetchsms.ValidateEvents(events); err != nil {
+		redirectErr(w, r, "/dashboard/api", err)
+		return
+	}
+	if err := s.Guard.CheckURL(r.Context(), url); err != nil {
+		redirectErr(w, r, "/dashboard/api", err)
+		return
+	}
+	e, err := s.DB.CreateEndpoint(r.Context(), p.User.ID, url, events)
+	if err != nil {
+		redirectErr(w, r, "/dashboard/api", err)
+		return
+	}
+	s.dashAPIPage(w, r, p, http.StatusCreated, &secretView{Title: "Signing secret for " + e.URL, Value: e.Secret,
+		Note: "Verify X-FetchSMS-Signature (hex HMAC-SHA256 of the raw body) with it. It is shown only once."})
+}
+
+func (s *Server) webhookAction(w http.ResponseWriter, r *http.Request, p *pageData, act func(id string) (string, error)) {
+	id := s.dashID(w, r, p, "id", "webhook endpoint")
+	if id == "" {
+		return
+	}
+	back := safeNext(r.PostFormValue("back"))
+	if r.PostFormValue("back") == "" {
+		back = "/dashboard/api"
+	}
+	msg, err := act(id)
+	if err != nil {
+		redirectErr(w, r, back, err)
+		return
+	}
+	redirect(w, r, back, msg)
+}
+
+func (s *Server) dashDeleteWebhook(w http.ResponseWriter, r *http.Request, p *pageData) {
+	s.webhookAction(w, r, p, func(id string) (string, error) {
+		return "Endpoint deleted.", s.DB.DeleteEndpoint(r.Context(), p.User.ID, id)
+	})
+}
+
+func (s *Server) dashTestWebhook(w http.ResponseWriter, r *http.Request, p *pageData) {
+	s.webhookAction(w, r, p, func(id string) (string, error) {
+		_, err := s.DB.SendTestEvent(r.Context(), p.User.ID, id)
+		return "Test event queued: it appears in the delivery log in a moment.", err
+	})
+}
+
+func (s *Server) dashEnableWebhook(w http.ResponseWriter, r *http.Request, p *pageData) {
+	s.webhookAction(w, r, p, func(id string) (string, error) {
+		_, err := s.DB.EnableEndpoint(r.Context(), p.User.ID, id)
+		return "Endpoint enabled.", err
+	})
+}
+
+func (s *Server) dashRedeliver(w http.ResponseWriter, r *http.Request, p *pageData) {
+	s.webhookAction(w, r, p, func(id string) (string, error) {
+		did := r.PathValue("delivery")
+		if _, err := uuid.Parse(did); err != nil {
+			return "", fetchsms.Errorf(fetchsms.ENOTFOUND, "delivery not found")
+		}
+		return "Delivery queued again.", s.DB.Redeliver(r.Context(), p.User.ID, id, did)
+	})
+}
+
+type webhookView struct {
+	Endpoint   *fetchsms.WebhookEndpoint
+	Deliveries []*fetchsms.Delivery
+	Next       int64
+}
+
+func (s *Server) dashWebhook(w http.ResponseWriter, r *http.Request, p *pageData) {
+	id := s.dashID(w, r, p, "id", "webhook endpoint")
+	if id == "" {
+		return
+	}
+	v := &webhookView{}
+	var err error
+	if v.Endpoint, err = s.DB.Endpoint(r.Context(), p.User.ID, id); err == nil {
+		v.Deliveries, v.Next, err = s.DB.EndpointDeliveries(r.Context(), p.User.ID, id, cursorOf(r))
+	}
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	p.Title, p.Data = "Webhook deliveries", v
+	s.render(w, r, http.StatusOK, "webhook", p)
+}

@@ -1,0 +1,92 @@
+// Fetch SMS dashboard: small progressive enhancements. Every page works without it.
+(function () {
+  "use strict";
+
+  // Countdowns: <span data-countdown="SECONDS"> counts down to 0:00.
+  function startCountdowns(root) {
+    root.querySelectorAll("[data-countdown]").forEach(function (el) {
+      if (el.dataset.started) return;
+      el.dataset.started = "1";
+      var end = Date.now() + parseInt(el.dataset.countdown, 10) * 1000;
+      function tick() {
+        var s = Math.max(0, Math.round((end - Date.now()) / 1000));
+        var m = Math.floor(s / 60), r = s % 60;
+        el.textContent = m + ":" + (r < 10 ? "0" : "") + r;
+        if (s > 0 && document.body.contains(el)) setTimeout(tick, 1000);
+      }
+      tick();
+    });
+  }
+
+  // Polling: <div data-poll="URL"> is replaced every 2 s by the fragment at URL,
+  // until the fragment comes back without data-poll (a final state).
+  function startPolling(el) {
+    var url = el.dataset.poll;
+    var timer = setTimeout(function poll() {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+        .then(function (html) {
+          var box = document.createElement("div");
+          box.innerHTML = html.trim();
+          var next = box.firstElementChild;
+          if (!next) return;
+          el.replaceWith(next);
+          startCountdowns(next);
+          bindCopy(next);
+          if (next.dataset.poll) startPolling(next);
+          else if (next.dataset.final === "reload") location.reload();
+        })
+        .catch(function () { timer = setTimeout(poll, 4000); });
+    }, 2000);
+  }
+
+  // Copy buttons: <button data-copy="#id"> copies the element's text.
+  function bindCopy(root) {
+    root.querySelectorAll("[data-copy]").forEach(function (btn) {
+      if (btn.dataset.bound) return;
+      btn.dataset.bound = "1";
+      btn.hidden = false;
+      btn.addEventListener("click", function () {
+        var src = document.querySelector(btn.dataset.copy);
+        if (!src) return;
+        var text = src.textContent.trim();
+        var done = function () { var t = btn.textContent; btn.textContent = "Copied"; setTimeout(function () { btn.textContent = t; }, 1500); };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(done, function () { selectText(src); });
+        } else { selectText(src); try { document.execCommand("copy"); done(); } catch (e) {} }
+      });
+    });
+  }
+  function selectText(el) {
+    var range = document.createRange(); range.selectNodeContents(el);
+    var sel = window.getSelection(); sel.removeAllRanges(); sel.addRange(range);
+  }
+
+  // Confirmations: <form data-confirm="Question?">.
+  document.addEventListener("submit", function (e) {
+    var q = e.target.dataset && e.target.dataset.confirm;
+    if (q && !window.confirm(q)) e.preventDefault();
+  });
+
+  // Live filter of a table: <input data-filter="#table">.
+  function bindFilters(root) {
+    root.querySelectorAll("[data-filter]").forEach(function (input) {
+      var table = document.querySelector(input.dataset.filter);
+      if (!table) return;
+      input.addEventListener("input", function () {
+        var q = input.value.trim().toLowerCase();
+        table.querySelectorAll("tbody tr[data-name]").forEach(function (tr) {
+          tr.hidden = q !== "" && tr.dataset.name.indexOf(q) < 0;
+        });
+      });
+    });
+  }
+
+  // Elements only useful with scripts carry the class js-only and start hidden;
+  // no-script fallbacks carry no-js.
+  document.documentElement.classList.add("js");
+  startCountdowns(document);
+  bindCopy(document);
+  bindFilters(document);
+  document.querySelectorAll("[data-poll]").forEach(startPolling);
+})();
