@@ -28,3 +28,64 @@ type ServiceStock struct {
 	ShortAvailable int
 	LongAvailable  int
 }
+
+// ServiceUpdate changes some fields of a service; nil fields stay as they are.
+type ServiceUpdate struct {
+	Name       *string
+	PriceCents *Cents
+	Enabled    *bool
+	Senders    *[]string
+	Keywords   *[]string
+}
+
+// Validate checks a new or edited service's fields.
+func (s Service) Validate() error {
+	if len(s.Slug) < 1 || len(s.Slug) > 40 {
+		return Errorf(EUNPROCESSABLE, "slug must be 1–40 characters of a–z, 0–9 and -")
+	}
+	for _, c := range s.Slug {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return Errorf(EUNPROCESSABLE, "slug must be 1–40 characters of a–z, 0–9 and -")
+		}
+	}
+	if s.Slug[0] >= '0' && s.Slug[0] <= '9' {
+		return Errorf(EUNPROCESSABLE, "slug must not start with a digit (numbers are service ids)")
+	}
+	if len(s.Name) < 1 || len(s.Name) > 60 {
+		return Errorf(EUNPROCESSABLE, "name must be 1–60 characters")
+	}
+	if s.PriceCents < 0 || s.PriceCents > 100_000 {
+		return Errorf(EUNPROCESSABLE, "price_cents must be from 0 to 100000")
+	}
+	for _, list := range [][]string{s.Senders, s.Keywords} {
+		if len(list) > 50 {
+			return Errorf(EUNPROCESSABLE, "at most 50 senders and 50 keywords")
+		}
+		for _, x := range list {
+			if len(x) < 1 || len(x) > 60 {
+				return Errorf(EUNPROCESSABLE, "each sender and keyword must be 1–60 characters")
+			}
+		}
+	}
+	return nil
+}
+
+// Apply returns s with the update's fields set.
+func (u ServiceUpdate) Apply(s Service) Service {
+	if u.Name != nil {
+		s.Name = *u.Name
+	}
+	if u.PriceCents != nil {
+		s.PriceCents = *u.PriceCents
+	}
+	if u.Enabled != nil {
+		s.Enabled = *u.Enabled
+	}
+	if u.Senders != nil {
+		s.Senders = *u.Senders
+	}
+	if u.Keywords != nil {
+		s.Keywords = *u.Keywords
+	}
+	return s
+}

@@ -39,6 +39,13 @@ type Store interface {
 
 	// Catalog and pool.
 	SeedCatalog(ctx context.Context, cat []Service) error
+	// CreateService adds a service with the next free id (a taken slug is
+	// ECONFLICT); UpdateService edits one (ENOTFOUND when the id is unknown).
+	// Disabled services are unknown to purchases and the public catalog.
+	CreateService(ctx context.Context, s Service) (*Service, error)
+	UpdateService(ctx context.Context, id int, u ServiceUpdate) (*Service, error)
+	// ServiceByID returns a service, enabled or not, or ENOTFOUND.
+	ServiceByID(ctx context.Context, id int) (*Service, error)
 	AllServices(ctx context.Context) ([]*Service, error)
 	ServiceByRef(ctx context.Context, ref string) (*Service, error)
 	Catalog(ctx context.Context) ([]ServiceStock, error)

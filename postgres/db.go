@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -46,8 +47,9 @@ type DB struct {
 	Clock fetchsms.Clock
 	// RealClock is wall time for sessions, credentials, idempotency and leases.
 	RealClock fetchsms.Clock
-	// Detector recognises the service and code of inbound SMS.
-	Detector fetchsms.Detector
+	// detector recognises the service and code of inbound SMS; admins' rule
+	// edits swap it while messages arrive.
+	detector atomic.Pointer[fetchsms.Detector]
 
 	pool     *pgxpool.Pool
 	notifyCh chan struct{}
@@ -92,7 +94,14 @@ func (db *DB) SetClock(c fetchsms.Clock) { db.Clock = c }
 func (db *DB) SetWallClock(c fetchsms.Clock) { db.RealClock = c }
 
 // SetDetector sets the inbound SMS detector.
-func (db *DB) SetDetector(d fetchsms.Detector) { db.Detector = d }
+func (db *DB) SetDetector(d fetchsms.Detector) { db.detector.Store(&d) }
+
+func (db *DB) detect(sender, body string) fetchsms.Detection {
+	if d := db.detector.Load(); d != nil && *d != nil {
+		return (*d).Detect(sender, body)
+	}
+	return fetchsms.Detection{}
+}
 
 // Close stops the listener and closes the pool.
 func (db *DB) Close() error {

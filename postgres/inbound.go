@@ -23,10 +23,7 @@ func (db *DB) ReceiveSMS(ctx context.Context, gatewayID string, in fetchsms.Inbo
 	if in.ReceivedAt.IsZero() || in.ReceivedAt.After(now) {
 		in.ReceivedAt = now
 	}
-	var det fetchsms.Detection
-	if db.Detector != nil {
-		det = db.Detector.Detect(in.From, in.Body)
-	}
+	det := db.detect(in.From, in.Body)
 	var res *fetchsms.InboundResult
 	err := db.tx(ctx, "postgres.ReceiveSMS", func(tx pgx.Tx) error {
 		res = &fetchsms.InboundResult{}

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -34,8 +35,9 @@ type DB struct {
 	// RealClock is wall time for sessions and credentials, which the sandbox's test
 	// clock must not move.
 	RealClock fetchsms.Clock
-	// Detector recognises the service and code of inbound SMS.
-	Detector fetchsms.Detector
+	// detector recognises the service and code of inbound SMS; admins' rule
+	// edits swap it while messages arrive.
+	detector atomic.Pointer[fetchsms.Detector]
 
 	w        *sql.DB
 	r        *sql.DB
@@ -96,7 +98,14 @@ func (db *DB) SetClock(c fetchsms.Clock) { db.Clock = c }
 func (db *DB) SetWallClock(c fetchsms.Clock) { db.RealClock = c }
 
 // SetDetector sets the inbound SMS detector.
-func (db *DB) SetDetector(d fetchsms.Detector) { db.Detector = d }
+func (db *DB) SetDetector(d fetchsms.Detector) { db.detector.Store(&d) }
+
+func (db *DB) detect(sender, body string) fetchsms.Detection {
+	if d := db.detector.Load(); d != nil && *d != nil {
+		return (*d).Detect(sender, body)
+	}
+	return fetchsms.Detection{}
+}
 
 var _ fetchsms.Store = (*DB)(nil)
 

@@ -19,10 +19,7 @@ func (db *DB) ReceiveSMS(ctx context.Context, gatewayID string, in fetchsms.Inbo
 	if in.ReceivedAt.IsZero() || in.ReceivedAt.After(now) {
 		in.ReceivedAt = now
 	}
-	var det fetchsms.Detection
-	if db.Detector != nil {
-		det = db.Detector.Detect(in.From, in.Body)
-	}
+	det := db.detect(in.From, in.Body)
 	res := &fetchsms.InboundResult{}
 	err := db.tx(ctx, "sqlite.ReceiveSMS", func(tx *wtx) error {
 		var v, r sql.NullString

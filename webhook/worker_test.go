@@ -73,7 +73,7 @@ func open(t testing.TB, path string, clock *testClock) *sqlite.DB {
 		t.Fatal(err)
 	}
 	services, _ := db.AllServices(ctx)
-	db.Detector = fetchsms.NewDetector(services)
+	db.SetDetector(fetchsms.NewDetector(services))
 	return db
 }
 

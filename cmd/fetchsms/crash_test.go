@@ -175,8 +175,16 @@ func TestCrashUnderLoad(t *testing.T) {
 			}
 		}(w)
 	}
-	time.Sleep(1500 * time.Millisecond)
-	c.kill() // SIGKILL mid-load
+	// Let the load build up (a slow, busy machine takes longer), then SIGKILL mid-load.
+	for start := time.Now(); time.Since(start) < 20*time.Second; time.Sleep(50 * time.Millisecond) {
+		mu.Lock()
+		n := len(acks)
+		mu.Unlock()
+		if n >= 60 && time.Since(start) > time.Second {
+			break
+		}
+	}
+	c.kill()
 	close(stop)
 	wg.Wait()
 	if len(acks) < 20 {

@@ -61,12 +61,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	db.SetDetector(fetchsms.NewDetector(services))
+	// Admins edit detection rules; this server rebuilds its detector at once, and
+	// every server (several may share a PostgreSQL database) every 30 s.
+	reloadRules := func(ctx context.Context) error {
+		services, err := db.AllServices(ctx)
+		if err != nil {
+			return err
+		}
+		db.SetDetector(fetchsms.NewDetector(services))
+		return nil
+	}
 
 	guard := webhook.Guard{AllowLoopback: *sandboxMode || *allowPrivate, AllowPrivate: *allowPrivate}
 	if *servers < 1 {
 		return fmt.Errorf("--servers must be at least 1")
 	}
-	srv := &web.Server{DB: db, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers}
+	srv := &web.Server{DB: db, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, OnCatalogChange: reloadRules}
 	var sim *sandbox.Simulator
 	var clock *sandbox.Clock
 	var banner []string
@@ -108,6 +118,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() {
 		defer wg.Done()
 		(&worker.Expirer{Store: db, Interval: time.Second, Logger: logger}).Run(workCtx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		worker.Every(workCtx, 30*time.Second, "catalog rules reload", logger, reloadRules)
 	}()
 	wg.Add(1)
 	go func() {

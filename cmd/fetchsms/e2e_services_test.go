@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+)
+
+// TestAdminEditsDetectionRules: an admin adds a service with its detection rules and
+// edits them; purchases and code release follow at once.
+func TestAdminEditsDetectionRules(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--sandbox", "--simulator=false")
+	svc := s.call(t, http.MethodPost, "/v1/admin/services", s.AdminSession, map[string]any{
+		"slug": "acme-chat", "name": "Acme Chat", "price_cents": 45, "senders": []string{"AcmeChat"}, "keywords": []string{"acme chat"},
+	}, http.StatusCreated)
+	id := num(t, svc["id"])
+	s.expect(t, http.MethodPost, "/v1/admin/services", s.DemoSession, map[string]any{"slug": "x", "name": "x", "price_cents": 1}, http.StatusForbidden)
+	s.expect(t, http.MethodPost, "/v1/admin/services", s.AdminSession, map[string]any{"slug": "acme-chat", "name": "x", "price_cents": 1}, http.StatusConflict)
+
+	// The new service is in the catalog and its code is released.
+	found := false
+	for _, c := range s.list(t, "/v1/services", "") {
+		found = found || c["slug"] == "acme-chat"
+	}
+	if !found {
+		t.Fatal("the new service is not in the catalog")
+	}
+	v := s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": "acme-chat"}, http.StatusCreated)
+	if num(t, v["cost_cents"]) != 45 {
+		t.Fatalf("cost %v", v["cost_cents"])
+	}
+	s.sms(t, str(t, v["number"]), "12345", "Your Acme Chat code is 771204")
+	got := s.call(t, http.MethodGet, "/v1/verifications/"+str(t, v["id"]), s.APIKey, nil, http.StatusOK)
+	if got["code"] != "771204" {
+		t.Fatalf("code not released: %v", got)
+	}
+
+	// New keyword: a message that names the service that way now counts.
+	s.call(t, http.MethodPatch, "/v1/admin/services/"+fmt.Sprint(id), s.AdminSession, map[string]any{"keywords": []string{"acme chat", "acmeapp"}, "price_cents": 50}, http.StatusOK)
+	v = s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": id}, http.StatusCreated)
+	if num(t, v["cost_cents"]) != 50 {
+		t.Fatalf("new price not charged: %v", v["cost_cents"])
+	}
+	s.sms(t, str(t, v["number"]), "12345", "AcmeApp verification: 558812")
+	got = s.call(t, http.MethodGet, "/v1/verifications/"+str(t, v["id"]), s.APIKey, nil, http.StatusOK)
+	if got["code"] != "558812" {
+		t.Fatalf("edited rule not used: %v", got)
+	}
+
+	// Disabled: gone from the catalog, cannot be bought; the admin list still has it.
+	s.call(t, http.MethodPatch, "/v1/admin/services/"+fmt.Sprint(id), s.AdminSession, map[string]any{"enabled": false}, http.StatusOK)
+	s.expect(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": "acme-chat"}, http.StatusNotFound)
+	s.expect(t, http.MethodPatch, "/v1/admin/services/99999", s.AdminSession, map[string]any{"enabled": true}, http.StatusNotFound)
+	s.expect(t, http.MethodPatch, "/v1/admin/services/"+fmt.Sprint(id), s.AdminSession, map[string]any{"price_cents": -5}, http.StatusUnprocessableEntity)
+	all := s.list(t, "/v1/admin/services", s.AdminSession)
+	if len(all) < 100 {
+		t.Fatalf("admin list has %d services", len(all))
+	}
+}

@@ -1,0 +1,65 @@
+package sqlite
+
+import (
+	"context"
+	"encoding/json"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
+
+// ServiceByID returns a service, enabled or not.
+func (db *DB) ServiceByID(ctx context.Context, id int) (*fetchsms.Service, error) {
+	s, err := scanService(db.rp.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
+	if err != nil {
+		return nil, wrap("sqlite.ServiceByID", notFound(err, "service not found"))
+	}
+	return s, nil
+}
+
+// CreateService adds a service after the last one, with the next free id.
+func (db *DB) CreateService(ctx context.Context, s fetchsms.Service) (*fetchsms.Service, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	senders, _ := json.Marshal(nonNil(s.Senders))
+	keywords, _ := json.Marshal(nonNil(s.Keywords))
+	err := db.tx(ctx, "sqlite.CreateService", func(tx *wtx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(max(id), 0) + 1 FROM services`).Scan(&s.ID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
+			VALUES (?, ?, ?, ?, '{}', ?, (SELECT COALESCE(max(position), 0) + 1 FROM services), ?, ?)`,
+			s.ID, s.Slug, s.Name, s.PriceCents, s.Enabled, string(senders), string(keywords))
+		if isUnique(err) {
+			return fetchsms.Errorf(fetchsms.ECONFLICT, "a service with slug %q already exists", s.Slug)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.ServiceByID(ctx, s.ID)
+}
+
+// UpdateService edits a service's name, price, state and detection rules.
+func (db *DB) UpdateService(ctx context.Context, id int, u fetchsms.ServiceUpdate) (*fetchsms.Service, error) {
+	err := db.tx(ctx, "sqlite.UpdateService", func(tx *wtx) error {
+		cur, err := scanService(tx.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
+		if err != nil {
+			return notFound(err, "service not found")
+		}
+		next := u.Apply(*cur)
+		if err := next.Validate(); err != nil {
+			return err
+		}
+		senders, _ := json.Marshal(nonNil(next.Senders))
+		keywords, _ := json.Marshal(nonNil(next.Keywords))
+		_, err = tx.ExecContext(ctx, `UPDATE services SET name = ?, price_cents = ?, enabled = ?, senders = ?, keywords = ? WHERE id = ?`,
+			next.Name, next.PriceCents, next.Enabled, string(senders), string(keywords), id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return db.ServiceByID(ctx, id)
+}
