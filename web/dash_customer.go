@@ -129,7 +129,7 @@ func (s *Server) dashBuyVerification(w http.ResponseWriter, r *http.Request, p *
 	if s.Simulator != nil {
 		s.Simulator.VerificationCreated(v)
 	}
-	redirect(w, r, "/dashboard/verifications/"+v.ID, "Number reserved. Send the code to "+fetchsms.FormatUS(v.Number)+" now.")
+	redirect(w, r, "/dashboard/verifications/"+v.ID, "Number reserved: enter "+fetchsms.FormatUS(v.Number)+" in "+v.ServiceName+" and request the code.")
 }
 
 type verificationsView struct {

@@ -98,7 +98,13 @@ type authForm struct {
 	Error string
 }
 
+// handleRoot sends a browser to its dashboard (or the login page); an API client
+// asking for "/" gets the JSON 404 of any unknown endpoint.
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		writeJSON(w, http.StatusNotFound, errorBody{Detail: "no such endpoint"})
+		return
+	}
 	if _, p := s.cookieSession(r); p != nil {
 		http.Redirect(w, r, "/dashboard", http.StatusSeeOther)
 		return

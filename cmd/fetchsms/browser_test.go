@@ -128,6 +128,41 @@ func truncateText(s string, n int) string {
 	return s
 }
 
+// waitJS waits (20 s at most) until a JavaScript expression is true in the page.
+// It survives navigations, so it can wait for the page a form submission leads to
+// even when the old page has the same elements.
+func waitJS(t *testing.T, ctx context.Context, what, expr string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+			t.Fatalf("%s: %s never held (last error %v)\nat %s\npage:\n%s", what, expr, err, loc, truncateText(body, 2000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// follow navigates to the href of the first link matching a CSS selector: unlike
+// a synthetic mouse click it cannot miss when the layout shifts as scripts run.
+func follow(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
+		href, err := chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).href`, sel))(ctx, target)
+		if err != nil {
+			return err
+		}
+		_, err = chromedp.Navigate(href)(ctx, target)
+		return err
+	})
+}
+
 // browserHook is a webhook endpoint on loopback that records what it receives.
 type browserHook struct {
 	mu     sync.Mutex
@@ -171,15 +206,9 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 	}
 
 	// Deposit $25 through the sandbox provider.
-	step(t, ctx, "deposit",
-		chromedp.SetValue(id("amount"), "25"),
-		chromedp.Submit(id("amount")),
-		chromedp.WaitVisible(css(".flash-ok")),
-		shot.take("wallet-after-deposit"),
-	)
-	if b := read(t, ctx, "balance", chromedp.Text(id("balance"))); b != "$25.00" {
-		t.Fatalf("balance after deposit: %q", b)
-	}
+	step(t, ctx, "deposit", chromedp.SetValue(id("amount"), "25"), chromedp.Submit(id("amount")))
+	waitJS(t, ctx, "balance after deposit", `document.querySelector("#balance")?.textContent === "$25.00" && /Added/.test(document.querySelector(".flash-ok")?.textContent)`)
+	step(t, ctx, "deposit screenshot", shot.take("wallet-after-deposit"))
 
 	// Buy a Telegram number from the catalog; the simulated SIM bank answers within
 	// 1–3 s and the page shows the code by polling, without a reload.
@@ -187,7 +216,7 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 		chromedp.Navigate(base+"/dashboard/catalog"),
 		chromedp.WaitVisible(id("services")),
 		shot.take("catalog"),
-		chromedp.Click(css(`tr[data-name="Telegram telegram"] button`)),
+		chromedp.Submit(css(`tr[data-name="Telegram telegram"] button`)),
 		chromedp.WaitVisible(id("vstatus")),
 	)
 	read(t, ctx, "mark the page", chromedp.Evaluate[bool](`window.__noReload = true`))
@@ -220,16 +249,15 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 	hook := httptest.NewServer(recv)
 	defer hook.Close()
 	step(t, ctx, "add webhook",
+		chromedp.Navigate(base+"/dashboard/api"),
 		chromedp.SendKeys(id("wh-url"), hook.URL+"/hook"),
 		chromedp.Submit(id("wh-url")),
-		chromedp.WaitVisible(id("new-secret")),
-		shot.take("webhook-created"),
 	)
+	waitJS(t, ctx, "webhook secret shown", `/Signing secret/.test(document.querySelector(".secret h2")?.textContent)`)
+	step(t, ctx, "webhook screenshot", shot.take("webhook-created"))
 	secret := read(t, ctx, "secret", chromedp.Text(id("new-secret")))
-	step(t, ctx, "send test event",
-		chromedp.Click(css(`#endpoints form[action$="/test"] button`)),
-		chromedp.WaitVisible(css(".flash-ok")),
-	)
+	step(t, ctx, "send test event", chromedp.Submit(css(`#endpoints form[action$="/test"] button`)))
+	waitJS(t, ctx, "test event queued", `/Test event queued/.test(document.querySelector(".flash-ok")?.textContent)`)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		recv.mu.Lock()
@@ -254,7 +282,7 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	step(t, ctx, "delivery log",
-		chromedp.Click(css(`#endpoints a.btn`)),
+		follow(`#endpoints a.btn`),
 		chromedp.WaitVisible(id("deliveries")),
 		shot.take("webhook-deliveries"),
 	)
@@ -280,7 +308,7 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 
 	// Log out; the admin logs in and credits the customer.
 	step(t, ctx, "log out, log in as admin",
-		chromedp.Click(css(`.who button`)),
+		chromedp.Submit(css(`.who button`)),
 		chromedp.WaitVisible(id("email")),
 		chromedp.SendKeys(id("email"), "admin@fetchsms.dev"),
 		chromedp.SendKeys(id("password"), "sandbox-admin"),
@@ -289,7 +317,7 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 		chromedp.Navigate(base+"/admin/users"),
 		chromedp.WaitVisible(id("users")),
 		shot.take("admin-users"),
-		chromedp.Click(css(fmt.Sprintf(`tr[data-name=%q] a`, email))),
+		follow(fmt.Sprintf(`tr[data-name=%q] a`, email)),
 		chromedp.WaitVisible(id("adj-amount")),
 	)
 	before := read(t, ctx, "balance before", chromedp.Text(id("user-balance")))
@@ -311,7 +339,7 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 		chromedp.Navigate(base+"/admin/support"),
 		chromedp.WaitVisible(id("queue")),
 		shot.take("admin-support-queue"),
-		chromedp.Click(css(`#queue a`)),
+		follow(`#queue a`),
 		chromedp.SendKeys(id("reply"), "Yes: buy a new verification; each one gets one code."),
 		chromedp.Submit(id("reply")),
 		chromedp.WaitVisible(css(".msg-staff")),
@@ -321,7 +349,7 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 		t.Fatalf("thread: %s", thread)
 	}
 	step(t, ctx, "close ticket",
-		chromedp.Click(css(`form[action$="/close"] button`)),
+		chromedp.Submit(css(`form[action$="/close"] button`)),
 		chromedp.WaitVisible(css(".badge-closed")),
 		chromedp.Navigate(base+"/admin/stats?window=all"),
 		chromedp.WaitVisible(id("stats")),
