@@ -108,6 +108,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/webhooks/{id}/deliveries", s.session(s.handleWebhookDeliveries))
 	mux.Handle("POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", s.session(s.handleRedeliver))
 
+	// Support tickets: sessions (api_support.go).
+	mux.Handle("POST /v1/support/tickets", s.session(s.handleCreateTicket))
+	mux.Handle("GET /v1/support/tickets", s.session(s.handleListTickets))
+	mux.Handle("GET /v1/support/tickets/{id}", s.session(s.handleGetTicket))
+	mux.Handle("POST /v1/support/tickets/{id}/messages", s.session(s.handleTicketMessage))
+
 	// Gateways.
 	mux.Handle("POST /v1/inbound/sms", s.gateway(s.handleInboundSMS))
 
@@ -123,10 +129,17 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/admin/services", s.admin(s.handleAdminCreateService))
 	mux.Handle("PATCH /v1/admin/services/{id}", s.admin(s.handleAdminUpdateService))
 	mux.Handle("POST /v1/admin/numbers", s.admin(s.invalidating(s.handleAdminImportNumbers)))
+	mux.Handle("GET /v1/admin/support/tickets", s.admin(s.handleAdminTickets))
+	mux.Handle("GET /v1/admin/support/tickets/{id}", s.admin(s.handleAdminTicket))
+	mux.Handle("POST /v1/admin/support/tickets/{id}/messages", s.admin(s.handleAdminTicketReply))
+	mux.Handle("POST /v1/admin/support/tickets/{id}/close", s.admin(s.handleAdminCloseTicket))
 
 	// Sandbox only: 404 elsewhere.
 	mux.Handle("POST /v1/sandbox/clock/advance", s.sandboxOnly(s.admin(s.handleClockAdvance)))
 	mux.Handle("POST /v1/sandbox/sms", s.sandboxOnly(s.admin(s.handleSandboxSMS)))
+
+	// Web dashboard and admin console: HTML pages (dash_routes.go).
+	s.dashRoutes(mux)
 
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
