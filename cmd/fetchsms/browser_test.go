@@ -103,8 +103,7 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if err := chromedp.Do(tctx, actions...); err != nil {
-		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+		loc, body := diagnose(ctx)
 		t.Fatalf("%s: %v\nat %s\npage:\n%s", what, err, loc, truncateText(body, 2000))
 	}
 }
@@ -119,6 +118,16 @@ func read[T any](t *testing.T, ctx context.Context, what string, a chromedp.Acti
 		t.Fatalf("%s: %v", what, err)
 	}
 	return v
+}
+
+// diagnose reads where the browser is and what it shows, for a failure message;
+// briefly, since a stuck browser must not hang the test.
+func diagnose(ctx context.Context) (loc, body string) {
+	dctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	loc, _ = chromedp.Run(dctx, chromedp.Location())
+	body, _ = chromedp.Run(dctx, chromedp.Text(chromedp.CSS("main")))
+	return loc, body
 }
 
 func truncateText(s string, n int) string {
@@ -142,8 +151,7 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			loc, _ := chromedp.Run(ctx, chromedp.Location())
-			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
+			loc, body := diagnose(ctx)
 			t.Fatalf("%s: %s never held (last error %v)\nat %s\npage:\n%s", what, expr, err, loc, truncateText(body, 2000))
 		}
 		time.Sleep(100 * time.Millisecond)
