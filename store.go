@@ -177,4 +177,12 @@ type SupportStore interface {
 	ServiceStats(ctx context.Context, since time.Time) ([]ServiceStats, error)
 	// ListNumbers lists the pool newest first, with the cursor of the next page.
 	ListNumbers(ctx context.Context, p Page) ([]*PoolNumber, int64, error)
+	// SetNumberStatus sets a pool number NumberActive or NumberDisabled (anything
+	// else is EINVALID; an unknown id ENOTFOUND). A disabled number is never sold;
+	// one held when it is disabled stays held until its purchase ends.
+	SetNumberStatus(ctx context.Context, numberID string, status string) error
+
+	// ListInboundMessages lists every stored inbound SMS newest first, routed or
+	// not, with the cursor of the next page.
+	ListInboundMessages(ctx context.Context, p Page) ([]*InboundLogEntry, int64, error)
 }

@@ -116,6 +116,33 @@ type PoolNumber struct {
 	GatewayName string
 }
 
+// Pool number statuses.
+const (
+	NumberActive   = "active"
+	NumberDisabled = "disabled"
+)
+
+// InboundLogEntry is one stored inbound SMS as the admin inbound log shows it.
+type InboundLogEntry struct {
+	ID              string
+	GatewayID       string
+	GatewayName     string
+	To              string
+	Sender          string
+	Body            string
+	Code            string // "" when none was detected
+	ServiceID       int    // detected service; 0 when none
+	ServiceName     string
+	VerificationID  string // where it was routed; both "" when unrouted
+	VerificationRef string
+	RentalID        string
+	RentalRef       string
+	ReceivedAt      time.Time
+}
+
+// Routed reports whether the message reached a verification or a rental.
+func (e *InboundLogEntry) Routed() bool { return e.VerificationID != "" || e.RentalID != "" }
+
 // SortStats finishes the engines' per-service figures: each service's median wait
 // (waits are purchase-to-code times in milliseconds, any order), busiest first.
 func SortStats(byID map[int]*ServiceStats, waits map[int][]int64) []ServiceStats {

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Webhooks", func(t *testing.T) { t.Parallel(); testWebhooks(t, open) })
 	t.Run("Support", func(t *testing.T) { t.Parallel(); testSupport(t, open) })
 	t.Run("AdminViews", func(t *testing.T) { t.Parallel(); testAdminViews(t, open) })
+	t.Run("InboundLog", func(t *testing.T) { t.Parallel(); testInboundLog(t, open) })
 	t.Run("Services", func(t *testing.T) { t.Parallel(); testServices(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testConcurrent(t, open) })
 }
