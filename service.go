@@ -1,5 +1,10 @@
 package fetchsms
 
+import (
+	"encoding/json"
+	"strconv"
+)
+
 // Service is one entry of the catalog. Short-term verifications are sold per service;
 // the long-term product is the single service UnlimitedServiceID, whose LongPrices map
 // holds the price of each rental term. Senders and Keywords are the detection rules
@@ -88,4 +93,51 @@ func (u ServiceUpdate) Apply(s Service) Service {
 		s.Keywords = *u.Keywords
 	}
 	return s
+}
+
+// ServiceColumns are a service's map and lists as stored: JSON text columns, the
+// same in every engine.
+type ServiceColumns struct {
+	LongPrices, Senders, Keywords string
+}
+
+// Columns encodes the service's long prices, senders and keywords for storage.
+func (s Service) Columns() ServiceColumns {
+	lp := make(map[string]Cents, len(s.LongPrices))
+	for d, p := range s.LongPrices {
+		lp[strconv.Itoa(d)] = p
+	}
+	orEmpty := func(l []string) []string {
+		if l == nil {
+			return []string{}
+		}
+		return l
+	}
+	a, _ := json.Marshal(lp)
+	b, _ := json.Marshal(orEmpty(s.Senders))
+	c, _ := json.Marshal(orEmpty(s.Keywords))
+	return ServiceColumns{string(a), string(b), string(c)}
+}
+
+// SetColumns decodes stored columns into the service; malformed JSON is an error.
+func (s *Service) SetColumns(c ServiceColumns) error {
+	var m map[string]Cents
+	if err := json.Unmarshal([]byte(c.LongPrices), &m); err != nil {
+		return err
+	}
+	s.LongPrices = nil
+	if len(m) > 0 {
+		s.LongPrices = make(map[int]Cents, len(m))
+		for k, v := range m {
+			d, err := strconv.Atoi(k)
+			if err != nil {
+				return err
+			}
+			s.LongPrices[d] = v
+		}
+	}
+	if err := json.Unmarshal([]byte(c.Senders), &s.Senders); err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(c.Keywords), &s.Keywords)
 }

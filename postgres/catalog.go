@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sort"
 	"strconv"
@@ -18,12 +17,10 @@ import (
 func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 	return db.tx(ctx, "postgres.SeedCatalog", func(tx pgx.Tx) error {
 		for i, s := range cat {
-			lp, _ := json.Marshal(longPricesJSON(s.LongPrices))
-			senders, _ := json.Marshal(nonNil(s.Senders))
-			keywords, _ := json.Marshal(nonNil(s.Keywords))
+			c := s.Columns()
 			_, err := tx.Exec(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-				s.ID, s.Slug, s.Name, s.PriceCents, string(lp), s.Enabled, i, string(senders), string(keywords))
+				s.ID, s.Slug, s.Name, s.PriceCents, c.LongPrices, s.Enabled, i, c.Senders, c.Keywords)
 			if err != nil {
 				return err
 			}
@@ -32,47 +29,15 @@ func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 	})
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func longPricesJSON(m map[int]fetchsms.Cents) map[string]fetchsms.Cents {
-	out := make(map[string]fetchsms.Cents, len(m))
-	for k, v := range m {
-		out[strconv.Itoa(k)] = v
-	}
-	return out
-}
-
 const serviceCols = `id, slug, name, price_cents, long_prices, enabled, senders, keywords`
 
 func scanService(row pgx.Row) (*fetchsms.Service, error) {
 	var s fetchsms.Service
-	var lp, senders, keywords string
-	if err := row.Scan(&s.ID, &s.Slug, &s.Name, &s.PriceCents, &lp, &s.Enabled, &senders, &keywords); err != nil {
+	var c fetchsms.ServiceColumns
+	if err := row.Scan(&s.ID, &s.Slug, &s.Name, &s.PriceCents, &c.LongPrices, &s.Enabled, &c.Senders, &c.Keywords); err != nil {
 		return nil, err
 	}
-	var m map[string]fetchsms.Cents
-	if err := json.Unmarshal([]byte(lp), &m); err != nil {
-		return nil, err
-	}
-	if len(m) > 0 {
-		s.LongPrices = make(map[int]fetchsms.Cents, len(m))
-		for k, v := range m {
-			d, err := strconv.Atoi(k)
-			if err != nil {
-				return nil, err
-			}
-			s.LongPrices[d] = v
-		}
-	}
-	if err := json.Unmarshal([]byte(senders), &s.Senders); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(keywords), &s.Keywords); err != nil {
+	if err := s.SetColumns(c); err != nil {
 		return nil, err
 	}
 	return &s, nil

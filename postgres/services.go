@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -27,8 +26,7 @@ func (db *DB) CreateService(ctx context.Context, s fetchsms.Service) (*fetchsms.
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	senders, _ := json.Marshal(nonNil(s.Senders))
-	keywords, _ := json.Marshal(nonNil(s.Keywords))
+	c := s.Columns()
 	err := db.tx(ctx, "postgres.CreateService", func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `LOCK TABLE services IN SHARE ROW EXCLUSIVE MODE`); err != nil {
 			return err
@@ -43,7 +41,7 @@ func (db *DB) CreateService(ctx context.Context, s fetchsms.Service) (*fetchsms.
 		return tx.QueryRow(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
 			VALUES ((SELECT COALESCE(max(id), 0) + 1 FROM services), $1, $2, $3, '{}', $4, (SELECT COALESCE(max(position), 0) + 1 FROM services), $5, $6)
 			RETURNING id`,
-			s.Slug, s.Name, s.PriceCents, s.Enabled, string(senders), string(keywords)).Scan(&s.ID)
+			s.Slug, s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords).Scan(&s.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -65,10 +63,9 @@ func (db *DB) UpdateService(ctx context.Context, id int, u fetchsms.ServiceUpdat
 		if err := next.Validate(); err != nil {
 			return err
 		}
-		senders, _ := json.Marshal(nonNil(next.Senders))
-		keywords, _ := json.Marshal(nonNil(next.Keywords))
+		c := next.Columns()
 		_, err = tx.Exec(ctx, `UPDATE services SET name = $1, price_cents = $2, enabled = $3, senders = $4, keywords = $5 WHERE id = $6`,
-			next.Name, next.PriceCents, next.Enabled, string(senders), string(keywords), id)
+			next.Name, next.PriceCents, next.Enabled, c.Senders, c.Keywords, id)
 		return err
 	})
 	if err != nil {

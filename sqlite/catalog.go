@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,12 +15,10 @@ import (
 func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 	return db.tx(ctx, "sqlite.SeedCatalog", func(tx *wtx) error {
 		for i, s := range cat {
-			lp, _ := json.Marshal(longPricesJSON(s.LongPrices))
-			senders, _ := json.Marshal(nonNil(s.Senders))
-			keywords, _ := json.Marshal(nonNil(s.Keywords))
+			c := s.Columns()
 			_, err := tx.ExecContext(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-				s.ID, s.Slug, s.Name, s.PriceCents, string(lp), s.Enabled, i, string(senders), string(keywords))
+				s.ID, s.Slug, s.Name, s.PriceCents, c.LongPrices, s.Enabled, i, c.Senders, c.Keywords)
 			if err != nil {
 				return err
 			}
@@ -30,47 +27,15 @@ func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 	})
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-func longPricesJSON(m map[int]fetchsms.Cents) map[string]fetchsms.Cents {
-	out := make(map[string]fetchsms.Cents, len(m))
-	for k, v := range m {
-		out[strconv.Itoa(k)] = v
-	}
-	return out
-}
-
 const serviceCols = `id, slug, name, price_cents, long_prices, enabled, senders, keywords`
 
 func scanService(row interface{ Scan(...any) error }) (*fetchsms.Service, error) {
 	var s fetchsms.Service
-	var lp, senders, keywords string
-	if err := row.Scan(&s.ID, &s.Slug, &s.Name, &s.PriceCents, &lp, &s.Enabled, &senders, &keywords); err != nil {
+	var c fetchsms.ServiceColumns
+	if err := row.Scan(&s.ID, &s.Slug, &s.Name, &s.PriceCents, &c.LongPrices, &s.Enabled, &c.Senders, &c.Keywords); err != nil {
 		return nil, err
 	}
-	var m map[string]fetchsms.Cents
-	if err := json.Unmarshal([]byte(lp), &m); err != nil {
-		return nil, err
-	}
-	if len(m) > 0 {
-		s.LongPrices = make(map[int]fetchsms.Cents, len(m))
-		for k, v := range m {
-			d, err := strconv.Atoi(k)
-			if err != nil {
-				return nil, err
-			}
-			s.LongPrices[d] = v
-		}
-	}
-	if err := json.Unmarshal([]byte(senders), &s.Senders); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(keywords), &s.Keywords); err != nil {
+	if err := s.SetColumns(c); err != nil {
 		return nil, err
 	}
 	return &s, nil

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"encoding/json"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 )
@@ -21,15 +20,14 @@ func (db *DB) CreateService(ctx context.Context, s fetchsms.Service) (*fetchsms.
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	senders, _ := json.Marshal(nonNil(s.Senders))
-	keywords, _ := json.Marshal(nonNil(s.Keywords))
+	c := s.Columns()
 	err := db.tx(ctx, "sqlite.CreateService", func(tx *wtx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(max(id), 0) + 1 FROM services`).Scan(&s.ID); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
 			VALUES (?, ?, ?, ?, '{}', ?, (SELECT COALESCE(max(position), 0) + 1 FROM services), ?, ?)`,
-			s.ID, s.Slug, s.Name, s.PriceCents, s.Enabled, string(senders), string(keywords))
+			s.ID, s.Slug, s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords)
 		if isUnique(err) {
 			return fetchsms.Errorf(fetchsms.ECONFLICT, "a service with slug %q already exists", s.Slug)
 		}
@@ -52,10 +50,9 @@ func (db *DB) UpdateService(ctx context.Context, id int, u fetchsms.ServiceUpdat
 		if err := next.Validate(); err != nil {
 			return err
 		}
-		senders, _ := json.Marshal(nonNil(next.Senders))
-		keywords, _ := json.Marshal(nonNil(next.Keywords))
+		c := next.Columns()
 		_, err = tx.ExecContext(ctx, `UPDATE services SET name = ?, price_cents = ?, enabled = ?, senders = ?, keywords = ? WHERE id = ?`,
-			next.Name, next.PriceCents, next.Enabled, string(senders), string(keywords), id)
+			next.Name, next.PriceCents, next.Enabled, c.Senders, c.Keywords, id)
 		return err
 	})
 	if err != nil {
