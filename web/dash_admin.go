@@ -134,10 +134,11 @@ type adminNumbersView struct {
 	Next     int64
 	Gateways []*fetchsms.Gateway
 	Total    int
+	Cursor   int64 // of this page, kept by the disable and enable forms
 }
 
 func (s *Server) adminNumbers(w http.ResponseWriter, r *http.Request, p *pageData) {
-	v := &adminNumbersView{}
+	v := &adminNumbersView{Cursor: cursorOf(r).Cursor}
 	var err error
 	if v.Numbers, v.Next, err = s.DB.ListNumbers(r.Context(), fetchsms.Page{Limit: 100, Cursor: cursorOf(r).Cursor}); err == nil {
 		if v.Gateways, err = s.DB.ListGateways(r.Context()); err == nil {

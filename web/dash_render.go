@@ -49,6 +49,8 @@ func (p *pageData) IsAdmin() bool { return p.User != nil && p.User.Role == fetch
 
 var dashFuncs = template.FuncMap{
 	"dollars": dollarsText,
+	// amount shows cents as a form value in dollars: "0.35".
+	"amount": func(c fetchsms.Cents) string { return fmt.Sprintf("%d.%02d", c/100, c%100) },
 	"signed": func(c fetchsms.Cents) string {
 		sign := "+"
 		if c < 0 {

@@ -1,6 +1,10 @@
 package web
 
-import "net/http"
+import (
+	"net/http"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
 
 // dashRoutes is the route table of the web dashboard and the admin console: HTML
 // pages on the session cookie. Every POST is a form checked for CSRF by page().
@@ -56,6 +60,13 @@ func (s *Server) dashRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/gateways", s.page(true, "admin_gateways", s.adminCreateGateway))
 	mux.HandleFunc("GET /admin/numbers", s.page(true, "admin_numbers", s.adminNumbers))
 	mux.HandleFunc("POST /admin/numbers", s.page(true, "admin_numbers", s.adminImportNumbers))
+	mux.HandleFunc("POST /admin/numbers/{id}/disable", s.page(true, "admin_numbers", s.adminSetNumberStatus(fetchsms.NumberDisabled)))
+	mux.HandleFunc("POST /admin/numbers/{id}/enable", s.page(true, "admin_numbers", s.adminSetNumberStatus(fetchsms.NumberActive)))
+	mux.HandleFunc("GET /admin/services", s.page(true, "admin_services", s.adminServices))
+	mux.HandleFunc("POST /admin/services", s.page(true, "admin_services", s.adminCreateService))
+	mux.HandleFunc("GET /admin/services/{id}", s.page(true, "admin_services", s.adminService))
+	mux.HandleFunc("POST /admin/services/{id}", s.page(true, "admin_services", s.adminUpdateService))
+	mux.HandleFunc("GET /admin/inbound", s.page(true, "admin_inbound", s.adminInbound))
 	mux.HandleFunc("GET /admin/support", s.page(true, "admin_support", s.adminSupport))
 	mux.HandleFunc("GET /admin/support/{id}", s.page(true, "admin_support", s.adminTicket))
 	mux.HandleFunc("POST /admin/support/{id}/messages", s.page(true, "admin_support", s.adminTicketReply))

@@ -1,0 +1,80 @@
+package web
+
+import (
+	"net/http"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
+
+type inboundLogJSON struct {
+	ID              string  `json:"id"`
+	ReceivedAt      *string `json:"received_at"`
+	GatewayID       string  `json:"gateway_id"`
+	Gateway         string  `json:"gateway"`
+	To              string  `json:"to"`
+	From            string  `json:"from"`
+	Body            string  `json:"body"`
+	ServiceID       *int    `json:"service_id"`
+	Service         *string `json:"service"`
+	Code            *string `json:"code"`
+	Routed          string  `json:"routed"` // "verification", "rental" or "unrouted"
+	VerificationID  *string `json:"verification_id"`
+	VerificationRef *string `json:"verification_ref"`
+	RentalID        *string `json:"rental_id"`
+	RentalRef       *string `json:"rental_ref"`
+}
+
+func inboundLogOut(e *fetchsms.InboundLogEntry) inboundLogJSON {
+	out := inboundLogJSON{ID: e.ID, ReceivedAt: ts(e.ReceivedAt), GatewayID: e.GatewayID, Gateway: e.GatewayName, To: e.To, From: e.Sender,
+		Body: e.Body, Code: strOrNil(e.Code), Routed: "unrouted",
+		VerificationID: strOrNil(e.VerificationID), VerificationRef: strOrNil(e.VerificationRef),
+		RentalID: strOrNil(e.RentalID), RentalRef: strOrNil(e.RentalRef)}
+	if e.ServiceID != 0 {
+		id := e.ServiceID
+		out.ServiceID, out.Service = &id, strOrNil(e.ServiceName)
+	}
+	switch {
+	case e.VerificationID != "":
+		out.Routed = "verification"
+	case e.RentalID != "":
+		out.Routed = "rental"
+	}
+	return out
+}
+
+// handleAdminInbound lists every stored inbound SMS, routed or not, newest first.
+func (s *Server) handleAdminInbound(w http.ResponseWriter, r *http.Request) {
+	p, err := page(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, next, err := s.DB.ListInboundMessages(r.Context(), p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]inboundLogJSON, 0, len(list))
+	for _, e := range list {
+		out = append(out, inboundLogOut(e))
+	}
+	setNext(w, next)
+	writeJSON(w, http.StatusOK, out)
+}
+
+// handleAdminNumberStatus disables or enables a pool number: a disabled number is
+// never sold; one held stays held until its purchase ends.
+func (s *Server) handleAdminNumberStatus(status string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := s.pathID(w, r, "number")
+		if id == "" {
+			return
+		}
+		if err := s.DB.SetNumberStatus(r.Context(), id, status); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.catalog.invalidate()
+		writeJSON(w, http.StatusOK, map[string]string{"id": id, "status": status})
+	}
+}
