@@ -366,4 +366,34 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 	if rev := read(t, ctx, "revenue", chromedp.Text(id("revenue"))); rev != "$0.70" {
 		t.Fatalf("revenue after one Telegram code: %s", rev)
 	}
+
+	// The admin reprices a service, reads the inbound log and sees the pool's actions.
+	step(t, ctx, "services",
+		chromedp.Navigate(base+"/admin/services"),
+		chromedp.WaitVisible(id("services")),
+		shot.take("admin-services"),
+		follow(`tr[data-name="Telegram"] a.btn`),
+		chromedp.WaitVisible(id("svc-price")),
+		chromedp.SetValue(id("svc-price"), "0.40"),
+		shot.take("admin-service-edit"),
+		chromedp.Submit(id("svc-price")),
+	)
+	waitJS(t, ctx, "price saved", `/Saved Telegram: \$0\.40/.test(document.querySelector(".flash-ok")?.textContent)`)
+	step(t, ctx, "services saved screenshot", shot.take("admin-services-saved"))
+	if row := read(t, ctx, "telegram row", chromedp.Text(css(`tr[data-name="Telegram"] td.num`))); row != "$0.40" {
+		t.Fatalf("Telegram's listed price after the edit: %q", row)
+	}
+	step(t, ctx, "inbound log",
+		chromedp.Navigate(base+"/admin/inbound"),
+		chromedp.WaitVisible(id("inbound")),
+		shot.take("admin-inbound"),
+	)
+	if log := read(t, ctx, "inbound log", chromedp.Text(id("inbound"))); !strings.Contains(log, code) {
+		t.Fatalf("the inbound log does not show the code %s: %s", code, truncateText(log, 500))
+	}
+	step(t, ctx, "number pool",
+		chromedp.Navigate(base+"/admin/numbers"),
+		chromedp.WaitVisible(id("numbers")),
+		shot.take("admin-numbers"),
+	)
 }
