@@ -2,7 +2,9 @@ package sqlite_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -97,4 +99,56 @@ func BenchmarkPurchaseCancelParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkHistoryPages reads one 50-row page of a customer's verification history
+// at the newest end, the middle and the oldest end of a large table: with cursor
+// pagination on an index the cost stays that of one page wherever it is. Rows:
+// FETCHSMS_BENCH_ROWS (default 200000; the PERFORMANCE.md figure uses 1000000).
+func BenchmarkHistoryPages(b *testing.B) {
+	rows := 200_000
+	if v, err := strconv.Atoi(os.Getenv("FETCHSMS_BENCH_ROWS")); err == nil && v > 0 {
+		rows = v
+	}
+	db, u, _, v := benchDB(b)
+	ctx := context.Background()
+	var numberID string
+	{
+		got, err := db.Verification(ctx, u.ID, v.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		numberID = got.NumberID
+	}
+	if err := db.BulkVerificationsForTest(ctx, u.ID, numberID, rows); err != nil {
+		b.Fatal(err)
+	}
+	// Collect cursors for the start, middle and end by walking once with big pages.
+	var cursors []int64
+	var cur int64
+	for {
+		_, next, err := db.ListVerifications(ctx, u.ID, "history", fetchsms.Page{Limit: 200, Cursor: cur})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if next == 0 {
+			break
+		}
+		cursors = append(cursors, next)
+		cur = next
+	}
+	for _, at := range []struct {
+		name   string
+		cursor int64
+	}{{"newest", 0}, {"middle", cursors[len(cursors)/2]}, {"oldest", cursors[len(cursors)-2]}} {
+		b.Run(at.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				page, _, err := db.ListVerifications(ctx, u.ID, "history", fetchsms.Page{Limit: 50, Cursor: at.cursor})
+				if err != nil || len(page) != 50 {
+					b.Fatalf("%d rows, %v", len(page), err)
+				}
+			}
+		})
+	}
 }

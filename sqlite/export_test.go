@@ -12,3 +12,19 @@ func (db *DB) TamperLedgerForTest(ctx context.Context, id string) error {
 		return err
 	})
 }
+
+// BulkVerificationsForTest inserts n received verifications for the user in one
+// transaction, for list benchmarks over large tables. It bypasses the purchase rules
+// (no ledger, one number reused) and must only serve benchmarks.
+func (db *DB) BulkVerificationsForTest(ctx context.Context, userID, numberID string, n int) error {
+	return db.tx(ctx, "sqlite.BulkVerificationsForTest", func(tx *wtx) error {
+		for i := 0; i < n; i++ {
+			id := newID()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, status, code, cost_cents, created_at, expires_at)
+				VALUES (?, ?, ?, 4, ?, '+13325550184', 'received', '123456', 70, ?, ?)`, id, "b_"+id[:12], userID, numberID, i, i+900000); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
