@@ -255,7 +255,6 @@ func (db *DB) commitBatch(batch []*writeReq) {
 		}
 	}
 	// Whatever happens to the transaction, the rows it touched leave the cache.
-	defer db.vc.committed(tx.touched)
 	if committed == 0 {
 		sqltx.Rollback()
 	} else if err := sqltx.Commit(); err != nil {
@@ -265,6 +264,9 @@ func (db *DB) commitBatch(batch []*writeReq) {
 			}
 		}
 	}
+	// The rows the batch touched leave the read cache before anyone is answered, so
+	// a client never reads an older state after its own acknowledgement.
+	db.vc.committed(tx.touched)
 	for i, r := range batch {
 		r.done <- results[i]
 	}
