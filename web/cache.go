@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -94,4 +95,29 @@ func (s *Server) invalidating(h http.HandlerFunc) http.HandlerFunc {
 		s.catalog.invalidate()
 		s.auth.purge()
 	}
+}
+
+// dropCaches is the safety net under every handler: any write through this server
+// drops the catalog cache, and a write that may end a credential (logout, key
+// rotation or revocation, changes to users) drops the credential cache before and
+// after it runs. Handlers that change stock also drop the catalog cache themselves
+// before answering, so their client never reads older stock after the answer.
+func (s *Server) dropCaches(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p := r.URL.Path
+		credential := strings.Contains(p, "logout") || strings.Contains(p, "api-keys") || strings.HasPrefix(p, "/dashboard/api") ||
+			strings.Contains(p, "/users/")
+		if credential {
+			s.auth.purge()
+		}
+		next.ServeHTTP(w, r)
+		s.catalog.invalidate()
+		if credential {
+			s.auth.purge()
+		}
+	})
 }

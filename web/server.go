@@ -63,7 +63,7 @@ func (s *Server) Handler() http.Handler {
 		s.limits = newLimits(s.Servers)
 		mux := http.NewServeMux()
 		s.routes(mux)
-		s.handler = s.recoverer(securityHeaders(jsonStatusErrors(mux)))
+		s.handler = s.recoverer(securityHeaders(jsonStatusErrors(s.dropCaches(mux))))
 	}
 	return s.handler
 }
