@@ -111,24 +111,14 @@ func release(ctx context.Context, tx *wtx, numberID, holder string, now time.Tim
 	return err
 }
 
-// insertWithRef runs insert with fresh random refs until one is unique.
+// insertWithRef runs insert with fresh random refs until one is unique. A UNIQUE
+// violation aborts only the failing statement in SQLite, so the transaction goes on.
 func insertWithRef(ctx context.Context, tx *wtx, prefix string, insert func(ref string) error) error {
 	for i := 0; ; i++ {
-		if _, err := tx.ExecContext(ctx, `SAVEPOINT ref`); err != nil {
-			return err
-		}
 		err := insert(newRef(prefix))
 		if err == nil || !isUnique(err) || i == 5 {
-			if err != nil {
-				tx.ExecContext(ctx, `ROLLBACK TO ref`)
-			}
-			tx.ExecContext(ctx, `RELEASE ref`)
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO ref`); err != nil {
-			return err
-		}
-		tx.ExecContext(ctx, `RELEASE ref`)
 	}
 }
 
