@@ -196,13 +196,9 @@ func (db *DB) ImportNumbers(ctx context.Context, gatewayID string, numbers []str
 		if n == 0 {
 			return fetchsms.Errorf(fetchsms.ENOTFOUND, "gateway not found")
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO numbers (id, e164, area_code, gateway_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (e164) DO NOTHING`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
 		for _, e := range clean {
-			res, err := stmt.ExecContext(ctx, newID(), e, fetchsms.AreaCodeOf(e), gatewayID, now)
+			res, err := tx.ExecContext(ctx, `INSERT INTO numbers (id, e164, area_code, gateway_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (e164) DO NOTHING`,
+				newID(), e, fetchsms.AreaCodeOf(e), gatewayID, now)
 			if err != nil {
 				return err
 			}

@@ -41,8 +41,8 @@ type DB struct {
 
 	w        *sql.DB
 	r        *sql.DB
-	rp       pool       // reads, through cached statements
-	wc       *stmtCache // the writer's cached statements
+	rp       pool // reads, through cached statements
+	wt       *wtx // the writer's connection and statements
 	notifyCh chan struct{}
 	vc       vcache
 
@@ -66,11 +66,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite.Open: %w", err)
 	}
-	// One connection writes (only the writer goroutine begins transactions); a
-	// second one only prepares statements for the cache while the first is inside
-	// a transaction.
-	w.SetMaxOpenConns(2)
-	w.SetMaxIdleConns(2)
+	// One connection writes: the writer goroutine holds it for good.
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	q.Set("_query_only", "1")
 	q.Del("_txlock")
@@ -81,8 +79,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{Path: path, Clock: fetchsms.SystemClock{}, RealClock: fetchsms.SystemClock{}, w: w, r: r, rp: pool{newStmtCache(r)}, wc: newStmtCache(w), notifyCh: make(chan struct{}, 1),
+	db := &DB{Path: path, Clock: fetchsms.SystemClock{}, RealClock: fetchsms.SystemClock{}, w: w, r: r, rp: pool{newStmtCache(r)}, notifyCh: make(chan struct{}, 1),
 		writes: make(chan *writeReq, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{})}
+	wconn, err := w.Conn(ctx)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, fmt.Errorf("sqlite.Open: %w", err)
+	}
+	db.wt = &wtx{conn: wconn, stmts: map[string]*sql.Stmt{}}
 	go db.writer()
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
@@ -115,7 +120,10 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closed) })
 	<-db.writerDone
 	db.rp.c.close()
-	db.wc.close()
+	for _, st := range db.wt.stmts {
+		st.Close()
+	}
+	db.wt.conn.Close()
 	err1 := db.r.Close()
 	err2 := db.w.Close()
 	return errors.Join(err1, err2)
@@ -125,8 +133,10 @@ func (db *DB) Close() error {
 // each in its own immediate transaction, so two processes starting together apply
 // each one once.
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlite.migrate: %w", err)
+	if err := db.tx(ctx, "sqlite.migrate", func(tx *wtx) error {
+		return tx.execScript(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`)
+	}); err != nil {
+		return err
 	}
 	names, err := fs.Glob(migrationsFS, "migrations/*.sql")
 	if err != nil {
@@ -150,7 +160,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			if _, err := tx.tx.ExecContext(ctx, string(body)); err != nil { // several statements: not through the cache
+			if err := tx.execScript(ctx, string(body)); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().UnixMilli())
@@ -230,14 +240,14 @@ func (db *DB) writer() {
 
 func (db *DB) commitBatch(batch []*writeReq) {
 	ctx := context.Background()
-	sqltx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
+	tx := db.wt
+	tx.touched = tx.touched[:0]
+	if _, err := tx.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		for _, r := range batch {
 			r.done <- err
 		}
 		return
 	}
-	tx := &wtx{tx: sqltx, c: db.wc}
 	results := make([]error, len(batch))
 	committed := 0
 	for i, r := range batch {
@@ -254,10 +264,10 @@ func (db *DB) commitBatch(batch []*writeReq) {
 			committed++
 		}
 	}
-	// Whatever happens to the transaction, the rows it touched leave the cache.
 	if committed == 0 {
-		sqltx.Rollback()
-	} else if err := sqltx.Commit(); err != nil {
+		tx.ExecContext(ctx, `ROLLBACK`)
+	} else if _, err := tx.ExecContext(ctx, `COMMIT`); err != nil {
+		tx.ExecContext(ctx, `ROLLBACK`) // leave no transaction open on the connection
 		for i := range results {
 			if results[i] == nil {
 				results[i] = err

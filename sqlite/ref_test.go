@@ -17,8 +17,7 @@ func TestInsertWithRefRetriesOnCollision(t *testing.T) {
 	}
 	defer db.Close()
 	err = db.tx(ctx, "setup", func(tx *wtx) error {
-		_, err := tx.tx.ExecContext(ctx, `CREATE TABLE refs (ref TEXT UNIQUE); INSERT INTO refs VALUES ('taken')`)
-		return err
+		return tx.execScript(ctx, `CREATE TABLE refs (ref TEXT UNIQUE); INSERT INTO refs VALUES ('taken')`)
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -64,10 +64,13 @@ func (p pool) QueryContext(ctx context.Context, query string, args ...any) (*sql
 	return st.QueryContext(ctx, args...)
 }
 
-// wtx is a write transaction whose statements come from the writer's cache.
+// wtx is the write transaction of one batch, on the writer's own connection. Its
+// statements are prepared once on that connection and reused by every batch, with
+// no per-statement rebinding to a database/sql Tx: BEGIN and COMMIT are plain
+// statements on the dedicated connection.
 type wtx struct {
-	tx *sql.Tx
-	c  *stmtCache
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt // owned by the writer goroutine
 	// touched are the verifications this transaction changed, dropped from the
 	// read cache after the commit.
 	touched []string
@@ -77,11 +80,15 @@ type wtx struct {
 func (t *wtx) touch(id string) { t.touched = append(t.touched, id) }
 
 func (t *wtx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
-	st, err := t.c.get(ctx, query)
+	if st := t.stmts[query]; st != nil {
+		return st, nil
+	}
+	st, err := t.conn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	return t.tx.StmtContext(ctx, st), nil
+	t.stmts[query] = st
+	return st, nil
 }
 
 func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
@@ -95,7 +102,7 @@ func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	st, err := t.stmt(ctx, query)
 	if err != nil {
-		return t.tx.QueryRowContext(ctx, query, args...)
+		return t.conn.QueryRowContext(ctx, query, args...) // carries the error
 	}
 	return st.QueryRowContext(ctx, args...)
 }
@@ -108,7 +115,8 @@ func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql
 	return st.QueryContext(ctx, args...)
 }
 
-// PrepareContext prepares a statement for repeated use inside the transaction.
-func (t *wtx) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
-	return t.stmt(ctx, query)
+// execScript runs several statements at once (migrations), outside the cache.
+func (t *wtx) execScript(ctx context.Context, script string) error {
+	_, err := t.conn.ExecContext(ctx, script)
+	return err
 }
