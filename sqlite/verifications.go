@@ -33,8 +33,8 @@ func (db *DB) CreateVerification(ctx context.Context, userID string, req fetchsm
 	if err := req.Validate(); err != nil {
 		return nil, err
 	}
-	now := db.Clock.Now()
-	var id string
+	now := fromMS(ms(db.Clock.Now())) // as stored, so the answer equals a later read
+	var out *fetchsms.Verification
 	err := db.tx(ctx, "sqlite.CreateVerification", func(tx *wtx) error {
 		svc, err := serviceByRef(ctx, tx, req.Service)
 		if err != nil {
@@ -68,28 +68,33 @@ func (db *DB) CreateVerification(ctx context.Context, userID string, req fetchsm
 		} else if err != nil {
 			return err
 		}
-		id = newID()
+		id := newID()
 		if err := hold(ctx, tx, numberID, "v:"+id, now); err != nil {
 			return err
 		}
 		if err := post(ctx, tx, &fetchsms.LedgerEntry{UserID: userID, Kind: fetchsms.LedgerPurchase, AmountCents: -q.TotalCents, VerificationID: id, CreatedAt: now}); err != nil {
 			return err
 		}
+		v := &fetchsms.Verification{ID: id, UserID: userID, ServiceID: svc.ID, ServiceSlug: svc.Slug, ServiceName: svc.Name, NumberID: numberID,
+			Number: e164, AreaCode: req.AreaCode, Status: fetchsms.StatusWaiting, CostCents: q.TotalCents, CreatedAt: now, ExpiresAt: now.Add(fetchsms.VerificationWindow)}
 		err = insertWithRef(ctx, tx, "v_", func(ref string) error {
+			v.Ref = ref
 			_, err := tx.ExecContext(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)`,
-				id, ref, userID, svc.ID, numberID, e164, req.AreaCode, q.TotalCents, ms(now), ms(now.Add(fetchsms.VerificationWindow)))
+				id, ref, userID, svc.ID, numberID, e164, req.AreaCode, q.TotalCents, ms(now), ms(v.ExpiresAt))
 			return err
 		})
 		if err != nil {
 			return err
 		}
+		out = v
 		return markIdempotent(ctx, tx, id)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return db.getVerification(ctx, db.rp, userID, id)
+	// The answer is what the transaction wrote: no read after the commit.
+	return out, nil
 }
 
 // hold reserves a free number for a live purchase; the UNIQUE holder column and the
@@ -209,11 +214,13 @@ func (db *DB) expireDueFor(ctx context.Context, userID string) error {
 func (db *DB) CancelVerification(ctx context.Context, userID, id string) (*fetchsms.Verification, error) {
 	now := db.Clock.Now()
 	var conflict error
+	var out *fetchsms.Verification
 	err := db.tx(ctx, "sqlite.CancelVerification", func(tx *wtx) error {
 		v, err := db.getVerification(ctx, tx, userID, id)
 		if err != nil {
 			return err
 		}
+		out = v
 		if v.Status == fetchsms.StatusWaiting && !now.Before(v.ExpiresAt) {
 			if _, err := expireVerification(ctx, tx, id, now); err != nil {
 				return err
@@ -231,6 +238,7 @@ func (db *DB) CancelVerification(ctx context.Context, userID, id string) (*fetch
 			if err := endVerification(ctx, tx, v, fetchsms.StatusCancelled, now); err != nil {
 				return err
 			}
+			v.Status = fetchsms.StatusCancelled
 			return markIdempotent(ctx, tx, v.ID)
 		}
 		return nil
@@ -241,7 +249,7 @@ func (db *DB) CancelVerification(ctx context.Context, userID, id string) (*fetch
 	if conflict != nil {
 		return nil, conflict
 	}
-	return db.getVerification(ctx, db.rp, userID, id)
+	return out, nil
 }
 
 // endVerification moves a waiting verification to expired or cancelled, refunds it
