@@ -28,3 +28,7 @@ func (db *DB) BulkVerificationsForTest(ctx context.Context, userID, numberID str
 		return nil
 	})
 }
+
+// SetBeforeSyncForTest runs f in the syncer before each flush of the WAL: a test
+// holds a flush there to look at the database between a commit and its flush.
+func (db *DB) SetBeforeSyncForTest(f func()) { db.dur.beforeSync = f }

@@ -8,9 +8,10 @@ import (
 	fetchsms "github.com/fetchsms/fetchsms"
 )
 
-const rentalCols = `r.seq, r.id, r.ref, r.user_id, r.service_id, s.slug, s.name, r.number_id, r.number, r.area_code, r.duration_days, r.status, r.last_code, r.cost_cents, r.created_at, r.expires_at`
+// Scalar subqueries, not a join: see verificationCols.
+const rentalCols = `r.seq, r.id, r.ref, r.user_id, r.service_id, (SELECT slug FROM services WHERE id = r.service_id), (SELECT name FROM services WHERE id = r.service_id), r.number_id, r.number, r.area_code, r.duration_days, r.status, r.last_code, r.cost_cents, r.created_at, r.expires_at`
 
-const rentalFrom = ` FROM rentals r JOIN services s ON s.id = r.service_id`
+const rentalFrom = ` FROM rentals r`
 
 func scanRental(row interface{ Scan(...any) error }) (*fetchsms.Rental, int64, error) {
 	var r fetchsms.Rental

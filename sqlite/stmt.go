@@ -45,15 +45,25 @@ func (c *stmtCache) close() {
 	c.mu.Unlock()
 }
 
-// pool runs reads through cached statements.
-type pool struct{ c *stmtCache }
+// pool runs reads through cached statements. Every read waits, once its statement
+// has taken its snapshot (the driver takes the first step inside the query call),
+// until all that snapshot can show is durable; see durability.
+type pool struct {
+	c   *stmtCache
+	dur *durability
+}
 
 func (p pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	st, err := p.c.get(ctx, query)
 	if err != nil {
 		return p.c.db.QueryRowContext(ctx, query, args...) // carries the error
 	}
-	return st.QueryRowContext(ctx, args...)
+	row := st.QueryRowContext(ctx, args...)
+	if err := p.dur.awaitDurable(); err != nil {
+		row.Scan() // releases the statement
+		return failedRow(ctx, st, args)
+	}
+	return row
 }
 
 func (p pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -61,7 +71,15 @@ func (p pool) QueryContext(ctx context.Context, query string, args ...any) (*sql
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.dur.awaitDurable(); err != nil {
+		rows.Close()
+		return nil, err
+	}
+	return rows, nil
 }
 
 // wtx is the write transaction of one batch, on the writer's own connection. Its

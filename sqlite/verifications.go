@@ -9,9 +9,12 @@ import (
 	fetchsms "github.com/fetchsms/fetchsms"
 )
 
-const verificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, s.slug, s.name, v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at`
+// The service's slug and name come from scalar subqueries rather than a join: for
+// a join SQLite's planner peeks at the bound values, and a statement prepared once
+// is then re-planned (re-prepared) at every new binding.
+const verificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, (SELECT slug FROM services WHERE id = v.service_id), (SELECT name FROM services WHERE id = v.service_id), v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at`
 
-const verificationFrom = ` FROM verifications v JOIN services s ON s.id = v.service_id`
+const verificationFrom = ` FROM verifications v`
 
 func scanVerification(row interface{ Scan(...any) error }) (*fetchsms.Verification, int64, error) {
 	var v fetchsms.Verification

@@ -311,8 +311,8 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 	}
 	err := db.tx(ctx, "sqlite.ClaimDeliveries", func(tx *wtx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`
-			WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND d.lease_until <= ? AND e.enabled = 1 AND e.deleted_at IS NULL
-			ORDER BY d.next_attempt_at LIMIT ?`, ms(now), ms(real), limit)
+			WHERE d.status = 'pending' AND d.next_attempt_at <= +? AND d.lease_until <= +? AND e.enabled = 1 AND e.deleted_at IS NULL
+			ORDER BY d.next_attempt_at LIMIT +?`, ms(now), ms(real), limit) // +?: see Authenticate
 		if err != nil {
 			return err
 		}

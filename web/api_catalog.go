@@ -45,8 +45,7 @@ type serviceJSON struct {
 func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	if body := s.catalog.get(now); body != nil {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(body)
+		writeBody(w, body)
 		return
 	}
 	cat, err := s.DB.Catalog(r.Context())
@@ -70,7 +69,15 @@ func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
 	}
 	body = append(body, '\n')
 	s.catalog.put(body, now)
-	w.Header().Set("Content-Type", "application/json")
+	writeBody(w, body)
+}
+
+// writeBody writes a ready JSON body with its length, so the answer goes out in one
+// piece rather than in chunks.
+func writeBody(w http.ResponseWriter, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = contentTypeJSON
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.Write(body)
 }
 

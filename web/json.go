@@ -32,15 +32,31 @@ var statusOf = map[string]int{
 
 // writeJSON writes v as indented JSON, the shape the API document shows.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		http.Error(w, `{"detail": "internal error"}`, http.StatusInternalServerError)
-		return
+	var b []byte
+	if a, ok := v.(appender); ok {
+		b = a.appendIndented(make([]byte, 0, 512))
+	} else {
+		var err error
+		if b, err = json.MarshalIndent(v, "", "  "); err != nil {
+			http.Error(w, `{"detail": "internal error"}`, http.StatusInternalServerError)
+			return
+		}
 	}
-	w.Header().Set("Content-Type", "application/json")
+	h := w.Header()
+	h["Content-Type"] = contentTypeJSON
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
 }
+
+// Header values shared by every answer (never modified in place: Header.Set and
+// Del replace the slice).
+var (
+	contentTypeJSON = []string{"application/json"}
+	valNosniff      = []string{"nosniff"}
+	valDeny         = []string{"DENY"}
+	valNoReferrer   = []string{"no-referrer"}
+	valNoStore      = []string{"no-store"}
+)
 
 type errorBody struct {
 	Detail string `json:"detail"`

@@ -168,10 +168,10 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Cache-Control", "no-store")
+		h["X-Content-Type-Options"] = valNosniff
+		h["X-Frame-Options"] = valDeny
+		h["Referrer-Policy"] = valNoReferrer
+		h["Cache-Control"] = valNoStore
 		next.ServeHTTP(w, r)
 	})
 }

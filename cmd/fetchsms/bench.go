@@ -71,10 +71,16 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	vid := v["id"].(string)
-	vbody, _ := b.raw("GET", "/v1/verifications/"+vid, apiKeys[0])
-	sbody, _ := b.raw("GET", "/v1/services", "")
+	vresp, err := b.raw("GET", "/v1/verifications/"+vid, apiKeys[0])
+	if err != nil {
+		return err
+	}
+	sresp, err := b.raw("GET", "/v1/services", "")
+	if err != nil {
+		return err
+	}
 
-	bare, err := startBare(map[string][]byte{"/v1/verifications/" + vid: vbody, "/v1/services": sbody})
+	bare, err := startBare(map[string]*bareAnswer{"/v1/verifications/" + vid: vresp, "/v1/services": sresp})
 	if err != nil {
 		return err
 	}
@@ -93,26 +99,35 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var ki atomic.Int64
 	nextKey := func() string { return apiKeys[int(ki.Add(1))%len(apiKeys)] }
 
-	got := b.load(ctx, *dur, 32, func(c *http.Client) bool {
-		return b.get(c, srv.url+"/v1/verifications/"+vid, nextKey())
-	})
-	base := b.load(ctx, *dur, 32, func(c *http.Client) bool { return b.get(c, bareURL+"/v1/verifications/"+vid, "") })
+	vpath := "/v1/verifications/" + vid
+	get := func(c *rawClient, path, token string) bool {
+		st, _, err := c.do("GET", path, token, nil)
+		return err == nil && st == 200
+	}
+	got := b.load(ctx, *dur, 32, srv.url, func(c *rawClient) bool { return get(c, vpath, nextKey()) })
+	// The bare handler gets the same requests (the key too) and writes the same bytes.
+	base := b.load(ctx, *dur, 32, bareURL, func(c *rawClient) bool { return get(c, vpath, nextKey()) })
 	row("GET /v1/verifications/{id} (API key)", got, base, 0.5, "")
 
-	got = b.load(ctx, *dur, 32, func(c *http.Client) bool { return b.get(c, srv.url+"/v1/services", "") })
-	base = b.load(ctx, *dur, 32, func(c *http.Client) bool { return b.get(c, bareURL+"/v1/services", "") })
+	got = b.load(ctx, *dur, 32, srv.url, func(c *rawClient) bool { return get(c, "/v1/services", "") })
+	base = b.load(ctx, *dur, 32, bareURL, func(c *rawClient) bool { return get(c, "/v1/services", "") })
 	row("GET /v1/services", got, base, 0.7, "")
 
-	pairs := b.load(ctx, *dur, 16, func(c *http.Client) bool {
+	purchase := []byte(`{"service": 4}`)
+	pairs := b.load(ctx, *dur, 16, srv.url, func(c *rawClient) bool {
 		key := nextKey()
-		st, body := b.do(c, "POST", srv.url+"/v1/verifications", key, []byte(`{"service": 4}`))
-		if st != 201 {
+		st, body, err := c.do("POST", "/v1/verifications", key, purchase)
+		if err != nil || st != 201 {
 			return false
 		}
-		var m map[string]any
-		json.Unmarshal(body, &m)
-		st, _ = b.do(c, "POST", srv.url+"/v1/verifications/"+m["id"].(string)+"/cancel", key, nil)
-		return st == 200
+		var v struct {
+			ID string `json:"id"`
+		}
+		if json.Unmarshal(body, &v) != nil || v.ID == "" {
+			return false
+		}
+		st, _, err = c.do("POST", "/v1/verifications/"+v.ID+"/cancel", key, nil)
+		return err == nil && st == 200
 	})
 	okPairs := pairs >= 3000
 	pass = pass && okPairs
@@ -222,15 +237,28 @@ func (s *benchServer) peakRSS() int64 {
 	return 0
 }
 
-// startBare serves fixed bodies with a bare net/http handler: the baseline.
-func startBare(bodies map[string][]byte) (net.Listener, error) {
+// bareAnswer is an answer of the server, replayed by the bare handler.
+type bareAnswer struct {
+	header http.Header
+	body   []byte
+}
+
+// startBare serves the server's answers, headers and body, with a bare net/http
+// handler: the baseline writes the same bytes without doing the work.
+func startBare(answers map[string]*bareAnswer) (net.Listener, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(bodies[r.URL.Path])
+		a := answers[r.URL.Path]
+		h := w.Header()
+		for k, v := range a.header {
+			if k != "Date" {
+				h[k] = v
+			}
+		}
+		w.Write(a.body)
 	}))
 	return ln, nil
 }
@@ -263,12 +291,24 @@ func (b *benchClient) get(c *http.Client, url, token string) bool {
 	return st == 200
 }
 
-func (b *benchClient) raw(method, path, token string) ([]byte, error) {
-	st, body := b.do(b.client, method, b.base+path, token, nil)
-	if st != 200 {
-		return nil, fmt.Errorf("bench: %s %s: %d %s", method, path, st, body)
+func (b *benchClient) raw(method, path, token string) (*bareAnswer, error) {
+	req, _ := http.NewRequest(method, b.base+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	return body, nil
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("bench: %s %s: %d %s", method, path, resp.StatusCode, body)
+	}
+	return &bareAnswer{header: resp.Header, body: body}, nil
 }
 
 func (b *benchClient) json(method, path, token string, body any, want int) (map[string]any, error) {
@@ -285,23 +325,27 @@ func (b *benchClient) json(method, path, token string, body any, want int) (map[
 	return m, err
 }
 
-// load runs op from conns goroutines for d and returns successful operations per second.
-func (b *benchClient) load(ctx context.Context, d time.Duration, conns int, op func(*http.Client) bool) float64 {
+// load runs op from conns goroutines, each on its own keep-alive connection to
+// base, for d and returns successful operations per second.
+func (b *benchClient) load(ctx context.Context, d time.Duration, conns int, base string, op func(*rawClient) bool) float64 {
 	var n atomic.Int64
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := 0; i < conns; i++ {
+		c, err := newRawClient(base)
+		if err != nil {
+			return 0
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}, Timeout: 30 * time.Second}
+			defer c.close()
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				if op(c) {
 					n.Add(1)
 				}
 			}
-			c.CloseIdleConnections()
 		}()
 	}
 	wg.Wait()
