@@ -97,7 +97,7 @@ func (s *Server) handleCreateVerification(w http.ResponseWriter, r *http.Request
 	if s.Simulator != nil {
 		s.Simulator.VerificationCreated(v)
 	}
-	writeJSON(w, http.StatusCreated, verificationOut(v))
+	writeJSON(w, http.StatusCreated, verificationAnswer{v})
 }
 
 func (s *Server) handleGetVerification(w http.ResponseWriter, r *http.Request) {
@@ -110,7 +110,7 @@ func (s *Server) handleGetVerification(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, verificationOut(v))
+	writeJSON(w, http.StatusOK, verificationAnswer{v})
 }
 
 func (s *Server) handleListVerifications(w http.ResponseWriter, r *http.Request) {
@@ -147,7 +147,7 @@ func (s *Server) handleCancelVerification(w http.ResponseWriter, r *http.Request
 		return
 	}
 	s.catalog.invalidate()
-	writeJSON(w, http.StatusOK, verificationOut(v))
+	writeJSON(w, http.StatusOK, verificationAnswer{v})
 }
 
 func (s *Server) handleCreateRental(w http.ResponseWriter, r *http.Request) {
@@ -185,7 +185,7 @@ func (s *Server) handleCreateRental(w http.ResponseWriter, r *http.Request) {
 	if s.Simulator != nil {
 		s.Simulator.RentalCreated(rental)
 	}
-	writeJSON(w, http.StatusCreated, rentalOut(rental))
+	writeJSON(w, http.StatusCreated, rentalAnswer{rental})
 }
 
 func (s *Server) handleGetRental(w http.ResponseWriter, r *http.Request) {
@@ -198,7 +198,7 @@ func (s *Server) handleGetRental(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rentalOut(x))
+	writeJSON(w, http.StatusOK, rentalAnswer{x})
 }
 
 func (s *Server) handleListRentals(w http.ResponseWriter, r *http.Request) {
@@ -258,5 +258,5 @@ func (s *Server) handleCancelRental(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.catalog.invalidate()
-	writeJSON(w, http.StatusOK, rentalOut(x))
+	writeJSON(w, http.StatusOK, rentalAnswer{x})
 }

@@ -3,7 +3,10 @@ package web
 import (
 	"encoding/json"
 	"strconv"
+	"time"
 	"unicode/utf8"
+
+	fetchsms "github.com/fetchsms/fetchsms"
 )
 
 // appender is implemented by the answers written on every poll and purchase: they
@@ -13,54 +16,93 @@ type appender interface {
 	appendIndented(b []byte) []byte
 }
 
-func (v verificationJSON) appendIndented(b []byte) []byte {
+// verificationAnswer writes one verification as verificationOut would render it.
+type verificationAnswer struct{ v *fetchsms.Verification }
+
+func (a verificationAnswer) appendIndented(b []byte) []byte {
+	v := a.v
 	b = append(b, "{\n  \"id\": "...)
 	b = appendString(b, v.ID)
 	b = append(b, ",\n  \"ref\": "...)
 	b = appendString(b, v.Ref)
 	b = append(b, ",\n  \"service\": "...)
-	b = appendString(b, v.Service)
+	b = appendString(b, v.ServiceSlug)
 	b = append(b, ",\n  \"service_name\": "...)
 	b = appendString(b, v.ServiceName)
 	b = append(b, ",\n  \"number\": "...)
-	b = appendString(b, v.Number)
+	b = appendNumber(b, v.Number)
 	b = append(b, ",\n  \"code\": "...)
-	b = appendStringPtr(b, v.Code)
+	b = appendStringOrNull(b, v.Code)
 	b = append(b, ",\n  \"status\": "...)
 	b = appendString(b, v.Status)
 	b = append(b, ",\n  \"cost_cents\": "...)
 	b = strconv.AppendInt(b, int64(v.CostCents), 10)
 	b = append(b, ",\n  \"created_at\": "...)
-	b = appendStringPtr(b, v.CreatedAt)
+	b = appendTime(b, v.CreatedAt)
 	b = append(b, ",\n  \"expires_at\": "...)
-	b = appendStringPtr(b, v.ExpiresAt)
+	b = appendTime(b, v.ExpiresAt)
 	return append(b, "\n}"...)
 }
 
-func (x rentalJSON) appendIndented(b []byte) []byte {
+// rentalAnswer writes one rental as rentalOut would render it.
+type rentalAnswer struct{ x *fetchsms.Rental }
+
+func (a rentalAnswer) appendIndented(b []byte) []byte {
+	x := a.x
 	b = append(b, "{\n  \"id\": "...)
 	b = appendString(b, x.ID)
 	b = append(b, ",\n  \"ref\": "...)
 	b = appendString(b, x.Ref)
 	b = append(b, ",\n  \"service\": "...)
-	b = appendString(b, x.Service)
+	b = appendString(b, x.ServiceSlug)
 	b = append(b, ",\n  \"service_name\": "...)
 	b = appendString(b, x.ServiceName)
 	b = append(b, ",\n  \"number\": "...)
-	b = appendString(b, x.Number)
+	b = appendNumber(b, x.Number)
 	b = append(b, ",\n  \"duration_days\": "...)
 	b = strconv.AppendInt(b, int64(x.DurationDays), 10)
 	b = append(b, ",\n  \"last_code\": "...)
-	b = appendStringPtr(b, x.LastCode)
+	b = appendStringOrNull(b, x.LastCode)
 	b = append(b, ",\n  \"status\": "...)
 	b = appendString(b, x.Status)
 	b = append(b, ",\n  \"cost_cents\": "...)
 	b = strconv.AppendInt(b, int64(x.CostCents), 10)
 	b = append(b, ",\n  \"created_at\": "...)
-	b = appendStringPtr(b, x.CreatedAt)
+	b = appendTime(b, x.CreatedAt)
 	b = append(b, ",\n  \"expires_at\": "...)
-	b = appendStringPtr(b, x.ExpiresAt)
+	b = appendTime(b, x.ExpiresAt)
 	return append(b, "\n}"...)
+}
+
+// appendNumber writes an E.164 number as fetchsms.FormatUS shows it.
+func appendNumber(b []byte, e164 string) []byte {
+	if len(e164) != 12 || !plain(e164) {
+		return appendString(b, fetchsms.FormatUS(e164))
+	}
+	b = append(b, "\"("...)
+	b = append(b, e164[2:5]...)
+	b = append(b, ") "...)
+	b = append(b, e164[5:8]...)
+	b = append(b, '-')
+	b = append(b, e164[8:]...)
+	return append(b, '"')
+}
+
+// appendTime writes a time as ts renders it, or null for the zero time.
+func appendTime(b []byte, t time.Time) []byte {
+	if t.IsZero() {
+		return append(b, "null"...)
+	}
+	b = append(b, '"')
+	b = t.UTC().AppendFormat(b, "2006-01-02T15:04:05Z")
+	return append(b, '"')
+}
+
+func appendStringOrNull(b []byte, s string) []byte {
+	if s == "" {
+		return append(b, "null"...)
+	}
+	return appendString(b, s)
 }
 
 func appendStringPtr(b []byte, s *string) []byte {
@@ -70,18 +112,26 @@ func appendStringPtr(b []byte, s *string) []byte {
 	return appendString(b, *s)
 }
 
-// appendString quotes s as encoding/json does. Plain text (printable ASCII without
-// quotes, backslashes or the HTML characters json escapes) is copied as is;
+// appendString quotes s as encoding/json does. Plain text is copied as is;
 // anything else goes through encoding/json itself.
 func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
+	if !plain(s) {
+		q, _ := json.Marshal(s)
+		return append(b, q...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// plain reports whether encoding/json would copy s unchanged between its quotes:
+// printable ASCII without quotes, backslashes or the HTML characters it escapes.
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= utf8.RuneSelf || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }

@@ -103,7 +103,7 @@ func (s *Server) renderVerification(w http.ResponseWriter, r *http.Request, id s
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, status, verificationOut(v))
+	writeJSON(w, status, verificationAnswer{v})
 }
 
 func (s *Server) renderRental(w http.ResponseWriter, r *http.Request, id string, status int) {
@@ -112,5 +112,5 @@ func (s *Server) renderRental(w http.ResponseWriter, r *http.Request, id string,
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, status, rentalOut(x))
+	writeJSON(w, status, rentalAnswer{x})
 }

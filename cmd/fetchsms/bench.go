@@ -28,7 +28,7 @@ import (
 func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	dur := fs.Duration("duration", 5*time.Second, "length of each load phase")
-	keys := fs.Int("keys", 200, "API keys to spread load over (each keeps its 100 req/s)")
+	keys := fs.Int("keys", 1000, "API keys to spread load over (each keeps its 100 req/s, so 1000 keys allow 100 000 req/s)")
 	hooks := fs.Int("webhooks", 300, "inbound SMS to time to their webhook POST")
 	profile := fs.String("cpuprofile", "", "write the server's CPU profile here")
 	if err := parse(fs, args, stderr); err != nil {
@@ -80,12 +80,12 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	bare, err := startBare(map[string]*bareAnswer{"/v1/verifications/" + vid: vresp, "/v1/services": sresp})
+	bare, err := startBare(ctx, exe, filepath.Join(dir, "bare.json"), map[string]*bareAnswer{"/v1/verifications/" + vid: vresp, "/v1/services": sresp})
 	if err != nil {
 		return err
 	}
-	defer bare.Close()
-	bareURL := "http://" + bare.Addr().String()
+	defer bare.stop()
+	bareURL := bare.url
 
 	fmt.Fprintf(stdout, "Fetch SMS bench: %d connections per phase, %s each, %d API keys, GOMAXPROCS of this machine: %d cores\n\n", 32, *dur, *keys, numCPU())
 	fmt.Fprintf(stdout, "%-44s %12s %12s %8s %8s\n", "what", "server", "bare", "ratio", "target")
@@ -180,7 +180,7 @@ func startBenchServer(ctx context.Context, exe, db, profile string) (*benchServe
 	if profile != "" {
 		args = append(args, "--cpuprofile", profile)
 	}
-	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd := benchCommand(ctx, exe, args...)
 	cmd.Stderr = io.Discard
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -237,30 +237,83 @@ func (s *benchServer) peakRSS() int64 {
 	return 0
 }
 
-// bareAnswer is an answer of the server, replayed by the bare handler.
-type bareAnswer struct {
-	header http.Header
-	body   []byte
+// benchCommand makes the command that runs this binary as the bench's server or
+// baseline (tests run their own binary instead).
+var benchCommand = func(ctx context.Context, exe string, args ...string) *exec.Cmd {
+	return exec.CommandContext(ctx, exe, args...)
 }
 
-// startBare serves the server's answers, headers and body, with a bare net/http
-// handler: the baseline writes the same bytes without doing the work.
-func startBare(answers map[string]*bareAnswer) (net.Listener, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// bareAnswer is an answer of the server, replayed by the bare handler.
+type bareAnswer struct {
+	Header http.Header
+	Body   []byte
+}
+
+// startBare runs the baseline, a bare net/http handler replaying the server's
+// answers (headers and body), in a child process of its own like the server, so
+// both sides of each ratio cross the same process boundary.
+func startBare(ctx context.Context, exe, file string, answers map[string]*bareAnswer) (*benchServer, error) {
+	b, err := json.Marshal(answers)
 	if err != nil {
 		return nil, err
 	}
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	if err := os.WriteFile(file, b, 0o600); err != nil {
+		return nil, err
+	}
+	cmd := benchCommand(ctx, exe, "bench-bare", file)
+	cmd.Stderr = io.Discard
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		return nil, errors.New("bench: the bare baseline did not start")
+	}
+	return &benchServer{cmd: cmd, url: strings.TrimSpace(line)}, nil
+}
+
+// benchBare serves the answers in file until interrupted: the bench's baseline.
+func benchBare(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("bench-bare: want the answers file")
+	}
+	b, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	var answers map[string]*bareAnswer
+	if err := json.Unmarshal(b, &answers); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "http://%s\n", ln.Addr())
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a := answers[r.URL.Path]
+		if a == nil {
+			http.NotFound(w, r)
+			return
+		}
 		h := w.Header()
-		for k, v := range a.header {
+		for k, v := range a.Header {
 			if k != "Date" {
 				h[k] = v
 			}
 		}
-		w.Write(a.body)
-	}))
-	return ln, nil
+		w.Write(a.Body)
+	})}
+	go func() { <-ctx.Done(); srv.Close() }()
+	if err := srv.Serve(ln); err != http.ErrServerClosed {
+		return err
+	}
+	return nil
 }
 
 type benchClient struct {
@@ -308,7 +361,7 @@ func (b *benchClient) raw(method, path, token string) (*bareAnswer, error) {
 	if resp.StatusCode != 200 {
 		return nil, fmt.Errorf("bench: %s %s: %d %s", method, path, resp.StatusCode, body)
 	}
-	return &bareAnswer{header: resp.Header, body: body}, nil
+	return &bareAnswer{Header: resp.Header, Body: body}, nil
 }
 
 func (b *benchClient) json(method, path, token string, body any, want int) (map[string]any, error) {

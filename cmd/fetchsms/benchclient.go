@@ -88,6 +88,9 @@ func (c *rawClient) try(method, path, token string, body []byte) (int, []byte, e
 
 var errBadResponse = errors.New("bench: malformed HTTP response")
 
+// maxAnswer bounds the body the client accepts (the catalog is about 20 KB).
+const maxAnswer = 16 << 20
+
 func (c *rawClient) readResponse() (int, []byte, error) {
 	line, err := c.r.ReadSlice('\n')
 	if err != nil {
@@ -117,7 +120,7 @@ func (c *rawClient) readResponse() (int, []byte, error) {
 		value = bytes.TrimSpace(value)
 		switch {
 		case bytes.EqualFold(name, []byte("Content-Length")):
-			if length, err = strconv.Atoi(string(value)); err != nil {
+			if length, err = strconv.Atoi(string(value)); err != nil || length > maxAnswer {
 				return 0, nil, errBadResponse
 			}
 		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
@@ -136,7 +139,7 @@ func (c *rawClient) readResponse() (int, []byte, error) {
 			}
 			h, _, _ = bytes.Cut(bytes.TrimRight(h, "\r\n"), []byte(";"))
 			n, err := strconv.ParseInt(string(h), 16, 32)
-			if err != nil {
+			if err != nil || n < 0 || len(out)+int(n) > maxAnswer {
 				return 0, nil, errBadResponse
 			}
 			if n == 0 {

@@ -56,6 +56,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return gatewayCreate(ctx, args[2:], stdout, stderr)
 	case args[0] == "bench":
 		return bench(ctx, args[1:], stdout, stderr)
+	case args[0] == "bench-bare": // internal: the bench's baseline, in its own process
+		return benchBare(ctx, args[1:], stdout)
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
