@@ -44,8 +44,9 @@ type durability struct {
 	wal     *os.File // the WAL, opened by the first flush
 	walInfo os.FileInfo
 
-	// beforeSync, when set (tests), runs before each flush.
-	beforeSync func()
+	// beforeSync, when set (tests), runs before each flush; an error it returns
+	// stands for a failed flush.
+	beforeSync func() error
 }
 
 func (d *durability) init(walPath string) {
@@ -73,11 +74,15 @@ func (d *durability) sync(seq uint64) error {
 	if seq <= d.durable.Load() {
 		return nil
 	}
+	var err error
 	if d.beforeSync != nil {
-		d.beforeSync()
+		err = d.beforeSync()
 	}
 	covered := d.committed.Load() // committed before the flush starts (seq at least)
-	if err := d.flush(); err != nil {
+	if err == nil {
+		err = d.flush()
+	}
+	if err != nil {
 		d.mu.Lock()
 		if d.err == nil {
 			d.err = fmt.Errorf("%w: %v", errStorageFailed, err)

@@ -30,5 +30,6 @@ func (db *DB) BulkVerificationsForTest(ctx context.Context, userID, numberID str
 }
 
 // SetBeforeSyncForTest runs f in the syncer before each flush of the WAL: a test
-// holds a flush there to look at the database between a commit and its flush.
-func (db *DB) SetBeforeSyncForTest(f func()) { db.dur.beforeSync = f }
+// holds a flush there to look at the database between a commit and its flush, or
+// makes the flush fail by returning an error.
+func (db *DB) SetBeforeSyncForTest(f func() error) { db.dur.beforeSync = f }
