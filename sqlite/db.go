@@ -256,6 +256,11 @@ const maxBatch = 256
 func (db *DB) writer(synced chan<- *committedBatch, ready <-chan struct{}) {
 	defer close(synced)
 	var b *committedBatch // the open transaction, if any
+	var opened time.Time  // when b took its first request
+	free := false         // the syncer waits for work (its token is taken)
+	last := 0             // requests in the previous batch
+	wait := time.NewTimer(time.Hour)
+	wait.Stop()
 	take := func(r *writeReq) {
 		if b == nil {
 			var err error
@@ -263,8 +268,14 @@ func (db *DB) writer(synced chan<- *committedBatch, ready <-chan struct{}) {
 				r.done <- err
 				return
 			}
+			opened = time.Now()
 		}
 		db.run(b, r)
+	}
+	handOff := func() {
+		last = len(b.reqs)
+		synced <- db.finish(b)
+		b, free = nil, false
 	}
 	for {
 		if b == nil {
@@ -277,9 +288,10 @@ func (db *DB) writer(synced chan<- *committedBatch, ready <-chan struct{}) {
 			continue
 		}
 		if len(b.reqs) >= maxBatch {
-			<-ready
-			synced <- db.finish(b)
-			b = nil
+			if !free {
+				<-ready
+			}
+			handOff()
 			continue
 		}
 		select {
@@ -288,18 +300,55 @@ func (db *DB) writer(synced chan<- *committedBatch, ready <-chan struct{}) {
 			continue
 		default:
 		}
+		if !free {
+			select {
+			case <-ready:
+				free = true
+			default:
+			}
+		}
+		if free {
+			// The disk is idle. Commit now, unless the previous batch was bigger
+			// and its requests are still coming back: then wait a little for them
+			// (group commit's commit delay), so that one flush carries them all
+			// instead of a first one alone and the rest a flush later.
+			left := db.commitDelay() - time.Since(opened)
+			if len(b.reqs) >= last || left <= 0 {
+				handOff()
+				continue
+			}
+			wait.Reset(left)
+			select {
+			case r := <-db.writes:
+				take(r)
+			case <-wait.C:
+			case <-db.closed:
+				handOff()
+				return
+			}
+			wait.Stop()
+			continue
+		}
 		select {
 		case r := <-db.writes:
 			take(r)
 		case <-ready:
-			synced <- db.finish(b)
-			b = nil
+			free = true
 		case <-db.closed:
 			<-ready
-			synced <- db.finish(b)
+			handOff()
 			return
 		}
 	}
+}
+
+// commitDelay is how long a batch may wait on an idle disk for the requests of the
+// previous, bigger batch to come back: one and a half flushes (as lately measured),
+// at most 2 ms. Waiting costs its requests less than the extra flush it saves; on a
+// disk that flushes in 50 µs it is 75 µs, here about 1.4 ms. Measured here: about
+// 10 % more purchase + cancel pairs with 16 connections (docs/PERFORMANCE.md).
+func (db *DB) commitDelay() time.Duration {
+	return min(time.Duration(db.dur.flushTime.Load())*3/2, 2*time.Millisecond)
 }
 
 // committedBatch is one write transaction: the requests it ran and their results,

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // durability tracks which commits are on disk.
@@ -34,6 +35,7 @@ type durability struct {
 	walPath   string
 	committed atomic.Uint64 // commits counted (raised just before each COMMIT)
 	durable   atomic.Uint64 // commits known to be on disk
+	flushTime atomic.Int64  // recent flush duration, ns (moving average)
 
 	mu     sync.Mutex
 	wake   chan struct{} // closed when durable advances or the database fails
@@ -80,7 +82,10 @@ func (d *durability) sync(seq uint64) error {
 	}
 	covered := d.committed.Load() // committed before the flush starts (seq at least)
 	if err == nil {
+		start := time.Now()
 		err = d.flush()
+		took := int64(time.Since(start))
+		d.flushTime.Store((d.flushTime.Load()*7 + took) / 8)
 	}
 	if err != nil {
 		d.mu.Lock()
