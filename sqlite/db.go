@@ -518,6 +518,11 @@ func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: 
 
 // pageArgs normalises a page: limit 1–200 (default 50) and the cursor as an upper
 // bound on seq.
+//
+// The list statements bind their values as +? (the same value, as an expression):
+// SQLite otherwise peeks at a bound LIMIT or key when it plans, marks the prepared
+// statement for re-planning when the value changes, and so re-prepares it for every
+// other customer or page size. The index is used all the same.
 func pageArgs(p fetchsms.Page) (limit int, before int64) {
 	limit = p.Limit
 	if limit <= 0 {

@@ -78,7 +78,7 @@ func (db *DB) ReceiveSMS(ctx context.Context, gatewayID string, in fetchsms.Inbo
 // code was delivered.
 func deliverToVerification(ctx context.Context, tx *wtx, id string, in fetchsms.InboundSMS, det fetchsms.Detection, now time.Time) (bool, error) {
 	tx.touch(id)
-	v, _, err := scanVerification(tx.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = ?`, id))
+	v, _, err := scanVerification(tx.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = +?`, id))
 	if err != nil {
 		return false, err
 	}
@@ -108,7 +108,7 @@ func deliverToVerification(ctx context.Context, tx *wtx, id string, in fetchsms.
 // deliverToRental records the SMS for the live rental holding the number; a code
 // moves it to received and becomes its last_code.
 func deliverToRental(ctx context.Context, tx *wtx, id, numberID string, in fetchsms.InboundSMS, det fetchsms.Detection, now time.Time) (bool, error) {
-	r, _, err := scanRental(tx.QueryRowContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.id = ?`, id))
+	r, _, err := scanRental(tx.QueryRowContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.id = +?`, id))
 	if err != nil {
 		return false, err
 	}

@@ -8,10 +8,10 @@ import (
 	fetchsms "github.com/fetchsms/fetchsms"
 )
 
-// Scalar subqueries, not a join: see verificationCols.
-const rentalCols = `r.seq, r.id, r.ref, r.user_id, r.service_id, (SELECT slug FROM services WHERE id = r.service_id), (SELECT name FROM services WHERE id = r.service_id), r.number_id, r.number, r.area_code, r.duration_days, r.status, r.last_code, r.cost_cents, r.created_at, r.expires_at`
+const rentalCols = `r.seq, r.id, r.ref, r.user_id, r.service_id, s.slug, s.name, r.number_id, r.number, r.area_code, r.duration_days, r.status, r.last_code, r.cost_cents, r.created_at, r.expires_at`
 
-const rentalFrom = ` FROM rentals r`
+// rentalFrom joins the service; bind as +? (see verificationFrom).
+const rentalFrom = ` FROM rentals r JOIN services s ON s.id = r.service_id`
 
 func scanRental(row interface{ Scan(...any) error }) (*fetchsms.Rental, int64, error) {
 	var r fetchsms.Rental
@@ -83,7 +83,7 @@ func (db *DB) CreateRental(ctx context.Context, userID string, req fetchsms.Rent
 }
 
 func (db *DB) getRental(ctx context.Context, q queryer, userID, id string) (*fetchsms.Rental, error) {
-	r, _, err := scanRental(q.QueryRowContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.id = ? AND r.user_id = ?`, id, userID))
+	r, _, err := scanRental(q.QueryRowContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.id = +? AND r.user_id = +?`, id, userID))
 	if err != nil {
 		return nil, wrap("sqlite.Rental", notFound(err, "rental not found"))
 	}
@@ -125,7 +125,7 @@ func (db *DB) ListRentals(ctx context.Context, userID, tab string, p fetchsms.Pa
 	if tab == "history" {
 		cond = ` AND r.status IN ('expired', 'cancelled')`
 	}
-	rows, err := db.rp.QueryContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.user_id = ?`+cond+` AND r.seq < ? ORDER BY r.seq DESC LIMIT ?`, userID, before, limit+1)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.user_id = +?`+cond+` AND r.seq < +? ORDER BY r.seq DESC LIMIT +?`, userID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.ListRentals", err)
 	}
@@ -150,7 +150,7 @@ func (db *DB) RentalMessages(ctx context.Context, userID, rentalID string, p fet
 		return nil, 0, err
 	}
 	limit, before := pageArgs(p)
-	rows, err := db.rp.QueryContext(ctx, `SELECT seq, id, sender, body, code, received_at FROM messages WHERE rental_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, rentalID, before, limit+1)
+	rows, err := db.rp.QueryContext(ctx, `SELECT seq, id, sender, body, code, received_at FROM messages WHERE rental_id = +? AND seq < +? ORDER BY seq DESC LIMIT +?`, rentalID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.RentalMessages", err)
 	}
@@ -239,7 +239,7 @@ func endRental(ctx context.Context, tx *wtx, r *fetchsms.Rental, status string, 
 
 // expireRental ends one rental whose term is over; false when it was not due.
 func expireRental(ctx context.Context, tx *wtx, id string, now time.Time) (bool, error) {
-	r, _, err := scanRental(tx.QueryRowContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.id = ?`, id))
+	r, _, err := scanRental(tx.QueryRowContext(ctx, `SELECT `+rentalCols+rentalFrom+` WHERE r.id = +?`, id))
 	if err != nil {
 		return false, notFound(err, "rental not found")
 	}
@@ -259,8 +259,8 @@ func (db *DB) ExpireDue(ctx context.Context, limit int) (int, error) {
 		query  string
 		expire func(context.Context, *wtx, string, time.Time) (bool, error)
 	}{
-		{`SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= ? ORDER BY expires_at LIMIT ?`, expireVerification},
-		{`SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= ? ORDER BY expires_at LIMIT ?`, expireRental},
+		{`SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= +? ORDER BY expires_at LIMIT +?`, expireVerification},
+		{`SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= +? ORDER BY expires_at LIMIT +?`, expireRental},
 	} {
 		rows, err := db.rp.QueryContext(ctx, k.query, ms(now), limit)
 		if err != nil {

@@ -9,12 +9,12 @@ import (
 	fetchsms "github.com/fetchsms/fetchsms"
 )
 
-// The service's slug and name come from scalar subqueries rather than a join: for
-// a join SQLite's planner peeks at the bound values, and a statement prepared once
-// is then re-planned (re-prepared) at every new binding.
-const verificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, (SELECT slug FROM services WHERE id = v.service_id), (SELECT name FROM services WHERE id = v.service_id), v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at`
+const verificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, s.slug, s.name, v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at`
 
-const verificationFrom = ` FROM verifications v`
+// verificationFrom joins the service. Statements over it bind their values as +?
+// (the same value, as an expression): for a join SQLite's planner otherwise peeks
+// at the bound values and re-prepares the statement at nearly every new binding.
+const verificationFrom = ` FROM verifications v JOIN services s ON s.id = v.service_id`
 
 func scanVerification(row interface{ Scan(...any) error }) (*fetchsms.Verification, int64, error) {
 	var v fetchsms.Verification
@@ -131,7 +131,7 @@ func insertWithRef(ctx context.Context, tx *wtx, prefix string, insert func(ref 
 }
 
 func (db *DB) getVerification(ctx context.Context, q queryer, userID, id string) (*fetchsms.Verification, error) {
-	v, _, err := scanVerification(q.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = ? AND v.user_id = ?`, id, userID))
+	v, _, err := scanVerification(q.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = +? AND v.user_id = +?`, id, userID))
 	if err != nil {
 		return nil, wrap("sqlite.Verification", notFound(err, "verification not found"))
 	}
@@ -179,7 +179,7 @@ func (db *DB) ListVerifications(ctx context.Context, userID, tab string, p fetch
 	if tab == "history" {
 		cond = ` AND v.status <> 'waiting'`
 	}
-	rows, err := db.rp.QueryContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.user_id = ?`+cond+` AND v.seq < ? ORDER BY v.seq DESC LIMIT ?`, userID, before, limit+1)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.user_id = +?`+cond+` AND v.seq < +? ORDER BY v.seq DESC LIMIT +?`, userID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.ListVerifications", err)
 	}
@@ -275,7 +275,7 @@ func endVerification(ctx context.Context, tx *wtx, v *fetchsms.Verification, sta
 // expireVerification expires one overdue waiting verification; false when it was not
 // (or no longer) due.
 func expireVerification(ctx context.Context, tx *wtx, id string, now time.Time) (bool, error) {
-	v, _, err := scanVerification(tx.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = ?`, id))
+	v, _, err := scanVerification(tx.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = +?`, id))
 	if err != nil {
 		return false, notFound(err, "verification not found")
 	}

@@ -56,7 +56,7 @@ func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error
 func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fetchsms.LedgerEntry, int64, error) {
 	limit, before := pageArgs(p)
 	rows, err := db.rp.QueryContext(ctx, `SELECT seq, id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at
-		FROM ledger WHERE user_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`, userID, before, limit+1)
+		FROM ledger WHERE user_id = +? AND seq < +? ORDER BY seq DESC LIMIT +?`, userID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.Ledger", err)
 	}

@@ -257,7 +257,7 @@ func (db *DB) EndpointDeliveries(ctx context.Context, userID, endpointID string,
 		return nil, 0, err
 	}
 	limit, before := pageArgs(p)
-	rows, err := db.rp.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.endpoint_id = ? AND d.seq < ? ORDER BY d.seq DESC LIMIT ?`, endpointID, before, limit+1)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.endpoint_id = +? AND d.seq < +? ORDER BY d.seq DESC LIMIT +?`, endpointID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.EndpointDeliveries", err)
 	}
