@@ -21,27 +21,10 @@ type verificationAnswer struct{ v *fetchsms.Verification }
 
 func (a verificationAnswer) appendIndented(b []byte) []byte {
 	v := a.v
-	b = append(b, "{\n  \"id\": "...)
-	b = appendString(b, v.ID)
-	b = append(b, ",\n  \"ref\": "...)
-	b = appendString(b, v.Ref)
-	b = append(b, ",\n  \"service\": "...)
-	b = appendString(b, v.ServiceSlug)
-	b = append(b, ",\n  \"service_name\": "...)
-	b = appendString(b, v.ServiceName)
-	b = append(b, ",\n  \"number\": "...)
-	b = appendNumber(b, v.Number)
+	b = appendPurchaseHead(b, v.ID, v.Ref, v.ServiceSlug, v.ServiceName, v.Number)
 	b = append(b, ",\n  \"code\": "...)
 	b = appendStringOrNull(b, v.Code)
-	b = append(b, ",\n  \"status\": "...)
-	b = appendString(b, v.Status)
-	b = append(b, ",\n  \"cost_cents\": "...)
-	b = strconv.AppendInt(b, int64(v.CostCents), 10)
-	b = append(b, ",\n  \"created_at\": "...)
-	b = appendTime(b, v.CreatedAt)
-	b = append(b, ",\n  \"expires_at\": "...)
-	b = appendTime(b, v.ExpiresAt)
-	return append(b, "\n}"...)
+	return appendPurchaseTail(b, v.Status, v.CostCents, v.CreatedAt, v.ExpiresAt)
 }
 
 // rentalAnswer writes one rental as rentalOut would render it.
@@ -49,28 +32,38 @@ type rentalAnswer struct{ x *fetchsms.Rental }
 
 func (a rentalAnswer) appendIndented(b []byte) []byte {
 	x := a.x
-	b = append(b, "{\n  \"id\": "...)
-	b = appendString(b, x.ID)
-	b = append(b, ",\n  \"ref\": "...)
-	b = appendString(b, x.Ref)
-	b = append(b, ",\n  \"service\": "...)
-	b = appendString(b, x.ServiceSlug)
-	b = append(b, ",\n  \"service_name\": "...)
-	b = appendString(b, x.ServiceName)
-	b = append(b, ",\n  \"number\": "...)
-	b = appendNumber(b, x.Number)
+	b = appendPurchaseHead(b, x.ID, x.Ref, x.ServiceSlug, x.ServiceName, x.Number)
 	b = append(b, ",\n  \"duration_days\": "...)
 	b = strconv.AppendInt(b, int64(x.DurationDays), 10)
 	b = append(b, ",\n  \"last_code\": "...)
 	b = appendStringOrNull(b, x.LastCode)
+	return appendPurchaseTail(b, x.Status, x.CostCents, x.CreatedAt, x.ExpiresAt)
+}
+
+// appendPurchaseHead opens the object with the fields both purchases start with.
+func appendPurchaseHead(b []byte, id, ref, slug, name, number string) []byte {
+	b = append(b, "{\n  \"id\": "...)
+	b = appendString(b, id)
+	b = append(b, ",\n  \"ref\": "...)
+	b = appendString(b, ref)
+	b = append(b, ",\n  \"service\": "...)
+	b = appendString(b, slug)
+	b = append(b, ",\n  \"service_name\": "...)
+	b = appendString(b, name)
+	b = append(b, ",\n  \"number\": "...)
+	return appendNumber(b, number)
+}
+
+// appendPurchaseTail writes the fields both purchases end with and closes the object.
+func appendPurchaseTail(b []byte, status string, cost fetchsms.Cents, created, expires time.Time) []byte {
 	b = append(b, ",\n  \"status\": "...)
-	b = appendString(b, x.Status)
+	b = appendString(b, status)
 	b = append(b, ",\n  \"cost_cents\": "...)
-	b = strconv.AppendInt(b, int64(x.CostCents), 10)
+	b = strconv.AppendInt(b, int64(cost), 10)
 	b = append(b, ",\n  \"created_at\": "...)
-	b = appendTime(b, x.CreatedAt)
+	b = appendTime(b, created)
 	b = append(b, ",\n  \"expires_at\": "...)
-	b = appendTime(b, x.ExpiresAt)
+	b = appendTime(b, expires)
 	return append(b, "\n}"...)
 }
 

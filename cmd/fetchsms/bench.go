@@ -339,11 +339,6 @@ func (b *benchClient) do(c *http.Client, method, url, token string, body []byte)
 	return resp.StatusCode, out
 }
 
-func (b *benchClient) get(c *http.Client, url, token string) bool {
-	st, _ := b.do(c, "GET", url, token, nil)
-	return st == 200
-}
-
 func (b *benchClient) raw(method, path, token string) (*bareAnswer, error) {
 	req, _ := http.NewRequest(method, b.base+path, nil)
 	if token != "" {

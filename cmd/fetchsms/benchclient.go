@@ -17,8 +17,7 @@ import (
 // client: net/http's client costs several times more per request, and that CPU
 // would be taken from the server being measured.
 type rawClient struct {
-	addr string // host:port
-	host string
+	addr string // host:port, also sent as Host
 	conn net.Conn
 	r    *bufio.Reader
 	buf  []byte
@@ -31,7 +30,7 @@ func newRawClient(base string) (*rawClient, error) {
 		return nil, fmt.Errorf("bench: %s: only http:// is supported", base)
 	}
 	host, _, _ = strings.Cut(host, "/")
-	return &rawClient{addr: host, host: host}, nil
+	return &rawClient{addr: host}, nil
 }
 
 func (c *rawClient) close() {
@@ -65,7 +64,7 @@ func (c *rawClient) try(method, path, token string, body []byte) (int, []byte, e
 	b = append(b, ' ')
 	b = append(b, path...)
 	b = append(b, " HTTP/1.1\r\nHost: "...)
-	b = append(b, c.host...)
+	b = append(b, c.addr...)
 	b = append(b, "\r\n"...)
 	if token != "" {
 		b = append(b, "Authorization: Bearer "...)
