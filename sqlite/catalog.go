@@ -14,6 +14,7 @@ import (
 // id); existing rows, which admins may have edited, are left alone.
 func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 	return db.tx(ctx, "sqlite.SeedCatalog", func(tx *wtx) error {
+		tx.servicesChanged()
 		for i, s := range cat {
 			c := s.Columns()
 			_, err := tx.ExecContext(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)

@@ -55,7 +55,11 @@ type DB struct {
 
 // Open opens (creating if needed) the database at path and applies migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
+	if err := walbufOnce(); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
+	q.Set("vfs", walbufVFS)
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "15000")
 	q.Set("_foreign_keys", "on")
@@ -368,6 +372,10 @@ func (db *DB) begin() (*committedBatch, error) {
 	}
 	db.wt.touched = db.wt.touched[:0]
 	if _, err := db.wt.ExecContext(context.Background(), `BEGIN IMMEDIATE`); err != nil {
+		return nil, err
+	}
+	if err := db.wt.checkOthers(context.Background()); err != nil {
+		db.wt.ExecContext(context.Background(), `ROLLBACK`)
 		return nil, err
 	}
 	return &committedBatch{reqs: make([]*writeReq, 0, 16), results: make([]error, 0, 16)}, nil

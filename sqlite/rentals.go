@@ -35,7 +35,7 @@ func (db *DB) CreateRental(ctx context.Context, userID string, req fetchsms.Rent
 	now := db.Clock.Now()
 	var id string
 	err := db.tx(ctx, "sqlite.CreateRental", func(tx *wtx) error {
-		svc, err := serviceByRef(ctx, tx, req.Service)
+		svc, err := tx.service(ctx, req.Service)
 		if err != nil {
 			return err
 		}

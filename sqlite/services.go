@@ -22,6 +22,7 @@ func (db *DB) CreateService(ctx context.Context, s fetchsms.Service) (*fetchsms.
 	}
 	c := s.Columns()
 	err := db.tx(ctx, "sqlite.CreateService", func(tx *wtx) error {
+		tx.servicesChanged()
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(max(id), 0) + 1 FROM services`).Scan(&s.ID); err != nil {
 			return err
 		}
@@ -42,6 +43,7 @@ func (db *DB) CreateService(ctx context.Context, s fetchsms.Service) (*fetchsms.
 // UpdateService edits a service's name, price, state and detection rules.
 func (db *DB) UpdateService(ctx context.Context, id int, u fetchsms.ServiceUpdate) (*fetchsms.Service, error) {
 	err := db.tx(ctx, "sqlite.UpdateService", func(tx *wtx) error {
+		tx.servicesChanged()
 		cur, err := scanService(tx.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
 		if err != nil {
 			return notFound(err, "service not found")

@@ -3,7 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"sync"
+
+	fetchsms "github.com/fetchsms/fetchsms"
 )
 
 // stmtCache prepares each query once per pool: SQLite parses and plans a statement
@@ -92,16 +95,82 @@ type wtx struct {
 	// touched are the verifications this transaction changed, dropped from the
 	// read cache after the commit.
 	touched []string
+	// services caches the enabled services purchases look up, by the reference
+	// the customer gave (see service).
+	services    map[string]*fetchsms.Service
+	dataVersion int64 // PRAGMA data_version when the cache was last checked
+}
+
+// service returns the enabled service ref names (an id or a slug), as
+// serviceByRef, from a cache kept by the writer: a purchase then costs one query
+// less. The cache is dropped when this process changes the services (every such
+// statement runs in a writer transaction and calls servicesChanged) and when
+// another process has committed anything (PRAGMA data_version, read at BEGIN).
+// The service returned is shared: read it, never change it.
+func (t *wtx) service(ctx context.Context, ref string) (*fetchsms.Service, error) {
+	if s := t.services[ref]; s != nil {
+		return s, nil
+	}
+	s, err := serviceByRef(ctx, t, ref)
+	if err != nil {
+		return nil, err
+	}
+	if t.services == nil {
+		t.services = map[string]*fetchsms.Service{}
+	}
+	t.services[ref] = s
+	return s, nil
+}
+
+// serviceByID returns service id, enabled or not (a purchase keeps its service
+// when an admin disables it), through the same cache as service.
+func (t *wtx) serviceByID(ctx context.Context, id int) (*fetchsms.Service, error) {
+	key := "#" + strconv.Itoa(id) // apart from the customers' references
+	if s := t.services[key]; s != nil {
+		return s, nil
+	}
+	s, err := scanService(t.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
+	if err != nil {
+		return nil, notFound(err, "service not found")
+	}
+	if t.services == nil {
+		t.services = map[string]*fetchsms.Service{}
+	}
+	t.services[key] = s
+	return s, nil
+}
+
+// servicesChanged drops the service cache: the transaction writes to services.
+func (t *wtx) servicesChanged() { t.services = nil }
+
+// checkOthers drops the service cache when another connection (another process:
+// this one writes only through t) has committed since the last check. It runs
+// inside the write transaction, so nothing else commits until it ends.
+func (t *wtx) checkOthers(ctx context.Context) error {
+	var v int64
+	if err := t.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return err
+	}
+	if v != t.dataVersion {
+		t.dataVersion, t.services = v, nil
+	}
+	return nil
 }
 
 // touch records that the transaction changes verification id.
 func (t *wtx) touch(id string) { t.touched = append(t.touched, id) }
 
-func (t *wtx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+// Statements of the writer run without the request's cancellation: the driver
+// would otherwise start a goroutine per statement to watch the context, and call
+// sqlite3_interrupt on the shared connection when it ends, which can land on the
+// statement of the next request in the batch. A request whose context has ended
+// before its turn is not run (see DB.run); once started, it runs to its end.
+
+func (t *wtx) stmt(query string) (*sql.Stmt, error) {
 	if st := t.stmts[query]; st != nil {
 		return st, nil
 	}
-	st, err := t.conn.PrepareContext(ctx, query)
+	st, err := t.conn.PrepareContext(context.Background(), query)
 	if err != nil {
 		return nil, err
 	}
@@ -109,28 +178,28 @@ func (t *wtx) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-func (t *wtx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := t.stmt(ctx, query)
+func (t *wtx) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(ctx, args...)
+	return st.ExecContext(context.Background(), args...)
 }
 
-func (t *wtx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	st, err := t.stmt(ctx, query)
+func (t *wtx) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
+	st, err := t.stmt(query)
 	if err != nil {
-		return t.conn.QueryRowContext(ctx, query, args...) // carries the error
+		return t.conn.QueryRowContext(context.Background(), query, args...) // carries the error
 	}
-	return st.QueryRowContext(ctx, args...)
+	return st.QueryRowContext(context.Background(), args...)
 }
 
-func (t *wtx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := t.stmt(ctx, query)
+func (t *wtx) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := t.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	return st.QueryContext(context.Background(), args...)
 }
 
 // execScript runs several statements at once (migrations), outside the cache.

@@ -39,7 +39,7 @@ func (db *DB) CreateVerification(ctx context.Context, userID string, req fetchsm
 	now := fromMS(ms(db.Clock.Now())) // as stored, so the answer equals a later read
 	var out *fetchsms.Verification
 	err := db.tx(ctx, "sqlite.CreateVerification", func(tx *wtx) error {
-		svc, err := serviceByRef(ctx, tx, req.Service)
+		svc, err := tx.service(ctx, req.Service)
 		if err != nil {
 			return err
 		}
@@ -219,6 +219,12 @@ func (db *DB) CancelVerification(ctx context.Context, userID, id string) (*fetch
 	var conflict error
 	var out *fetchsms.Verification
 	err := db.tx(ctx, "sqlite.CancelVerification", func(tx *wtx) error {
+		if v, err := cancelWaiting(ctx, tx, userID, id, now); err != nil || v != nil {
+			out = v
+			return err
+		}
+		// Not a waiting verification of this user within its window: read it to
+		// tell why (or to expire it first).
 		v, err := db.getVerification(ctx, tx, userID, id)
 		if err != nil {
 			return err
@@ -253,6 +259,39 @@ func (db *DB) CancelVerification(ctx context.Context, userID, id string) (*fetch
 		return nil, conflict
 	}
 	return out, nil
+}
+
+// cancelWaiting cancels the user's verification id if it is waiting and within its
+// window, in one statement that checks and changes it, then refunds it and frees
+// its number. It returns nil, nil when the verification is not in that state (or
+// not the user's), for the caller to find out why.
+func cancelWaiting(ctx context.Context, tx *wtx, userID, id string, now time.Time) (*fetchsms.Verification, error) {
+	v := fetchsms.Verification{ID: id, UserID: userID, Status: fetchsms.StatusCancelled}
+	var created, expires int64
+	err := tx.QueryRowContext(ctx, `UPDATE verifications SET status = 'cancelled', ended_at = ?
+		WHERE id = ? AND user_id = ? AND status = 'waiting' AND expires_at > ?
+		RETURNING ref, service_id, number_id, number, area_code, cost_cents, created_at, expires_at`,
+		ms(now), id, userID, ms(now)).Scan(&v.Ref, &v.ServiceID, &v.NumberID, &v.Number, &v.AreaCode, &v.CostCents, &created, &expires)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	tx.touch(id)
+	v.CreatedAt, v.ExpiresAt = fromMS(created), fromMS(expires)
+	svc, err := tx.serviceByID(ctx, v.ServiceID)
+	if err != nil {
+		return nil, err
+	}
+	v.ServiceSlug, v.ServiceName = svc.Slug, svc.Name
+	if err := release(ctx, tx, v.NumberID, "v:"+id, now); err != nil {
+		return nil, err
+	}
+	if err := post(ctx, tx, &fetchsms.LedgerEntry{UserID: userID, Kind: fetchsms.LedgerRefund, AmountCents: v.CostCents, VerificationID: id, CreatedAt: now}); err != nil {
+		return nil, err
+	}
+	return &v, markIdempotent(ctx, tx, id)
 }
 
 // endVerification moves a waiting verification to expired or cancelled, refunds it
