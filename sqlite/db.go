@@ -55,7 +55,7 @@ type DB struct {
 
 // Open opens (creating if needed) the database at path and applies migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
-	if err := walbufOnce(); err != nil {
+	if err := setupSQLite(); err != nil {
 		return nil, err
 	}
 	q := url.Values{}

@@ -165,7 +165,6 @@ func (t *wtx) touch(id string) { t.touched = append(t.touched, id) }
 // sqlite3_interrupt on the shared connection when it ends, which can land on the
 // statement of the next request in the batch. A request whose context has ended
 // before its turn is not run (see DB.run); once started, it runs to its end.
-
 func (t *wtx) stmt(query string) (*sql.Stmt, error) {
 	if st := t.stmts[query]; st != nil {
 		return st, nil

@@ -40,7 +40,7 @@
 
 typedef struct WBFile WBFile;
 struct WBFile {
-  sqlite3_file base;   /* pMethods = &wbMethods */
+  sqlite3_file base;   /* pMethods = &gMethods */
   sqlite3_file *real;  /* the "unix" file, allocated right after this struct */
   int isWal;
   char *buf;           /* pending bytes, for offsets [off, off+len) */

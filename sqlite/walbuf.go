@@ -16,7 +16,9 @@ import (
 // writes of each commit to the WAL gathered into one system call.
 const walbufVFS = "fetchsms-walbuf"
 
-var walbufOnce = sync.OnceValue(func() error {
+// setupSQLite configures SQLite for the process (memory statistics off) and
+// registers the VFS, once, before the first connection opens; see walbuf.c.
+var setupSQLite = sync.OnceValue(func() error {
 	name := C.CString(walbufVFS) // kept for the life of the process, as SQLite keeps the VFS
 	if rc := C.fetchsms_sqlite_init(name); rc != 0 {
 		return fmt.Errorf("sqlite: registering the %s VFS: SQLite error %d", walbufVFS, int(rc))

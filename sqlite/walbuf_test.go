@@ -13,7 +13,7 @@ import (
 // through SQLite's own "unix" VFS, as another program would.
 func rawConn(t *testing.T, path string, gathered bool, cacheSize int) *sql.DB {
 	t.Helper()
-	if err := walbufOnce(); err != nil {
+	if err := setupSQLite(); err != nil {
 		t.Fatal(err)
 	}
 	dsn := "file:" + path + "?_journal_mode=WAL&_busy_timeout=15000&_synchronous=NORMAL"
