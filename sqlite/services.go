@@ -8,9 +8,15 @@ import (
 
 // ServiceByID returns a service, enabled or not.
 func (db *DB) ServiceByID(ctx context.Context, id int) (*fetchsms.Service, error) {
-	s, err := scanService(db.rp.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
+	s, err := serviceByID(ctx, db.rp, id)
+	return s, wrap("sqlite.ServiceByID", err)
+}
+
+// serviceByID reads service id, enabled or not; ENOTFOUND when there is none.
+func serviceByID(ctx context.Context, q queryer, id int) (*fetchsms.Service, error) {
+	s, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
 	if err != nil {
-		return nil, wrap("sqlite.ServiceByID", notFound(err, "service not found"))
+		return nil, notFound(err, "service not found")
 	}
 	return s, nil
 }
@@ -44,9 +50,9 @@ func (db *DB) CreateService(ctx context.Context, s fetchsms.Service) (*fetchsms.
 func (db *DB) UpdateService(ctx context.Context, id int, u fetchsms.ServiceUpdate) (*fetchsms.Service, error) {
 	err := db.tx(ctx, "sqlite.UpdateService", func(tx *wtx) error {
 		tx.servicesChanged()
-		cur, err := scanService(tx.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
+		cur, err := serviceByID(ctx, tx, id)
 		if err != nil {
-			return notFound(err, "service not found")
+			return err
 		}
 		next := u.Apply(*cur)
 		if err := next.Validate(); err != nil {

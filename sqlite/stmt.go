@@ -108,30 +108,23 @@ type wtx struct {
 // another process has committed anything (PRAGMA data_version, read at BEGIN).
 // The service returned is shared: read it, never change it.
 func (t *wtx) service(ctx context.Context, ref string) (*fetchsms.Service, error) {
-	if s := t.services[ref]; s != nil {
-		return s, nil
-	}
-	s, err := serviceByRef(ctx, t, ref)
-	if err != nil {
-		return nil, err
-	}
-	if t.services == nil {
-		t.services = map[string]*fetchsms.Service{}
-	}
-	t.services[ref] = s
-	return s, nil
+	return t.cachedService(ref, func() (*fetchsms.Service, error) { return serviceByRef(ctx, t, ref) })
 }
 
 // serviceByID returns service id, enabled or not (a purchase keeps its service
 // when an admin disables it), through the same cache as service.
 func (t *wtx) serviceByID(ctx context.Context, id int) (*fetchsms.Service, error) {
 	key := "#" + strconv.Itoa(id) // apart from the customers' references
+	return t.cachedService(key, func() (*fetchsms.Service, error) { return serviceByID(ctx, t, id) })
+}
+
+func (t *wtx) cachedService(key string, load func() (*fetchsms.Service, error)) (*fetchsms.Service, error) {
 	if s := t.services[key]; s != nil {
 		return s, nil
 	}
-	s, err := scanService(t.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
+	s, err := load()
 	if err != nil {
-		return nil, notFound(err, "service not found")
+		return nil, err
 	}
 	if t.services == nil {
 		t.services = map[string]*fetchsms.Service{}
