@@ -179,11 +179,11 @@ type fileID struct{ dev, ino uint64 }
 // timestamps change at most once per clock tick, and so does the inode write
 // (docs/PERFORMANCE.md, session 4).
 func pathID(path string) (fileID, error) {
-	var st unix.Statx_t
-	if err := unix.Statx(unix.AT_FDCWD, path, unix.AT_STATX_DONT_SYNC, unix.STATX_INO, &st); err != nil {
+	id, err := statxID(unix.AT_FDCWD, path, 0)
+	if err != nil {
 		return fileID{}, &os.PathError{Op: "statx", Path: path, Err: err}
 	}
-	return fileID{unix.Mkdev(st.Dev_major, st.Dev_minor), st.Ino}, nil
+	return id, nil
 }
 
 func fdID(f *os.File) (fileID, error) {
@@ -191,15 +191,22 @@ func fdID(f *os.File) (fileID, error) {
 	if err != nil {
 		return fileID{}, err
 	}
-	var st unix.Statx_t
+	var id fileID
 	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		serr = unix.Statx(int(fd), "", unix.AT_EMPTY_PATH|unix.AT_STATX_DONT_SYNC, unix.STATX_INO, &st)
-	}); err != nil {
+	if err := rc.Control(func(fd uintptr) { id, serr = statxID(int(fd), "", unix.AT_EMPTY_PATH) }); err != nil {
 		return fileID{}, err
 	}
 	if serr != nil {
 		return fileID{}, &os.PathError{Op: "statx", Path: f.Name(), Err: serr}
+	}
+	return id, nil
+}
+
+// statxID is statx(dirfd, path, flags) asking for the inode number alone.
+func statxID(dirfd int, path string, flags int) (fileID, error) {
+	var st unix.Statx_t
+	if err := unix.Statx(dirfd, path, flags|unix.AT_STATX_DONT_SYNC, unix.STATX_INO, &st); err != nil {
+		return fileID{}, err
 	}
 	return fileID{unix.Mkdev(st.Dev_major, st.Dev_minor), st.Ino}, nil
 }
