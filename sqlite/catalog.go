@@ -67,19 +67,19 @@ func (db *DB) ServiceByRef(ctx context.Context, ref string) (*fetchsms.Service, 
 }
 
 type queryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) row
+	QueryContext(ctx context.Context, query string, args ...any) (rowsIter, error)
 }
 
 func serviceByRef(ctx context.Context, q queryer, ref string) (*fetchsms.Service, error) {
 	ref = strings.TrimSpace(ref)
-	var row *sql.Row
+	var r row
 	if id, err := strconv.Atoi(ref); err == nil {
-		row = q.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ? AND enabled = 1`, id)
+		r = q.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ? AND enabled = 1`, id)
 	} else {
-		row = q.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE slug = ? AND enabled = 1`, strings.ToLower(ref))
+		r = q.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE slug = ? AND enabled = 1`, strings.ToLower(ref))
 	}
-	s, err := scanService(row)
+	s, err := scanService(r)
 	if err == sql.ErrNoRows {
 		return nil, fetchsms.Errorf(fetchsms.ENOTFOUND, "unknown service %q", ref)
 	}

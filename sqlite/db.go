@@ -122,16 +122,47 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite.Open: %s: journal mode %q, want wal: %v", path, mode, err)
 	}
-	db.wt = &wtx{conn: wconn, stmts: map[string]*sql.Stmt{}}
+	db.wt = &wtx{conn: wconn, stmts: map[string]wstmt{}}
 	synced := make(chan *committedBatch)
 	ready := make(chan struct{}, flushers)
-	go db.writer(synced, ready)
+	// The writer holds its connection for good, inside Raw: its statements run on
+	// the driver's connection (see wstmt.go) and are closed before Raw returns.
+	started, rawDone := make(chan error, 1), make(chan struct{})
+	go func() {
+		defer close(rawDone)
+		err := wconn.Raw(func(dc any) error {
+			c, ok := dc.(*sqlite3.SQLiteConn)
+			if !ok {
+				return fmt.Errorf("sqlite.Open: driver connection %T, want *sqlite3.SQLiteConn", dc)
+			}
+			db.wt.dc = c
+			started <- nil
+			db.writer(synced, ready)
+			db.wt.closeStmts()
+			db.wt.dc = nil
+			return nil
+		})
+		if err != nil {
+			select {
+			case started <- err: // the writer never ran
+				close(synced)
+			default:
+			}
+		}
+	}()
 	var wg sync.WaitGroup
 	for range flushers {
 		wg.Add(1)
 		go func() { defer wg.Done(); db.syncer(synced, ready) }()
 	}
-	go func() { wg.Wait(); db.dur.close(); close(db.writerDone) }()
+	go func() { wg.Wait(); <-rawDone; db.dur.close(); close(db.writerDone) }()
+	if err := <-started; err != nil {
+		<-db.writerDone
+		wconn.Close()
+		r.Close()
+		w.Close()
+		return nil, err
+	}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -163,9 +194,6 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closed) })
 	<-db.writerDone
 	db.rp.c.close()
-	for _, st := range db.wt.stmts {
-		st.Close()
-	}
 	db.wt.conn.Close()
 	err1 := db.r.Close()
 	err2 := db.w.Close()

@@ -3,10 +3,14 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 // stmtCache prepares each query once per pool: SQLite parses and plans a statement
@@ -56,7 +60,7 @@ type pool struct {
 	dur *durability
 }
 
-func (p pool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (p pool) QueryRowContext(ctx context.Context, query string, args ...any) row {
 	st, err := p.c.get(ctx, query)
 	if err != nil {
 		return p.c.db.QueryRowContext(ctx, query, args...) // carries the error
@@ -69,7 +73,7 @@ func (p pool) QueryRowContext(ctx context.Context, query string, args ...any) *s
 	return row
 }
 
-func (p pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+func (p pool) QueryContext(ctx context.Context, query string, args ...any) (rowsIter, error) {
 	st, err := p.c.get(ctx, query)
 	if err != nil {
 		return nil, err
@@ -90,8 +94,11 @@ func (p pool) QueryContext(ctx context.Context, query string, args ...any) (*sql
 // no per-statement rebinding to a database/sql Tx: BEGIN and COMMIT are plain
 // statements on the dedicated connection.
 type wtx struct {
-	conn  *sql.Conn
-	stmts map[string]*sql.Stmt // owned by the writer goroutine
+	conn *sql.Conn
+	// dc is conn's driver connection while the writer runs (inside conn.Raw),
+	// and stmts its prepared statements; both owned by the writer goroutine.
+	dc    *sqlite3.SQLiteConn
+	stmts map[string]wstmt
 	// touched are the verifications this transaction changed, dropped from the
 	// read cache after the commit.
 	touched []string
@@ -158,16 +165,32 @@ func (t *wtx) touch(id string) { t.touched = append(t.touched, id) }
 // sqlite3_interrupt on the shared connection when it ends, which can land on the
 // statement of the next request in the batch. A request whose context has ended
 // before its turn is not run (see DB.run); once started, it runs to its end.
-func (t *wtx) stmt(query string) (*sql.Stmt, error) {
+// They run on the driver's connection, prepared once (see wstmt.go).
+func (t *wtx) stmt(query string) (wstmt, error) {
 	if st := t.stmts[query]; st != nil {
 		return st, nil
 	}
-	st, err := t.conn.PrepareContext(context.Background(), query)
+	if t.dc == nil {
+		return nil, errors.New("sqlite: the writer's connection is not open")
+	}
+	st, err := t.dc.PrepareContext(context.Background(), query)
 	if err != nil {
 		return nil, err
 	}
-	t.stmts[query] = st
-	return st, nil
+	ws, ok := st.(wstmt)
+	if !ok {
+		st.Close()
+		return nil, fmt.Errorf("sqlite: driver statement %T cannot run with arguments by position", st)
+	}
+	t.stmts[query] = ws
+	return ws, nil
+}
+
+// wstmt is what the writer needs of a driver statement.
+type wstmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
 }
 
 func (t *wtx) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
@@ -175,27 +198,51 @@ func (t *wtx) ExecContext(_ context.Context, query string, args ...any) (sql.Res
 	if err != nil {
 		return nil, err
 	}
-	return st.ExecContext(context.Background(), args...)
-}
-
-func (t *wtx) QueryRowContext(_ context.Context, query string, args ...any) *sql.Row {
-	st, err := t.stmt(query)
+	nv, err := namedArgs(args)
 	if err != nil {
-		return t.conn.QueryRowContext(context.Background(), query, args...) // carries the error
+		return nil, err
 	}
-	return st.QueryRowContext(context.Background(), args...)
+	return st.ExecContext(context.Background(), nv)
 }
 
-func (t *wtx) QueryContext(_ context.Context, query string, args ...any) (*sql.Rows, error) {
+func (t *wtx) QueryRowContext(_ context.Context, query string, args ...any) row {
+	rows, err := t.QueryContext(context.Background(), query, args...)
+	if err != nil {
+		return &wrow{err: err}
+	}
+	return &wrow{rows: rows.(*wrows)}
+}
+
+func (t *wtx) QueryContext(_ context.Context, query string, args ...any) (rowsIter, error) {
 	st, err := t.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(context.Background(), args...)
+	nv, err := namedArgs(args)
+	if err != nil {
+		return nil, err
+	}
+	r, err := st.QueryContext(context.Background(), nv)
+	if err != nil {
+		return nil, err
+	}
+	return newWrows(r), nil
+}
+
+// closeStmts closes the writer's statements; the writer calls it as it stops,
+// while its connection is still its own.
+func (t *wtx) closeStmts() {
+	for q, st := range t.stmts {
+		st.Close()
+		delete(t.stmts, q)
+	}
 }
 
 // execScript runs several statements at once (migrations), outside the cache.
 func (t *wtx) execScript(ctx context.Context, script string) error {
-	_, err := t.conn.ExecContext(ctx, script)
+	if t.dc == nil {
+		return errors.New("sqlite: the writer's connection is not open")
+	}
+	_, err := t.dc.ExecContext(ctx, script, nil)
 	return err
 }

@@ -141,7 +141,7 @@ func (db *DB) CompleteDeposit(ctx context.Context, depositID, providerRef string
 // is refunded twice, no number is held by two live purchases.
 func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error) {
 	c := &fetchsms.LedgerCheck{}
-	q := func(query string, args ...any) (*sql.Rows, error) { return db.rp.QueryContext(ctx, query, args...) }
+	q := func(query string, args ...any) (rowsIter, error) { return db.rp.QueryContext(ctx, query, args...) }
 	rows, err := q(`SELECT u.id, u.balance_cents, COALESCE((SELECT sum(amount_cents) FROM ledger l WHERE l.user_id = u.id), 0) FROM users u`)
 	if err != nil {
 		return nil, err
