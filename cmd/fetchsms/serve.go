@@ -63,14 +63,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	db.SetDetector(fetchsms.NewDetector(services))
 	// Admins edit detection rules; this server rebuilds its detector at once, and
 	// every server (several may share a PostgreSQL database) every 30 s.
-	reloadRules := func(ctx context.Context) error {
-		services, err := db.AllServices(ctx)
-		if err != nil {
-			return err
-		}
-		db.SetDetector(fetchsms.NewDetector(services))
-		return nil
-	}
+	rules := &ruleReloader{load: db.AllServices, set: func(s []*fetchsms.Service) { db.SetDetector(fetchsms.NewDetector(s)) }}
+	reloadRules := rules.reload
 
 	guard := webhook.Guard{AllowLoopback: *sandboxMode || *allowPrivate, AllowPrivate: *allowPrivate}
 	if *servers < 1 {
@@ -188,4 +182,25 @@ func inboundVia(srv *web.Server, token string) sandbox.Deliverer {
 		}
 		return nil
 	}
+}
+
+// ruleReloader rebuilds the detector from the services table. Reloads run one at
+// a time: the periodic reload could otherwise read the rules before an admin's
+// change and install them after the reload that change triggered, and the
+// server would detect with the old rules until the next period.
+type ruleReloader struct {
+	mu   sync.Mutex
+	load func(context.Context) ([]*fetchsms.Service, error)
+	set  func([]*fetchsms.Service)
+}
+
+func (r *ruleReloader) reload(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	services, err := r.load(ctx)
+	if err != nil {
+		return err
+	}
+	r.set(services)
+	return nil
 }
