@@ -44,7 +44,8 @@ type serviceJSON struct {
 
 func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
-	if body := s.catalog.get(now); body != nil {
+	body, gen := s.catalog.get(now)
+	if body != nil {
 		writeBody(w, body)
 		return
 	}
@@ -62,13 +63,13 @@ func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
 		out = append(out, serviceJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, PriceCents: c.PriceCents, LongPrices: lp,
 			ShortAvailable: c.ShortAvailable, LongAvailable: c.LongAvailable})
 	}
-	body, err := json.MarshalIndent(out, "", "  ")
+	body, err = json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	body = append(body, '\n')
-	s.catalog.put(body, now)
+	s.catalog.put(body, now, gen)
 	writeBody(w, body)
 }
 

@@ -38,13 +38,13 @@ func (s *Server) authenticate(r *http.Request) (*fetchsms.Principal, error) {
 		return nil, fetchsms.Errorf(fetchsms.EUNAUTHORIZED, "missing credential: send Authorization: Bearer <token>")
 	}
 	now := time.Now()
-	p := s.auth.get(token, now)
+	p, gen := s.auth.get(token, now)
 	if p == nil {
 		var err error
 		if p, err = s.DB.Authenticate(r.Context(), token); err != nil {
 			return nil, err
 		}
-		s.auth.put(token, p, now)
+		s.auth.put(token, p, now, gen)
 	}
 	if fromCookie {
 		if err := checkCookieCSRF(r, token); err != nil {

@@ -15,30 +15,41 @@ import (
 const catalogTTL = time.Second
 
 // catalogCache holds the rendered GET /v1/services answer.
+//
+// Both caches here count their invalidations: a miss returns the count, and a
+// fill made with an older count is not stored. Otherwise a read that started
+// before a change, and finished after the change dropped the cache, would put
+// the old state back for a whole TTL (a revoked key working for 2 s more).
 type catalogCache struct {
 	mu      sync.Mutex
 	body    []byte
 	expires time.Time
+	gen     uint64 // invalidations so far
 }
 
-func (c *catalogCache) get(now time.Time) []byte {
+// get returns the cached body, or nil and the generation to fill it with.
+func (c *catalogCache) get(now time.Time) ([]byte, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if now.Before(c.expires) {
-		return c.body
+		return c.body, c.gen
 	}
-	return nil
+	return nil, c.gen
 }
 
-func (c *catalogCache) put(body []byte, now time.Time) {
+// put stores body, read after get returned gen, unless the cache was dropped since.
+func (c *catalogCache) put(body []byte, now time.Time, gen uint64) {
 	c.mu.Lock()
-	c.body, c.expires = body, now.Add(catalogTTL)
+	if gen == c.gen {
+		c.body, c.expires = body, now.Add(catalogTTL)
+	}
 	c.mu.Unlock()
 }
 
 func (c *catalogCache) invalidate() {
 	c.mu.Lock()
 	c.body, c.expires = nil, time.Time{}
+	c.gen++
 	c.mu.Unlock()
 }
 
@@ -57,23 +68,29 @@ type authEntry struct {
 // the balance in a cached principal is never used for money decisions (purchases
 // read it inside their transaction).
 type authCache struct {
-	mu sync.Mutex
-	m  map[string]authEntry
+	mu  sync.Mutex
+	m   map[string]authEntry
+	gen uint64 // purges so far
 }
 
-func (c *authCache) get(token string, now time.Time) *fetchsms.Principal {
+// get returns the cached principal, or nil and the generation to fill it with.
+func (c *authCache) get(token string, now time.Time) (*fetchsms.Principal, uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[token]
 	if !ok || now.After(e.expires) {
-		return nil
+		return nil, c.gen
 	}
-	return e.p
+	return e.p, c.gen
 }
 
-func (c *authCache) put(token string, p *fetchsms.Principal, now time.Time) {
+// put stores p, looked up after get returned gen, unless the cache was purged since.
+func (c *authCache) put(token string, p *fetchsms.Principal, now time.Time, gen uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return
+	}
 	if c.m == nil || len(c.m) > 100_000 {
 		c.m = map[string]authEntry{}
 	}
@@ -83,6 +100,7 @@ func (c *authCache) put(token string, p *fetchsms.Principal, now time.Time) {
 func (c *authCache) purge() {
 	c.mu.Lock()
 	c.m = nil
+	c.gen++
 	c.mu.Unlock()
 }
 

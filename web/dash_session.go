@@ -58,12 +58,12 @@ func (s *Server) cookieSession(r *http.Request) (string, *fetchsms.Principal) {
 		return "", nil
 	}
 	now := time.Now()
-	p := s.auth.get(c.Value, now)
+	p, gen := s.auth.get(c.Value, now)
 	if p == nil {
 		if p, err = s.DB.Authenticate(r.Context(), c.Value); err != nil {
 			return "", nil
 		}
-		s.auth.put(c.Value, p, now)
+		s.auth.put(c.Value, p, now, gen)
 	}
 	if p.Kind != fetchsms.KindSession || p.User == nil {
 		return "", nil

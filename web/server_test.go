@@ -39,8 +39,10 @@ func TestWritesDropCaches(t *testing.T) {
 	h := s.dropCaches(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	now := time.Now()
 	fill := func() {
-		s.catalog.put([]byte("x"), now)
-		s.auth.put("tok", &fetchsms.Principal{}, now)
+		_, g := s.catalog.get(now)
+		s.catalog.put([]byte("x"), now, g)
+		_, g = s.auth.get("tok", now)
+		s.auth.put("tok", &fetchsms.Principal{}, now, g)
 	}
 	for _, tc := range []struct {
 		method, path   string
@@ -55,11 +57,44 @@ func TestWritesDropCaches(t *testing.T) {
 	} {
 		fill()
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(tc.method, tc.path, nil))
-		if dropped := s.catalog.get(now) == nil; dropped != tc.catalog {
+		if body, _ := s.catalog.get(now); (body == nil) != tc.catalog {
+			dropped := body == nil
 			t.Errorf("%s %s: catalog dropped %v", tc.method, tc.path, dropped)
 		}
-		if dropped := s.auth.get("tok", now) == nil; dropped != tc.creds {
+		if p, _ := s.auth.get("tok", now); (p == nil) != tc.creds {
+			dropped := p == nil
 			t.Errorf("%s %s: credentials dropped %v", tc.method, tc.path, dropped)
 		}
+	}
+}
+
+// TestCacheFillAfterDropIsDiscarded: a lookup that began before a change and
+// ends after the change dropped the cache does not put the old state back.
+func TestCacheFillAfterDropIsDiscarded(t *testing.T) {
+	t.Parallel()
+	var s Server
+	now := time.Now()
+	_, g := s.auth.get("tok", now) // a request looks the key up...
+	s.auth.purge()                 // ...the key is revoked meanwhile...
+	s.auth.put("tok", &fetchsms.Principal{}, now, g)
+	if p, _ := s.auth.get("tok", now); p != nil {
+		t.Fatal("a credential read before its revocation was cached after it")
+	}
+	_, g = s.auth.get("tok", now)
+	s.auth.put("tok", &fetchsms.Principal{}, now, g)
+	if p, _ := s.auth.get("tok", now); p == nil {
+		t.Fatal("a lookup with no purge in between was not cached")
+	}
+
+	_, g = s.catalog.get(now)
+	s.catalog.invalidate()
+	s.catalog.put([]byte("old stock"), now, g)
+	if body, _ := s.catalog.get(now); body != nil {
+		t.Fatalf("a catalog read before a change was cached after it: %q", body)
+	}
+	_, g = s.catalog.get(now)
+	s.catalog.put([]byte("new stock"), now, g)
+	if body, _ := s.catalog.get(now); string(body) != "new stock" {
+		t.Fatalf("catalog %q", body)
 	}
 }
