@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -31,6 +32,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	keys := fs.Int("keys", 1000, "API keys to spread load over (each keeps its 100 req/s, so 1000 keys allow 100 000 req/s)")
 	hooks := fs.Int("webhooks", 300, "inbound SMS to time to their webhook POST")
 	profile := fs.String("cpuprofile", "", "write the server's CPU profile here")
+	listRows := fs.Int("list-rows", 1_000_000, "verifications in one customer's history for the list phase")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -141,6 +143,35 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	pass = pass && okHook
 	fmt.Fprintf(stdout, "%-44s %9.2fms %10.2fms %8s %8s %s\n", "inbound SMS → webhook POST (p50, p99)", ms(p50), ms(p99), "", "≤25ms", mark(okHook))
 
+	// Lists: one page of the history, before and after the customer's history
+	// grows to list-rows verifications, at its newest, middle and oldest end.
+	small, err := b.pageTime(apiKeys, "")
+	if err != nil {
+		return err
+	}
+	before, first, last, err := seedHistory(ctx, srv.db, acct["id"].(string), *listRows)
+	if err != nil {
+		return err
+	}
+	var worst time.Duration
+	var at [3]time.Duration
+	for i, cursor := range []int64{0, (first + last) / 2, first + 51} {
+		c := ""
+		if cursor > 0 {
+			c = strconv.FormatInt(cursor, 10)
+		}
+		if at[i], err = b.pageTime(apiKeys, c); err != nil {
+			return err
+		}
+		worst = max(worst, at[i])
+	}
+	okList := worst <= 2*small
+	pass = pass && okList
+	fmt.Fprintf(stdout, "%-44s %10.0fµs %10.0fµs %7.1f× %8s %s\n", fmt.Sprintf("history page, %d rows vs %d", before+*listRows, before),
+		float64(worst.Microseconds()), float64(small.Microseconds()), float64(worst)/float64(small), "≤2×", mark(okList))
+	fmt.Fprintf(stdout, "%-44s newest %.0fµs, middle %.0fµs, oldest %.0fµs (median of 200)\n", "  (50-row pages; slowest of the ends above)",
+		float64(at[0].Microseconds()), float64(at[1].Microseconds()), float64(at[2].Microseconds()))
+
 	rss := srv.peakRSS()
 	okRSS := rss > 0 && rss <= 150<<20
 	pass = pass && okRSS
@@ -169,6 +200,7 @@ func numCPU() int {
 
 type benchServer struct {
 	cmd          *exec.Cmd
+	db           string // the server's SQLite file
 	url          string
 	apiKey       string
 	demoSession  string
@@ -189,7 +221,7 @@ func startBenchServer(ctx context.Context, exe, db, profile string) (*benchServe
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	s := &benchServer{cmd: cmd}
+	s := &benchServer{cmd: cmd, db: db}
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		line := sc.Text()
@@ -439,4 +471,67 @@ func (b *benchClient) webhookLatency(ctx context.Context, srv *benchServer, key 
 	}
 	slices.Sort(lat)
 	return lat[len(lat)/2], lat[len(lat)*99/100], nil
+}
+
+// pageTime is the median time of one 50-row page of the history, from cursor
+// ("" for the newest), over 200 requests on one keep-alive connection, with the
+// customer's keys in turn (each allows 100 requests a second).
+func (b *benchClient) pageTime(keys []string, cursor string) (time.Duration, error) {
+	c, err := newRawClient(b.base)
+	if err != nil {
+		return 0, err
+	}
+	defer c.close()
+	path := "/v1/verifications?tab=history&limit=50"
+	if cursor != "" {
+		path += "&cursor=" + cursor
+	}
+	times := make([]time.Duration, 0, 200)
+	for i := -20; i < 200; i++ { // the first 20 warm the connection and caches up
+		t := time.Now()
+		st, body, err := c.do("GET", path, keys[(i+20)%len(keys)], nil)
+		if err != nil {
+			return 0, err
+		}
+		if st != 200 {
+			return 0, fmt.Errorf("bench: GET %s: %d %s", path, st, body)
+		}
+		if i >= 0 {
+			times = append(times, time.Since(t))
+		}
+	}
+	slices.Sort(times)
+	return times[len(times)/2], nil
+}
+
+// seedHistory adds n received verifications to the customer's history, straight
+// into the server's SQLite file (as another process may; one INSERT … SELECT per
+// 50 000 rows), and returns how many verifications the customer had before, and
+// the first and last seq of the customer's rows after.
+func seedHistory(ctx context.Context, path, userID string, n int) (before int, first, last int64, err error) {
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=15000&_journal_mode=WAL")
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var numberID, number string
+	if err := db.QueryRowContext(ctx, `SELECT id, e164 FROM numbers ORDER BY seq LIMIT 1`).Scan(&numberID, &number); err != nil {
+		return 0, 0, 0, fmt.Errorf("bench: seeding the history: %w", err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM verifications WHERE user_id = ?`, userID).Scan(&before); err != nil {
+		return 0, 0, 0, fmt.Errorf("bench: seeding the history: %w", err)
+	}
+	const chunk = 50_000
+	for done := 0; done < n; done += chunk {
+		k := min(chunk, n-done)
+		if _, err := db.ExecContext(ctx, `WITH RECURSIVE c(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM c WHERE i < ?)
+			INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, status, code, cost_cents, created_at, expires_at, received_at)
+			SELECT printf('bench-%010d', i), printf('b_%010d', i), ?, 4, ?, ?, 'received', '123456', 70, 1700000000000 + i, 1700000900000 + i, 1700000060000 + i FROM c`,
+			done, done+k-1, userID, numberID, number); err != nil {
+			return 0, 0, 0, fmt.Errorf("bench: seeding the history: %w", err)
+		}
+	}
+	err = db.QueryRowContext(ctx, `SELECT min(seq), max(seq) FROM verifications WHERE user_id = ?`, userID).Scan(&first, &last)
+	return before, first, last, err
 }

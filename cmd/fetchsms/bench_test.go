@@ -29,10 +29,10 @@ func TestBenchCommand(t *testing.T) {
 	}
 	defer func() { benchCommand = old }()
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"bench", "--duration", "300ms", "--keys", "20", "--webhooks", "5"}, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"bench", "--duration", "300ms", "--keys", "20", "--webhooks", "5", "--list-rows", "2000"}, &out, io.Discard); err != nil {
 		t.Fatalf("bench: %v\n%s", err, out.String())
 	}
-	for _, row := range []string{"GET /v1/verifications/{id}", "GET /v1/services", "purchase + cancel pairs", "inbound SMS → webhook POST", "server peak RSS"} {
+	for _, row := range []string{"GET /v1/verifications/{id}", "GET /v1/services", "purchase + cancel pairs", "inbound SMS → webhook POST", "history page, ", "server peak RSS"} {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("no %q row in:\n%s", row, out.String())
 		}
