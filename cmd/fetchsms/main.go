@@ -70,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type dbFlags struct {
 	path string
 	url  string
+	// sqlite tunes an SQLite database (serve sets it from --writer-cpu).
+	sqlite sqlite.Options
 }
 
 func (d *dbFlags) register(fs *flag.FlagSet) {
@@ -85,7 +87,7 @@ func (d *dbFlags) open(ctx context.Context) (fetchsms.Store, error) {
 	if d.url != "" {
 		db, err = postgres.Open(ctx, d.url)
 	} else {
-		db, err = sqlite.Open(ctx, d.path)
+		db, err = sqlite.OpenWith(ctx, d.path, d.sqlite)
 	}
 	if err != nil {
 		return nil, err

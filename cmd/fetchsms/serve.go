@@ -14,11 +14,13 @@ import (
 	"net/http/httptest"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"sync"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/sandbox"
+	"github.com/fetchsms/fetchsms/sqlite"
 	"github.com/fetchsms/fetchsms/web"
 	"github.com/fetchsms/fetchsms/webhook"
 	"github.com/fetchsms/fetchsms/worker"
@@ -36,8 +38,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
 	simulator := fs.Bool("simulator", env("SIMULATOR", "true") != "false", "in sandbox, answer purchases with simulated SMS")
 	servers := fs.Int("servers", envInt("SERVERS", 1), "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
+	writerCPU := fs.String("writer-cpu", env("WRITER_CPU", "auto"), "SQLite: pin the writer's thread to this CPU; auto: the last CPU the process may use; off: do not pin")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
+	}
+	switch *writerCPU {
+	case "off":
+	case "auto":
+		d.sqlite = sqlite.Options{PinWriter: true, WriterCPU: -1}
+	default:
+		n, err := strconv.Atoi(*writerCPU)
+		if err != nil || n < 0 {
+			return fmt.Errorf("--writer-cpu %q: want auto, off or a CPU number", *writerCPU)
+		}
+		d.sqlite = sqlite.Options{PinWriter: true, WriterCPU: n}
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -140,7 +154,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if f, ok := stdout.(*os.File); ok {
 		f.Sync()
 	}
-	logger.Info("serving", "addr", ln.Addr().String(), "db", d.describe(), "sandbox", *sandboxMode, "servers", *servers)
+	attrs := []any{"addr", ln.Addr().String(), "db", d.describe(), "sandbox", *sandboxMode, "servers", *servers}
+	if p, ok := db.(interface{ WriterCPU() int }); ok && p.WriterCPU() >= 0 {
+		attrs = append(attrs, "writer_cpu", p.WriterCPU())
+	}
+	logger.Info("serving", attrs...)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
