@@ -20,7 +20,7 @@ func pinWriterThread(cpu int) (int, func(), error) {
 	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
 		return -1, none, nil
 	}
-	if cpu >= 0 && (cpu >= len(allowed)*64 || !allowed.IsSet(cpu)) {
+	if cpu >= 0 && !allowed.IsSet(cpu) { // false beyond the set too
 		return -1, none, fmt.Errorf("sqlite: the writer cannot be pinned to CPU %d: this process may run on CPUs %s", cpu, cpuList(&allowed))
 	}
 	if allowed.Count() < 2 || !writerPinned.CompareAndSwap(false, true) {

@@ -206,14 +206,22 @@ func (t *wtx) ExecContext(_ context.Context, query string, args ...any) (sql.Res
 }
 
 func (t *wtx) QueryRowContext(_ context.Context, query string, args ...any) row {
-	rows, err := t.QueryContext(context.Background(), query, args...)
+	rows, err := t.query(query, args)
 	if err != nil {
 		return &wrow{err: err}
 	}
-	return &wrow{rows: rows.(*wrows)}
+	return &wrow{rows: rows}
 }
 
 func (t *wtx) QueryContext(_ context.Context, query string, args ...any) (rowsIter, error) {
+	rows, err := t.query(query, args)
+	if err != nil {
+		return nil, err // a nil *wrows in the interface would not compare equal to nil
+	}
+	return rows, nil
+}
+
+func (t *wtx) query(query string, args []any) (*wrows, error) {
 	st, err := t.stmt(query)
 	if err != nil {
 		return nil, err

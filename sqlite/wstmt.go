@@ -214,6 +214,7 @@ func assignReflect(dest, src any) error {
 	if !ok {
 		return fmt.Errorf("unsupported Scan, storing driver.Value type %T into type %T", src, dest)
 	}
+	var err error
 	switch dv.Kind() {
 	case reflect.String:
 		switch src.(type) {
@@ -221,36 +222,34 @@ func assignReflect(dest, src any) error {
 			dv.SetString(s)
 			return nil
 		}
+		return fmt.Errorf("unsupported Scan, storing driver.Value type %T into type %T", src, dest)
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		n, err := strconv.ParseInt(s, 10, dv.Type().Bits())
-		if err != nil {
-			return fmt.Errorf("converting driver.Value type %T (%q) to a %s: %w", src, s, dv.Kind(), err)
+		var n int64
+		if n, err = strconv.ParseInt(s, 10, dv.Type().Bits()); err == nil {
+			dv.SetInt(n)
 		}
-		dv.SetInt(n)
-		return nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		n, err := strconv.ParseUint(s, 10, dv.Type().Bits())
-		if err != nil {
-			return fmt.Errorf("converting driver.Value type %T (%q) to a %s: %w", src, s, dv.Kind(), err)
+		var n uint64
+		if n, err = strconv.ParseUint(s, 10, dv.Type().Bits()); err == nil {
+			dv.SetUint(n)
 		}
-		dv.SetUint(n)
-		return nil
 	case reflect.Float32, reflect.Float64:
-		f, err := strconv.ParseFloat(s, dv.Type().Bits())
-		if err != nil {
-			return fmt.Errorf("converting driver.Value type %T (%q) to a %s: %w", src, s, dv.Kind(), err)
+		var f float64
+		if f, err = strconv.ParseFloat(s, dv.Type().Bits()); err == nil {
+			dv.SetFloat(f)
 		}
-		dv.SetFloat(f)
-		return nil
 	case reflect.Bool:
-		b, err := strconv.ParseBool(s)
-		if err != nil {
-			return fmt.Errorf("converting driver.Value type %T (%q) to a bool: %w", src, s, err)
+		var b bool
+		if b, err = strconv.ParseBool(s); err == nil {
+			dv.SetBool(b)
 		}
-		dv.SetBool(b)
-		return nil
+	default:
+		return fmt.Errorf("unsupported Scan, storing driver.Value type %T into type %T", src, dest)
 	}
-	return fmt.Errorf("unsupported Scan, storing driver.Value type %T into type %T", src, dest)
+	if err != nil {
+		return fmt.Errorf("converting driver.Value type %T (%q) to a %s: %w", src, s, dv.Kind(), err)
+	}
+	return nil
 }
 
 // asText is src as database/sql turns a driver value into text.
