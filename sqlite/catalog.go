@@ -236,6 +236,9 @@ func (db *DB) Setting(ctx context.Context, key string) (string, error) {
 
 // SetSetting writes a shared setting.
 func (db *DB) SetSetting(ctx context.Context, key, value string) error {
+	if key == refKeySetting {
+		return fetchsms.Errorf(fetchsms.EINVALID, "the setting %s is written once, by a migration", key)
+	}
 	return db.tx(ctx, "sqlite.SetSetting", func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 		return err

@@ -20,8 +20,8 @@ func (db *DB) BulkVerificationsForTest(ctx context.Context, userID, numberID str
 	return db.tx(ctx, "sqlite.BulkVerificationsForTest", func(tx *wtx) error {
 		for i := 0; i < n; i++ {
 			id := newID()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, status, code, cost_cents, created_at, expires_at)
-				VALUES (?, ?, ?, 4, ?, '+13325550184', 'received', '123456', 70, ?, ?)`, id, "b_"+id, userID, numberID, i, i+900000); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO verifications (id, ref_key, ref, user_id, service_id, number_id, number, status, code, cost_cents, created_at, expires_at)
+				VALUES (?, ?, ?, ?, 4, ?, '+13325550184', 'received', '123456', 70, ?, ?)`, id, "b_"+id, "b_"+id, userID, numberID, i, i+900000); err != nil {
 				return err
 			}
 		}

@@ -102,6 +102,8 @@ type wtx struct {
 	// touched are the verifications this transaction changed, dropped from the
 	// read cache after the commit.
 	touched []string
+	// refs is the permutation behind verification refs, read from settings once.
+	refs *refPerm
 	// services caches the enabled services purchases look up, by the reference
 	// the customer gave (see service).
 	services    map[string]*fetchsms.Service

@@ -80,14 +80,14 @@ func (db *DB) CreateVerification(ctx context.Context, userID string, req fetchsm
 		}
 		v := &fetchsms.Verification{ID: id, UserID: userID, ServiceID: svc.ID, ServiceSlug: svc.Slug, ServiceName: svc.Name, NumberID: numberID,
 			Number: e164, AreaCode: req.AreaCode, Status: fetchsms.StatusWaiting, CostCents: q.TotalCents, CreatedAt: now, ExpiresAt: now.Add(fetchsms.VerificationWindow)}
-		err = insertWithRef(ctx, tx, "v_", func(ref string) error {
-			v.Ref = ref
-			_, err := tx.ExecContext(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)`,
-				id, ref, userID, svc.ID, numberID, e164, req.AreaCode, q.TotalCents, ms(now), ms(v.ExpiresAt))
-			return err
-		})
+		seq, ref, refKey, err := tx.nextVerificationRef(ctx)
 		if err != nil {
+			return err
+		}
+		v.Ref = ref
+		if _, err := tx.ExecContext(ctx, `INSERT INTO verifications (seq, id, ref_key, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'waiting', ?, ?, ?)`,
+			seq, id, refKey, ref, userID, svc.ID, numberID, e164, req.AreaCode, q.TotalCents, ms(now), ms(v.ExpiresAt)); err != nil {
 			return err
 		}
 		out = v
@@ -117,6 +117,48 @@ func hold(ctx context.Context, tx *wtx, numberID, holder string, now time.Time) 
 func release(ctx context.Context, tx *wtx, numberID, holder string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `UPDATE numbers SET holder = NULL, released_at = ? WHERE id = ? AND holder = ?`, ms(now), numberID, holder)
 	return err
+}
+
+// refKeySetting names the setting that keeps the key of the verification refs'
+// permutation (migration 0008). It is written once; changing it would let a new
+// ref repeat one given since.
+const refKeySetting = "verification_ref_key"
+
+// nextVerificationRef returns the seq the verification about to be inserted takes
+// (the writer is alone, and AUTOINCREMENT's counter is read inside its
+// transaction), its public ref and its ref_key. The ref is the permutation of the
+// seq; when a row from before migration 0008 already has that ref (old refs were
+// random), the next counter reserved for this seq is tried (refStride).
+func (t *wtx) nextVerificationRef(ctx context.Context) (seq int64, ref, refKey string, err error) {
+	if t.refs == nil {
+		var key string
+		if err := t.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, refKeySetting).Scan(&key); err != nil {
+			return 0, "", "", fmt.Errorf("sqlite: reading the verification ref key: %w", err)
+		}
+		if t.refs, err = parseRefKey(key); err != nil {
+			return 0, "", "", err
+		}
+	}
+	var last int64
+	if err := t.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'verifications'`).Scan(&last); err != nil && err != sql.ErrNoRows {
+		return 0, "", "", err
+	}
+	seq = last + 1
+	if seq >= refStride {
+		return 0, "", "", fmt.Errorf("sqlite: verification seq %d is past the ref space", seq)
+	}
+	for k := range refTries {
+		ref, refKey = t.refs.verificationRef(uint64(seq) + uint64(k)*refStride)
+		var one int
+		switch err := t.QueryRowContext(ctx, `SELECT 1 FROM verifications WHERE ref_key = ?`, ref).Scan(&one); err {
+		case sql.ErrNoRows:
+			return seq, ref, refKey, nil
+		case nil:
+		default:
+			return 0, "", "", err
+		}
+	}
+	return 0, "", "", fmt.Errorf("sqlite: no free ref for verification seq %d", seq)
 }
 
 // insertWithRef runs insert with fresh random refs until one is unique. A UNIQUE

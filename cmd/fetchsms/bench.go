@@ -526,8 +526,8 @@ func seedHistory(ctx context.Context, path, userID string, n int) (before int, f
 	for done := 0; done < n; done += chunk {
 		k := min(chunk, n-done)
 		if _, err := db.ExecContext(ctx, `WITH RECURSIVE c(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM c WHERE i < ?)
-			INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, status, code, cost_cents, created_at, expires_at, received_at)
-			SELECT printf('bench-%010d', i), printf('b_%010d', i), ?, 4, ?, ?, 'received', '123456', 70, 1700000000000 + i, 1700000900000 + i, 1700000060000 + i FROM c`,
+			INSERT INTO verifications (id, ref_key, ref, user_id, service_id, number_id, number, status, code, cost_cents, created_at, expires_at, received_at)
+			SELECT printf('bench-%010d', i), printf('b_%010d', i), printf('b_%010d', i), ?, 4, ?, ?, 'received', '123456', 70, 1700000000000 + i, 1700000900000 + i, 1700000060000 + i FROM c`,
 			done, done+k-1, userID, numberID, number); err != nil {
 			return 0, 0, 0, fmt.Errorf("bench: seeding the history: %w", err)
 		}
