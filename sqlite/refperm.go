@@ -37,8 +37,12 @@ const (
 // refPerm is a keyed permutation of [0, refSpace): a balanced Feistel network on
 // 36 bits whose round function is AES under the key, walked round its cycle until
 // the value falls inside the range (about 1.2 passes on average). A permutation of
-// a larger set restricted this way is a permutation of the smaller one.
-type refPerm struct{ block cipher.Block }
+// a larger set restricted this way is a permutation of the smaller one. It is not
+// safe for concurrent use (the writer alone uses it).
+type refPerm struct {
+	block cipher.Block
+	buf   [32]byte // the round function's input and output, not to allocate per round
+}
 
 func newRefPerm(key []byte) (*refPerm, error) {
 	b, err := aes.NewCipher(key)
@@ -58,10 +62,11 @@ func parseRefKey(s string) (*refPerm, error) {
 }
 
 func (p *refPerm) round(r int, x uint64) uint64 {
-	var in, out [16]byte
+	in, out := p.buf[:16], p.buf[16:]
+	clear(in)
 	in[0] = byte(r)
 	binary.BigEndian.PutUint64(in[8:], x)
-	p.block.Encrypt(out[:], in[:])
+	p.block.Encrypt(out, in)
 	return binary.BigEndian.Uint64(out[:8]) & feistelMask
 }
 

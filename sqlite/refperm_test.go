@@ -323,3 +323,11 @@ func TestMigrationKeepsOldRefs(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkVerificationRef(b *testing.B) {
+	p := testPerm(b, 9)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		p.verificationRef(uint64(i))
+	}
+}

@@ -104,6 +104,9 @@ type wtx struct {
 	touched []string
 	// refs is the permutation behind verification refs, read from settings once.
 	refs *refPerm
+	// oldRefs tells whether rows from before migration 0008 hold refs of the
+	// v_ form in ref_key: 0 not known yet, 1 yes, -1 no.
+	oldRefs int8
 	// services caches the enabled services purchases look up, by the reference
 	// the customer gave (see service).
 	services    map[string]*fetchsms.Service

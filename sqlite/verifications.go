@@ -147,6 +147,24 @@ func (t *wtx) nextVerificationRef(ctx context.Context) (seq int64, ref, refKey s
 	if seq >= refStride {
 		return 0, "", "", fmt.Errorf("sqlite: verification seq %d is past the ref space", seq)
 	}
+	if t.oldRefs == 0 {
+		// Rows from before migration 0008 hold random refs in ref_key; once it is
+		// known that none does, no new ref needs checking against them (no new
+		// row gets one: ref_key is NOT NULL without a default since 0008).
+		var one int
+		switch err := t.QueryRowContext(ctx, `SELECT 1 FROM verifications WHERE ref_key >= 'v_' AND ref_key < 'v`+"`"+`' LIMIT 1`).Scan(&one); err {
+		case sql.ErrNoRows:
+			t.oldRefs = -1
+		case nil:
+			t.oldRefs = 1
+		default:
+			return 0, "", "", err
+		}
+	}
+	if t.oldRefs < 0 {
+		ref, refKey = t.refs.verificationRef(uint64(seq))
+		return seq, ref, refKey, nil
+	}
 	for k := range refTries {
 		ref, refKey = t.refs.verificationRef(uint64(seq) + uint64(k)*refStride)
 		var one int
