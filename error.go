@@ -17,6 +17,7 @@ const (
 	EUNPROCESSABLE = "unprocessable" // 422: invalid duration or parameter value
 	ERATELIMIT     = "rate_limited"  // 429: too many requests
 	EINTERNAL      = "internal"      // 500: a bug or an unavailable dependency; never shown in detail
+	EUNAVAILABLE   = "unavailable"   // 503: storage has failed or cannot be reached
 )
 
 // Error is the application error. Message is safe to show to the customer; Op and Err

@@ -13,6 +13,9 @@ import (
 // The conformance suite in storetest/ runs against every engine.
 type Store interface {
 	Close() error
+	// Health is nil while the store can serve; otherwise an EUNAVAILABLE error
+	// (SQLite after a failed flush, which needs a restart; PostgreSQL unreachable).
+	Health(ctx context.Context) error
 	// SetClock sets business time (expiries, terms, times shown); sessions and
 	// credentials keep wall time.
 	SetClock(Clock)

@@ -103,6 +103,16 @@ func (db *DB) detect(sender, body string) fetchsms.Detection {
 	return fetchsms.Detection{}
 }
 
+// Health pings the database (within 2 s): EUNAVAILABLE when it cannot be reached.
+func (db *DB) Health(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := db.pool.Ping(ctx); err != nil {
+		return &fetchsms.Error{Code: fetchsms.EUNAVAILABLE, Message: "the service is temporarily unavailable", Op: "postgres.Health", Err: err}
+	}
+	return nil
+}
+
 // Close stops the listener and closes the pool.
 func (db *DB) Close() error {
 	db.stop()

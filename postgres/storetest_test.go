@@ -35,3 +35,22 @@ func BenchmarkStore(b *testing.B) {
 		return db
 	})
 }
+
+// TestHealthWhenUnreachable: a store whose database cannot be reached reports
+// EUNAVAILABLE (the server's /healthz then answers 503).
+func TestHealthWhenUnreachable(t *testing.T) {
+	t.Parallel()
+	pgtest.Available(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Health(ctx); err != nil {
+		t.Fatalf("health of an open store: %v", err)
+	}
+	db.Close()
+	if err := db.Health(ctx); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
+		t.Fatalf("health of a closed pool: %v, want unavailable", err)
+	}
+}

@@ -205,6 +205,12 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	return db, nil
 }
 
+// Health reports a storage failure: after a failed flush the database takes no
+// reads or writes until the process restarts (see durability).
+func (db *DB) Health(ctx context.Context) error {
+	return wrap("sqlite.Health", db.dur.failure())
+}
+
 // SetClock sets business time.
 func (db *DB) SetClock(c fetchsms.Clock) { db.Clock = c }
 
@@ -567,6 +573,9 @@ func wrap(op string, err error) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return &fetchsms.Error{Code: fetchsms.ENOTFOUND, Message: "not found", Op: op, Err: err}
+	}
+	if errors.Is(err, errStorageFailed) {
+		return &fetchsms.Error{Code: fetchsms.EUNAVAILABLE, Message: "the service is temporarily unavailable", Op: op, Err: err}
 	}
 	var se sqlite3.Error
 	if errors.As(err, &se) {

@@ -1,8 +1,6 @@
 package sqlite
 
 import (
-	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -258,9 +256,8 @@ func (d *durability) awaitDurable() error {
 	}
 }
 
-// failedRow returns a row whose Scan reports that the read could not be trusted.
-func failedRow(ctx context.Context, st *sql.Stmt, args []any) *sql.Row {
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	return st.QueryRowContext(cctx, args...)
-}
+// failedRow is a row whose Scan reports why the read could not be trusted (the
+// storage failure).
+type failedRow struct{ err error }
+
+func (r failedRow) Scan(...any) error { return r.err }

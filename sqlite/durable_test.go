@@ -108,16 +108,22 @@ func TestFailedFlushStopsTheDatabase(t *testing.T) {
 	if _, err := db.Adjust(ctx, u.ID, 1000, "before"); err != nil {
 		t.Fatal(err)
 	}
+	if err := db.Health(ctx); err != nil {
+		t.Fatalf("health before the failure: %v", err)
+	}
 	db.SetBeforeSyncForTest(func() error { return errors.New("EIO (injected)") })
-	if _, err := db.Adjust(ctx, u.ID, 500, "not flushed"); err == nil || fetchsms.ErrorCode(err) != fetchsms.EINTERNAL {
-		t.Fatalf("the write whose flush failed: %v, want an internal error", err)
+	if _, err := db.Adjust(ctx, u.ID, 500, "not flushed"); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
+		t.Fatalf("the write whose flush failed: %v, want unavailable", err)
 	}
 	db.SetBeforeSyncForTest(nil)
-	if _, err := db.Adjust(ctx, u.ID, 1, "after"); err == nil || !strings.Contains(err.Error(), "restarted") {
+	if _, err := db.Adjust(ctx, u.ID, 1, "after"); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE || !strings.Contains(err.Error(), "restarted") {
 		t.Fatalf("a later write: %v, want the storage failure", err)
 	}
-	if _, err := db.Balance(ctx, u.ID); err == nil {
-		t.Fatal("a read after the failure answered")
+	if _, err := db.Balance(ctx, u.ID); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
+		t.Fatalf("a read after the failure: %v, want unavailable", err)
+	}
+	if err := db.Health(ctx); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
+		t.Fatalf("health after the failure: %v, want unavailable", err)
 	}
 	db.Close()
 

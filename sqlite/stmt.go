@@ -68,7 +68,7 @@ func (p pool) QueryRowContext(ctx context.Context, query string, args ...any) ro
 	row := st.QueryRowContext(ctx, args...)
 	if err := p.dur.awaitDurable(); err != nil {
 		row.Scan() // releases the statement
-		return failedRow(ctx, st, args)
+		return failedRow{err}
 	}
 	return row
 }

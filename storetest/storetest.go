@@ -79,6 +79,9 @@ func setup(t *testing.T, open Opener, n int) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	db := open(t)
+	if err := db.Health(ctx); err != nil {
+		t.Fatalf("a fresh store is not healthy: %v", err)
+	}
 	clock := NewClock(time.Date(2026, 6, 17, 22, 14, 5, 0, time.UTC))
 	db.SetClock(clock)
 	if err := db.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {

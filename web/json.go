@@ -28,6 +28,7 @@ var statusOf = map[string]int{
 	fetchsms.EUNPROCESSABLE: http.StatusUnprocessableEntity,
 	fetchsms.ERATELIMIT:     http.StatusTooManyRequests,
 	fetchsms.EINTERNAL:      http.StatusInternalServerError,
+	fetchsms.EUNAVAILABLE:   http.StatusServiceUnavailable,
 }
 
 // writeJSON writes v as indented JSON, the shape the API document shows.

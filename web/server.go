@@ -144,7 +144,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Web dashboard and admin console: HTML pages (dash_routes.go).
 	s.dashRoutes(mux)
 
+	// Health for load balancers and orchestrators: 503 once the store cannot serve
+	// (SQLite after a failed flush: restart the process).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.DB.Health(r.Context()); err != nil {
+			s.Logger.Error("unhealthy", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": fetchsms.ErrorMessage(err)})
+			return
+		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 }

@@ -2,6 +2,8 @@ package web
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -96,5 +98,37 @@ func TestCacheFillAfterDropIsDiscarded(t *testing.T) {
 	s.catalog.put([]byte("new stock"), now, g)
 	if body, _ := s.catalog.get(now); string(body) != "new stock" {
 		t.Fatalf("catalog %q", body)
+	}
+}
+
+// unavailableStore is a store whose storage has failed: Health and the catalog
+// answer EUNAVAILABLE, as SQLite does after a failed flush (the store side is
+// tested in sqlite's TestFailedFlushStopsTheDatabase).
+type unavailableStore struct{ fetchsms.Store }
+
+var errUnavailable = &fetchsms.Error{Code: fetchsms.EUNAVAILABLE, Message: "the service is temporarily unavailable", Err: errors.New("storage failure: fdatasync: EIO")}
+
+func (unavailableStore) Health(context.Context) error { return errUnavailable }
+func (unavailableStore) Catalog(context.Context) ([]fetchsms.ServiceStock, error) {
+	return nil, errUnavailable
+}
+
+// TestStorageFailureIs503: when the store cannot serve, requests get 503 with a
+// {"detail"} that hides the cause, and /healthz turns 503 so that a load balancer
+// or an orchestrator takes the server out and restarts it.
+func TestStorageFailureIs503(t *testing.T) {
+	t.Parallel()
+	var log bytes.Buffer
+	s := &Server{DB: unavailableStore{}, Logger: slog.New(slog.NewTextHandler(&log, nil))}
+	for _, path := range []string{"/v1/services", "/healthz"} {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		body := rec.Body.String()
+		if rec.Code != http.StatusServiceUnavailable || !strings.Contains(body, `"detail": "the service is temporarily unavailable"`) || strings.Contains(body, "EIO") {
+			t.Errorf("GET %s: %d %s", path, rec.Code, body)
+		}
+	}
+	if !strings.Contains(log.String(), "EIO") {
+		t.Errorf("the cause is not logged: %s", log.String())
 	}
 }
