@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sync"
 	"testing"
 	"time"
@@ -72,6 +73,10 @@ func testConcurrentPurchaseCancelExpireReceive(t *testing.T, open Opener) {
 // touched from many goroutines at once (many connections, as several servers are).
 func testConcurrent(t *testing.T, open Opener) {
 	t.Run("PurchaseCancelExpireReceive", func(t *testing.T) { t.Parallel(); testConcurrentPurchaseCancelExpireReceive(t, open) })
+	t.Run("RefsUnique", func(t *testing.T) {
+		t.Parallel()
+		testConcurrentRefsUnique(t, open)
+	})
 	t.Run("WalletNeverOverdrawn", func(t *testing.T) {
 		t.Parallel()
 		ctx := context.Background()
@@ -274,4 +279,48 @@ func parallel(n int, fn func(i int) error) int {
 	close(start)
 	wg.Wait()
 	return ok
+}
+
+var refFormat = regexp.MustCompile(`^v_[0-9A-Za-z]{6}$`)
+
+// testConcurrentRefsUnique: verifications bought at once from many goroutines
+// (each a purchase and a cancel, so numbers return to the pool) all get refs in the
+// published form, none repeated.
+func testConcurrentRefsUnique(t *testing.T, open Opener) {
+	ctx := context.Background()
+	f := setup(t, open, 16)
+	u := f.user(t, 70*1000)
+	var mu sync.Mutex
+	refs := map[string]string{}
+	var wg sync.WaitGroup
+	for g := 0; g < 16; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 8; i++ {
+				v, err := f.db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
+				if fetchsms.ErrorCode(err) == fetchsms.ECONFLICT {
+					continue // every number held at this instant
+				}
+				if err != nil {
+					t.Errorf("purchase: %v", err)
+					return
+				}
+				mu.Lock()
+				if other, ok := refs[v.Ref]; ok || !refFormat.MatchString(v.Ref) {
+					t.Errorf("ref %q of %s: malformed or already given to %s", v.Ref, v.ID, other)
+				}
+				refs[v.Ref] = v.ID
+				mu.Unlock()
+				if _, err := f.db.CancelVerification(ctx, u.ID, v.ID); err != nil {
+					t.Errorf("cancel: %v", err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if len(refs) < 64 {
+		t.Fatalf("only %d purchases went through", len(refs))
+	}
 }
