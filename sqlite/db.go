@@ -134,8 +134,11 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	// writer for a few milliseconds whatever its size, and the pages written again
 	// and again (balances, the ends of indexes) are copied once per checkpoint.
 	// The WAL file then stays near 16 MB. Measured under load: the writer's mean
-	// commit 200-270 -> 130-150 us (docs/PERFORMANCE.md).
-	if _, err := wconn.ExecContext(ctx, `PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000`); err != nil {
+	// commit 200-270 -> 130-150 us (docs/PERFORMANCE.md). One big transaction (a
+	// migration rewriting a table, a large import) makes the file as large as its
+	// pages, and SQLite keeps that size; journal_size_limit cuts it back to 64 MB
+	// when the WAL next starts over.
+	if _, err := wconn.ExecContext(ctx, `PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000; PRAGMA journal_size_limit = 67108864`); err != nil {
 		wconn.Close()
 		r.Close()
 		w.Close()
