@@ -338,9 +338,9 @@ const maxBatch = 256
 // previous batch joins the next one, so the batch grows with the load and the
 // writer never waits for the disk while a request waits for the writer. When none
 // does, the writer flushes the batch itself: on a 2-core machine the wake-ups of
-// the hand-over to the syncer and back cost more than they save (about 10 % more
-// purchase + cancel pairs and 10 % less CPU a pair at 16 connections, measured in
-// docs/PERFORMANCE.md).
+// the hand-over to the syncer and back cost more than they save (about 8 % more
+// purchase + cancel pairs and up to 12 % less CPU a pair at 16 connections,
+// measured in docs/PERFORMANCE.md).
 func (db *DB) writer(synced chan<- *committedBatch, ready <-chan struct{}) {
 	defer close(synced)
 	var b *committedBatch // the open transaction, if any
@@ -364,12 +364,15 @@ func (db *DB) writer(synced chan<- *committedBatch, ready <-chan struct{}) {
 		last = len(b.reqs)
 		done := db.finish(b)
 		b = nil
+		// Every caller holds the syncer's token here (free, or just taken from
+		// ready).
 		if len(db.writes) == 0 {
 			// Nothing waits for the writer: it flushes and answers the batch
-			// itself, so no thread has to be woken for it (the syncer keeps its
-			// token). A request that comes in meanwhile would have waited for
-			// this flush before its own anyway.
+			// itself, so no thread has to be woken for it, and keeps the token.
+			// A request that comes in meanwhile would have waited for this flush
+			// before its own anyway.
 			db.complete(done)
+			free = true
 			return
 		}
 		synced <- done
@@ -388,6 +391,7 @@ func (db *DB) writer(synced chan<- *committedBatch, ready <-chan struct{}) {
 		if len(b.reqs) >= maxBatch {
 			if !free {
 				<-ready
+				free = true
 			}
 			handOff()
 			continue
@@ -434,6 +438,7 @@ func (db *DB) writer(synced chan<- *committedBatch, ready <-chan struct{}) {
 			free = true
 		case <-db.closed:
 			<-ready
+			free = true
 			handOff()
 			return
 		}
