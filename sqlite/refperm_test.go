@@ -16,6 +16,23 @@ import (
 	fetchsms "github.com/fetchsms/fetchsms"
 )
 
+// invert is apply's inverse: with it the tests show apply is a bijection.
+func (p *refPerm) invert(n uint64) uint64 {
+	x := p.feistelInverse(n)
+	for x >= refSpace {
+		x = p.feistelInverse(x)
+	}
+	return x
+}
+
+func (p *refPerm) feistelInverse(x uint64) uint64 {
+	l, r := x>>feistelHalf, x&feistelMask
+	for i := feistelRounds - 1; i >= 0; i-- {
+		l, r = r^p.round(i, l), l
+	}
+	return l<<feistelHalf | r
+}
+
 func testPerm(t testing.TB, seed byte) *refPerm {
 	key := bytes.Repeat([]byte{seed}, 16)
 	p, err := newRefPerm(key)

@@ -152,7 +152,8 @@ func (t *wtx) nextVerificationRef(ctx context.Context) (seq int64, ref, refKey s
 		// known that none does, no new ref needs checking against them (no new
 		// row gets one: ref_key is NOT NULL without a default since 0008).
 		var one int
-		switch err := t.QueryRowContext(ctx, `SELECT 1 FROM verifications WHERE ref_key >= 'v_' AND ref_key < 'v`+"`"+`' LIMIT 1`).Scan(&one); err {
+		// Every text starting with "v_" sorts in ["v_", "v`"): '`' follows '_'.
+		switch err := t.QueryRowContext(ctx, `SELECT 1 FROM verifications WHERE ref_key >= ? AND ref_key < ? LIMIT 1`, "v_", "v`").Scan(&one); err {
 		case sql.ErrNoRows:
 			t.oldRefs = -1
 		case nil:
@@ -161,12 +162,11 @@ func (t *wtx) nextVerificationRef(ctx context.Context) (seq int64, ref, refKey s
 			return 0, "", "", err
 		}
 	}
-	if t.oldRefs < 0 {
-		ref, refKey = t.refs.verificationRef(uint64(seq))
-		return seq, ref, refKey, nil
-	}
 	for k := range refTries {
 		ref, refKey = t.refs.verificationRef(uint64(seq) + uint64(k)*refStride)
+		if t.oldRefs < 0 {
+			return seq, ref, refKey, nil
+		}
 		var one int
 		switch err := t.QueryRowContext(ctx, `SELECT 1 FROM verifications WHERE ref_key = ?`, ref).Scan(&one); err {
 		case sql.ErrNoRows:
