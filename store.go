@@ -6,21 +6,23 @@ import (
 	"time"
 )
 
-// Store is the storage contract every engine meets (sqlite/ by default, postgres/ at
-// scale): each method owns its transaction, and the money and inventory rules hold
-// whatever runs concurrently, in this process or in another server on the same
-// database. Errors are *Error with a code; not found is ENOTFOUND, never (nil, nil).
-// The conformance suite in storetest/ runs against every engine.
+// Store is what a storage engine provides (sqlite/ by default, postgres/ at
+// scale): atomic steps through Update (engine.go lists what a transaction can
+// do), and reads. The rules live in App, which embeds the Store; the methods below
+// that still carry rules of their own move into App one role at a time. Errors
+// are the sentinels of engine.go or *Error; the conformance suite in storetest/
+// runs the App over every engine.
 type Store interface {
 	Close() error
 	// Health is nil while the store can serve; otherwise an EUNAVAILABLE error
 	// (SQLite after a failed flush, which needs a restart; PostgreSQL unreachable).
 	Health(ctx context.Context) error
-	// SetClock sets business time (expiries, terms, times shown); sessions and
-	// credentials keep wall time.
+	// SetClock sets business time for the methods that still read it (support,
+	// webhooks); New sets it.
 	SetClock(Clock)
-	// SetDetector sets what recognises the service and code of inbound SMS.
-	SetDetector(Detector)
+
+	Updater
+	PurchaseReader
 
 	// Accounts and credentials.
 	CreateUser(ctx context.Context, email, password, role string) (*User, error)
@@ -59,31 +61,13 @@ type Store interface {
 	Setting(ctx context.Context, key string) (string, error)
 	SetSetting(ctx context.Context, key, value string) error
 
-	// Purchases.
-	CreateVerification(ctx context.Context, userID string, req VerificationRequest) (*Verification, error)
-	Verification(ctx context.Context, userID, id string) (*Verification, error)
-	ListVerifications(ctx context.Context, userID, tab string, p Page) ([]*Verification, int64, error)
-	CancelVerification(ctx context.Context, userID, id string) (*Verification, error)
-	CreateRental(ctx context.Context, userID string, req RentalRequest) (*Rental, error)
-	Rental(ctx context.Context, userID, id string) (*Rental, error)
-	ListRentals(ctx context.Context, userID, tab string, p Page) ([]*Rental, int64, error)
-	RentalMessages(ctx context.Context, userID, rentalID string, p Page) ([]*Message, int64, error)
-	CancelRental(ctx context.Context, userID, id string) (*Rental, error)
-	ExpireDue(ctx context.Context, limit int) (int, error)
-	ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (*InboundResult, error)
-
 	// Wallet.
 	Balance(ctx context.Context, userID string) (Cents, error)
 	Ledger(ctx context.Context, userID string, p Page) ([]*LedgerEntry, int64, error)
-	Adjust(ctx context.Context, userID string, amount Cents, reason string) (*LedgerEntry, error)
-	CreateDeposit(ctx context.Context, d *Deposit) error
-	CompleteDeposit(ctx context.Context, depositID, providerRef string) (*Deposit, error)
 	CheckInvariants(ctx context.Context) (*LedgerCheck, error)
 
-	// Idempotency keys.
-	BeginIdempotent(ctx context.Context, userID, key string, hash []byte) (*Idempotency, error)
-	FinishIdempotent(ctx context.Context, userID, key string, status int, response []byte) error
-	PurgeIdempotency(ctx context.Context) (int64, error)
+	// Idempotency keys older than before are forgotten.
+	PurgeIdempotencyBefore(ctx context.Context, before time.Time) (int64, error)
 
 	// Webhooks.
 	CreateEndpoint(ctx context.Context, userID, url string, events []string) (*WebhookEndpoint, error)

@@ -103,8 +103,9 @@ type Message struct {
 	Body            string
 	Code            string
 	DetectedService int
-	ReceivedAt      time.Time
-	VerificationID  string // routed to, if any
+	ReceivedAt      time.Time // as the gateway says
+	CreatedAt       time.Time // when it was stored
+	VerificationID  string    // routed to, if any
 	RentalID        string
 }
 

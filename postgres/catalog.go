@@ -76,13 +76,7 @@ func serviceByRef(ctx context.Context, q querier, ref string) (*fetchsms.Service
 		row = q.QueryRow(ctx, `SELECT `+serviceCols+` FROM services WHERE slug = $1 AND enabled`, strings.ToLower(ref))
 	}
 	s, err := scanService(row)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fetchsms.Errorf(fetchsms.ENOTFOUND, "unknown service %q", ref)
-	}
-	if err != nil {
-		return nil, wrap("postgres.ServiceByRef", err)
-	}
-	return s, nil
+	return s, engineErr(err)
 }
 
 // Catalog returns the enabled services in display order with live stock:

@@ -17,7 +17,6 @@ import (
 	"sort"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -47,14 +46,10 @@ type DB struct {
 	Clock fetchsms.Clock
 	// RealClock is wall time for sessions, credentials, idempotency and leases.
 	RealClock fetchsms.Clock
-	// detector recognises the service and code of inbound SMS; admins' rule
-	// edits swap it while messages arrive.
-	detector atomic.Pointer[fetchsms.Detector]
-
-	pool     *pgxpool.Pool
-	notifyCh chan struct{}
-	stop     context.CancelFunc
-	wg       sync.WaitGroup
+	pool      *pgxpool.Pool
+	notifyCh  chan struct{}
+	stop      context.CancelFunc
+	wg        sync.WaitGroup
 }
 
 var _ fetchsms.Store = (*DB)(nil)
@@ -92,16 +87,6 @@ func (db *DB) SetClock(c fetchsms.Clock) { db.Clock = c }
 // SetWallClock sets wall time (sessions, credentials, idempotency windows, leases);
 // tests move it to play a crash that lasted a minute.
 func (db *DB) SetWallClock(c fetchsms.Clock) { db.RealClock = c }
-
-// SetDetector sets the inbound SMS detector.
-func (db *DB) SetDetector(d fetchsms.Detector) { db.detector.Store(&d) }
-
-func (db *DB) detect(sender, body string) fetchsms.Detection {
-	if d := db.detector.Load(); d != nil && *d != nil {
-		return (*d).Detect(sender, body)
-	}
-	return fetchsms.Detection{}
-}
 
 // Health pings the database (within 2 s): EUNAVAILABLE when it cannot be reached.
 func (db *DB) Health(ctx context.Context) error {
@@ -213,6 +198,11 @@ func (db *DB) listen(ctx context.Context) {
 // nothing was applied) runs fn again, up to three times; fn must therefore set its
 // results afresh on each run. The error is wrapped with op and translated.
 func (db *DB) tx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
+	return wrap(op, db.run(ctx, fn))
+}
+
+// run is tx without the translation of its error.
+func (db *DB) run(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		err = pgx.BeginFunc(ctx, db.pool, fn)
@@ -220,7 +210,7 @@ func (db *DB) tx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error
 			break
 		}
 	}
-	return wrap(op, err)
+	return err
 }
 
 func retryable(err error) bool {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -28,75 +29,37 @@ func scanVerification(row pgx.Row) (*fetchsms.Verification, int64, error) {
 	return &v, seq, nil
 }
 
-// CreateVerification debits the wallet and reserves a number for the service in one
-// transaction. Unknown service ENOTFOUND; the long-term product EINVALID; no free
-// number ECONFLICT; balance too low EPAYMENT.
-func (db *DB) CreateVerification(ctx context.Context, userID string, req fetchsms.VerificationRequest) (*fetchsms.Verification, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
-	now := db.Clock.Now()
-	var id string
-	err := db.tx(ctx, "postgres.CreateVerification", func(tx pgx.Tx) error {
-		svc, err := serviceByRef(ctx, tx, req.Service)
-		if err != nil {
-			return err
-		}
-		if svc.IsLongTerm() {
-			return fetchsms.Errorf(fetchsms.EINVALID, "%s is the long-term rental product: buy it with POST /v1/rentals", svc.Slug)
-		}
-		q, err := fetchsms.QuoteShort(*svc, req.AreaCode != "")
-		if err != nil {
-			return err
-		}
-		// Prefer numbers already used for other services, keeping pristine ones for
-		// rentals; among those, the one released longest ago. SKIP LOCKED: a number
-		// another transaction is reserving right now is passed over, not waited for.
-		query := `SELECT id, e164 FROM numbers n WHERE status = 'active' AND holder IS NULL
+// PickNumber returns a free, active number as p asks, locked for this
+// transaction, or ErrNoRow. SKIP LOCKED: a number another transaction is
+// reserving right now is passed over, not waited for.
+func (t *ptx) PickNumber(ctx context.Context, p fetchsms.NumberPick) (string, string, error) {
+	var query string
+	var args []any
+	if p.Pristine {
+		query = `SELECT id, e164 FROM numbers WHERE status = 'active' AND holder IS NULL AND used_at IS NULL`
+	} else {
+		query = `SELECT id, e164 FROM numbers n WHERE status = 'active' AND holder IS NULL
 			AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = $1)`
-		args := []any{svc.ID}
-		if req.AreaCode != "" {
-			query += ` AND area_code = $2`
-			args = append(args, req.AreaCode)
-		}
-		query += ` ORDER BY used_at IS NULL, released_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED`
-		var numberID, e164 string
-		if err := tx.QueryRow(ctx, query, args...).Scan(&numberID, &e164); errors.Is(err, pgx.ErrNoRows) {
-			if req.AreaCode != "" {
-				return fetchsms.Errorf(fetchsms.ECONFLICT, "%s is out of stock for short-term verifications in area code %s", svc.Name, req.AreaCode)
-			}
-			return fetchsms.Errorf(fetchsms.ECONFLICT, "%s is out of stock for short-term verifications", svc.Name)
-		} else if err != nil {
-			return err
-		}
-		id = newID()
-		if err := hold(ctx, tx, numberID, "v:"+id, now); err != nil {
-			return err
-		}
-		if err := post(ctx, tx, &fetchsms.LedgerEntry{UserID: userID, Kind: fetchsms.LedgerPurchase, AmountCents: -q.TotalCents, VerificationID: id, CreatedAt: now}); err != nil {
-			return err
-		}
-		err = insertWithRef(ctx, tx, "v_", func(ref string) error {
-			_, err := tx.Exec(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $9, $10)`,
-				id, ref, userID, svc.ID, numberID, e164, req.AreaCode, q.TotalCents, ms(now), ms(now.Add(fetchsms.VerificationWindow)))
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		return markIdempotent(ctx, tx, id)
-	})
-	if err != nil {
-		return nil, err
+		args = append(args, p.ServiceID)
 	}
-	return db.getVerification(ctx, db.pool, userID, id, "")
+	if p.AreaCode != "" {
+		args = append(args, p.AreaCode)
+		query += ` AND area_code = $` + strconv.Itoa(len(args))
+	}
+	if p.Pristine {
+		query += ` ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED`
+	} else {
+		query += ` ORDER BY used_at IS NULL, released_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED`
+	}
+	var id, e164 string
+	err := t.QueryRow(ctx, query, args...).Scan(&id, &e164)
+	return id, e164, noRow(err)
 }
 
-// hold reserves a free number for a live purchase; the UNIQUE holder column and the
-// holder IS NULL guard make a double reservation impossible.
-func hold(ctx context.Context, tx pgx.Tx, numberID, holder string, now time.Time) error {
-	tag, err := tx.Exec(ctx, `UPDATE numbers SET holder = $1, used_at = COALESCE(used_at, $2) WHERE id = $3 AND holder IS NULL AND status = 'active'`, holder, ms(now), numberID)
+// HoldNumber reserves a free number; the UNIQUE holder column and the holder IS
+// NULL guard make a double reservation impossible.
+func (t *ptx) HoldNumber(ctx context.Context, numberID, holder string, now time.Time) error {
+	tag, err := t.Exec(ctx, `UPDATE numbers SET holder = $1, used_at = COALESCE(used_at, $2) WHERE id = $3 AND holder IS NULL AND status = 'active'`, holder, ms(now), numberID)
 	if err != nil {
 		return err
 	}
@@ -106,10 +69,61 @@ func hold(ctx context.Context, tx pgx.Tx, numberID, holder string, now time.Time
 	return nil
 }
 
-// release frees a number held by holder.
-func release(ctx context.Context, tx pgx.Tx, numberID, holder string, now time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE numbers SET holder = NULL, released_at = $1 WHERE id = $2 AND holder = $3`, ms(now), numberID, holder)
+// ReleaseNumber frees a number held by holder.
+func (t *ptx) ReleaseNumber(ctx context.Context, numberID, holder string, now time.Time) error {
+	_, err := t.Exec(ctx, `UPDATE numbers SET holder = NULL, released_at = $1 WHERE id = $2 AND holder = $3`, ms(now), numberID, holder)
 	return err
+}
+
+// MarkNumberUsed records that the number gave the service a code.
+func (t *ptx) MarkNumberUsed(ctx context.Context, numberID string, serviceID int) error {
+	_, err := t.Exec(ctx, `INSERT INTO number_services_used (number_id, service_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, numberID, serviceID)
+	return err
+}
+
+// InsertVerification stores v with a fresh random ref.
+func (t *ptx) InsertVerification(ctx context.Context, v *fetchsms.Verification) error {
+	return insertWithRef(ctx, t, "v_", func(ref string) error {
+		_, err := t.Exec(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			v.ID, ref, v.UserID, v.ServiceID, v.NumberID, v.Number, v.AreaCode, v.Status, v.CostCents, ms(v.CreatedAt), ms(v.ExpiresAt))
+		if err == nil {
+			v.Ref = ref
+		}
+		return err
+	})
+}
+
+// LockVerification reads a verification and locks its row to the end of the
+// transaction, or ErrNoRow.
+func (t *ptx) LockVerification(ctx context.Context, id string) (*fetchsms.Verification, error) {
+	v, _, err := scanVerification(t.QueryRow(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = $1 FOR UPDATE OF v`, id))
+	return v, noRow(err)
+}
+
+// UpdateVerification applies u in one statement that checks and changes the row
+// (under READ COMMITTED a concurrent change makes it re-check the row as changed).
+func (t *ptx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpdate) (*fetchsms.Verification, error) {
+	args := []any{u.To, ms(u.Now), u.ID, u.From}
+	set := `status = $1, ended_at = $2`
+	if u.To == fetchsms.StatusReceived {
+		args = append(args, u.Code)
+		set += `, code = $5, received_at = $2`
+	}
+	where := ` WHERE s.id = v.service_id AND v.id = $3 AND v.status = $4`
+	if u.UserID != "" {
+		args = append(args, u.UserID)
+		where += ` AND v.user_id = $` + strconv.Itoa(len(args))
+	}
+	if !u.OpenAt.IsZero() {
+		args = append(args, ms(u.OpenAt))
+		where += ` AND v.expires_at > $` + strconv.Itoa(len(args))
+	}
+	v, _, err := scanVerification(t.QueryRow(ctx, `UPDATE verifications v SET `+set+` FROM services s`+where+` RETURNING `+verificationCols, args...))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return v, err
 }
 
 // insertWithRef runs insert with fresh random refs until one is unique; a savepoint
@@ -133,149 +147,66 @@ func insertWithRef(ctx context.Context, tx pgx.Tx, prefix string, insert func(re
 	}
 }
 
-// getVerification reads one of the user's verifications; lock " FOR UPDATE OF v"
-// holds its row to the end of the transaction.
-func (db *DB) getVerification(ctx context.Context, q querier, userID, id, lock string) (*fetchsms.Verification, error) {
-	v, _, err := scanVerification(q.QueryRow(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = $1 AND v.user_id = $2`+lock, id, userID))
-	if err != nil {
-		return nil, wrap("postgres.Verification", notFound(err, "verification not found"))
-	}
-	return v, nil
+// LoadVerification returns one of the user's verifications, or ErrNoRow.
+func (db *DB) LoadVerification(ctx context.Context, userID, id string) (*fetchsms.Verification, error) {
+	v, _, err := scanVerification(db.pool.QueryRow(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = $1 AND v.user_id = $2`, id, userID))
+	return v, engineErr(err)
 }
 
-// Verification returns one of the user's verifications. One whose window has closed
-// without a code is expired and refunded first, so a read never shows "waiting" after
-// expires_at. Another user's verification is ENOTFOUND.
-func (db *DB) Verification(ctx context.Context, userID, id string) (*fetchsms.Verification, error) {
-	v, err := db.getVerification(ctx, db.pool, userID, id, "")
-	if err != nil {
-		return nil, err
-	}
-	if v.Status == fetchsms.StatusWaiting && !db.Clock.Now().Before(v.ExpiresAt) {
-		if err := db.tx(ctx, "postgres.Verification", func(tx pgx.Tx) error {
-			_, err := expireVerification(ctx, tx, id, db.Clock.Now())
-			return err
-		}); err != nil {
-			return nil, err
-		}
-		return db.getVerification(ctx, db.pool, userID, id, "")
-	}
-	return v, nil
-}
-
-// ListVerifications returns the user's verifications newest first: tab "active" the
-// waiting ones, "history" the rest.
-func (db *DB) ListVerifications(ctx context.Context, userID, tab string, p fetchsms.Page) ([]*fetchsms.Verification, int64, error) {
-	if err := db.expireDueFor(ctx, userID); err != nil {
-		return nil, 0, err
-	}
-	limit, before := pageArgs(p)
+// LoadVerifications lists the user's waiting (or ended) verifications newest first.
+func (db *DB) LoadVerifications(ctx context.Context, userID string, history bool, p fetchsms.Page) ([]*fetchsms.Verification, int64, error) {
 	cond := ` AND v.status = 'waiting'`
-	if tab == "history" {
+	if history {
 		cond = ` AND v.status <> 'waiting'`
 	}
-	rows, err := db.pool.Query(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.user_id = $1`+cond+` AND v.seq < $2 ORDER BY v.seq DESC LIMIT $3`, userID, before, limit+1)
+	return list(ctx, db.pool, scanVerification, `SELECT `+verificationCols+verificationFrom+` WHERE v.user_id = $1`+cond+` AND v.seq < $2 ORDER BY v.seq DESC LIMIT $3`, userID, p)
+}
+
+// CountOverdue counts the user's live purchases whose time is up at now.
+func (db *DB) CountOverdue(ctx context.Context, userID string, now time.Time) (int, error) {
+	var n int
+	err := db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM verifications WHERE user_id = $1 AND status = 'waiting' AND expires_at <= $2)
+		+ (SELECT count(*) FROM rentals WHERE user_id = $1 AND status IN ('waiting', 'received') AND expires_at <= $2)`, userID, ms(now)).Scan(&n)
+	return n, engineErr(err)
+}
+
+// Overdue returns the ids of live purchases whose time is up at now, most overdue first.
+func (db *DB) Overdue(ctx context.Context, now time.Time, limit int) (verifications, rentals []string, err error) {
+	if verifications, err = ids(ctx, db.pool, `SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, ms(now), limit); err != nil {
+		return nil, nil, err
+	}
+	rentals, err = ids(ctx, db.pool, `SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, ms(now), limit)
+	return verifications, rentals, err
+}
+
+func ids(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
-		return nil, 0, wrap("postgres.ListVerifications", err)
+		return nil, engineErr(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return out, engineErr(err)
+}
+
+// list runs a page query whose last two arguments are the cursor and the limit
+// (added here), with scan reading each row and its seq.
+func list[T any](ctx context.Context, q querier, scan func(row pgx.Row) (T, int64, error), query string, first any, p fetchsms.Page) ([]T, int64, error) {
+	limit, before := pageArgs(p)
+	rows, err := q.Query(ctx, query, first, before, limit+1)
+	if err != nil {
+		return nil, 0, engineErr(err)
 	}
 	defer rows.Close()
-	var out []*fetchsms.Verification
+	var out []T
 	var seqs []int64
 	for rows.Next() {
-		v, seq, err := scanVerification(rows)
+		x, seq, err := scan(rows)
 		if err != nil {
-			return nil, 0, wrap("postgres.ListVerifications", err)
+			return nil, 0, engineErr(err)
 		}
-		out = append(out, v)
+		out = append(out, x)
 		seqs = append(seqs, seq)
 	}
 	out, next := trim(out, seqs, limit)
-	return out, next, wrap("postgres.ListVerifications", rows.Err())
-}
-
-// expireDueFor expires the user's overdue purchases before a list is read.
-func (db *DB) expireDueFor(ctx context.Context, userID string) error {
-	now := ms(db.Clock.Now())
-	var n int
-	err := db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM verifications WHERE user_id = $1 AND status = 'waiting' AND expires_at <= $2)
-		+ (SELECT count(*) FROM rentals WHERE user_id = $1 AND status IN ('waiting', 'received') AND expires_at <= $2)`, userID, now).Scan(&n)
-	if err != nil || n == 0 {
-		return wrap("postgres.expireDueFor", err)
-	}
-	_, err = db.ExpireDue(ctx, 1000)
-	return err
-}
-
-// CancelVerification cancels a waiting verification and refunds it. One that has its
-// code, or has already ended, is ECONFLICT. One found overdue is expired (and
-// refunded) in the same transaction before the ECONFLICT is returned.
-func (db *DB) CancelVerification(ctx context.Context, userID, id string) (*fetchsms.Verification, error) {
-	now := db.Clock.Now()
-	var conflict error
-	err := db.tx(ctx, "postgres.CancelVerification", func(tx pgx.Tx) error {
-		conflict = nil
-		// The row lock makes the status read here the one the update below sees: a
-		// concurrent code, expiry or cancel either finished before (and is seen) or
-		// waits for this transaction.
-		v, err := db.getVerification(ctx, tx, userID, id, ` FOR UPDATE OF v`)
-		if err != nil {
-			return err
-		}
-		if v.Status == fetchsms.StatusWaiting && !now.Before(v.ExpiresAt) {
-			if err := endVerification(ctx, tx, v, fetchsms.StatusExpired, now); err != nil {
-				return err
-			}
-			v.Status = fetchsms.StatusExpired
-		}
-		switch v.Status {
-		case fetchsms.StatusReceived:
-			conflict = fetchsms.Errorf(fetchsms.ECONFLICT, "the code has already arrived: a verification that received its code cannot be cancelled")
-		case fetchsms.StatusExpired:
-			conflict = fetchsms.Errorf(fetchsms.ECONFLICT, "this verification has expired and was refunded; only a waiting verification can be cancelled")
-		case fetchsms.StatusCancelled:
-			conflict = fetchsms.Errorf(fetchsms.ECONFLICT, "this verification is already cancelled")
-		default:
-			if err := endVerification(ctx, tx, v, fetchsms.StatusCancelled, now); err != nil {
-				return err
-			}
-			return markIdempotent(ctx, tx, v.ID)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if conflict != nil {
-		return nil, conflict
-	}
-	return db.getVerification(ctx, db.pool, userID, id, "")
-}
-
-// endVerification moves a waiting verification to expired or cancelled, refunds it
-// and frees its number. The status guard makes it happen once.
-func endVerification(ctx context.Context, tx pgx.Tx, v *fetchsms.Verification, status string, now time.Time) error {
-	tag, err := tx.Exec(ctx, `UPDATE verifications SET status = $1, ended_at = $2 WHERE id = $3 AND status = 'waiting'`, status, ms(now), v.ID)
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() != 1 {
-		return fetchsms.Errorf(fetchsms.ECONFLICT, "this verification is no longer waiting")
-	}
-	if err := release(ctx, tx, v.NumberID, "v:"+v.ID, now); err != nil {
-		return err
-	}
-	return post(ctx, tx, &fetchsms.LedgerEntry{UserID: v.UserID, Kind: fetchsms.LedgerRefund, AmountCents: v.CostCents, VerificationID: v.ID, CreatedAt: now})
-}
-
-// expireVerification expires one overdue waiting verification, locking its row
-// first; false when it was not (or no longer) due.
-func expireVerification(ctx context.Context, tx pgx.Tx, id string, now time.Time) (bool, error) {
-	v, _, err := scanVerification(tx.QueryRow(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = $1 FOR UPDATE OF v`, id))
-	if err != nil {
-		return false, notFound(err, "verification not found")
-	}
-	if v.Status != fetchsms.StatusWaiting || now.Before(v.ExpiresAt) {
-		return false, nil
-	}
-	return true, endVerification(ctx, tx, v, fetchsms.StatusExpired, now)
+	return out, next, engineErr(rows.Err())
 }

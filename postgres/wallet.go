@@ -4,55 +4,42 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/jackc/pgx/v5"
 )
 
-// post applies a signed amount to the user's balance and appends the ledger entry
-// that records it, inside tx. The conditional UPDATE … RETURNING is the whole
-// check: under READ COMMITTED a concurrent debit of the same wallet waits for this
-// row and re-evaluates the condition on the new balance. A debit the balance cannot
-// cover is EPAYMENT and changes nothing.
-func post(ctx context.Context, tx pgx.Tx, e *fetchsms.LedgerEntry) error {
+// Post applies a signed amount to the user's balance and appends the ledger entry
+// that records it, unless the balance would go below zero. The conditional UPDATE
+// … RETURNING is the whole check: under READ COMMITTED a concurrent debit of the
+// same wallet waits for this row and re-evaluates the condition on the new balance.
+func (t *ptx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms.Cents, error) {
 	var bal int64
-	err := tx.QueryRow(ctx, `UPDATE users SET balance_cents = balance_cents + $1 WHERE id = $2 AND balance_cents + $1 >= 0 RETURNING balance_cents`,
+	err := t.QueryRow(ctx, `UPDATE users SET balance_cents = balance_cents + $1 WHERE id = $2 AND balance_cents + $1 >= 0 RETURNING balance_cents`,
 		int64(e.AmountCents), e.UserID).Scan(&bal)
 	if errors.Is(err, pgx.ErrNoRows) {
-		var have int64
-		if err := tx.QueryRow(ctx, `SELECT balance_cents FROM users WHERE id = $1`, e.UserID).Scan(&have); err != nil {
-			return notFound(err, "user not found")
-		}
-		return fetchsms.Errorf(fetchsms.EPAYMENT, "insufficient balance: this costs %s and your balance is %s", dollars(-e.AmountCents), dollars(fetchsms.Cents(have)))
+		err := t.QueryRow(ctx, `SELECT balance_cents FROM users WHERE id = $1`, e.UserID).Scan(&bal)
+		return false, fetchsms.Cents(bal), noRow(err)
 	}
 	if err != nil {
-		return err
+		return false, 0, err
 	}
-	e.ID = newID()
 	e.BalanceAfterCents = fetchsms.Cents(bal)
-	_, err = tx.Exec(ctx, `INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
+	_, err = t.Exec(ctx, `INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		e.ID, e.UserID, e.Kind, int64(e.AmountCents), int64(e.BalanceAfterCents), nullStr(e.VerificationID), nullStr(e.RentalID), nullStr(e.DepositID), e.Reason, ms(e.CreatedAt))
 	if isUnique(err) {
-		return fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
+		return false, 0, fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
 	}
-	return err
-}
-
-func dollars(c fetchsms.Cents) string {
-	sign := ""
-	if c < 0 {
-		sign, c = "-", -c
-	}
-	return fmt.Sprintf("%s$%d.%02d", sign, c/100, c%100)
+	return err == nil, e.BalanceAfterCents, err
 }
 
 // Balance returns the user's balance, or ENOTFOUND.
 func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error) {
 	var b int64
 	err := db.pool.QueryRow(ctx, `SELECT balance_cents FROM users WHERE id = $1`, userID).Scan(&b)
-	return fetchsms.Cents(b), wrap("postgres.Balance", notFound(err, "user not found"))
+	return fetchsms.Cents(b), engineErr(err)
 }
 
 // Ledger returns the user's entries newest first, and the cursor of the next page.
@@ -88,67 +75,31 @@ func deref(s *string) string {
 	return *s
 }
 
-// Adjust credits (positive) or debits (negative) a user's wallet by an admin, with a
-// reason. A debit below zero is EPAYMENT.
-func (db *DB) Adjust(ctx context.Context, userID string, amount fetchsms.Cents, reason string) (*fetchsms.LedgerEntry, error) {
-	reason = strings.TrimSpace(reason)
-	if amount == 0 {
-		return nil, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "amount_cents must not be zero")
-	}
-	if reason == "" || len(reason) > 500 {
-		return nil, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "reason is required (1–500 characters)")
-	}
-	var e *fetchsms.LedgerEntry
-	err := db.tx(ctx, "postgres.Adjust", func(tx pgx.Tx) error {
-		e = &fetchsms.LedgerEntry{UserID: userID, Kind: fetchsms.LedgerAdjustment, AmountCents: amount, Reason: reason, CreatedAt: db.Clock.Now()}
-		return post(ctx, tx, e)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
+// InsertDeposit stores a deposit.
+func (t *ptx) InsertDeposit(ctx context.Context, d *fetchsms.Deposit) error {
+	_, err := t.Exec(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		d.ID, d.UserID, int64(d.AmountCents), d.Status, d.Provider, d.ProviderRef, d.CheckoutURL, ms(d.CreatedAt))
+	return err
 }
 
-// CreateDeposit records a pending deposit from a payment provider.
-func (db *DB) CreateDeposit(ctx context.Context, d *fetchsms.Deposit) error {
-	d.ID = newID()
-	d.Status = fetchsms.DepositPending
-	d.CreatedAt = db.Clock.Now()
-	return db.tx(ctx, "postgres.CreateDeposit", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			d.ID, d.UserID, int64(d.AmountCents), d.Status, d.Provider, d.ProviderRef, d.CheckoutURL, ms(d.CreatedAt))
-		return err
-	})
-}
-
-// CompleteDeposit marks a pending deposit completed and credits the wallet in one
-// transaction. Completing it again (also at once, from another server: the row is
-// locked) is a no-op that returns the deposit. An unknown deposit is ENOTFOUND.
-func (db *DB) CompleteDeposit(ctx context.Context, depositID, providerRef string) (*fetchsms.Deposit, error) {
-	now := db.Clock.Now()
+// LockDeposit reads a deposit and locks its row (a second completion, on any
+// server, waits and then sees it completed), or ErrNoRow.
+func (t *ptx) LockDeposit(ctx context.Context, id string) (*fetchsms.Deposit, error) {
 	var d fetchsms.Deposit
-	err := db.tx(ctx, "postgres.CompleteDeposit", func(tx pgx.Tx) error {
-		d = fetchsms.Deposit{}
-		var created int64
-		err := tx.QueryRow(ctx, `SELECT id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at FROM deposits WHERE id = $1 FOR UPDATE`, depositID).
-			Scan(&d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created)
-		if err != nil {
-			return notFound(err, "deposit not found")
-		}
-		d.CreatedAt = fromMS(created)
-		if d.Status != fetchsms.DepositPending {
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `UPDATE deposits SET status = 'completed', provider_ref = $1, completed_at = $2 WHERE id = $3`, providerRef, ms(now), d.ID); err != nil {
-			return err
-		}
-		d.Status, d.ProviderRef = fetchsms.DepositCompleted, providerRef
-		return post(ctx, tx, &fetchsms.LedgerEntry{UserID: d.UserID, Kind: fetchsms.LedgerDeposit, AmountCents: d.AmountCents, DepositID: d.ID, CreatedAt: now})
-	})
+	var created int64
+	err := t.QueryRow(ctx, `SELECT id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at FROM deposits WHERE id = $1 FOR UPDATE`, id).
+		Scan(&d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created)
 	if err != nil {
-		return nil, err
+		return nil, noRow(err)
 	}
+	d.CreatedAt = fromMS(created)
 	return &d, nil
+}
+
+// SetDepositCompleted marks a deposit completed.
+func (t *ptx) SetDepositCompleted(ctx context.Context, id, providerRef string, now time.Time) error {
+	_, err := t.Exec(ctx, `UPDATE deposits SET status = 'completed', provider_ref = $1, completed_at = $2 WHERE id = $3`, providerRef, ms(now), id)
+	return err
 }
 
 // CheckInvariants verifies the money and inventory invariants over the whole

@@ -31,8 +31,8 @@ func (db *DB) DeliveriesDue() <-chan struct{} { return db.notifyCh }
 // enqueue writes an event and one pending delivery per enabled endpoint of its owner
 // that wants it, inside the transaction of the change it announces. The NOTIFY is
 // sent by PostgreSQL at commit, and never if the transaction rolls back.
-func enqueue(ctx context.Context, tx pgx.Tx, ev *fetchsms.Event, onlyEndpoint string) error {
-	ev.ID = newID()
+func (tx *ptx) Enqueue(ctx context.Context, ev *fetchsms.Event, onlyEndpoint string) error {
+	tx.queued = true
 	if _, err := tx.Exec(ctx, `INSERT INTO events (id, user_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		ev.ID, ev.UserID, ev.Type, string(ev.Payload), ms(ev.CreatedAt)); err != nil {
 		return err
@@ -76,15 +76,6 @@ func enqueue(ctx context.Context, tx pgx.Tx, ev *fetchsms.Event, onlyEndpoint st
 		}
 	}
 	return nil
-}
-
-func serviceName(ctx context.Context, tx pgx.Tx, id int) string {
-	if id == 0 {
-		return ""
-	}
-	var name string
-	tx.QueryRow(ctx, `SELECT name FROM services WHERE id = $1`, id).Scan(&name)
-	return name
 }
 
 const endpointCols = `id, user_id, url, secret, events, enabled, disabled_reason, failing_since, created_at`
@@ -215,7 +206,8 @@ func (db *DB) SendTestEvent(ctx context.Context, userID, endpointID string) (str
 			return fetchsms.Errorf(fetchsms.ENOTFOUND, "webhook endpoint not found")
 		}
 		ev := fetchsms.TestEvent(userID, endpointID, db.Clock.Now())
-		if err := enqueue(ctx, tx, ev, endpointID); err != nil {
+		ev.ID = newID()
+		if err := (&ptx{Tx: tx}).Enqueue(ctx, ev, endpointID); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `SELECT id FROM deliveries WHERE event_id = $1`, ev.ID).Scan(&id)

@@ -96,3 +96,15 @@ func (s *Simulator) Close() {
 	s.cancel()
 	s.wg.Wait()
 }
+
+// Hear answers the domain's purchases: pass it to App.Listen.
+func (s *Simulator) Hear(_ context.Context, change any) {
+	if p, ok := change.(fetchsms.PurchaseMade); ok {
+		switch {
+		case p.Verification != nil:
+			s.VerificationCreated(p.Verification)
+		case p.Rental != nil:
+			s.RentalCreated(p.Rental)
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 	"github.com/fetchsms/fetchsms/sqlite"
 )
 
-func benchDB(b *testing.B) (*sqlite.DB, *fetchsms.User, *fetchsms.APIKey, *fetchsms.Verification) {
+func benchDB(b *testing.B) (*fetchsms.App, *fetchsms.User, *fetchsms.APIKey, *fetchsms.Verification) {
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "b.db"))
 	if err != nil {
@@ -19,6 +19,10 @@ func benchDB(b *testing.B) (*sqlite.DB, *fetchsms.User, *fetchsms.APIKey, *fetch
 	}
 	b.Cleanup(func() { db.Close() })
 	db.SeedCatalog(ctx, fetchsms.DefaultCatalog())
+	app, err := fetchsms.New(ctx, db, fetchsms.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
 	gw, _ := db.CreateGateway(ctx, "g")
 	var nums []string
 	for i := 0; i < 100; i++ {
@@ -26,13 +30,13 @@ func benchDB(b *testing.B) (*sqlite.DB, *fetchsms.User, *fetchsms.APIKey, *fetch
 	}
 	db.ImportNumbers(ctx, gw.ID, nums)
 	u, _ := db.CreateUser(ctx, "b@example.com", "password123", "customer")
-	db.Adjust(ctx, u.ID, 1_000_000, "bench")
+	app.Adjust(ctx, u.ID, 1_000_000, "bench")
 	k, _ := db.CreateAPIKey(ctx, u.ID, "k")
-	v, err := db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
+	v, err := app.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return db, u, k, v
+	return app, u, k, v
 }
 
 // BenchmarkVerificationRead is the poll: one verification by id.
@@ -120,14 +124,14 @@ func BenchmarkHistoryPages(b *testing.B) {
 		}
 		numberID = got.NumberID
 	}
-	if err := db.BulkVerificationsForTest(ctx, u.ID, numberID, rows); err != nil {
+	if err := db.Store.(*sqlite.DB).BulkVerificationsForTest(ctx, u.ID, numberID, rows); err != nil {
 		b.Fatal(err)
 	}
 	// Collect cursors for the start, middle and end by walking once with big pages.
 	var cursors []int64
 	var cur int64
 	for {
-		_, next, err := db.ListVerifications(ctx, u.ID, "history", fetchsms.Page{Limit: 200, Cursor: cur})
+		_, next, err := db.ListVerifications(ctx, u.ID, true, fetchsms.Page{Limit: 200, Cursor: cur})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -144,7 +148,7 @@ func BenchmarkHistoryPages(b *testing.B) {
 		b.Run(at.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				page, _, err := db.ListVerifications(ctx, u.ID, "history", fetchsms.Page{Limit: 50, Cursor: at.cursor})
+				page, _, err := db.ListVerifications(ctx, u.ID, true, fetchsms.Page{Limit: 50, Cursor: at.cursor})
 				if err != nil || len(page) != 50 {
 					b.Fatalf("%d rows, %v", len(page), err)
 				}

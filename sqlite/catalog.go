@@ -80,13 +80,7 @@ func serviceByRef(ctx context.Context, q queryer, ref string) (*fetchsms.Service
 		r = q.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE slug = ? AND enabled = 1`, strings.ToLower(ref))
 	}
 	s, err := scanService(r)
-	if err == sql.ErrNoRows {
-		return nil, fetchsms.Errorf(fetchsms.ENOTFOUND, "unknown service %q", ref)
-	}
-	if err != nil {
-		return nil, wrap("sqlite.ServiceByRef", err)
-	}
-	return s, nil
+	return s, engineErr(err)
 }
 
 // Catalog returns the enabled services in display order with live stock:

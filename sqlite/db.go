@@ -35,16 +35,12 @@ type DB struct {
 	// RealClock is wall time for sessions and credentials, which the sandbox's test
 	// clock must not move.
 	RealClock fetchsms.Clock
-	// detector recognises the service and code of inbound SMS; admins' rule
-	// edits swap it while messages arrive.
-	detector atomic.Pointer[fetchsms.Detector]
-
-	w        *sql.DB
-	r        *sql.DB
-	rp       pool // reads, through cached statements
-	wt       *wtx // the writer's connection and statements
-	notifyCh chan struct{}
-	vc       vcache
+	w         *sql.DB
+	r         *sql.DB
+	rp        pool // reads, through cached statements
+	wt        *wtx // the writer's connection and statements
+	notifyCh  chan struct{}
+	vc        vcache
 
 	writes     chan *writeReq
 	closed     chan struct{}
@@ -221,16 +217,6 @@ func (db *DB) SetClock(c fetchsms.Clock) { db.Clock = c }
 // tests move it to play a crash that lasted a minute.
 func (db *DB) SetWallClock(c fetchsms.Clock) { db.RealClock = c }
 
-// SetDetector sets the inbound SMS detector.
-func (db *DB) SetDetector(d fetchsms.Detector) { db.detector.Store(&d) }
-
-func (db *DB) detect(sender, body string) fetchsms.Detection {
-	if d := db.detector.Load(); d != nil && *d != nil {
-		return (*d).Detect(sender, body)
-	}
-	return fetchsms.Detection{}
-}
-
 var _ fetchsms.Store = (*DB)(nil)
 
 // Close stops the writer (after the batch in progress) and closes both pools.
@@ -299,26 +285,31 @@ func (db *DB) migrate(ctx context.Context) error {
 // durability is that of synchronous=FULL: only the cost of the flush is shared and
 // taken off the writer's path.
 func (db *DB) tx(ctx context.Context, op string, fn func(tx *wtx) error) error {
+	return wrap(op, db.write(ctx, fn))
+}
+
+// write is tx without the translation of its error.
+func (db *DB) write(ctx context.Context, fn func(tx *wtx) error) error {
 	if err := ctx.Err(); err != nil {
-		return wrap(op, err)
+		return err
 	}
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	errClosed := errors.New("database is closed")
 	select {
 	case db.writes <- req:
 	case <-db.closed:
-		return wrap(op, errClosed)
+		return errClosed
 	}
 	select {
 	case err := <-req.done:
-		return wrap(op, err)
+		return err
 	case <-db.writerDone:
 		// The writer answers everything it took before it stops.
 		select {
 		case err := <-req.done:
-			return wrap(op, err)
+			return err
 		default:
-			return wrap(op, errClosed)
+			return errClosed
 		}
 	}
 }

@@ -25,12 +25,13 @@ func TestNothingIsToldBeforeTheFlush(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	app := appOf(t, db)
 	defer db.Close()
 	u, err := db.CreateUser(ctx, "flush@example.com", "password123", "customer")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Adjust(ctx, u.ID, 1000, "start"); err != nil {
+	if _, err := app.Adjust(ctx, u.ID, 1000, "start"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -48,7 +49,7 @@ func TestNothingIsToldBeforeTheFlush(t *testing.T) {
 	})
 	wrote := make(chan error, 1)
 	go func() {
-		_, err := db.Adjust(ctx, u.ID, 500, "held")
+		_, err := app.Adjust(ctx, u.ID, 500, "held")
 		wrote <- err
 	}()
 	<-held // committed, not flushed
@@ -101,25 +102,26 @@ func TestFailedFlushStopsTheDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	app := appOf(t, db)
 	u, err := db.CreateUser(ctx, "fail@example.com", "password123", "customer")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Adjust(ctx, u.ID, 1000, "before"); err != nil {
+	if _, err := app.Adjust(ctx, u.ID, 1000, "before"); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Health(ctx); err != nil {
 		t.Fatalf("health before the failure: %v", err)
 	}
 	db.SetBeforeSyncForTest(func() error { return errors.New("EIO (injected)") })
-	if _, err := db.Adjust(ctx, u.ID, 500, "not flushed"); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
+	if _, err := app.Adjust(ctx, u.ID, 500, "not flushed"); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
 		t.Fatalf("the write whose flush failed: %v, want unavailable", err)
 	}
 	db.SetBeforeSyncForTest(nil)
-	if _, err := db.Adjust(ctx, u.ID, 1, "after"); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE || !strings.Contains(err.Error(), "restarted") {
+	if _, err := app.Adjust(ctx, u.ID, 1, "after"); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE || !strings.Contains(err.Error(), "restarted") {
 		t.Fatalf("a later write: %v, want the storage failure", err)
 	}
-	if _, err := db.Balance(ctx, u.ID); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
+	if _, err := app.Balance(ctx, u.ID); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
 		t.Fatalf("a read after the failure: %v, want unavailable", err)
 	}
 	if err := db.Health(ctx); fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {

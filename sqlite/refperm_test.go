@@ -162,7 +162,7 @@ func refTestDB(t *testing.T, path string) (*DB, *fetchsms.User) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Adjust(ctx, u.ID, 10_000_000, "test"); err != nil {
+	if _, err := appFor(t, db).Adjust(ctx, u.ID, 10_000_000, "test"); err != nil {
 		t.Fatal(err)
 	}
 	return db, u
@@ -193,7 +193,7 @@ func TestVerificationRefs(t *testing.T) {
 	perm := db.refPermForTest(t)
 	refs := map[string]bool{}
 	for range 300 {
-		v, err := db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
+		v, err := appFor(t, db).CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,7 +201,7 @@ func TestVerificationRefs(t *testing.T) {
 			t.Fatalf("ref %q: bad format or repeated", v.Ref)
 		}
 		refs[v.Ref] = true
-		got, err := db.Verification(ctx, u.ID, v.ID)
+		got, err := appFor(t, db).Verification(ctx, u.ID, v.ID)
 		if err != nil || got.Ref != v.Ref {
 			t.Fatalf("read back %+v, %v; want ref %s", got, err, v.Ref)
 		}
@@ -214,7 +214,7 @@ func TestVerificationRefs(t *testing.T) {
 		if v.Ref != wantRef || refKey != wantKey {
 			t.Fatalf("seq %d: ref %s key %s, want %s %s", seq, v.Ref, refKey, wantRef, wantKey)
 		}
-		if _, err := db.CancelVerification(ctx, u.ID, v.ID); err != nil {
+		if _, err := appFor(t, db).CancelVerification(ctx, u.ID, v.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -259,7 +259,7 @@ func TestVerificationRefAvoidsOldRefs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
+	v, err := appFor(t, db).CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestMigrationKeepsOldRefs(t *testing.T) {
 	}
 	perm := db.refPermForTest(t)
 	for i := range 20 {
-		v, err := db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
+		v, err := appFor(t, db).CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -335,7 +335,7 @@ func TestMigrationKeepsOldRefs(t *testing.T) {
 			t.Fatalf("ref after the upgrade %s, want the permutation of seq %d (%s)", v.Ref, 51+i, want)
 		}
 		old[v.ID] = v.Ref
-		if _, err := db.CancelVerification(ctx, u.ID, v.ID); err != nil {
+		if _, err := appFor(t, db).CancelVerification(ctx, u.ID, v.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -347,4 +347,14 @@ func BenchmarkVerificationRef(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		p.verificationRef(uint64(i))
 	}
+}
+
+// appFor runs the domain over db, for tests that buy through it.
+func appFor(t testing.TB, db *DB) *fetchsms.App {
+	t.Helper()
+	a, err := fetchsms.New(context.Background(), db, fetchsms.Options{Detector: fetchsms.NewDetector(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

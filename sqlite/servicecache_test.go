@@ -21,6 +21,7 @@ func TestWriterServiceCacheFollowsChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	app := appOf(t, db)
 	defer db.Close()
 	if err := db.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
 		t.Fatal(err)
@@ -36,14 +37,14 @@ func TestWriterServiceCacheFollowsChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Adjust(ctx, u.ID, 10_000, "start"); err != nil {
+	if _, err := app.Adjust(ctx, u.ID, 10_000, "start"); err != nil {
 		t.Fatal(err)
 	}
 	buy := func(ref string) (*fetchsms.Verification, error) {
 		t.Helper()
-		v, err := db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: ref})
+		v, err := app.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: ref})
 		if err == nil {
-			if _, err := db.CancelVerification(ctx, u.ID, v.ID); err != nil {
+			if _, err := app.CancelVerification(ctx, u.ID, v.ID); err != nil {
 				t.Fatal(err)
 			}
 		}

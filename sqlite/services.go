@@ -15,10 +15,7 @@ func (db *DB) ServiceByID(ctx context.Context, id int) (*fetchsms.Service, error
 // serviceByID reads service id, enabled or not; ENOTFOUND when there is none.
 func serviceByID(ctx context.Context, q queryer, id int) (*fetchsms.Service, error) {
 	s, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
-	if err != nil {
-		return nil, notFound(err, "service not found")
-	}
-	return s, nil
+	return s, engineErr(err)
 }
 
 // CreateService adds a service after the last one, with the next free id.

@@ -102,6 +102,8 @@ type wtx struct {
 	// touched are the verifications this transaction changed, dropped from the
 	// read cache after the commit.
 	touched []string
+	// queued is set when the request running queued webhook deliveries.
+	queued bool
 	// refs is the permutation behind verification refs, read from settings once.
 	refs *refPerm
 	// oldRefs tells whether rows from before migration 0008 hold refs of the

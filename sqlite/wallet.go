@@ -4,52 +4,39 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 )
 
-// post applies a signed amount to the user's balance and appends the ledger entry
-// that records it, inside tx. A debit the balance cannot cover is EPAYMENT and
-// changes nothing.
-func post(ctx context.Context, tx *wtx, e *fetchsms.LedgerEntry) error {
+// Post applies a signed amount to the user's balance and appends the ledger entry
+// that records it, unless the balance would go below zero.
+func (t *wtx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms.Cents, error) {
 	var bal int64
-	err := tx.QueryRowContext(ctx, `UPDATE users SET balance_cents = balance_cents + ? WHERE id = ? AND balance_cents + ? >= 0 RETURNING balance_cents`,
+	err := t.QueryRowContext(ctx, `UPDATE users SET balance_cents = balance_cents + ? WHERE id = ? AND balance_cents + ? >= 0 RETURNING balance_cents`,
 		e.AmountCents, e.UserID, e.AmountCents).Scan(&bal)
 	if err == sql.ErrNoRows {
-		var have int64
-		if err := tx.QueryRowContext(ctx, `SELECT balance_cents FROM users WHERE id = ?`, e.UserID).Scan(&have); err != nil {
-			return notFound(err, "user not found")
-		}
-		return fetchsms.Errorf(fetchsms.EPAYMENT, "insufficient balance: this costs %s and your balance is %s", dollars(-e.AmountCents), dollars(fetchsms.Cents(have)))
+		err := t.QueryRowContext(ctx, `SELECT balance_cents FROM users WHERE id = ?`, e.UserID).Scan(&bal)
+		return false, fetchsms.Cents(bal), noRow(err)
 	}
 	if err != nil {
-		return err
+		return false, 0, err
 	}
-	e.ID = newID()
 	e.BalanceAfterCents = fetchsms.Cents(bal)
-	_, err = tx.ExecContext(ctx, `INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
+	_, err = t.ExecContext(ctx, `INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.UserID, e.Kind, e.AmountCents, e.BalanceAfterCents, nullStr(e.VerificationID), nullStr(e.RentalID), nullStr(e.DepositID), e.Reason, ms(e.CreatedAt))
 	if isUnique(err) {
-		return fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
+		return false, 0, fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
 	}
-	return err
-}
-
-func dollars(c fetchsms.Cents) string {
-	sign := ""
-	if c < 0 {
-		sign, c = "-", -c
-	}
-	return fmt.Sprintf("%s$%d.%02d", sign, c/100, c%100)
+	return err == nil, e.BalanceAfterCents, err
 }
 
 // Balance returns the user's balance.
 func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error) {
 	var b fetchsms.Cents
 	err := db.rp.QueryRowContext(ctx, `SELECT balance_cents FROM users WHERE id = ?`, userID).Scan(&b)
-	return b, wrap("sqlite.Balance", notFound(err, "user not found"))
+	return b, engineErr(err)
 }
 
 // Ledger returns the user's entries newest first, and the cursor of the next page.
@@ -78,62 +65,30 @@ func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fe
 	return out, next, wrap("sqlite.Ledger", rows.Err())
 }
 
-// Adjust credits (positive) or debits (negative) a user's wallet by an admin, with a
-// reason. A debit below zero is EPAYMENT.
-func (db *DB) Adjust(ctx context.Context, userID string, amount fetchsms.Cents, reason string) (*fetchsms.LedgerEntry, error) {
-	reason = strings.TrimSpace(reason)
-	if amount == 0 {
-		return nil, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "amount_cents must not be zero")
-	}
-	if reason == "" || len(reason) > 500 {
-		return nil, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "reason is required (1–500 characters)")
-	}
-	e := &fetchsms.LedgerEntry{UserID: userID, Kind: fetchsms.LedgerAdjustment, AmountCents: amount, Reason: reason, CreatedAt: db.Clock.Now()}
-	err := db.tx(ctx, "sqlite.Adjust", func(tx *wtx) error { return post(ctx, tx, e) })
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
+// InsertDeposit stores a deposit.
+func (t *wtx) InsertDeposit(ctx context.Context, d *fetchsms.Deposit) error {
+	_, err := t.ExecContext(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		d.ID, d.UserID, d.AmountCents, d.Status, d.Provider, d.ProviderRef, d.CheckoutURL, ms(d.CreatedAt))
+	return err
 }
 
-// CreateDeposit records a pending deposit from a payment provider.
-func (db *DB) CreateDeposit(ctx context.Context, d *fetchsms.Deposit) error {
-	d.ID = newID()
-	d.Status = fetchsms.DepositPending
-	d.CreatedAt = db.Clock.Now()
-	return db.tx(ctx, "sqlite.CreateDeposit", func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			d.ID, d.UserID, d.AmountCents, d.Status, d.Provider, d.ProviderRef, d.CheckoutURL, ms(d.CreatedAt))
-		return err
-	})
-}
-
-// CompleteDeposit marks a pending deposit completed and credits the wallet in one
-// transaction. Completing it again is a no-op that returns the deposit.
-func (db *DB) CompleteDeposit(ctx context.Context, depositID, providerRef string) (*fetchsms.Deposit, error) {
-	now := db.Clock.Now()
+// LockDeposit reads a deposit inside the writer's transaction, or ErrNoRow.
+func (t *wtx) LockDeposit(ctx context.Context, id string) (*fetchsms.Deposit, error) {
 	var d fetchsms.Deposit
-	err := db.tx(ctx, "sqlite.CompleteDeposit", func(tx *wtx) error {
-		var created int64
-		err := tx.QueryRowContext(ctx, `SELECT id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at FROM deposits WHERE id = ?`, depositID).
-			Scan(&d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created)
-		if err != nil {
-			return notFound(err, "deposit not found")
-		}
-		d.CreatedAt = fromMS(created)
-		if d.Status != fetchsms.DepositPending {
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE deposits SET status = 'completed', provider_ref = ?, completed_at = ? WHERE id = ?`, providerRef, ms(now), d.ID); err != nil {
-			return err
-		}
-		d.Status, d.ProviderRef = fetchsms.DepositCompleted, providerRef
-		return post(ctx, tx, &fetchsms.LedgerEntry{UserID: d.UserID, Kind: fetchsms.LedgerDeposit, AmountCents: d.AmountCents, DepositID: d.ID, CreatedAt: now})
-	})
+	var created int64
+	err := t.QueryRowContext(ctx, `SELECT id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at FROM deposits WHERE id = ?`, id).
+		Scan(&d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created)
 	if err != nil {
-		return nil, err
+		return nil, noRow(err)
 	}
+	d.CreatedAt = fromMS(created)
 	return &d, nil
+}
+
+// SetDepositCompleted marks a deposit completed.
+func (t *wtx) SetDepositCompleted(ctx context.Context, id, providerRef string, now time.Time) error {
+	_, err := t.ExecContext(ctx, `UPDATE deposits SET status = 'completed', provider_ref = ?, completed_at = ? WHERE id = ?`, providerRef, ms(now), id)
+	return err
 }
 
 // CheckInvariants verifies the money and inventory invariants over the whole

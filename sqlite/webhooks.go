@@ -25,10 +25,10 @@ func (db *DB) notify() {
 // DeliveriesDue returns the channel that is signalled when deliveries may be due.
 func (db *DB) DeliveriesDue() <-chan struct{} { return db.notifyCh }
 
-// enqueue writes an event and one pending delivery per enabled endpoint of its owner
-// that wants it, inside the transaction of the change it announces.
-func enqueue(ctx context.Context, tx *wtx, ev *fetchsms.Event, onlyEndpoint string) error {
-	ev.ID = newID()
+// Enqueue writes an event and one pending delivery per enabled endpoint of its
+// owner that wants it, inside the transaction of the change it announces.
+func (tx *wtx) Enqueue(ctx context.Context, ev *fetchsms.Event, onlyEndpoint string) error {
+	tx.queued = true
 	if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, user_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
 		ev.ID, ev.UserID, ev.Type, string(ev.Payload), ms(ev.CreatedAt)); err != nil {
 		return err
@@ -67,15 +67,6 @@ func enqueue(ctx context.Context, tx *wtx, ev *fetchsms.Event, onlyEndpoint stri
 		}
 	}
 	return nil
-}
-
-func serviceName(ctx context.Context, tx *wtx, id int) string {
-	if id == 0 {
-		return ""
-	}
-	var name string
-	tx.QueryRowContext(ctx, `SELECT name FROM services WHERE id = ?`, id).Scan(&name)
-	return name
 }
 
 const endpointCols = `id, user_id, url, secret, events, enabled, disabled_reason, failing_since, created_at`
@@ -201,7 +192,8 @@ func (db *DB) SendTestEvent(ctx context.Context, userID, endpointID string) (str
 			return fetchsms.Errorf(fetchsms.ENOTFOUND, "webhook endpoint not found")
 		}
 		ev := fetchsms.TestEvent(userID, endpointID, db.Clock.Now())
-		if err := enqueue(ctx, tx, ev, endpointID); err != nil {
+		ev.ID = newID()
+		if err := tx.Enqueue(ctx, ev, endpointID); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT id FROM deliveries WHERE event_id = ?`, ev.ID).Scan(&id)

@@ -13,15 +13,14 @@ import (
 // open must return a fresh, empty store.
 func Bench(b *testing.B, open func(b *testing.B) fetchsms.Store) {
 	ctx := context.Background()
-	db := open(b)
-	if err := db.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
+	store := open(b)
+	if err := store.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
 		b.Fatal(err)
 	}
-	services, err := db.AllServices(ctx)
+	db, err := fetchsms.New(ctx, store, fetchsms.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	db.SetDetector(fetchsms.NewDetector(services))
 	gw, err := db.CreateGateway(ctx, "bench")
 	if err != nil {
 		b.Fatal(err)

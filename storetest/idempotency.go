@@ -14,12 +14,7 @@ import (
 func testIdempotencyAfterCrash(t *testing.T, open Opener) {
 	ctx := context.Background()
 	f := setup(t, open, 2)
-	wc, ok := f.db.(WallClockSetter)
-	if !ok {
-		t.Fatalf("%T does not implement storetest.WallClockSetter", f.db)
-	}
-	real := NewClock(time.Now())
-	wc.SetWallClock(real)
+	real := f.wall
 	u := f.user(t, 1000)
 	hash := []byte("request-1")
 

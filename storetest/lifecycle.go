@@ -210,7 +210,7 @@ func testLedgerIsAppendOnly(t *testing.T, open Opener) {
 	if err != nil || len(entries) != 1 {
 		t.Fatalf("%v %v", entries, err)
 	}
-	tamper, ok := f.db.(LedgerTamperer)
+	tamper, ok := f.store.(LedgerTamperer)
 	if !ok {
 		t.Skip("the engine has no TamperLedgerForTest in its test build")
 	}

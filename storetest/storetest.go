@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite every storage engine must pass: the
 // money and inventory rules, lifecycles, idempotency and concurrency, expressed
-// against fetchsms.Store only. Each engine's tests call Run with a function that
+// against the domain (fetchsms.App) over the engine under test. Each engine's tests call Run with a function that
 // opens a fresh, empty store.
 package storetest
 
@@ -15,11 +15,12 @@ import (
 	fetchsms "github.com/fetchsms/fetchsms"
 )
 
-// Opener opens a fresh, empty store for one test and closes it on cleanup.
+// Opener opens a fresh, empty store for one test and closes it on cleanup; the
+// suite runs the domain (fetchsms.App) over it.
 type Opener func(t *testing.T) fetchsms.Store
 
 // WallClockSetter is implemented by engines whose wall clock (sessions,
-// idempotency windows, leases) tests may move.
+// credentials, leases) tests may move.
 type WallClockSetter interface {
 	SetWallClock(fetchsms.Clock)
 }
@@ -65,8 +66,10 @@ func (c *Clock) Advance(d time.Duration) {
 }
 
 type fixture struct {
-	db      fetchsms.Store
+	db      *fetchsms.App
+	store   fetchsms.Store
 	clock   *Clock
+	wall    *Clock // wall time: sessions, credentials, idempotency windows, leases
 	gateway *fetchsms.Gateway
 	numbers []string
 }
@@ -78,25 +81,27 @@ var userSeq atomic.Int64
 func setup(t *testing.T, open Opener, n int) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db := open(t)
-	if err := db.Health(ctx); err != nil {
+	store := open(t)
+	if err := store.Health(ctx); err != nil {
 		t.Fatalf("a fresh store is not healthy: %v", err)
 	}
 	clock := NewClock(time.Date(2026, 6, 17, 22, 14, 5, 0, time.UTC))
-	db.SetClock(clock)
-	if err := db.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
+	wall := NewClock(time.Now())
+	if wc, ok := store.(WallClockSetter); ok {
+		wc.SetWallClock(wall)
+	}
+	if err := store.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
 		t.Fatal(err)
 	}
-	services, err := db.AllServices(ctx)
+	db, err := fetchsms.New(ctx, store, fetchsms.Options{Clock: clock, WallClock: wall})
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.SetDetector(fetchsms.NewDetector(services))
 	gw, err := db.CreateGateway(ctx, "bank")
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{db: db, clock: clock, gateway: gw}
+	f := &fixture{db: db, store: store, clock: clock, wall: wall, gateway: gw}
 	for i := 0; i < n; i++ {
 		f.numbers = append(f.numbers, fmt.Sprintf("+1332555%04d", 1000+i))
 	}

@@ -32,12 +32,12 @@ func (s *Server) handleSignup(w http.ResponseWriter, r *http.Request) {
 	if s.throttleAuth(w, r, "") {
 		return
 	}
-	u, err := s.DB.CreateUser(r.Context(), body.Email, body.Password, fetchsms.RoleCustomer)
+	u, err := s.App.CreateUser(r.Context(), body.Email, body.Password, fetchsms.RoleCustomer)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	sess, err := s.DB.CreateSession(r.Context(), u.ID)
+	sess, err := s.App.CreateSession(r.Context(), u.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -58,7 +58,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if s.throttleAuth(w, r, body.Email) {
 		return
 	}
-	u, sess, err := s.DB.Login(r.Context(), body.Email, body.Password)
+	u, sess, err := s.App.Login(r.Context(), body.Email, body.Password)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -67,7 +67,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
-	if err := s.DB.RevokeSession(r.Context(), principalOf(r).CredentialID); err != nil {
+	if err := s.App.RevokeSession(r.Context(), principalOf(r).CredentialID); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -92,7 +92,7 @@ func apiKeyOut(k *fetchsms.APIKey) apiKeyJSON {
 }
 
 func (s *Server) handleListAPIKeys(w http.ResponseWriter, r *http.Request) {
-	keys, err := s.DB.ListAPIKeys(r.Context(), principalOf(r).User.ID)
+	keys, err := s.App.ListAPIKeys(r.Context(), principalOf(r).User.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -117,7 +117,7 @@ func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "name is required (1–100 characters)"))
 		return
 	}
-	k, err := s.DB.CreateAPIKey(r.Context(), principalOf(r).User.ID, body.Name)
+	k, err := s.App.CreateAPIKey(r.Context(), principalOf(r).User.ID, body.Name)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -130,7 +130,7 @@ func (s *Server) handleRotateAPIKey(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	k, err := s.DB.RotateAPIKey(r.Context(), principalOf(r).User.ID, id)
+	k, err := s.App.RotateAPIKey(r.Context(), principalOf(r).User.ID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -143,7 +143,7 @@ func (s *Server) handleRevokeAPIKey(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	if err := s.DB.RevokeAPIKey(r.Context(), principalOf(r).User.ID, id); err != nil {
+	if err := s.App.RevokeAPIKey(r.Context(), principalOf(r).User.ID, id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -168,7 +168,7 @@ func ledgerOut(e *fetchsms.LedgerEntry) ledgerJSON {
 }
 
 func (s *Server) handleWallet(w http.ResponseWriter, r *http.Request) {
-	b, err := s.DB.Balance(r.Context(), principalOf(r).User.ID)
+	b, err := s.App.Balance(r.Context(), principalOf(r).User.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -182,7 +182,7 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	list, next, err := s.DB.Ledger(r.Context(), principalOf(r).User.ID, p)
+	list, next, err := s.App.Ledger(r.Context(), principalOf(r).User.ID, p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -230,7 +230,7 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := &fetchsms.Deposit{UserID: principalOf(r).User.ID, AmountCents: amount, Provider: s.Payments.Name()}
-	if err := s.DB.CreateDeposit(r.Context(), d); err != nil {
+	if err := s.App.CreateDeposit(r.Context(), d); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -241,7 +241,7 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
 	}
 	d.CheckoutURL = url
 	if completed {
-		if d, err = s.DB.CompleteDeposit(r.Context(), d.ID, ref); err != nil {
+		if d, err = s.App.CompleteDeposit(r.Context(), d.ID, ref); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

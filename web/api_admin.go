@@ -23,7 +23,7 @@ func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	list, next, err := s.DB.ListUsers(r.Context(), p)
+	list, next, err := s.App.ListUsers(r.Context(), p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -41,7 +41,7 @@ func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	u, err := s.DB.UserByID(r.Context(), id)
+	u, err := s.App.UserByID(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -70,11 +70,11 @@ func (s *Server) handleAdminAdjust(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "amount_cents must be within ±100000000"))
 		return
 	}
-	if _, err := s.DB.UserByID(r.Context(), id); err != nil {
+	if _, err := s.App.UserByID(r.Context(), id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	e, err := s.DB.Adjust(r.Context(), id, fetchsms.Cents(body.AmountCents.Value), body.Reason)
+	e, err := s.App.Adjust(r.Context(), id, fetchsms.Cents(body.AmountCents.Value), body.Reason)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -98,7 +98,7 @@ func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bo
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "you cannot disable your own account"))
 		return
 	}
-	u, err := s.DB.SetUserDisabled(r.Context(), id, disabled)
+	u, err := s.App.SetUserDisabled(r.Context(), id, disabled)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -114,7 +114,7 @@ type gatewayJSON struct {
 }
 
 func (s *Server) handleAdminGateways(w http.ResponseWriter, r *http.Request) {
-	list, err := s.DB.ListGateways(r.Context())
+	list, err := s.App.ListGateways(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -134,7 +134,7 @@ func (s *Server) handleAdminCreateGateway(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
-	g, err := s.DB.CreateGateway(r.Context(), body.Name)
+	g, err := s.App.CreateGateway(r.Context(), body.Name)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -159,7 +159,7 @@ func (s *Server) handleAdminImportNumbers(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "import at most 5000 numbers per request"))
 		return
 	}
-	added, skipped, err := s.DB.ImportNumbers(r.Context(), body.GatewayID, body.Numbers)
+	added, skipped, err := s.App.ImportNumbers(r.Context(), body.GatewayID, body.Numbers)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -209,11 +209,7 @@ func (s *Server) receive(r *http.Request, gatewayID string, in fetchsms.InboundS
 	if _, err := fetchsms.ParseE164(in.To); err != nil {
 		return nil, err
 	}
-	res, err := s.DB.ReceiveSMS(r.Context(), gatewayID, in)
-	if err == nil {
-		s.catalog.invalidate() // a released number is back in stock
-	}
-	return res, err
+	return s.App.ReceiveSMS(r.Context(), gatewayID, in)
 }
 
 func inboundOut(res *fetchsms.InboundResult) map[string]any {
@@ -245,7 +241,7 @@ func (s *Server) handleClockAdvance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Expire what the jump made due, so the next read already shows it.
-	if _, err := s.DB.ExpireDue(r.Context(), 10000); err != nil {
+	if _, err := s.App.ExpireDue(r.Context(), 10000); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -267,7 +263,7 @@ func (s *Server) handleSandboxSMS(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	gw, err := s.DB.NumberGateway(r.Context(), to)
+	gw, err := s.App.NumberGateway(r.Context(), to)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -49,7 +49,7 @@ func (s *Server) handleAdminInbound(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	list, next, err := s.DB.ListInboundMessages(r.Context(), p)
+	list, next, err := s.App.ListInboundMessages(r.Context(), p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -70,7 +70,7 @@ func (s *Server) handleAdminNumberStatus(status string) http.HandlerFunc {
 		if id == "" {
 			return
 		}
-		if err := s.DB.SetNumberStatus(r.Context(), id, status); err != nil {
+		if err := s.App.SetNumberStatus(r.Context(), id, status); err != nil {
 			s.writeError(w, r, err)
 			return
 		}

@@ -49,7 +49,7 @@ func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
 		writeBody(w, body)
 		return
 	}
-	cat, err := s.DB.Catalog(r.Context())
+	cat, err := s.App.Catalog(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -95,7 +95,7 @@ func (s *Server) handleAreaCodes(w http.ResponseWriter, r *http.Request) {
 	var svc *fetchsms.Service
 	if ref := q.Get("service"); ref != "" {
 		var err error
-		if svc, err = s.DB.ServiceByRef(r.Context(), ref); err != nil {
+		if svc, err = s.App.ServiceByRef(r.Context(), ref); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -103,7 +103,7 @@ func (s *Server) handleAreaCodes(w http.ResponseWriter, r *http.Request) {
 			mode = "long"
 		}
 	}
-	codes, err := s.DB.AreaCodes(r.Context(), mode, svc)
+	codes, err := s.App.AreaCodes(r.Context(), mode, svc)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -155,7 +155,7 @@ func (s *Server) handleQuote(w http.ResponseWriter, r *http.Request) {
 		}
 		days = n
 	}
-	svc, err := s.DB.ServiceByRef(r.Context(), ref)
+	svc, err := s.App.ServiceByRef(r.Context(), ref)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -88,14 +88,10 @@ func (s *Server) handleCreateVerification(w http.ResponseWriter, r *http.Request
 	if body.AreaCode != nil {
 		req.AreaCode = *body.AreaCode
 	}
-	v, err := s.DB.CreateVerification(r.Context(), principalOf(r).User.ID, req)
+	v, err := s.App.CreateVerification(r.Context(), principalOf(r).User.ID, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	s.catalog.invalidate()
-	if s.Simulator != nil {
-		s.Simulator.VerificationCreated(v)
 	}
 	writeJSON(w, http.StatusCreated, verificationAnswer{v})
 }
@@ -105,7 +101,7 @@ func (s *Server) handleGetVerification(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	v, err := s.DB.Verification(r.Context(), principalOf(r).User.ID, id)
+	v, err := s.App.Verification(r.Context(), principalOf(r).User.ID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -123,7 +119,7 @@ func (s *Server) handleListVerifications(w http.ResponseWriter, r *http.Request)
 		s.writeError(w, r, err)
 		return
 	}
-	list, next, err := s.DB.ListVerifications(r.Context(), principalOf(r).User.ID, t, p)
+	list, next, err := s.App.ListVerifications(r.Context(), principalOf(r).User.ID, t == "history", p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -141,12 +137,11 @@ func (s *Server) handleCancelVerification(w http.ResponseWriter, r *http.Request
 	if id == "" {
 		return
 	}
-	v, err := s.DB.CancelVerification(r.Context(), principalOf(r).User.ID, id)
+	v, err := s.App.CancelVerification(r.Context(), principalOf(r).User.ID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.catalog.invalidate()
 	writeJSON(w, http.StatusOK, verificationAnswer{v})
 }
 
@@ -176,14 +171,10 @@ func (s *Server) handleCreateRental(w http.ResponseWriter, r *http.Request) {
 	if body.AreaCode != nil {
 		req.AreaCode = *body.AreaCode
 	}
-	rental, err := s.DB.CreateRental(r.Context(), principalOf(r).User.ID, req)
+	rental, err := s.App.CreateRental(r.Context(), principalOf(r).User.ID, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	s.catalog.invalidate()
-	if s.Simulator != nil {
-		s.Simulator.RentalCreated(rental)
 	}
 	writeJSON(w, http.StatusCreated, rentalAnswer{rental})
 }
@@ -193,7 +184,7 @@ func (s *Server) handleGetRental(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	x, err := s.DB.Rental(r.Context(), principalOf(r).User.ID, id)
+	x, err := s.App.Rental(r.Context(), principalOf(r).User.ID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -211,7 +202,7 @@ func (s *Server) handleListRentals(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	list, next, err := s.DB.ListRentals(r.Context(), principalOf(r).User.ID, t, p)
+	list, next, err := s.App.ListRentals(r.Context(), principalOf(r).User.ID, t == "history", p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -234,7 +225,7 @@ func (s *Server) handleRentalMessages(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	list, next, err := s.DB.RentalMessages(r.Context(), principalOf(r).User.ID, id, p)
+	list, next, err := s.App.RentalMessages(r.Context(), principalOf(r).User.ID, id, p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -252,11 +243,10 @@ func (s *Server) handleCancelRental(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	x, err := s.DB.CancelRental(r.Context(), principalOf(r).User.ID, id)
+	x, err := s.App.CancelRental(r.Context(), principalOf(r).User.ID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	s.catalog.invalidate()
 	writeJSON(w, http.StatusOK, rentalAnswer{x})
 }

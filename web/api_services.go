@@ -35,7 +35,7 @@ func adminServiceOut(s *fetchsms.Service) adminServiceJSON {
 }
 
 func (s *Server) handleAdminServices(w http.ResponseWriter, r *http.Request) {
-	list, err := s.DB.AllServices(r.Context())
+	list, err := s.App.AllServices(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -68,7 +68,7 @@ func (s *Server) handleAdminCreateService(w http.ResponseWriter, r *http.Request
 	if body.Enabled != nil {
 		svc.Enabled = *body.Enabled
 	}
-	created, err := s.DB.CreateService(r.Context(), svc)
+	created, err := s.App.CreateService(r.Context(), svc)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -99,7 +99,7 @@ func (s *Server) handleAdminUpdateService(w http.ResponseWriter, r *http.Request
 		p := fetchsms.Cents(body.PriceCents.Value)
 		u.PriceCents = &p
 	}
-	updated, err := s.DB.UpdateService(r.Context(), id, u)
+	updated, err := s.App.UpdateService(r.Context(), id, u)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

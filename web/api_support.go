@@ -90,7 +90,7 @@ func (s *Server) handleCreateTicket(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	t, err := s.DB.CreateTicket(r.Context(), principalOf(r).User.ID, req)
+	t, err := s.App.CreateTicket(r.Context(), principalOf(r).User.ID, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -109,7 +109,7 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request, userID stri
 		s.writeError(w, r, err)
 		return
 	}
-	list, next, err := s.DB.Tickets(r.Context(), fetchsms.TicketFilter{UserID: userID, Status: st}, p)
+	list, next, err := s.App.Tickets(r.Context(), fetchsms.TicketFilter{UserID: userID, Status: st}, p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -135,7 +135,7 @@ func (s *Server) showTicket(w http.ResponseWriter, r *http.Request, userID strin
 	if id == "" {
 		return
 	}
-	t, err := s.DB.Ticket(r.Context(), userID, id)
+	t, err := s.App.Ticket(r.Context(), userID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -163,7 +163,7 @@ func (s *Server) replyTicket(w http.ResponseWriter, r *http.Request, staff bool)
 		s.writeError(w, r, err)
 		return
 	}
-	m, err := s.DB.AddTicketMessage(r.Context(), principalOf(r).User.ID, id, staff, body.Body)
+	m, err := s.App.AddTicketMessage(r.Context(), principalOf(r).User.ID, id, staff, body.Body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -184,7 +184,7 @@ func (s *Server) handleAdminCloseTicket(w http.ResponseWriter, r *http.Request) 
 	if id == "" {
 		return
 	}
-	t, err := s.DB.CloseTicket(r.Context(), id)
+	t, err := s.App.CloseTicket(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

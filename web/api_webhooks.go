@@ -31,7 +31,7 @@ func endpointOut(e *fetchsms.WebhookEndpoint, withSecret bool) endpointJSON {
 }
 
 func (s *Server) handleListWebhooks(w http.ResponseWriter, r *http.Request) {
-	list, err := s.DB.Endpoints(r.Context(), principalOf(r).User.ID)
+	list, err := s.App.Endpoints(r.Context(), principalOf(r).User.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -65,7 +65,7 @@ func (s *Server) handleCreateWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	e, err := s.DB.CreateEndpoint(r.Context(), principalOf(r).User.ID, body.URL, body.Events)
+	e, err := s.App.CreateEndpoint(r.Context(), principalOf(r).User.ID, body.URL, body.Events)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -78,7 +78,7 @@ func (s *Server) handleDeleteWebhook(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	if err := s.DB.DeleteEndpoint(r.Context(), principalOf(r).User.ID, id); err != nil {
+	if err := s.App.DeleteEndpoint(r.Context(), principalOf(r).User.ID, id); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -90,7 +90,7 @@ func (s *Server) handleEnableWebhook(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	e, err := s.DB.EnableEndpoint(r.Context(), principalOf(r).User.ID, id)
+	e, err := s.App.EnableEndpoint(r.Context(), principalOf(r).User.ID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -103,7 +103,7 @@ func (s *Server) handleTestWebhook(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	did, err := s.DB.SendTestEvent(r.Context(), principalOf(r).User.ID, id)
+	did, err := s.App.SendTestEvent(r.Context(), principalOf(r).User.ID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -140,7 +140,7 @@ func (s *Server) handleWebhookDeliveries(w http.ResponseWriter, r *http.Request)
 		s.writeError(w, r, err)
 		return
 	}
-	list, next, err := s.DB.EndpointDeliveries(r.Context(), principalOf(r).User.ID, id, p)
+	list, next, err := s.App.EndpointDeliveries(r.Context(), principalOf(r).User.ID, id, p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -176,7 +176,7 @@ func (s *Server) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.ENOTFOUND, "delivery not found"))
 		return
 	}
-	if err := s.DB.Redeliver(r.Context(), principalOf(r).User.ID, id, did); err != nil {
+	if err := s.App.Redeliver(r.Context(), principalOf(r).User.ID, id, did); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -41,7 +41,7 @@ func (s *Server) authenticate(r *http.Request) (*fetchsms.Principal, error) {
 	p, gen := s.auth.get(token, now)
 	if p == nil {
 		var err error
-		if p, err = s.DB.Authenticate(r.Context(), token); err != nil {
+		if p, err = s.App.Authenticate(r.Context(), token); err != nil {
 			return nil, err
 		}
 		s.auth.put(token, p, now, gen)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"sync"
@@ -102,6 +103,14 @@ func (c *authCache) purge() {
 	c.m = nil
 	c.gen++
 	c.mu.Unlock()
+}
+
+// hear drops the caches when the domain reports a change to what they hold.
+func (s *Server) hear(_ context.Context, change any) {
+	switch change.(type) {
+	case fetchsms.StockChanged:
+		s.catalog.invalidate()
+	}
 }
 
 // invalidating drops the caches after a request that may change what they hold

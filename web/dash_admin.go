@@ -17,7 +17,7 @@ type adminUsersView struct {
 func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, p *pageData) {
 	v := &adminUsersView{}
 	var err error
-	if v.Users, v.Next, err = s.DB.ListUsers(r.Context(), cursorOf(r)); err != nil {
+	if v.Users, v.Next, err = s.App.ListUsers(r.Context(), cursorOf(r)); err != nil {
 		s.pageError(w, r, p, err)
 		return
 	}
@@ -39,9 +39,9 @@ func (s *Server) adminUser(w http.ResponseWriter, r *http.Request, p *pageData) 
 	}
 	v := &adminUserView{}
 	var err error
-	if v.Account, err = s.DB.UserByID(r.Context(), id); err == nil {
-		if v.Entries, v.Next, err = s.DB.Ledger(r.Context(), id, cursorOf(r)); err == nil {
-			v.Tickets, _, err = s.DB.Tickets(r.Context(), fetchsms.TicketFilter{UserID: id}, fetchsms.Page{Limit: 10})
+	if v.Account, err = s.App.UserByID(r.Context(), id); err == nil {
+		if v.Entries, v.Next, err = s.App.Ledger(r.Context(), id, cursorOf(r)); err == nil {
+			v.Tickets, _, err = s.App.Tickets(r.Context(), fetchsms.TicketFilter{UserID: id}, fetchsms.Page{Limit: 10})
 		}
 	}
 	if err != nil {
@@ -63,11 +63,11 @@ func (s *Server) adminAdjust(w http.ResponseWriter, r *http.Request, p *pageData
 		redirectErr(w, r, back, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Enter a non-zero amount in dollars, negative to debit (for example 5.00 or -2.50)."))
 		return
 	}
-	if _, err := s.DB.UserByID(r.Context(), id); err != nil {
+	if _, err := s.App.UserByID(r.Context(), id); err != nil {
 		s.pageError(w, r, p, err)
 		return
 	}
-	e, err := s.DB.Adjust(r.Context(), id, amount, r.PostFormValue("reason"))
+	e, err := s.App.Adjust(r.Context(), id, amount, r.PostFormValue("reason"))
 	if err != nil {
 		redirectErr(w, r, back, err)
 		return
@@ -86,7 +86,7 @@ func (s *Server) adminSetDisabled(disabled bool) dashPage {
 			redirectErr(w, r, back, fetchsms.Errorf(fetchsms.EINVALID, "You cannot disable your own account."))
 			return
 		}
-		u, err := s.DB.SetUserDisabled(r.Context(), id, disabled)
+		u, err := s.App.SetUserDisabled(r.Context(), id, disabled)
 		if err != nil {
 			s.pageError(w, r, p, err)
 			return
@@ -106,7 +106,7 @@ type adminGatewaysView struct {
 }
 
 func (s *Server) adminGatewaysPage(w http.ResponseWriter, r *http.Request, p *pageData, status int, secret *secretView) {
-	gws, err := s.DB.ListGateways(r.Context())
+	gws, err := s.App.ListGateways(r.Context())
 	if err != nil {
 		s.pageError(w, r, p, err)
 		return
@@ -120,7 +120,7 @@ func (s *Server) adminGateways(w http.ResponseWriter, r *http.Request, p *pageDa
 }
 
 func (s *Server) adminCreateGateway(w http.ResponseWriter, r *http.Request, p *pageData) {
-	g, err := s.DB.CreateGateway(r.Context(), strings.TrimSpace(r.PostFormValue("name")))
+	g, err := s.App.CreateGateway(r.Context(), strings.TrimSpace(r.PostFormValue("name")))
 	if err != nil {
 		redirectErr(w, r, "/admin/gateways", err)
 		return
@@ -140,9 +140,9 @@ type adminNumbersView struct {
 func (s *Server) adminNumbers(w http.ResponseWriter, r *http.Request, p *pageData) {
 	v := &adminNumbersView{Cursor: cursorOf(r).Cursor}
 	var err error
-	if v.Numbers, v.Next, err = s.DB.ListNumbers(r.Context(), fetchsms.Page{Limit: 100, Cursor: cursorOf(r).Cursor}); err == nil {
-		if v.Gateways, err = s.DB.ListGateways(r.Context()); err == nil {
-			v.Total, err = s.DB.CountNumbers(r.Context())
+	if v.Numbers, v.Next, err = s.App.ListNumbers(r.Context(), fetchsms.Page{Limit: 100, Cursor: cursorOf(r).Cursor}); err == nil {
+		if v.Gateways, err = s.App.ListGateways(r.Context()); err == nil {
+			v.Total, err = s.App.CountNumbers(r.Context())
 		}
 	}
 	if err != nil {
@@ -169,7 +169,7 @@ func (s *Server) adminImportNumbers(w http.ResponseWriter, r *http.Request, p *p
 		redirectErr(w, r, "/admin/numbers", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Import at most 5000 numbers at a time."))
 		return
 	}
-	added, skipped, err := s.DB.ImportNumbers(r.Context(), gw, numbers)
+	added, skipped, err := s.App.ImportNumbers(r.Context(), gw, numbers)
 	if err != nil {
 		redirectErr(w, r, "/admin/numbers", err)
 		return
@@ -197,7 +197,7 @@ func (s *Server) adminSupport(w http.ResponseWriter, r *http.Request, p *pageDat
 	if r.URL.Query().Get("status") == "" {
 		st = fetchsms.TicketOpen
 	}
-	list, next, err := s.DB.Tickets(r.Context(), fetchsms.TicketFilter{Status: st}, cursorOf(r))
+	list, next, err := s.App.Tickets(r.Context(), fetchsms.TicketFilter{Status: st}, cursorOf(r))
 	if err != nil {
 		s.pageError(w, r, p, err)
 		return
@@ -222,7 +222,7 @@ func (s *Server) adminCloseTicket(w http.ResponseWriter, r *http.Request, p *pag
 	if id == "" {
 		return
 	}
-	if _, err := s.DB.CloseTicket(r.Context(), id); err != nil {
+	if _, err := s.App.CloseTicket(r.Context(), id); err != nil {
 		s.pageError(w, r, p, err)
 		return
 	}
@@ -248,7 +248,7 @@ func (s *Server) adminStats(w http.ResponseWriter, r *http.Request, p *pageData)
 	if d > 0 {
 		since = s.now().Add(-d)
 	}
-	list, err := s.DB.ServiceStats(r.Context(), since)
+	list, err := s.App.ServiceStats(r.Context(), since)
 	if err != nil {
 		s.pageError(w, r, p, err)
 		return

@@ -13,7 +13,7 @@ type adminServicesView struct {
 }
 
 func (s *Server) adminServices(w http.ResponseWriter, r *http.Request, p *pageData) {
-	list, err := s.DB.AllServices(r.Context())
+	list, err := s.App.AllServices(r.Context())
 	if err != nil {
 		s.pageError(w, r, p, err)
 		return
@@ -37,7 +37,7 @@ func (s *Server) adminService(w http.ResponseWriter, r *http.Request, p *pageDat
 	if id == 0 {
 		return
 	}
-	svc, err := s.DB.ServiceByID(r.Context(), id)
+	svc, err := s.App.ServiceByID(r.Context(), id)
 	if err != nil {
 		s.pageError(w, r, p, err)
 		return
@@ -80,7 +80,7 @@ func (s *Server) adminCreateService(w http.ResponseWriter, r *http.Request, p *p
 	}
 	svc := fetchsms.Service{Slug: strings.TrimSpace(r.PostFormValue("slug")), Name: strings.TrimSpace(r.PostFormValue("name")), PriceCents: price,
 		Enabled: r.PostFormValue("enabled") != "", Senders: splitRules(r.PostFormValue("senders"), false), Keywords: splitRules(r.PostFormValue("keywords"), true)}
-	created, err := s.DB.CreateService(r.Context(), svc)
+	created, err := s.App.CreateService(r.Context(), svc)
 	if err != nil {
 		redirectErr(w, r, "/admin/services", err)
 		return
@@ -107,7 +107,7 @@ func (s *Server) adminUpdateService(w http.ResponseWriter, r *http.Request, p *p
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	enabled := r.PostFormValue("enabled") != ""
 	senders, keywords := splitRules(r.PostFormValue("senders"), false), splitRules(r.PostFormValue("keywords"), true)
-	updated, err := s.DB.UpdateService(r.Context(), id, fetchsms.ServiceUpdate{Name: &name, PriceCents: &price, Enabled: &enabled, Senders: &senders, Keywords: &keywords})
+	updated, err := s.App.UpdateService(r.Context(), id, fetchsms.ServiceUpdate{Name: &name, PriceCents: &price, Enabled: &enabled, Senders: &senders, Keywords: &keywords})
 	if err != nil {
 		if fetchsms.ErrorCode(err) == fetchsms.ENOTFOUND {
 			s.pageError(w, r, p, err)
@@ -128,7 +128,7 @@ type adminInboundView struct {
 func (s *Server) adminInbound(w http.ResponseWriter, r *http.Request, p *pageData) {
 	v := &adminInboundView{}
 	var err error
-	if v.Messages, v.Next, err = s.DB.ListInboundMessages(r.Context(), fetchsms.Page{Limit: 50, Cursor: cursorOf(r).Cursor}); err != nil {
+	if v.Messages, v.Next, err = s.App.ListInboundMessages(r.Context(), fetchsms.Page{Limit: 50, Cursor: cursorOf(r).Cursor}); err != nil {
 		s.pageError(w, r, p, err)
 		return
 	}
@@ -142,7 +142,7 @@ func (s *Server) adminSetNumberStatus(status string) dashPage {
 		if id == "" {
 			return
 		}
-		if err := s.DB.SetNumberStatus(r.Context(), id, status); err != nil {
+		if err := s.App.SetNumberStatus(r.Context(), id, status); err != nil {
 			s.pageError(w, r, p, err)
 			return
 		}

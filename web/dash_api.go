@@ -27,8 +27,8 @@ type apiView struct {
 func (s *Server) dashAPIPage(w http.ResponseWriter, r *http.Request, p *pageData, status int, secret *secretView) {
 	v := &apiView{Events: fetchsms.EventTypes, Secret: secret, BaseURL: baseURL(r)}
 	var err error
-	if v.Keys, err = s.DB.ListAPIKeys(r.Context(), p.User.ID); err == nil {
-		v.Endpoints, err = s.DB.Endpoints(r.Context(), p.User.ID)
+	if v.Keys, err = s.App.ListAPIKeys(r.Context(), p.User.ID); err == nil {
+		v.Endpoints, err = s.App.Endpoints(r.Context(), p.User.ID)
 	}
 	if err != nil {
 		s.pageError(w, r, p, err)
@@ -60,7 +60,7 @@ func (s *Server) dashCreateKey(w http.ResponseWriter, r *http.Request, p *pageDa
 		redirectErr(w, r, "/dashboard/api", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Give the key a name (1–100 characters), such as \"production\"."))
 		return
 	}
-	k, err := s.DB.CreateAPIKey(r.Context(), p.User.ID, name)
+	k, err := s.App.CreateAPIKey(r.Context(), p.User.ID, name)
 	if err != nil {
 		redirectErr(w, r, "/dashboard/api", err)
 		return
@@ -74,7 +74,7 @@ func (s *Server) dashRotateKey(w http.ResponseWriter, r *http.Request, p *pageDa
 	if id == "" {
 		return
 	}
-	k, err := s.DB.RotateAPIKey(r.Context(), p.User.ID, id)
+	k, err := s.App.RotateAPIKey(r.Context(), p.User.ID, id)
 	if err != nil {
 		redirectErr(w, r, "/dashboard/api", err)
 		return
@@ -89,7 +89,7 @@ func (s *Server) dashRevokeKey(w http.ResponseWriter, r *http.Request, p *pageDa
 	if id == "" {
 		return
 	}
-	if err := s.DB.RevokeAPIKey(r.Context(), p.User.ID, id); err != nil {
+	if err := s.App.RevokeAPIKey(r.Context(), p.User.ID, id); err != nil {
 		redirectErr(w, r, "/dashboard/api", err)
 		return
 	}
@@ -115,7 +115,7 @@ func (s *Server) dashCreateWebhook(w http.ResponseWriter, r *http.Request, p *pa
 		redirectErr(w, r, "/dashboard/api", err)
 		return
 	}
-	e, err := s.DB.CreateEndpoint(r.Context(), p.User.ID, url, events)
+	e, err := s.App.CreateEndpoint(r.Context(), p.User.ID, url, events)
 	if err != nil {
 		redirectErr(w, r, "/dashboard/api", err)
 		return
@@ -143,20 +143,20 @@ func (s *Server) webhookAction(w http.ResponseWriter, r *http.Request, p *pageDa
 
 func (s *Server) dashDeleteWebhook(w http.ResponseWriter, r *http.Request, p *pageData) {
 	s.webhookAction(w, r, p, func(id string) (string, error) {
-		return "Endpoint deleted.", s.DB.DeleteEndpoint(r.Context(), p.User.ID, id)
+		return "Endpoint deleted.", s.App.DeleteEndpoint(r.Context(), p.User.ID, id)
 	})
 }
 
 func (s *Server) dashTestWebhook(w http.ResponseWriter, r *http.Request, p *pageData) {
 	s.webhookAction(w, r, p, func(id string) (string, error) {
-		_, err := s.DB.SendTestEvent(r.Context(), p.User.ID, id)
+		_, err := s.App.SendTestEvent(r.Context(), p.User.ID, id)
 		return "Test event queued: it appears in the delivery log in a moment.", err
 	})
 }
 
 func (s *Server) dashEnableWebhook(w http.ResponseWriter, r *http.Request, p *pageData) {
 	s.webhookAction(w, r, p, func(id string) (string, error) {
-		_, err := s.DB.EnableEndpoint(r.Context(), p.User.ID, id)
+		_, err := s.App.EnableEndpoint(r.Context(), p.User.ID, id)
 		return "Endpoint enabled.", err
 	})
 }
@@ -167,7 +167,7 @@ func (s *Server) dashRedeliver(w http.ResponseWriter, r *http.Request, p *pageDa
 		if _, err := uuid.Parse(did); err != nil {
 			return "", fetchsms.Errorf(fetchsms.ENOTFOUND, "delivery not found")
 		}
-		return "Delivery queued again.", s.DB.Redeliver(r.Context(), p.User.ID, id, did)
+		return "Delivery queued again.", s.App.Redeliver(r.Context(), p.User.ID, id, did)
 	})
 }
 
@@ -184,8 +184,8 @@ func (s *Server) dashWebhook(w http.ResponseWriter, r *http.Request, p *pageData
 	}
 	v := &webhookView{}
 	var err error
-	if v.Endpoint, err = s.DB.Endpoint(r.Context(), p.User.ID, id); err == nil {
-		v.Deliveries, v.Next, err = s.DB.EndpointDeliveries(r.Context(), p.User.ID, id, cursorOf(r))
+	if v.Endpoint, err = s.App.Endpoint(r.Context(), p.User.ID, id); err == nil {
+		v.Deliveries, v.Next, err = s.App.EndpointDeliveries(r.Context(), p.User.ID, id, cursorOf(r))
 	}
 	if err != nil {
 		s.pageError(w, r, p, err)

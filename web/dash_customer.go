@@ -45,7 +45,7 @@ type catalogView struct {
 // catalogView reads the catalog: short-term services (filtered by q) and the
 // long-term product with its terms.
 func (s *Server) catalogView(r *http.Request, q string) (*catalogView, error) {
-	cat, err := s.DB.Catalog(r.Context())
+	cat, err := s.App.Catalog(r.Context())
 	if err != nil {
 		return nil, err
 	}
@@ -80,10 +80,10 @@ func (s *Server) dashHome(w http.ResponseWriter, r *http.Request, p *pageData) {
 	ctx, uid := r.Context(), p.User.ID
 	v := &homeView{}
 	var err error
-	if v.Balance, err = s.DB.Balance(ctx, uid); err == nil {
-		if v.Verifications, _, err = s.DB.ListVerifications(ctx, uid, "active", fetchsms.Page{Limit: 10}); err == nil {
-			if v.Rentals, _, err = s.DB.ListRentals(ctx, uid, "active", fetchsms.Page{Limit: 10}); err == nil {
-				if v.Tickets, _, err = s.DB.Tickets(ctx, fetchsms.TicketFilter{UserID: uid}, fetchsms.Page{Limit: 3}); err == nil {
+	if v.Balance, err = s.App.Balance(ctx, uid); err == nil {
+		if v.Verifications, _, err = s.App.ListVerifications(ctx, uid, false, fetchsms.Page{Limit: 10}); err == nil {
+			if v.Rentals, _, err = s.App.ListRentals(ctx, uid, false, fetchsms.Page{Limit: 10}); err == nil {
+				if v.Tickets, _, err = s.App.Tickets(ctx, fetchsms.TicketFilter{UserID: uid}, fetchsms.Page{Limit: 3}); err == nil {
 					v.Catalog, err = s.catalogView(r, "")
 				}
 			}
@@ -120,14 +120,10 @@ func (s *Server) dashBuyVerification(w http.ResponseWriter, r *http.Request, p *
 		redirectErr(w, r, back, fetchsms.Errorf(fetchsms.EINVALID, "Choose a service."))
 		return
 	}
-	v, err := s.DB.CreateVerification(r.Context(), p.User.ID, fetchsms.VerificationRequest{Service: ref, AreaCode: areaCodeIn(r)})
+	v, err := s.App.CreateVerification(r.Context(), p.User.ID, fetchsms.VerificationRequest{Service: ref, AreaCode: areaCodeIn(r)})
 	if err != nil {
 		redirectErr(w, r, back, err)
 		return
-	}
-	s.catalog.invalidate()
-	if s.Simulator != nil {
-		s.Simulator.VerificationCreated(v)
 	}
 	redirect(w, r, "/dashboard/verifications/"+v.ID, "Number reserved: enter "+fetchsms.FormatUS(v.Number)+" in "+v.ServiceName+" and request the code.")
 }
@@ -140,8 +136,8 @@ type verificationsView struct {
 func (s *Server) dashVerifications(w http.ResponseWriter, r *http.Request, p *pageData) {
 	v := &verificationsView{}
 	var err error
-	if v.Active, _, err = s.DB.ListVerifications(r.Context(), p.User.ID, "active", fetchsms.Page{Limit: 50}); err == nil {
-		v.History, v.Next, err = s.DB.ListVerifications(r.Context(), p.User.ID, "history", cursorOf(r))
+	if v.Active, _, err = s.App.ListVerifications(r.Context(), p.User.ID, false, fetchsms.Page{Limit: 50}); err == nil {
+		v.History, v.Next, err = s.App.ListVerifications(r.Context(), p.User.ID, true, cursorOf(r))
 	}
 	if err != nil {
 		s.pageError(w, r, p, err)
@@ -156,7 +152,7 @@ func (s *Server) verification(w http.ResponseWriter, r *http.Request, p *pageDat
 	if id == "" {
 		return nil
 	}
-	v, err := s.DB.Verification(r.Context(), p.User.ID, id)
+	v, err := s.App.Verification(r.Context(), p.User.ID, id)
 	if err != nil {
 		s.pageError(w, r, p, err)
 		return nil
@@ -185,11 +181,10 @@ func (s *Server) dashCancelVerification(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	back := "/dashboard/verifications/" + id
-	if _, err := s.DB.CancelVerification(r.Context(), p.User.ID, id); err != nil {
+	if _, err := s.App.CancelVerification(r.Context(), p.User.ID, id); err != nil {
 		redirectErr(w, r, back, err)
 		return
 	}
-	s.catalog.invalidate()
 	redirect(w, r, back, "Cancelled. The price is back in your wallet.")
 }
 
@@ -199,14 +194,10 @@ func (s *Server) dashBuyRental(w http.ResponseWriter, r *http.Request, p *pageDa
 		redirectErr(w, r, "/dashboard/catalog", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Choose a term: 1, 7, 30, 90 or 365 days."))
 		return
 	}
-	x, err := s.DB.CreateRental(r.Context(), p.User.ID, fetchsms.RentalRequest{Service: strconv.Itoa(fetchsms.UnlimitedServiceID), Days: days, AreaCode: areaCodeIn(r)})
+	x, err := s.App.CreateRental(r.Context(), p.User.ID, fetchsms.RentalRequest{Service: strconv.Itoa(fetchsms.UnlimitedServiceID), Days: days, AreaCode: areaCodeIn(r)})
 	if err != nil {
 		redirectErr(w, r, "/dashboard/catalog", err)
 		return
-	}
-	s.catalog.invalidate()
-	if s.Simulator != nil {
-		s.Simulator.RentalCreated(x)
 	}
 	redirect(w, r, "/dashboard/rentals/"+x.ID, "Your number "+fetchsms.FormatUS(x.Number)+" is ready.")
 }
@@ -219,8 +210,8 @@ type rentalsView struct {
 func (s *Server) dashRentals(w http.ResponseWriter, r *http.Request, p *pageData) {
 	v := &rentalsView{}
 	var err error
-	if v.Active, _, err = s.DB.ListRentals(r.Context(), p.User.ID, "active", fetchsms.Page{Limit: 50}); err == nil {
-		v.History, v.Next, err = s.DB.ListRentals(r.Context(), p.User.ID, "history", cursorOf(r))
+	if v.Active, _, err = s.App.ListRentals(r.Context(), p.User.ID, false, fetchsms.Page{Limit: 50}); err == nil {
+		v.History, v.Next, err = s.App.ListRentals(r.Context(), p.User.ID, true, cursorOf(r))
 	}
 	if err != nil {
 		s.pageError(w, r, p, err)
@@ -243,8 +234,8 @@ func (s *Server) dashRental(w http.ResponseWriter, r *http.Request, p *pageData)
 	}
 	v := &rentalView{}
 	var err error
-	if v.Rental, err = s.DB.Rental(r.Context(), p.User.ID, id); err == nil {
-		v.Messages, v.Next, err = s.DB.RentalMessages(r.Context(), p.User.ID, id, cursorOf(r))
+	if v.Rental, err = s.App.Rental(r.Context(), p.User.ID, id); err == nil {
+		v.Messages, v.Next, err = s.App.RentalMessages(r.Context(), p.User.ID, id, cursorOf(r))
 	}
 	if err != nil {
 		s.pageError(w, r, p, err)
@@ -260,11 +251,10 @@ func (s *Server) dashCancelRental(w http.ResponseWriter, r *http.Request, p *pag
 		return
 	}
 	back := "/dashboard/rentals/" + id
-	if _, err := s.DB.CancelRental(r.Context(), p.User.ID, id); err != nil {
+	if _, err := s.App.CancelRental(r.Context(), p.User.ID, id); err != nil {
 		redirectErr(w, r, back, err)
 		return
 	}
-	s.catalog.invalidate()
 	redirect(w, r, back, "Rental cancelled and refunded.")
 }
 
@@ -282,8 +272,8 @@ func (s *Server) dashWallet(w http.ResponseWriter, r *http.Request, p *pageData)
 		v.Provider = s.Payments.Name()
 	}
 	var err error
-	if v.Balance, err = s.DB.Balance(r.Context(), p.User.ID); err == nil {
-		v.Entries, v.Next, err = s.DB.Ledger(r.Context(), p.User.ID, cursorOf(r))
+	if v.Balance, err = s.App.Balance(r.Context(), p.User.ID); err == nil {
+		v.Entries, v.Next, err = s.App.Ledger(r.Context(), p.User.ID, cursorOf(r))
 	}
 	if err != nil {
 		s.pageError(w, r, p, err)
@@ -331,7 +321,7 @@ func (s *Server) dashDeposit(w http.ResponseWriter, r *http.Request, p *pageData
 		return
 	}
 	d := &fetchsms.Deposit{UserID: p.User.ID, AmountCents: amount, Provider: s.Payments.Name()}
-	if err := s.DB.CreateDeposit(r.Context(), d); err != nil {
+	if err := s.App.CreateDeposit(r.Context(), d); err != nil {
 		s.pageError(w, r, p, err)
 		return
 	}
@@ -348,7 +338,7 @@ func (s *Server) dashDeposit(w http.ResponseWriter, r *http.Request, p *pageData
 		redirect(w, r, "/dashboard/wallet", "Deposit started. Your balance updates when the payment clears.")
 		return
 	}
-	if _, err := s.DB.CompleteDeposit(r.Context(), d.ID, ref); err != nil {
+	if _, err := s.App.CompleteDeposit(r.Context(), d.ID, ref); err != nil {
 		s.pageError(w, r, p, err)
 		return
 	}

@@ -60,7 +60,7 @@ func (s *Server) cookieSession(r *http.Request) (string, *fetchsms.Principal) {
 	now := time.Now()
 	p, gen := s.auth.get(c.Value, now)
 	if p == nil {
-		if p, err = s.DB.Authenticate(r.Context(), c.Value); err != nil {
+		if p, err = s.App.Authenticate(r.Context(), c.Value); err != nil {
 			return "", nil
 		}
 		s.auth.put(c.Value, p, now, gen)
@@ -173,7 +173,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, sess, err := s.DB.Login(r.Context(), f.Email, password)
+	_, sess, err := s.App.Login(r.Context(), f.Email, password)
 	if err != nil {
 		f.Error = fetchsms.ErrorMessage(err)
 		if fetchsms.ErrorCode(err) == fetchsms.EUNAUTHORIZED {
@@ -196,10 +196,10 @@ func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	u, err := s.DB.CreateUser(r.Context(), f.Email, password, fetchsms.RoleCustomer)
+	u, err := s.App.CreateUser(r.Context(), f.Email, password, fetchsms.RoleCustomer)
 	if err == nil {
 		var sess *fetchsms.Session
-		if sess, err = s.DB.CreateSession(r.Context(), u.ID); err == nil {
+		if sess, err = s.App.CreateSession(r.Context(), u.ID); err == nil {
 			setSessionCookie(w, r, sess)
 			setFlash(w, r, "Welcome to Fetch SMS. Add funds to your wallet to buy your first number.", false)
 			http.Redirect(w, r, "/dashboard/wallet", http.StatusSeeOther)
@@ -222,7 +222,7 @@ func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleLogoutForm(w http.ResponseWriter, r *http.Request, p *pageData) {
 	_, pr := s.cookieSession(r)
 	if pr != nil {
-		if err := s.DB.RevokeSession(r.Context(), pr.CredentialID); err != nil {
+		if err := s.App.RevokeSession(r.Context(), pr.CredentialID); err != nil {
 			s.pageError(w, r, p, err)
 			return
 		}

@@ -20,14 +20,14 @@ func (s *Server) dashSupport(w http.ResponseWriter, r *http.Request, p *pageData
 	ctx := r.Context()
 	v := &supportView{About: r.URL.Query().Get("about")}
 	var err error
-	if v.Tickets, v.Next, err = s.DB.Tickets(ctx, fetchsms.TicketFilter{UserID: p.User.ID}, cursorOf(r)); err == nil {
-		if v.Verifications, _, err = s.DB.ListVerifications(ctx, p.User.ID, "history", fetchsms.Page{Limit: 20}); err == nil {
+	if v.Tickets, v.Next, err = s.App.Tickets(ctx, fetchsms.TicketFilter{UserID: p.User.ID}, cursorOf(r)); err == nil {
+		if v.Verifications, _, err = s.App.ListVerifications(ctx, p.User.ID, true, fetchsms.Page{Limit: 20}); err == nil {
 			var active []*fetchsms.Verification
-			if active, _, err = s.DB.ListVerifications(ctx, p.User.ID, "active", fetchsms.Page{Limit: 20}); err == nil {
+			if active, _, err = s.App.ListVerifications(ctx, p.User.ID, false, fetchsms.Page{Limit: 20}); err == nil {
 				v.Verifications = append(active, v.Verifications...)
 				var ra, rh []*fetchsms.Rental
-				if ra, _, err = s.DB.ListRentals(ctx, p.User.ID, "active", fetchsms.Page{Limit: 20}); err == nil {
-					rh, _, err = s.DB.ListRentals(ctx, p.User.ID, "history", fetchsms.Page{Limit: 20})
+				if ra, _, err = s.App.ListRentals(ctx, p.User.ID, false, fetchsms.Page{Limit: 20}); err == nil {
+					rh, _, err = s.App.ListRentals(ctx, p.User.ID, true, fetchsms.Page{Limit: 20})
 					v.Rentals = append(ra, rh...)
 				}
 			}
@@ -56,7 +56,7 @@ func (s *Server) dashCreateTicket(w http.ResponseWriter, r *http.Request, p *pag
 	}
 	var t *fetchsms.Ticket
 	if err == nil {
-		t, err = s.DB.CreateTicket(r.Context(), p.User.ID, req)
+		t, err = s.App.CreateTicket(r.Context(), p.User.ID, req)
 	}
 	if err != nil {
 		redirectErr(w, r, "/dashboard/support", err)
@@ -81,7 +81,7 @@ func (s *Server) showTicketPage(w http.ResponseWriter, r *http.Request, p *pageD
 	if staff {
 		owner, back = "", "/admin/support"
 	}
-	t, err := s.DB.Ticket(r.Context(), owner, id)
+	t, err := s.App.Ticket(r.Context(), owner, id)
 	if err != nil {
 		s.pageError(w, r, p, err)
 		return
@@ -107,7 +107,7 @@ func (s *Server) ticketReply(w http.ResponseWriter, r *http.Request, p *pageData
 	if staff {
 		back = "/admin/support/" + id
 	}
-	if _, err := s.DB.AddTicketMessage(r.Context(), p.User.ID, id, staff, r.PostFormValue("body")); err != nil {
+	if _, err := s.App.AddTicketMessage(r.Context(), p.User.ID, id, staff, r.PostFormValue("body")); err != nil {
 		if fetchsms.ErrorCode(err) == fetchsms.ENOTFOUND {
 			s.pageError(w, r, p, err)
 			return

@@ -42,7 +42,7 @@ func (s *Server) idempotent(status int, render func(w http.ResponseWriter, r *ht
 		sum.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
 		sum.Write(bytes.TrimSpace(body))
 		user := principalOf(r).User.ID
-		st, err := s.DB.BeginIdempotent(r.Context(), user, key, sum.Sum(nil))
+		st, err := s.App.BeginIdempotent(r.Context(), user, key, sum.Sum(nil))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -61,7 +61,7 @@ func (s *Server) idempotent(status int, render func(w http.ResponseWriter, r *ht
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		rec := &recorder{header: w.Header(), status: http.StatusOK}
 		h(rec, r.WithContext(fetchsms.WithIdempotency(r.Context(), user, key)))
-		if err := s.DB.FinishIdempotent(r.Context(), user, key, rec.status, rec.body.Bytes()); err != nil {
+		if err := s.App.FinishIdempotent(r.Context(), user, key, rec.status, rec.body.Bytes()); err != nil {
 			s.Logger.Error("store idempotent answer", "err", err)
 		}
 		w.WriteHeader(rec.status)
@@ -98,7 +98,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 }
 
 func (s *Server) renderVerification(w http.ResponseWriter, r *http.Request, id string, status int) {
-	v, err := s.DB.Verification(r.Context(), principalOf(r).User.ID, id)
+	v, err := s.App.Verification(r.Context(), principalOf(r).User.ID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -107,7 +107,7 @@ func (s *Server) renderVerification(w http.ResponseWriter, r *http.Request, id s
 }
 
 func (s *Server) renderRental(w http.ResponseWriter, r *http.Request, id string, status int) {
-	x, err := s.DB.Rental(r.Context(), principalOf(r).User.ID, id)
+	x, err := s.App.Rental(r.Context(), principalOf(r).User.ID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -13,12 +13,6 @@ import (
 	"github.com/fetchsms/fetchsms/webhook"
 )
 
-// Simulator answers sandbox purchases with SMS; nil outside the sandbox or when silenced.
-type Simulator interface {
-	VerificationCreated(v *fetchsms.Verification)
-	RentalCreated(r *fetchsms.Rental)
-}
-
 // SandboxClock is the movable business clock of the sandbox.
 type SandboxClock interface {
 	fetchsms.Clock
@@ -27,13 +21,13 @@ type SandboxClock interface {
 
 // Server holds what the handlers need. Build it, then serve Handler().
 type Server struct {
-	DB       fetchsms.Store
+	// App is the domain: every route calls it.
+	App      *fetchsms.App
 	Logger   *slog.Logger
 	Payments fetchsms.PaymentProvider
 	// Sandbox enables the sandbox-only endpoints; Clock must then be its test clock.
-	Sandbox   bool
-	Clock     SandboxClock
-	Simulator Simulator
+	Sandbox bool
+	Clock   SandboxClock
 	// OnCatalogChange runs after an admin edits the catalog (rebuild the detector).
 	OnCatalogChange func(context.Context) error
 	// Guard checks webhook URLs at registration.
@@ -58,6 +52,9 @@ func (s *Server) Handler() http.Handler {
 	if s.handler == nil {
 		if s.Logger == nil {
 			s.Logger = slog.Default()
+		}
+		if s.App != nil {
+			s.App.Listen(s.hear)
 		}
 		s.authLimits = newAuthLimits()
 		s.limits = newLimits(s.Servers)
@@ -147,7 +144,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// Health for load balancers and orchestrators: 503 once the store cannot serve
 	// (SQLite after a failed flush: restart the process).
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.DB.Health(r.Context()); err != nil {
+		if err := s.App.Health(r.Context()); err != nil {
 			s.Logger.Error("unhealthy", "err", err)
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": fetchsms.ErrorMessage(err)})
 			return

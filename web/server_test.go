@@ -106,6 +106,8 @@ func TestCacheFillAfterDropIsDiscarded(t *testing.T) {
 // tested in sqlite's TestFailedFlushStopsTheDatabase).
 type unavailableStore struct{ fetchsms.Store }
 
+func (unavailableStore) SetClock(fetchsms.Clock) {}
+
 var errUnavailable = &fetchsms.Error{Code: fetchsms.EUNAVAILABLE, Message: "the service is temporarily unavailable", Err: errors.New("storage failure: fdatasync: EIO")}
 
 func (unavailableStore) Health(context.Context) error { return errUnavailable }
@@ -119,7 +121,11 @@ func (unavailableStore) Catalog(context.Context) ([]fetchsms.ServiceStock, error
 func TestStorageFailureIs503(t *testing.T) {
 	t.Parallel()
 	var log bytes.Buffer
-	s := &Server{DB: unavailableStore{}, Logger: slog.New(slog.NewTextHandler(&log, nil))}
+	app, err := fetchsms.New(context.Background(), unavailableStore{}, fetchsms.Options{Detector: fetchsms.NewDetector(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{App: app, Logger: slog.New(slog.NewTextHandler(&log, nil))}
 	for _, path := range []string{"/v1/services", "/healthz"} {
 		rec := httptest.NewRecorder()
 		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))

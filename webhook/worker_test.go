@@ -57,28 +57,29 @@ func (rc *receiver) count() int { rc.mu.Lock(); defer rc.mu.Unlock(); return len
 type world struct {
 	path  string
 	clock *testClock
-	db    *sqlite.DB
+	db    *fetchsms.App
 	stop  func()
 }
 
-func open(t testing.TB, path string, clock *testClock) *sqlite.DB {
+func open(t testing.TB, path string, clock *testClock) *fetchsms.App {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db.Clock = clock
 	if err := db.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
 		t.Fatal(err)
 	}
-	services, _ := db.AllServices(ctx)
-	db.SetDetector(fetchsms.NewDetector(services))
-	return db
+	app, err := fetchsms.New(ctx, db, fetchsms.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
 }
 
 // startWorker runs a delivery worker on db until the returned stop is called.
-func startWorker(db *sqlite.DB) func() {
+func startWorker(db *fetchsms.App) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	w := &webhook.Worker{Store: db, Sender: webhook.NewSender(webhook.Guard{AllowLoopback: true}, 2*time.Second), Wake: db.DeliveriesDue(), Poll: 10 * time.Millisecond}
@@ -87,7 +88,7 @@ func startWorker(db *sqlite.DB) func() {
 }
 
 // recorded returns how many attempts the store has recorded for the endpoint.
-func recorded(db *sqlite.DB, userID, endpointID string) int {
+func recorded(db *fetchsms.App, userID, endpointID string) int {
 	ds, _, err := db.EndpointDeliveries(context.Background(), userID, endpointID, fetchsms.Page{})
 	if err != nil {
 		return -1

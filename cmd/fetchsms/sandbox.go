@@ -45,7 +45,7 @@ func (s *sandboxSeed) banner() []string {
 
 // seedSandbox makes (once) the sandbox pool and accounts, and mints fresh
 // credentials to print.
-func seedSandbox(ctx context.Context, db fetchsms.Store) (*sandboxSeed, error) {
+func seedSandbox(ctx context.Context, db *fetchsms.App) (*sandboxSeed, error) {
 	gw, err := db.EnsureGateway(ctx, simGateway)
 	if err != nil {
 		return nil, err

@@ -70,39 +70,38 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	services, err := db.AllServices(ctx)
-	if err != nil {
-		return err
-	}
-	db.SetDetector(fetchsms.NewDetector(services))
-	// Admins edit detection rules; this server rebuilds its detector at once, and
-	// every server (several may share a PostgreSQL database) every 30 s.
-	rules := &ruleReloader{load: db.AllServices, set: func(s []*fetchsms.Service) { db.SetDetector(fetchsms.NewDetector(s)) }}
-	reloadRules := rules.reload
-
 	guard := webhook.Guard{AllowLoopback: *sandboxMode || *allowPrivate, AllowPrivate: *allowPrivate}
 	if *servers < 1 {
 		return fmt.Errorf("--servers must be at least 1")
 	}
-	srv := &web.Server{DB: db, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, OnCatalogChange: reloadRules}
-	var sim *sandbox.Simulator
 	var clock *sandbox.Clock
-	var banner []string
+	var opts fetchsms.Options
 	if *sandboxMode {
-		clock, err = sandbox.NewClock(ctx, db)
-		if err != nil {
+		if clock, err = sandbox.NewClock(ctx, db); err != nil {
 			return err
 		}
-		db.SetClock(clock)
+		opts.Clock = clock
+	}
+	app, err := fetchsms.New(ctx, db, opts)
+	if err != nil {
+		return err
+	}
+	// Admins edit detection rules; this server rebuilds its detector at once
+	// (OnCatalogChange), and every server (several may share a PostgreSQL
+	// database) every 30 s.
+	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, OnCatalogChange: app.ReloadRules}
+	var sim *sandbox.Simulator
+	var banner []string
+	if *sandboxMode {
 		srv.Sandbox, srv.Clock, srv.Payments = true, clock, sandbox.Payments{}
-		seed, err := seedSandbox(ctx, db)
+		seed, err := seedSandbox(ctx, app)
 		if err != nil {
 			return fmt.Errorf("sandbox seed: %w", err)
 		}
 		banner = seed.banner()
 		if *simulator {
 			sim = &sandbox.Simulator{Logger: logger, Deliver: inboundVia(srv, seed.gatewayToken)}
-			srv.Simulator = sim
+			app.Listen(sim.Hear)
 		}
 	}
 
@@ -125,18 +124,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		(&worker.Expirer{Store: db, Interval: time.Second, Logger: logger}).Run(workCtx)
+		(&worker.Expirer{Store: app, Interval: time.Second, Logger: logger}).Run(workCtx)
 	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		worker.Every(workCtx, 30*time.Second, "catalog rules reload", logger, reloadRules)
+		worker.Every(workCtx, 30*time.Second, "catalog rules reload", logger, app.ReloadRules)
 	}()
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		worker.Every(workCtx, 10*time.Minute, "idempotency purge", logger, func(ctx context.Context) error {
-			_, err := db.PurgeIdempotency(ctx)
+			_, err := app.PurgeIdempotency(ctx)
 			return err
 		})
 	}()
@@ -200,25 +199,4 @@ func inboundVia(srv *web.Server, token string) sandbox.Deliverer {
 		}
 		return nil
 	}
-}
-
-// ruleReloader rebuilds the detector from the services table. Reloads run one at
-// a time: the periodic reload could otherwise read the rules before an admin's
-// change and install them after the reload that change triggered, and the
-// server would detect with the old rules until the next period.
-type ruleReloader struct {
-	mu   sync.Mutex
-	load func(context.Context) ([]*fetchsms.Service, error)
-	set  func([]*fetchsms.Service)
-}
-
-func (r *ruleReloader) reload(ctx context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	services, err := r.load(ctx)
-	if err != nil {
-		return err
-	}
-	r.set(services)
-	return nil
 }

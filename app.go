@@ -1,0 +1,136 @@
+package fetchsms
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// App is the domain: every business rule of Fetch SMS, written once above the
+// storage engine. The web layer, the workers and the command line call it; it
+// runs each atomic step (a purchase, a cancel, an inbound SMS, a deposit) as one
+// engine transaction, and after the commit tells its listeners what changed.
+//
+// Where a file holds the rules:
+//
+//	purchase.go   verifications and rentals: buy, read, cancel, expire
+//	inbound.go    the inbound SMS pipeline: dedupe, route, release codes, events
+//	wallet.go     the ledger rules, admin adjustments, deposits
+//	idempotency.go  Idempotency-Key claims and answers
+//
+// Reads and operations that carry no rule pass through to the engine (Store is
+// embedded).
+type App struct {
+	Store
+	clock    Clock // business time: expiries, terms, times shown
+	wall     Clock // wall time: sessions, credentials, idempotency, leases
+	detector atomic.Pointer[detectorBox]
+	reloadMu sync.Mutex
+
+	mu        sync.Mutex
+	listeners []func(context.Context, any)
+}
+
+type detectorBox struct{ d Detector }
+
+// Options configure New.
+type Options struct {
+	// Clock is business time (the sandbox's movable clock); SystemClock when nil.
+	Clock Clock
+	// WallClock is wall time for sessions, credentials, idempotency windows and
+	// leases, which the sandbox clock must not move; SystemClock when nil.
+	WallClock Clock
+	// Detector recognises inbound SMS; when nil, New builds one from the
+	// services in the store.
+	Detector Detector
+}
+
+// New returns the domain over an opened store.
+func New(ctx context.Context, store Store, o Options) (*App, error) {
+	a := &App{Store: store, clock: o.Clock, wall: o.WallClock}
+	if a.clock == nil {
+		a.clock = SystemClock{}
+	}
+	if a.wall == nil {
+		a.wall = SystemClock{}
+	}
+	store.SetClock(a.clock)
+	if o.Detector != nil {
+		a.detector.Store(&detectorBox{o.Detector})
+	} else if err := a.ReloadRules(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Clock returns the business clock.
+func (a *App) Clock() Clock { return a.clock }
+
+// now is business time as stored (milliseconds), so an answer built from it
+// equals a later read of the same row.
+func (a *App) now() time.Time { return a.clock.Now().Truncate(time.Millisecond).UTC() }
+
+// ReloadRules rebuilds the inbound detector from the services' detection rules.
+// Admins' edits call it; every server also runs it periodically, since several
+// may share a database. Reloads run one at a time, so an older read never
+// replaces a newer one.
+func (a *App) ReloadRules(ctx context.Context) error {
+	a.reloadMu.Lock()
+	defer a.reloadMu.Unlock()
+	services, err := a.Store.AllServices(ctx)
+	if err != nil {
+		return storageError("ReloadRules", err, "")
+	}
+	a.detector.Store(&detectorBox{NewDetector(services)})
+	return nil
+}
+
+func (a *App) detect(sender, body string) Detection {
+	if b := a.detector.Load(); b != nil && b.d != nil {
+		return b.d.Detect(sender, body)
+	}
+	return Detection{}
+}
+
+// Changes the App announces after a commit. Listeners must not block.
+type (
+	// PurchaseMade: a verification or a rental was bought (one of the two is set).
+	PurchaseMade struct {
+		Verification *Verification
+		Rental       *Rental
+	}
+	// StockChanged: numbers were taken or freed (purchases ended, SMS routed,
+	// numbers imported or disabled).
+	StockChanged struct{}
+)
+
+// Listen registers fn to hear every change, in commit order as seen by this
+// server, before the request that caused it is answered.
+func (a *App) Listen(fn func(ctx context.Context, change any)) {
+	a.mu.Lock()
+	a.listeners = append(a.listeners, fn)
+	a.mu.Unlock()
+}
+
+func (a *App) publish(ctx context.Context, changes ...any) {
+	a.mu.Lock()
+	ls := a.listeners
+	a.mu.Unlock()
+	for _, c := range changes {
+		for _, fn := range ls {
+			fn(ctx, c)
+		}
+	}
+}
+
+// update runs fn as one engine transaction and translates its error.
+func (a *App) update(ctx context.Context, op string, fn func(Tx) error) error {
+	return storageError(op, a.Store.Update(ctx, op, fn), "")
+}
+
+// NewID returns a new row id: a time-ordered UUID (version 7), so that new rows
+// land at the end of the id indexes instead of on random pages.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }

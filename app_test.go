@@ -1,0 +1,64 @@
+package fetchsms
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+// rulesStore is a Store whose AllServices the test controls.
+type rulesStore struct {
+	Store
+	load func() []*Service
+}
+
+func (s rulesStore) AllServices(context.Context) ([]*Service, error) { return s.load(), nil }
+func (rulesStore) SetClock(Clock)                                    {}
+
+// TestRuleReloadsDoNotOverlap: a periodic reload that read the rules before an
+// admin's change must not install them after the reload the change triggered.
+func TestRuleReloadsDoNotOverlap(t *testing.T) {
+	var updated []*Service
+	for _, s := range DefaultCatalog() {
+		updated = append(updated, &s)
+	}
+	periodicRead := make(chan struct{})
+	releasePeriodic := make(chan struct{})
+	calls := 0
+	st := rulesStore{load: func() []*Service {
+		calls++
+		switch calls {
+		case 1: // New's own load
+			return nil
+		case 2: // the periodic reload: reads the rules (none yet), then is slow
+			close(periodicRead)
+			<-releasePeriodic
+			return nil
+		}
+		return updated // the admin's reload, after the change
+	}}
+	a, err := New(context.Background(), st, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	periodicDone := make(chan error)
+	go func() { periodicDone <- a.ReloadRules(context.Background()) }()
+	<-periodicRead
+	adminDone := make(chan error)
+	go func() { adminDone <- a.ReloadRules(context.Background()) }()
+	select {
+	case <-adminDone:
+		t.Fatal("the admin's reload ran while the periodic one was reading")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(releasePeriodic)
+	if err := <-periodicDone; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-adminDone; err != nil {
+		t.Fatal(err)
+	}
+	if d := a.detect("Telegram", "Telegram code: 482910"); d.ServiceID == 0 || d.Code != "482910" {
+		t.Fatalf("the detector ends with stale rules: %+v", d)
+	}
+}

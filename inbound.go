@@ -1,0 +1,150 @@
+package fetchsms
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// The inbound SMS pipeline, one transaction per message:
+//
+//	dedupe (gateway, message id) → find the gateway's number → detect service and
+//	code → route to the purchase holding the number:
+//	  verification: release the code only when the SMS is from the purchased
+//	                service and carries one; mark the number spent for that
+//	                service; free it; queue sms.received
+//	  rental:       record every SMS; a code moves it to received; queue
+//	                sms.received with the full body
+//	→ store the message (routed or not)
+//
+// A purchase found past its time is ended instead, as a read would.
+
+// ReceiveSMS stores an inbound SMS from a gateway and routes it. A repeated
+// (gateway, id) returns the first result and changes nothing. A number that is not
+// this gateway's own is ENOTFOUND.
+func (a *App) ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (*InboundResult, error) {
+	now := a.now()
+	if in.ReceivedAt.IsZero() || in.ReceivedAt.After(now) {
+		in.ReceivedAt = now
+	}
+	det := a.detect(in.From, in.Body)
+	res, err := a.receive(ctx, gatewayID, in, det, now)
+	if errors.Is(err, ErrDuplicate) {
+		// The same message was stored meanwhile by another server sharing the
+		// database (its transaction and ours both found it new): ours rolled
+		// back whole; answer as the first did.
+		res, err = a.receive(ctx, gatewayID, in, det, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	a.publish(ctx, StockChanged{})
+	return res, nil
+}
+
+func (a *App) receive(ctx context.Context, gatewayID string, in InboundSMS, det Detection, now time.Time) (*InboundResult, error) {
+	var res *InboundResult
+	err := a.update(ctx, "ReceiveSMS", func(tx Tx) error {
+		seen, err := tx.InboundSeen(ctx, gatewayID, in.ID)
+		if err == nil {
+			res = seen
+			return nil
+		}
+		if !errors.Is(err, ErrNoRow) {
+			return err
+		}
+		numberID, holder, err := tx.InboundNumber(ctx, gatewayID, in.To)
+		if errors.Is(err, ErrNoRow) {
+			return Errorf(ENOTFOUND, "%s is not a number of this gateway", in.To)
+		} else if err != nil {
+			return err
+		}
+		res = &InboundResult{MessageID: NewID()}
+		switch {
+		case strings.HasPrefix(holder, "v:"):
+			id := strings.TrimPrefix(holder, "v:")
+			ok, err := deliverToVerification(ctx, tx, id, in, det, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				res.VerificationID = id
+			}
+		case strings.HasPrefix(holder, "r:"):
+			id := strings.TrimPrefix(holder, "r:")
+			ok, err := deliverToRental(ctx, tx, id, numberID, in, det, now)
+			if err != nil {
+				return err
+			}
+			if ok {
+				res.RentalID = id
+			}
+		}
+		return tx.InsertMessage(ctx, &Message{ID: res.MessageID, GatewayID: gatewayID, GatewayMsgID: in.ID, To: in.To, NumberID: numberID,
+			Sender: in.From, Body: in.Body, Code: det.Code, DetectedService: det.ServiceID, ReceivedAt: in.ReceivedAt, CreatedAt: now,
+			VerificationID: res.VerificationID, RentalID: res.RentalID})
+	})
+	return res, err
+}
+
+// deliverToVerification releases the code to the waiting verification when the
+// SMS is from its service and carries one, and marks the number spent for that
+// service. An overdue verification is expired (and refunded) instead. It reports
+// whether the code was delivered.
+func deliverToVerification(ctx context.Context, tx Tx, id string, in InboundSMS, det Detection, now time.Time) (bool, error) {
+	v, err := tx.LockVerification(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if v.Status != StatusWaiting {
+		return false, nil
+	}
+	if !now.Before(v.ExpiresAt) {
+		return false, endVerification(ctx, tx, v, StatusExpired, now)
+	}
+	if det.ServiceID != v.ServiceID || det.Code == "" {
+		return false, nil
+	}
+	u, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: id, From: StatusWaiting, To: StatusReceived, Code: det.Code, Now: now})
+	if err != nil || u == nil {
+		return false, err
+	}
+	if err := tx.MarkNumberUsed(ctx, v.NumberID, v.ServiceID); err != nil {
+		return false, err
+	}
+	if err := tx.ReleaseNumber(ctx, v.NumberID, verificationHolder(id), now); err != nil {
+		return false, err
+	}
+	return true, enqueue(ctx, tx, VerificationSMSEvent(v, in.From, det.Code, v.ServiceName, in.ReceivedAt, now), "")
+}
+
+// deliverToRental records the SMS for the live rental holding the number; a code
+// moves it to received and becomes its last_code.
+func deliverToRental(ctx context.Context, tx Tx, id, numberID string, in InboundSMS, det Detection, now time.Time) (bool, error) {
+	r, err := tx.LockRental(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if !live(r.Status) {
+		return false, nil
+	}
+	if !now.Before(r.ExpiresAt) {
+		return false, endRental(ctx, tx, r, StatusExpired, now)
+	}
+	detected := ""
+	if det.ServiceID != 0 {
+		if err := tx.MarkNumberUsed(ctx, numberID, det.ServiceID); err != nil {
+			return false, err
+		}
+		if s, err := tx.ServiceByID(ctx, det.ServiceID); err == nil {
+			detected = s.Name
+		}
+	}
+	if det.Code != "" {
+		if _, err := tx.UpdateRental(ctx, RentalUpdate{ID: id, From: r.Status, To: StatusReceived, LastCode: det.Code, Now: now}); err != nil {
+			return false, err
+		}
+	}
+	return true, enqueue(ctx, tx, RentalSMSEvent(r, in.From, in.Body, det.Code, detected, in.ReceivedAt, now), "")
+}

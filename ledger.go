@@ -1,0 +1,123 @@
+package fetchsms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// The ledger rules. Every balance change is a ledger entry written in the same
+// transaction as its cause (a purchase, a refund, a deposit, an admin's
+// adjustment); a balance never goes below zero; entries are never changed (the
+// schema refuses it).
+
+// debit posts a negative entry, or EPAYMENT when the balance cannot cover it.
+func debit(ctx context.Context, tx LedgerTx, e *LedgerEntry) error {
+	applied, have, err := post(ctx, tx, e)
+	if err != nil {
+		return err
+	}
+	if !applied {
+		return Errorf(EPAYMENT, "insufficient balance: this costs %s and your balance is %s", Dollars(-e.AmountCents), Dollars(have))
+	}
+	return nil
+}
+
+// credit posts a positive entry: a refund or a deposit, which always applies.
+func credit(ctx context.Context, tx LedgerTx, e *LedgerEntry) error {
+	if e.AmountCents <= 0 {
+		return fmt.Errorf("credit of %d cents", e.AmountCents)
+	}
+	applied, _, err := post(ctx, tx, e)
+	if err == nil && !applied {
+		err = fmt.Errorf("credit of %d cents to %s was refused", e.AmountCents, e.UserID)
+	}
+	return err
+}
+
+func post(ctx context.Context, tx LedgerTx, e *LedgerEntry) (bool, Cents, error) {
+	e.ID = NewID()
+	applied, have, err := tx.Post(ctx, e)
+	if errors.Is(err, ErrNoRow) {
+		return false, 0, Errorf(ENOTFOUND, "user not found")
+	}
+	return applied, have, err
+}
+
+// Dollars formats cents for a customer: "$0.70", "-$1.05".
+func Dollars(c Cents) string {
+	sign := ""
+	if c < 0 {
+		sign, c = "-", -c
+	}
+	return fmt.Sprintf("%s$%d.%02d", sign, c/100, c%100)
+}
+
+// Balance returns the user's balance, or ENOTFOUND.
+func (a *App) Balance(ctx context.Context, userID string) (Cents, error) {
+	b, err := a.Store.Balance(ctx, userID)
+	return b, storageError("Balance", err, "user not found")
+}
+
+// Adjust credits (positive) or debits (negative) a user's wallet by an admin,
+// with a reason. A debit below zero is EPAYMENT.
+func (a *App) Adjust(ctx context.Context, userID string, amount Cents, reason string) (*LedgerEntry, error) {
+	reason = strings.TrimSpace(reason)
+	if amount == 0 {
+		return nil, Errorf(EUNPROCESSABLE, "amount_cents must not be zero")
+	}
+	if reason == "" || len(reason) > 500 {
+		return nil, Errorf(EUNPROCESSABLE, "reason is required (1–500 characters)")
+	}
+	var out *LedgerEntry
+	err := a.update(ctx, "Adjust", func(tx Tx) error {
+		e := &LedgerEntry{UserID: userID, Kind: LedgerAdjustment, AmountCents: amount, Reason: reason, CreatedAt: a.now()}
+		out = e
+		if amount < 0 {
+			return debit(ctx, tx, e)
+		}
+		return credit(ctx, tx, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// CreateDeposit records a pending deposit from a payment provider.
+func (a *App) CreateDeposit(ctx context.Context, d *Deposit) error {
+	d.ID = NewID()
+	d.Status = DepositPending
+	d.CreatedAt = a.now()
+	return a.update(ctx, "CreateDeposit", func(tx Tx) error { return tx.InsertDeposit(ctx, d) })
+}
+
+// CompleteDeposit marks a pending deposit completed and credits the wallet with
+// the amount it was created with, in one transaction. Completing it again is a
+// no-op that returns the deposit.
+func (a *App) CompleteDeposit(ctx context.Context, depositID, providerRef string) (*Deposit, error) {
+	now := a.now()
+	var out *Deposit
+	err := a.update(ctx, "CompleteDeposit", func(tx Tx) error {
+		d, err := tx.LockDeposit(ctx, depositID)
+		if errors.Is(err, ErrNoRow) {
+			return Errorf(ENOTFOUND, "deposit not found")
+		} else if err != nil {
+			return err
+		}
+		out = d
+		if d.Status != DepositPending {
+			return nil
+		}
+		if err := tx.SetDepositCompleted(ctx, d.ID, providerRef, now); err != nil {
+			return err
+		}
+		d.Status, d.ProviderRef = DepositCompleted, providerRef
+		return credit(ctx, tx, &LedgerEntry{UserID: d.UserID, Kind: LedgerDeposit, AmountCents: d.AmountCents, DepositID: d.ID, CreatedAt: now})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

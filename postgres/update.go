@@ -1,0 +1,58 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/jackc/pgx/v5"
+)
+
+// ptx is one transaction of the domain's atomic steps.
+type ptx struct {
+	pgx.Tx
+	queued bool // deliveries were queued: wake the local worker after the commit
+}
+
+var _ fetchsms.Tx = (*ptx)(nil)
+
+// Update runs fn in a READ COMMITTED transaction, again (up to three times) when
+// PostgreSQL aborts it on a deadlock or a serialization failure.
+func (db *DB) Update(ctx context.Context, op string, fn func(fetchsms.Tx) error) error {
+	var queued bool
+	err := db.run(ctx, func(tx pgx.Tx) error {
+		t := &ptx{Tx: tx}
+		err := fn(t)
+		queued = t.queued
+		return err
+	})
+	if err == nil && queued {
+		db.notify()
+	}
+	return engineErr(err)
+}
+
+// engineErr classifies a driver's error as the domain's sentinels.
+func engineErr(err error) error {
+	return fetchsms.ClassifyEngineError(err, pgx.ErrNoRows, func(error) bool { return false }, isUnique)
+}
+
+// noRow turns "no rows" into ErrNoRow inside a transaction, where the domain
+// decides what a missing row means.
+func noRow(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fetchsms.ErrNoRow
+	}
+	return err
+}
+
+// ServiceByRef returns the enabled service whose id or slug is ref, or ErrNoRow.
+func (t *ptx) ServiceByRef(ctx context.Context, ref string) (*fetchsms.Service, error) {
+	return serviceByRef(ctx, t, ref)
+}
+
+// ServiceByID returns a service, enabled or not, or ErrNoRow.
+func (t *ptx) ServiceByID(ctx context.Context, id int) (*fetchsms.Service, error) {
+	s, err := scanService(t.QueryRow(ctx, `SELECT `+serviceCols+` FROM services WHERE id = $1`, id))
+	return s, engineErr(err)
+}

@@ -1,0 +1,477 @@
+package fetchsms
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+)
+
+// The purchase rules: how a verification or a rental is bought, read, cancelled
+// and ended. Each step that changes anything is one engine transaction:
+//
+//	buy:    resolve the service → quote → pick a free number → hold it → debit
+//	        the wallet (ledger entry) → insert the purchase → note the
+//	        Idempotency-Key's resource
+//	cancel: move waiting → cancelled (guarded) → free the number → refund
+//	expire: move a purchase whose time is up → free the number → refund what
+//	        never delivered a code → announce a rental's end (webhook)
+//
+// A read never shows a purchase live after its time: one found overdue is ended
+// first.
+
+// Holders of a number, as the engines store them: the live purchase's id with its kind.
+func verificationHolder(id string) string { return "v:" + id }
+func rentalHolder(id string) string       { return "r:" + id }
+
+// CreateVerification debits the wallet and reserves a number for the service.
+// Unknown service ENOTFOUND; the long-term product EINVALID; no free number
+// ECONFLICT; balance too low EPAYMENT.
+func (a *App) CreateVerification(ctx context.Context, userID string, req VerificationRequest) (*Verification, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	var out *Verification
+	err := a.update(ctx, "CreateVerification", func(tx Tx) error {
+		svc, err := serviceByRef(ctx, tx, req.Service)
+		if err != nil {
+			return err
+		}
+		if svc.IsLongTerm() {
+			return Errorf(EINVALID, "%s is the long-term rental product: buy it with POST /v1/rentals", svc.Slug)
+		}
+		q, err := QuoteShort(*svc, req.AreaCode != "")
+		if err != nil {
+			return err
+		}
+		numberID, e164, err := tx.PickNumber(ctx, NumberPick{ServiceID: svc.ID, AreaCode: req.AreaCode})
+		if errors.Is(err, ErrNoRow) {
+			if req.AreaCode != "" {
+				return Errorf(ECONFLICT, "%s is out of stock for short-term verifications in area code %s", svc.Name, req.AreaCode)
+			}
+			return Errorf(ECONFLICT, "%s is out of stock for short-term verifications", svc.Name)
+		} else if err != nil {
+			return err
+		}
+		v := &Verification{ID: NewID(), UserID: userID, ServiceID: svc.ID, ServiceSlug: svc.Slug, ServiceName: svc.Name, NumberID: numberID,
+			Number: e164, AreaCode: req.AreaCode, Status: StatusWaiting, CostCents: q.TotalCents, CreatedAt: now, ExpiresAt: now.Add(VerificationWindow)}
+		out = v
+		pay := &LedgerEntry{UserID: userID, Kind: LedgerPurchase, AmountCents: -q.TotalCents, VerificationID: v.ID, CreatedAt: now}
+		return take(ctx, tx, numberID, verificationHolder(v.ID), pay, func() error { return tx.InsertVerification(ctx, v) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.publish(ctx, PurchaseMade{Verification: out}, StockChanged{})
+	return out, nil
+}
+
+// take is the end of every purchase: hold the number for the new purchase, debit
+// its price, insert it, and note it against the Idempotency-Key the request runs
+// under.
+func take(ctx context.Context, tx Tx, numberID, holder string, pay *LedgerEntry, insert func() error) error {
+	if err := tx.HoldNumber(ctx, numberID, holder, pay.CreatedAt); err != nil {
+		return err
+	}
+	if err := debit(ctx, tx, pay); err != nil {
+		return err
+	}
+	if err := insert(); err != nil {
+		return err
+	}
+	return markIdempotent(ctx, tx, pay.VerificationID+pay.RentalID)
+}
+
+// serviceByRef resolves a customer's service reference (id or slug) to an enabled
+// service, or ENOTFOUND.
+func serviceByRef(ctx context.Context, tx CatalogTx, ref string) (*Service, error) {
+	ref = strings.TrimSpace(ref)
+	svc, err := tx.ServiceByRef(ctx, ref)
+	if errors.Is(err, ErrNoRow) {
+		return nil, Errorf(ENOTFOUND, "unknown service %q", ref)
+	}
+	return svc, err
+}
+
+// Verification returns one of the user's verifications. One whose window has
+// closed without a code is expired and refunded first, so a read never shows
+// "waiting" after expires_at. Another user's verification is ENOTFOUND.
+func (a *App) Verification(ctx context.Context, userID, id string) (*Verification, error) {
+	v, err := a.Store.LoadVerification(ctx, userID, id)
+	if err != nil {
+		return nil, storageError("Verification", err, "verification not found")
+	}
+	if v.Status == StatusWaiting && !a.now().Before(v.ExpiresAt) {
+		if err := a.expire(ctx, []string{id}, nil); err != nil {
+			return nil, err
+		}
+		v, err = a.Store.LoadVerification(ctx, userID, id)
+		return v, storageError("Verification", err, "verification not found")
+	}
+	return v, nil
+}
+
+// ListVerifications returns the user's verifications newest first: the waiting
+// ones, or with history the ended ones.
+func (a *App) ListVerifications(ctx context.Context, userID string, history bool, p Page) ([]*Verification, int64, error) {
+	if err := a.expireOverdueOf(ctx, userID); err != nil {
+		return nil, 0, err
+	}
+	list, next, err := a.Store.LoadVerifications(ctx, userID, history, p)
+	return list, next, storageError("ListVerifications", err, "")
+}
+
+// CancelVerification cancels a waiting verification and refunds it. One that has
+// its code, or has already ended, is ECONFLICT; one found overdue is expired (and
+// refunded) in the same transaction before the ECONFLICT is returned.
+func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verification, error) {
+	now := a.now()
+	var out *Verification
+	var conflict error
+	err := a.update(ctx, "CancelVerification", func(tx Tx) error {
+		out, conflict = nil, nil
+		// The common case in one guarded statement: waiting, the user's, in its window.
+		v, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: id, UserID: userID, From: StatusWaiting, To: StatusCancelled, OpenAt: now, Now: now})
+		if err != nil {
+			return err
+		}
+		if v != nil {
+			out = v
+			if err := refundEnded(ctx, tx, v, now); err != nil {
+				return err
+			}
+			return markIdempotent(ctx, tx, v.ID)
+		}
+		// Otherwise read it to tell why, expiring it first when its time is up.
+		v, err = tx.LockVerification(ctx, id)
+		if errors.Is(err, ErrNoRow) || (err == nil && v.UserID != userID) {
+			return Errorf(ENOTFOUND, "verification not found")
+		} else if err != nil {
+			return err
+		}
+		if v.Status == StatusWaiting && !now.Before(v.ExpiresAt) {
+			if err := endVerification(ctx, tx, v, StatusExpired, now); err != nil {
+				return err
+			}
+			v.Status = StatusExpired
+		}
+		switch v.Status {
+		case StatusReceived:
+			conflict = Errorf(ECONFLICT, "the code has already arrived: a verification that received its code cannot be cancelled")
+		case StatusExpired:
+			conflict = Errorf(ECONFLICT, "this verification has expired and was refunded; only a waiting verification can be cancelled")
+		case StatusCancelled:
+			conflict = Errorf(ECONFLICT, "this verification is already cancelled")
+		default:
+			conflict = Errorf(ECONFLICT, "this verification changed meanwhile; try again")
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.publish(ctx, StockChanged{})
+	if conflict != nil {
+		return nil, conflict
+	}
+	return out, nil
+}
+
+// endVerification moves a waiting verification to expired or cancelled, frees its
+// number and refunds it. The status guard makes it happen once.
+func endVerification(ctx context.Context, tx Tx, v *Verification, status string, now time.Time) error {
+	u, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: v.ID, From: StatusWaiting, To: status, Now: now})
+	if err != nil {
+		return err
+	}
+	if u == nil {
+		return Errorf(ECONFLICT, "this verification is no longer waiting")
+	}
+	return refundEnded(ctx, tx, u, now)
+}
+
+// refundEnded frees the number of a verification that just ended without a code
+// and refunds it.
+func refundEnded(ctx context.Context, tx Tx, v *Verification, now time.Time) error {
+	if err := tx.ReleaseNumber(ctx, v.NumberID, verificationHolder(v.ID), now); err != nil {
+		return err
+	}
+	return credit(ctx, tx, &LedgerEntry{UserID: v.UserID, Kind: LedgerRefund, AmountCents: v.CostCents, VerificationID: v.ID, CreatedAt: now})
+}
+
+// CreateRental debits the wallet and reserves a pristine (never sold) number for
+// the term. Errors as CreateVerification, plus EUNPROCESSABLE for an unsupported
+// term and EINVALID for a short-term service.
+func (a *App) CreateRental(ctx context.Context, userID string, req RentalRequest) (*Rental, error) {
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	var out *Rental
+	err := a.update(ctx, "CreateRental", func(tx Tx) error {
+		svc, err := serviceByRef(ctx, tx, req.Service)
+		if err != nil {
+			return err
+		}
+		q, err := QuoteLong(*svc, req.Days, req.AreaCode != "")
+		if err != nil {
+			return err
+		}
+		numberID, e164, err := tx.PickNumber(ctx, NumberPick{Pristine: true, AreaCode: req.AreaCode})
+		if errors.Is(err, ErrNoRow) {
+			if req.AreaCode != "" {
+				return Errorf(ECONFLICT, "no number is available for long-term rental in area code %s", req.AreaCode)
+			}
+			return Errorf(ECONFLICT, "no number is available for long-term rental right now")
+		} else if err != nil {
+			return err
+		}
+		r := &Rental{ID: NewID(), UserID: userID, ServiceID: svc.ID, ServiceSlug: svc.Slug, ServiceName: svc.Name, NumberID: numberID, Number: e164,
+			AreaCode: req.AreaCode, DurationDays: req.Days, Status: StatusWaiting, CostCents: q.TotalCents, CreatedAt: now, ExpiresAt: now.AddDate(0, 0, req.Days)}
+		out = r
+		pay := &LedgerEntry{UserID: userID, Kind: LedgerPurchase, AmountCents: -q.TotalCents, RentalID: r.ID, CreatedAt: now}
+		return take(ctx, tx, numberID, rentalHolder(r.ID), pay, func() error { return tx.InsertRental(ctx, r) })
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.publish(ctx, PurchaseMade{Rental: out}, StockChanged{})
+	return out, nil
+}
+
+func live(status string) bool { return status == StatusWaiting || status == StatusReceived }
+
+// Rental returns one of the user's rentals, ending its term first when it is
+// over. Another user's rental is ENOTFOUND.
+func (a *App) Rental(ctx context.Context, userID, id string) (*Rental, error) {
+	r, err := a.Store.LoadRental(ctx, userID, id)
+	if err != nil {
+		return nil, storageError("Rental", err, "rental not found")
+	}
+	if live(r.Status) && !a.now().Before(r.ExpiresAt) {
+		if err := a.expire(ctx, nil, []string{id}); err != nil {
+			return nil, err
+		}
+		r, err = a.Store.LoadRental(ctx, userID, id)
+		return r, storageError("Rental", err, "rental not found")
+	}
+	return r, nil
+}
+
+// ListRentals returns the user's rentals newest first: those whose term runs, or
+// with history the ended ones.
+func (a *App) ListRentals(ctx context.Context, userID string, history bool, p Page) ([]*Rental, int64, error) {
+	if err := a.expireOverdueOf(ctx, userID); err != nil {
+		return nil, 0, err
+	}
+	list, next, err := a.Store.LoadRentals(ctx, userID, history, p)
+	return list, next, storageError("ListRentals", err, "")
+}
+
+// RentalMessages lists every SMS received on the rental's number during it, newest first.
+func (a *App) RentalMessages(ctx context.Context, userID, rentalID string, p Page) ([]*Message, int64, error) {
+	if _, err := a.Store.LoadRental(ctx, userID, rentalID); err != nil {
+		return nil, 0, storageError("RentalMessages", err, "rental not found")
+	}
+	list, next, err := a.Store.LoadRentalMessages(ctx, rentalID, p)
+	return list, next, storageError("RentalMessages", err, "")
+}
+
+// CancelRental cancels a rental that has not received a code and refunds it;
+// after the first code, or once ended, ECONFLICT.
+func (a *App) CancelRental(ctx context.Context, userID, id string) (*Rental, error) {
+	now := a.now()
+	var out *Rental
+	var conflict error
+	err := a.update(ctx, "CancelRental", func(tx Tx) error {
+		out, conflict = nil, nil
+		r, err := tx.LockRental(ctx, id)
+		if errors.Is(err, ErrNoRow) || (err == nil && r.UserID != userID) {
+			return Errorf(ENOTFOUND, "rental not found")
+		} else if err != nil {
+			return err
+		}
+		if live(r.Status) && !now.Before(r.ExpiresAt) {
+			if err := endRental(ctx, tx, r, StatusExpired, now); err != nil {
+				return err
+			}
+			r.Status = StatusExpired
+		}
+		switch r.Status {
+		case StatusReceived:
+			conflict = Errorf(ECONFLICT, "this rental has already received a code and cannot be cancelled")
+		case StatusExpired:
+			conflict = Errorf(ECONFLICT, "this rental's term has ended")
+		case StatusCancelled:
+			conflict = Errorf(ECONFLICT, "this rental is already cancelled")
+		default:
+			if err := endRental(ctx, tx, r, StatusCancelled, now); err != nil {
+				return err
+			}
+			c := *r
+			c.Status = StatusCancelled
+			out = &c
+			return markIdempotent(ctx, tx, r.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.publish(ctx, StockChanged{})
+	if conflict != nil {
+		return nil, conflict
+	}
+	return out, nil
+}
+
+// endRental ends a live rental with status, frees its number, refunds it when it
+// never received a code, and announces an expiry. The status guard makes it
+// happen once.
+func endRental(ctx context.Context, tx Tx, r *Rental, status string, now time.Time) error {
+	ok, err := tx.UpdateRental(ctx, RentalUpdate{ID: r.ID, From: r.Status, To: status, Now: now})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return Errorf(ECONFLICT, "this rental changed meanwhile; try again")
+	}
+	if err := tx.ReleaseNumber(ctx, r.NumberID, rentalHolder(r.ID), now); err != nil {
+		return err
+	}
+	if r.Status == StatusWaiting {
+		if err := credit(ctx, tx, &LedgerEntry{UserID: r.UserID, Kind: LedgerRefund, AmountCents: r.CostCents, RentalID: r.ID, CreatedAt: now}); err != nil {
+			return err
+		}
+	}
+	if status == StatusExpired {
+		return enqueue(ctx, tx, RentalExpiredEvent(r, now), "")
+	}
+	return nil
+}
+
+// ExpireDue ends up to limit overdue verifications and as many rentals, each in
+// its own transaction, and returns how many it ended. Safe to run from several
+// places and servers at once: the status guards let each end happen once.
+func (a *App) ExpireDue(ctx context.Context, limit int) (int, error) {
+	vs, rs, err := a.Store.Overdue(ctx, a.now(), limit)
+	if err != nil {
+		return 0, storageError("ExpireDue", err, "")
+	}
+	n, err := a.expireCount(ctx, vs, rs)
+	return n, err
+}
+
+// expireOverdueOf ends the user's overdue purchases before a list of them is read.
+func (a *App) expireOverdueOf(ctx context.Context, userID string) error {
+	n, err := a.Store.CountOverdue(ctx, userID, a.now())
+	if err != nil || n == 0 {
+		return storageError("expireOverdue", err, "")
+	}
+	_, err = a.ExpireDue(ctx, 1000)
+	return err
+}
+
+func (a *App) expire(ctx context.Context, verifications, rentals []string) error {
+	_, err := a.expireCount(ctx, verifications, rentals)
+	return err
+}
+
+// expireCount ends each listed purchase whose time is up, one transaction each.
+func (a *App) expireCount(ctx context.Context, verifications, rentals []string) (int, error) {
+	n := 0
+	defer func() {
+		if n > 0 {
+			a.publish(ctx, StockChanged{})
+		}
+	}()
+	for _, id := range verifications {
+		var done bool
+		err := a.update(ctx, "ExpireVerification", func(tx Tx) error {
+			var err error
+			done, err = expireVerification(ctx, tx, id, a.now())
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		if done {
+			n++
+		}
+	}
+	for _, id := range rentals {
+		var done bool
+		err := a.update(ctx, "ExpireRental", func(tx Tx) error {
+			var err error
+			done, err = expireRental(ctx, tx, id, a.now())
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		if done {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// expireVerification expires one overdue waiting verification; false when it was
+// not (or no longer) due.
+func expireVerification(ctx context.Context, tx Tx, id string, now time.Time) (bool, error) {
+	v, err := tx.LockVerification(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if v.Status != StatusWaiting || now.Before(v.ExpiresAt) {
+		return false, nil
+	}
+	return true, endVerification(ctx, tx, v, StatusExpired, now)
+}
+
+// expireRental ends one rental whose term is over; false when it was not due.
+func expireRental(ctx context.Context, tx Tx, id string, now time.Time) (bool, error) {
+	r, err := tx.LockRental(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	if !live(r.Status) || now.Before(r.ExpiresAt) {
+		return false, nil
+	}
+	return true, endRental(ctx, tx, r, StatusExpired, now)
+}
+
+// markIdempotent records, inside the purchase or cancel transaction, which
+// resource the request under an Idempotency-Key touched.
+func markIdempotent(ctx context.Context, tx Tx, resourceID string) error {
+	userID, key, ok := IdempotencyScope(ctx)
+	if !ok {
+		return nil
+	}
+	return tx.SetIdempotentResource(ctx, userID, key, resourceID)
+}
+
+// enqueue queues a webhook event's deliveries inside the transaction of the change
+// it announces.
+func enqueue(ctx context.Context, tx Tx, ev *Event, onlyEndpoint string) error {
+	ev.ID = NewID()
+	return tx.Enqueue(ctx, ev, onlyEndpoint)
+}
+
+// ServiceByRef returns the enabled service a customer's reference (id or slug)
+// names, or ENOTFOUND.
+func (a *App) ServiceByRef(ctx context.Context, ref string) (*Service, error) {
+	ref = strings.TrimSpace(ref)
+	svc, err := a.Store.ServiceByRef(ctx, ref)
+	if errors.Is(err, ErrNoRow) {
+		return nil, Errorf(ENOTFOUND, "unknown service %q", ref)
+	}
+	return svc, storageError("ServiceByRef", err, "")
+}
+
+// ServiceByID returns a service, enabled or not, or ENOTFOUND.
+func (a *App) ServiceByID(ctx context.Context, id int) (*Service, error) {
+	svc, err := a.Store.ServiceByID(ctx, id)
+	return svc, storageError("ServiceByID", err, "service not found")
+}
