@@ -11,20 +11,9 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
-
-const userCols = `id, email, role, balance_cents, disabled, created_at`
-
-func scanUser(row pgx.Row) (*fetchsms.User, error) {
-	var u fetchsms.User
-	var created int64
-	if err := row.Scan(&u.ID, &u.Email, &u.Role, &u.BalanceCents, &u.Disabled, &created); err != nil {
-		return nil, err
-	}
-	u.CreatedAt = fromMS(created)
-	return &u, nil
-}
 
 // CreateUser makes an account with an argon2id password hash. A taken email (in
 // any case) is ECONFLICT.
@@ -46,7 +35,7 @@ func (db *DB) CreateUser(ctx context.Context, email, password, role string) (*fe
 	hash := fetchsms.HashPassword(password)
 	err := db.tx(ctx, "postgres.CreateUser", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO users (id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			u.ID, u.Email, hash, u.Role, ms(u.CreatedAt))
+			u.ID, u.Email, hash, u.Role, sqlrows.Ms(u.CreatedAt))
 		if isUnique(err) {
 			return fetchsms.Errorf(fetchsms.ECONFLICT, "an account with this email already exists")
 		}
@@ -60,7 +49,7 @@ func (db *DB) CreateUser(ctx context.Context, email, password, role string) (*fe
 
 // UserByID returns the user, or ENOTFOUND.
 func (db *DB) UserByID(ctx context.Context, id string) (*fetchsms.User, error) {
-	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE id = $1`, id))
+	u, err := sqlrows.ScanUser(db.pool.QueryRow(ctx, `SELECT `+sqlrows.UserCols+` FROM users WHERE id = $1`, id))
 	if err != nil {
 		return nil, wrap("postgres.UserByID", notFound(err, "user not found"))
 	}
@@ -69,7 +58,7 @@ func (db *DB) UserByID(ctx context.Context, id string) (*fetchsms.User, error) {
 
 // UserByEmail returns the user with this email (in any case), or ENOTFOUND.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*fetchsms.User, error) {
-	u, err := scanUser(db.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE lower(email) = lower($1)`, email))
+	u, err := sqlrows.ScanUser(db.pool.QueryRow(ctx, `SELECT `+sqlrows.UserCols+` FROM users WHERE lower(email) = lower($1)`, email))
 	if err != nil {
 		return nil, wrap("postgres.UserByEmail", notFound(err, "user not found"))
 	}
@@ -78,8 +67,8 @@ func (db *DB) UserByEmail(ctx context.Context, email string) (*fetchsms.User, er
 
 // ListUsers returns users newest first.
 func (db *DB) ListUsers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.User, int64, error) {
-	limit, before := pageArgs(p)
-	rows, err := db.pool.Query(ctx, `SELECT seq, `+userCols+` FROM users WHERE seq < $1 ORDER BY seq DESC LIMIT $2`, before, limit+1)
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.pool.Query(ctx, `SELECT seq, `+sqlrows.UserCols+` FROM users WHERE seq < $1 ORDER BY seq DESC LIMIT $2`, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("postgres.ListUsers", err)
 	}
@@ -93,11 +82,11 @@ func (db *DB) ListUsers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.User,
 		if err := rows.Scan(&seq, &u.ID, &u.Email, &u.Role, &u.BalanceCents, &u.Disabled, &created); err != nil {
 			return nil, 0, wrap("postgres.ListUsers", err)
 		}
-		u.CreatedAt = fromMS(created)
+		u.CreatedAt = sqlrows.FromMS(created)
 		out = append(out, &u)
 		seqs = append(seqs, seq)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	return out, next, wrap("postgres.ListUsers", rows.Err())
 }
 
@@ -159,7 +148,7 @@ func (db *DB) CreateSession(ctx context.Context, userID string) (*fetchsms.Sessi
 	s := &fetchsms.Session{ID: newID(), UserID: userID, Token: fetchsms.NewToken(fetchsms.PrefixSession), CreatedAt: now, ExpiresAt: now.Add(fetchsms.SessionLifetime)}
 	err := db.tx(ctx, "postgres.CreateSession", func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO sessions (id, user_id, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
-			s.ID, userID, fetchsms.HashToken(s.Token), ms(now), ms(s.ExpiresAt))
+			s.ID, userID, fetchsms.HashToken(s.Token), sqlrows.Ms(now), sqlrows.Ms(s.ExpiresAt))
 		return err
 	})
 	if err != nil {
@@ -171,7 +160,7 @@ func (db *DB) CreateSession(ctx context.Context, userID string) (*fetchsms.Sessi
 // RevokeSession ends a session.
 func (db *DB) RevokeSession(ctx context.Context, id string) error {
 	return db.tx(ctx, "postgres.RevokeSession", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, ms(db.RealClock.Now()), id)
+		_, err := tx.Exec(ctx, `UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, sqlrows.Ms(db.RealClock.Now()), id)
 		return err
 	})
 }
@@ -195,7 +184,7 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*fetchsms.Princip
 			     FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = $1 AND k.revoked_at IS NULL`, h)
 		} else {
 			row = db.pool.QueryRow(ctx, `SELECT s.id, s.hash, u.id, u.email, u.role, u.balance_cents, u.disabled, u.created_at
-			     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2`, h, ms(db.RealClock.Now()))
+			     FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = $1 AND s.revoked_at IS NULL AND s.expires_at > $2`, h, sqlrows.Ms(db.RealClock.Now()))
 		}
 		var p fetchsms.Principal
 		var u fetchsms.User
@@ -210,7 +199,7 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*fetchsms.Princip
 		if subtle.ConstantTimeCompare(stored, h) != 1 || u.Disabled {
 			return nil, errBadCredential
 		}
-		u.CreatedAt = fromMS(created)
+		u.CreatedAt = sqlrows.FromMS(created)
 		p.Kind = kind
 		p.User = &u
 		return &p, nil
@@ -228,7 +217,7 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*fetchsms.Princip
 		if subtle.ConstantTimeCompare(stored, h) != 1 {
 			return nil, errBadCredential
 		}
-		g.CreatedAt = fromMS(created)
+		g.CreatedAt = sqlrows.FromMS(created)
 		return &fetchsms.Principal{Kind: kind, CredentialID: g.ID, Gateway: &g}, nil
 	}
 }
@@ -252,7 +241,7 @@ func newAPIKey(userID, name string, now time.Time) *fetchsms.APIKey {
 
 func insertAPIKey(ctx context.Context, tx pgx.Tx, k *fetchsms.APIKey) error {
 	_, err := tx.Exec(ctx, `INSERT INTO api_keys (id, user_id, name, prefix, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		k.ID, k.UserID, k.Name, k.Prefix, fetchsms.HashToken(k.Key), ms(k.CreatedAt))
+		k.ID, k.UserID, k.Name, k.Prefix, fetchsms.HashToken(k.Key), sqlrows.Ms(k.CreatedAt))
 	return err
 }
 
@@ -271,7 +260,7 @@ func (db *DB) ListAPIKeys(ctx context.Context, userID string) ([]*fetchsms.APIKe
 		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &created, &revoked, &used); err != nil {
 			return nil, wrap("postgres.ListAPIKeys", err)
 		}
-		k.CreatedAt, k.RevokedAt, k.LastUsedAt = fromMS(created), fromNullMS(revoked), fromNullMS(used)
+		k.CreatedAt, k.RevokedAt, k.LastUsedAt = sqlrows.FromMS(created), sqlrows.FromNullMS(revoked), sqlrows.FromNullMS(used)
 		out = append(out, k)
 	}
 	return out, wrap("postgres.ListAPIKeys", rows.Err())
@@ -286,7 +275,7 @@ func (db *DB) RotateAPIKey(ctx context.Context, userID, id string) (*fetchsms.AP
 		// The guard on revoked_at makes two concurrent rotations of one key yield
 		// one new key: the second finds it revoked.
 		var name string
-		err := tx.QueryRow(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL RETURNING name`, ms(now), id, userID).Scan(&name)
+		err := tx.QueryRow(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL RETURNING name`, sqlrows.Ms(now), id, userID).Scan(&name)
 		if err != nil {
 			return notFound(err, "API key not found")
 		}
@@ -303,7 +292,7 @@ func (db *DB) RotateAPIKey(ctx context.Context, userID, id string) (*fetchsms.AP
 // twice is harmless.
 func (db *DB) RevokeAPIKey(ctx context.Context, userID, id string) error {
 	return db.tx(ctx, "postgres.RevokeAPIKey", func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND user_id = $3`, ms(db.RealClock.Now()), id, userID)
+		tag, err := tx.Exec(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND user_id = $3`, sqlrows.Ms(db.RealClock.Now()), id, userID)
 		if err != nil {
 			return err
 		}
@@ -322,7 +311,7 @@ func (db *DB) CreateGateway(ctx context.Context, name string) (*fetchsms.Gateway
 	}
 	g := &fetchsms.Gateway{ID: newID(), Name: name, CreatedAt: db.RealClock.Now().Truncate(time.Millisecond), Token: fetchsms.NewToken(fetchsms.PrefixGateway)}
 	err := db.tx(ctx, "postgres.CreateGateway", func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO gateways (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)`, g.ID, g.Name, fetchsms.HashToken(g.Token), ms(g.CreatedAt))
+		_, err := tx.Exec(ctx, `INSERT INTO gateways (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)`, g.ID, g.Name, fetchsms.HashToken(g.Token), sqlrows.Ms(g.CreatedAt))
 		return err
 	})
 	if err != nil {
@@ -345,7 +334,7 @@ func (db *DB) ListGateways(ctx context.Context) ([]*fetchsms.Gateway, error) {
 		if err := rows.Scan(&g.ID, &g.Name, &created); err != nil {
 			return nil, wrap("postgres.ListGateways", err)
 		}
-		g.CreatedAt = fromMS(created)
+		g.CreatedAt = sqlrows.FromMS(created)
 		out = append(out, &g)
 	}
 	return out, wrap("postgres.ListGateways", rows.Err())
@@ -364,7 +353,7 @@ func (db *DB) EnsureGateway(ctx context.Context, name string) (*fetchsms.Gateway
 		err := tx.QueryRow(ctx, `SELECT id FROM gateways WHERE name = $1 ORDER BY seq LIMIT 1`, name).Scan(&g.ID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			g.ID = newID()
-			_, err = tx.Exec(ctx, `INSERT INTO gateways (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)`, g.ID, name, fetchsms.HashToken(g.Token), ms(g.CreatedAt))
+			_, err = tx.Exec(ctx, `INSERT INTO gateways (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)`, g.ID, name, fetchsms.HashToken(g.Token), sqlrows.Ms(g.CreatedAt))
 			return err
 		}
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -29,30 +30,16 @@ func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 	})
 }
 
-const serviceCols = `id, slug, name, price_cents, long_prices, enabled, senders, keywords`
-
-func scanService(row pgx.Row) (*fetchsms.Service, error) {
-	var s fetchsms.Service
-	var c fetchsms.ServiceColumns
-	if err := row.Scan(&s.ID, &s.Slug, &s.Name, &s.PriceCents, &c.LongPrices, &s.Enabled, &c.Senders, &c.Keywords); err != nil {
-		return nil, err
-	}
-	if err := s.SetColumns(c); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
 // AllServices returns the whole catalog in display order, disabled services included.
 func (db *DB) AllServices(ctx context.Context) ([]*fetchsms.Service, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+serviceCols+` FROM services ORDER BY position, id`)
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services ORDER BY position, id`)
 	if err != nil {
 		return nil, wrap("postgres.AllServices", err)
 	}
 	defer rows.Close()
 	var out []*fetchsms.Service
 	for rows.Next() {
-		s, err := scanService(rows)
+		s, err := sqlrows.ScanService(rows)
 		if err != nil {
 			return nil, wrap("postgres.AllServices", err)
 		}
@@ -71,11 +58,11 @@ func serviceByRef(ctx context.Context, q querier, ref string) (*fetchsms.Service
 	ref = strings.TrimSpace(ref)
 	var row pgx.Row
 	if id, err := strconv.Atoi(ref); err == nil && id >= -1<<31 && id < 1<<31 {
-		row = q.QueryRow(ctx, `SELECT `+serviceCols+` FROM services WHERE id = $1 AND enabled`, id)
+		row = q.QueryRow(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE id = $1 AND enabled`, id)
 	} else {
-		row = q.QueryRow(ctx, `SELECT `+serviceCols+` FROM services WHERE slug = $1 AND enabled`, strings.ToLower(ref))
+		row = q.QueryRow(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE slug = $1 AND enabled`, strings.ToLower(ref))
 	}
-	s, err := scanService(row)
+	s, err := sqlrows.ScanService(row)
 	return s, engineErr(err)
 }
 
@@ -179,7 +166,7 @@ func (db *DB) ImportNumbers(ctx context.Context, gatewayID string, numbers []str
 		}
 		return 0, 0, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "not valid US E.164 numbers, nothing imported: %s", strings.Join(bad, ", "))
 	}
-	now := ms(db.RealClock.Now())
+	now := sqlrows.Ms(db.RealClock.Now())
 	err = db.tx(ctx, "postgres.ImportNumbers", func(tx pgx.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM gateways WHERE id = $1`, gatewayID).Scan(&n); err != nil {

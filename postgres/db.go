@@ -7,8 +7,6 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
@@ -253,58 +251,6 @@ func notFound(err error, msg string) error {
 }
 
 func newID() string { return uuid.NewString() }
-
-const refAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// newRef returns a short public reference such as "v_8R3p2K".
-func newRef(prefix string) string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	out := []byte(prefix)
-	for _, c := range b {
-		out = append(out, refAlphabet[int(c)%len(refAlphabet)])
-	}
-	return string(out)
-}
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-func fromNullMS(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return fromMS(v.Int64)
-}
-
-func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
-
-// pageArgs normalises a page: limit 1–200 (default 50) and the cursor as an upper
-// bound on seq.
-func pageArgs(p fetchsms.Page) (limit int, before int64) {
-	limit = p.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	if limit > 200 {
-		limit = 200
-	}
-	before = p.Cursor
-	if before <= 0 {
-		before = 1<<62 - 1
-	}
-	return limit, before
-}
-
-// trim cuts a limit+1 result to limit and returns the cursor for the next page (0
-// when nothing remains).
-func trim[T any](items []T, seqs []int64, limit int) ([]T, int64) {
-	if len(items) > limit {
-		return items[:limit], seqs[limit-1]
-	}
-	return items, 0
-}
 
 // querier is a pool or a transaction.
 type querier interface {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // SetIdempotentResource records which resource the request under the key touched.
@@ -19,7 +20,7 @@ func (t *ptx) SetIdempotentResource(ctx context.Context, userID, key, resourceID
 // other reads it, locked, once the first has committed.
 func (t *ptx) ClaimIdempotencyKey(ctx context.Context, userID, key string, hash []byte, now time.Time) (bool, *fetchsms.IdempotencyRecord, error) {
 	tag, err := t.Exec(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (user_id, key) DO NOTHING`,
-		userID, key, hash, ms(now))
+		userID, key, hash, sqlrows.Ms(now))
 	if err != nil {
 		return false, nil, err
 	}
@@ -34,14 +35,14 @@ func (t *ptx) ClaimIdempotencyKey(ctx context.Context, userID, key string, hash 
 	if err != nil {
 		return false, nil, err
 	}
-	rec.ResourceID, rec.CreatedAt = resource.String, fromMS(created)
+	rec.ResourceID, rec.CreatedAt = resource.String, sqlrows.FromMS(created)
 	return false, &rec, nil
 }
 
 // ResetIdempotencyKey starts the key afresh for a request with hash.
 func (t *ptx) ResetIdempotencyKey(ctx context.Context, userID, key string, hash []byte, now time.Time) error {
 	_, err := t.Exec(ctx, `UPDATE idempotency_keys SET request_hash = $1, resource_id = NULL, status = 0, response = NULL, created_at = $2 WHERE user_id = $3 AND key = $4`,
-		hash, ms(now), userID, key)
+		hash, sqlrows.Ms(now), userID, key)
 	return err
 }
 
@@ -59,6 +60,6 @@ func (t *ptx) DropIdempotencyKey(ctx context.Context, userID, key string) error 
 
 // PurgeIdempotencyBefore forgets keys created before a time.
 func (db *DB) PurgeIdempotencyBefore(ctx context.Context, before time.Time) (int64, error) {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, ms(before))
+	tag, err := db.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE created_at < $1`, sqlrows.Ms(before))
 	return tag.RowsAffected(), engineErr(err)
 }

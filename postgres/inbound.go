@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // InboundSeen returns what an earlier message with this gateway id was routed to, or ErrNoRow.
@@ -32,7 +33,7 @@ func (t *ptx) InboundNumber(ctx context.Context, gatewayID, e164 string) (string
 func (t *ptx) InsertMessage(ctx context.Context, m *fetchsms.Message) error {
 	_, err := t.Exec(ctx, `INSERT INTO messages (id, gateway_id, gateway_msg_id, to_number, number_id, sender, body, code, detected_service, verification_id, rental_id, received_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		m.ID, m.GatewayID, m.GatewayMsgID, m.To, m.NumberID, m.Sender, m.Body, nullStr(m.Code), sql.NullInt64{Int64: int64(m.DetectedService), Valid: m.DetectedService != 0},
-		nullStr(m.VerificationID), nullStr(m.RentalID), ms(m.ReceivedAt), ms(m.CreatedAt))
+		m.ID, m.GatewayID, m.GatewayMsgID, m.To, m.NumberID, m.Sender, m.Body, sqlrows.NullStr(m.Code), sql.NullInt64{Int64: int64(m.DetectedService), Valid: m.DetectedService != 0},
+		sqlrows.NullStr(m.VerificationID), sqlrows.NullStr(m.RentalID), sqlrows.Ms(m.ReceivedAt), sqlrows.Ms(m.CreatedAt))
 	return err
 }

@@ -5,12 +5,13 @@ import (
 	"errors"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
 // ServiceByID returns a service, enabled or not.
 func (db *DB) ServiceByID(ctx context.Context, id int) (*fetchsms.Service, error) {
-	s, err := scanService(db.pool.QueryRow(ctx, `SELECT `+serviceCols+` FROM services WHERE id = $1`, id))
+	s, err := sqlrows.ScanService(db.pool.QueryRow(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, fetchsms.Errorf(fetchsms.ENOTFOUND, "service not found")
 	}
@@ -52,7 +53,7 @@ func (db *DB) CreateService(ctx context.Context, s fetchsms.Service) (*fetchsms.
 // UpdateService edits a service's name, price, state and detection rules.
 func (db *DB) UpdateService(ctx context.Context, id int, u fetchsms.ServiceUpdate) (*fetchsms.Service, error) {
 	err := db.tx(ctx, "postgres.UpdateService", func(tx pgx.Tx) error {
-		cur, err := scanService(tx.QueryRow(ctx, `SELECT `+serviceCols+` FROM services WHERE id = $1 FOR UPDATE`, id))
+		cur, err := sqlrows.ScanService(tx.QueryRow(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE id = $1 FOR UPDATE`, id))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fetchsms.Errorf(fetchsms.ENOTFOUND, "service not found")
 		}

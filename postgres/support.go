@@ -5,6 +5,7 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -36,11 +37,11 @@ func (db *DB) CreateTicket(ctx context.Context, userID string, req fetchsms.Tick
 			return notFound(err, "user not found")
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO support_tickets (id, user_id, subject, status, verification_id, rental_id, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, t.ID, userID, t.Subject, t.Status, nullStr(t.VerificationID), nullStr(t.RentalID), ms(now), ms(now)); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, t.ID, userID, t.Subject, t.Status, sqlrows.NullStr(t.VerificationID), sqlrows.NullStr(t.RentalID), sqlrows.Ms(now), sqlrows.Ms(now)); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO support_messages (id, ticket_id, author_id, staff, body, created_at) VALUES ($1, $2, $3, false, $4, $5)`,
-			m.ID, t.ID, userID, m.Body, ms(now))
+			m.ID, t.ID, userID, m.Body, sqlrows.Ms(now))
 		return err
 	})
 	if err != nil {
@@ -52,21 +53,10 @@ func (db *DB) CreateTicket(ctx context.Context, userID string, req fetchsms.Tick
 
 const ticketColumns = `t.seq, t.id, t.user_id, u.email, t.subject, t.status, t.verification_id, t.rental_id, t.created_at, t.updated_at`
 
-func scanTicket(sc pgx.Row) (*fetchsms.Ticket, int64, error) {
-	t := &fetchsms.Ticket{}
-	var seq, created, updated int64
-	var v, r *string
-	if err := sc.Scan(&seq, &t.ID, &t.UserID, &t.UserEmail, &t.Subject, &t.Status, &v, &r, &created, &updated); err != nil {
-		return nil, 0, err
-	}
-	t.VerificationID, t.RentalID, t.CreatedAt, t.UpdatedAt = deref(v), deref(r), fromMS(created), fromMS(updated)
-	return t, seq, nil
-}
-
 // Tickets lists tickets newest first: one user's, or everyone's when f.UserID is "",
 // optionally of one status.
 func (db *DB) Tickets(ctx context.Context, f fetchsms.TicketFilter, p fetchsms.Page) ([]*fetchsms.Ticket, int64, error) {
-	limit, before := pageArgs(p)
+	limit, before := sqlrows.PageArgs(p)
 	rows, err := db.pool.Query(ctx, `SELECT `+ticketColumns+` FROM support_tickets t JOIN users u ON u.id = t.user_id
 		WHERE ($1 = '' OR t.user_id = $1) AND ($2 = '' OR t.status = $2) AND t.seq < $3 ORDER BY t.seq DESC LIMIT $4`,
 		f.UserID, f.Status, before, limit+1)
@@ -77,21 +67,21 @@ func (db *DB) Tickets(ctx context.Context, f fetchsms.TicketFilter, p fetchsms.P
 	var out []*fetchsms.Ticket
 	var seqs []int64
 	for rows.Next() {
-		t, seq, err := scanTicket(rows)
+		t, seq, err := sqlrows.ScanTicket(rows)
 		if err != nil {
 			return nil, 0, wrap("postgres.Tickets", err)
 		}
 		out = append(out, t)
 		seqs = append(seqs, seq)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	return out, next, wrap("postgres.Tickets", rows.Err())
 }
 
 // Ticket returns a ticket with its messages, oldest first. userID "" reads any
 // ticket (staff); another user's ticket is ENOTFOUND.
 func (db *DB) Ticket(ctx context.Context, userID, id string) (*fetchsms.Ticket, error) {
-	t, _, err := scanTicket(db.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM support_tickets t JOIN users u ON u.id = t.user_id
+	t, _, err := sqlrows.ScanTicket(db.pool.QueryRow(ctx, `SELECT `+ticketColumns+` FROM support_tickets t JOIN users u ON u.id = t.user_id
 		WHERE t.id = $1 AND ($2 = '' OR t.user_id = $2)`, id, userID))
 	if err != nil {
 		return nil, wrap("postgres.Ticket", notFound(err, "ticket not found"))
@@ -107,7 +97,7 @@ func (db *DB) Ticket(ctx context.Context, userID, id string) (*fetchsms.Ticket, 
 		if err := rows.Scan(&m.ID, &m.AuthorID, &m.Staff, &m.Body, &created); err != nil {
 			return nil, wrap("postgres.Ticket", err)
 		}
-		m.CreatedAt = fromMS(created)
+		m.CreatedAt = sqlrows.FromMS(created)
 		t.Messages = append(t.Messages, m)
 	}
 	return t, wrap("postgres.Ticket", rows.Err())
@@ -129,7 +119,7 @@ func (db *DB) AddTicketMessage(ctx context.Context, userID, ticketID string, sta
 	}
 	err = db.tx(ctx, "postgres.AddTicketMessage", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE support_tickets SET status = $1, updated_at = $2 WHERE id = $3 AND ($4 = '' OR user_id = $4)`,
-			status, ms(now), ticketID, owner)
+			status, sqlrows.Ms(now), ticketID, owner)
 		if err != nil {
 			return err
 		}
@@ -137,7 +127,7 @@ func (db *DB) AddTicketMessage(ctx context.Context, userID, ticketID string, sta
 			return fetchsms.Errorf(fetchsms.ENOTFOUND, "ticket not found")
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO support_messages (id, ticket_id, author_id, staff, body, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			m.ID, ticketID, userID, staff, body, ms(now))
+			m.ID, ticketID, userID, staff, body, sqlrows.Ms(now))
 		return err
 	})
 	if err != nil {
@@ -154,7 +144,7 @@ func (db *DB) CloseTicket(ctx context.Context, id string) (*fetchsms.Ticket, err
 		if err := tx.QueryRow(ctx, `SELECT 1 FROM support_tickets WHERE id = $1`, id).Scan(&one); err != nil {
 			return notFound(err, "ticket not found")
 		}
-		_, err := tx.Exec(ctx, `UPDATE support_tickets SET status = 'closed', updated_at = $1 WHERE id = $2 AND status <> 'closed'`, ms(now), id)
+		_, err := tx.Exec(ctx, `UPDATE support_tickets SET status = 'closed', updated_at = $1 WHERE id = $2 AND status <> 'closed'`, sqlrows.Ms(now), id)
 		return err
 	})
 	if err != nil {
@@ -181,7 +171,7 @@ func (db *DB) ServiceStats(ctx context.Context, since time.Time) ([]fetchsms.Ser
 		count(*) FILTER (WHERE status = 'received'),
 		count(*) FILTER (WHERE status IN ('received', 'expired', 'cancelled')),
 		coalesce(sum(cost_cents) FILTER (WHERE status = 'received'), 0)::bigint
-		FROM verifications WHERE created_at >= $1 GROUP BY service_id`, ms(since))
+		FROM verifications WHERE created_at >= $1 GROUP BY service_id`, sqlrows.Ms(since))
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -201,7 +191,7 @@ func (db *DB) ServiceStats(ctx context.Context, since time.Time) ([]fetchsms.Ser
 	}
 	rows, err = db.pool.Query(ctx, `SELECT r.service_id, count(*),
 		coalesce(sum(r.cost_cents) FILTER (WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.rental_id = r.id AND l.kind = 'refund')), 0)::bigint
-		FROM rentals r WHERE r.created_at >= $1 GROUP BY r.service_id`, ms(since))
+		FROM rentals r WHERE r.created_at >= $1 GROUP BY r.service_id`, sqlrows.Ms(since))
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -221,7 +211,7 @@ func (db *DB) ServiceStats(ctx context.Context, since time.Time) ([]fetchsms.Ser
 		return nil, wrap(op, err)
 	}
 	rows, err = db.pool.Query(ctx, `SELECT service_id, received_at - created_at FROM verifications
-		WHERE status = 'received' AND received_at IS NOT NULL AND created_at >= $1`, ms(since))
+		WHERE status = 'received' AND received_at IS NOT NULL AND created_at >= $1`, sqlrows.Ms(since))
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -260,7 +250,7 @@ func (db *DB) ServiceStats(ctx context.Context, since time.Time) ([]fetchsms.Ser
 
 // ListNumbers lists the pool newest first with each number's gateway and state.
 func (db *DB) ListNumbers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.PoolNumber, int64, error) {
-	limit, before := pageArgs(p)
+	limit, before := sqlrows.PageArgs(p)
 	rows, err := db.pool.Query(ctx, `SELECT n.seq, n.id, n.e164, n.gateway_id, g.name, n.status, coalesce(n.holder, ''), n.used_at IS NULL, n.created_at
 		FROM numbers n JOIN gateways g ON g.id = n.gateway_id WHERE n.seq < $1 ORDER BY n.seq DESC LIMIT $2`, before, limit+1)
 	if err != nil {
@@ -275,10 +265,10 @@ func (db *DB) ListNumbers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.Poo
 		if err := rows.Scan(&seq, &n.ID, &n.E164, &n.GatewayID, &n.GatewayName, &n.Status, &n.Holder, &n.Pristine, &created); err != nil {
 			return nil, 0, wrap("postgres.ListNumbers", err)
 		}
-		n.CreatedAt = fromMS(created)
+		n.CreatedAt = sqlrows.FromMS(created)
 		out = append(out, n)
 		seqs = append(seqs, seq)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	return out, next, wrap("postgres.ListNumbers", rows.Err())
 }

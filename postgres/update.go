@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -53,6 +54,6 @@ func (t *ptx) ServiceByRef(ctx context.Context, ref string) (*fetchsms.Service, 
 
 // ServiceByID returns a service, enabled or not, or ErrNoRow.
 func (t *ptx) ServiceByID(ctx context.Context, id int) (*fetchsms.Service, error) {
-	s, err := scanService(t.QueryRow(ctx, `SELECT `+serviceCols+` FROM services WHERE id = $1`, id))
+	s, err := sqlrows.ScanService(t.QueryRow(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE id = $1`, id))
 	return s, engineErr(err)
 }

@@ -2,32 +2,17 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
-const verificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, s.slug, s.name, v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at`
-
 const verificationFrom = ` FROM verifications v JOIN services s ON s.id = v.service_id`
-
-func scanVerification(row pgx.Row) (*fetchsms.Verification, int64, error) {
-	var v fetchsms.Verification
-	var seq, created, expires int64
-	var code sql.NullString
-	var received sql.NullInt64
-	if err := row.Scan(&seq, &v.ID, &v.Ref, &v.UserID, &v.ServiceID, &v.ServiceSlug, &v.ServiceName, &v.NumberID, &v.Number, &v.AreaCode,
-		&v.Status, &code, &v.CostCents, &created, &expires, &received); err != nil {
-		return nil, 0, err
-	}
-	v.Code, v.CreatedAt, v.ExpiresAt, v.ReceivedAt = code.String, fromMS(created), fromMS(expires), fromNullMS(received)
-	return &v, seq, nil
-}
 
 // PickNumber returns a free, active number as p asks, locked for this
 // transaction, or ErrNoRow. SKIP LOCKED: a number another transaction is
@@ -59,7 +44,7 @@ func (t *ptx) PickNumber(ctx context.Context, p fetchsms.NumberPick) (string, st
 // HoldNumber reserves a free number; the UNIQUE holder column and the holder IS
 // NULL guard make a double reservation impossible.
 func (t *ptx) HoldNumber(ctx context.Context, numberID, holder string, now time.Time) error {
-	tag, err := t.Exec(ctx, `UPDATE numbers SET holder = $1, used_at = COALESCE(used_at, $2) WHERE id = $3 AND holder IS NULL AND status = 'active'`, holder, ms(now), numberID)
+	tag, err := t.Exec(ctx, `UPDATE numbers SET holder = $1, used_at = COALESCE(used_at, $2) WHERE id = $3 AND holder IS NULL AND status = 'active'`, holder, sqlrows.Ms(now), numberID)
 	if err != nil {
 		return err
 	}
@@ -71,7 +56,7 @@ func (t *ptx) HoldNumber(ctx context.Context, numberID, holder string, now time.
 
 // ReleaseNumber frees a number held by holder.
 func (t *ptx) ReleaseNumber(ctx context.Context, numberID, holder string, now time.Time) error {
-	_, err := t.Exec(ctx, `UPDATE numbers SET holder = NULL, released_at = $1 WHERE id = $2 AND holder = $3`, ms(now), numberID, holder)
+	_, err := t.Exec(ctx, `UPDATE numbers SET holder = NULL, released_at = $1 WHERE id = $2 AND holder = $3`, sqlrows.Ms(now), numberID, holder)
 	return err
 }
 
@@ -86,7 +71,7 @@ func (t *ptx) InsertVerification(ctx context.Context, v *fetchsms.Verification) 
 	return insertWithRef(ctx, t, "v_", func(ref string) error {
 		_, err := t.Exec(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			v.ID, ref, v.UserID, v.ServiceID, v.NumberID, v.Number, v.AreaCode, v.Status, v.CostCents, ms(v.CreatedAt), ms(v.ExpiresAt))
+			v.ID, ref, v.UserID, v.ServiceID, v.NumberID, v.Number, v.AreaCode, v.Status, v.CostCents, sqlrows.Ms(v.CreatedAt), sqlrows.Ms(v.ExpiresAt))
 		if err == nil {
 			v.Ref = ref
 		}
@@ -97,14 +82,14 @@ func (t *ptx) InsertVerification(ctx context.Context, v *fetchsms.Verification) 
 // LockVerification reads a verification and locks its row to the end of the
 // transaction, or ErrNoRow.
 func (t *ptx) LockVerification(ctx context.Context, id string) (*fetchsms.Verification, error) {
-	v, _, err := scanVerification(t.QueryRow(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = $1 FOR UPDATE OF v`, id))
+	v, _, err := sqlrows.ScanVerification(t.QueryRow(ctx, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.id = $1 FOR UPDATE OF v`, id))
 	return v, noRow(err)
 }
 
 // UpdateVerification applies u in one statement that checks and changes the row
 // (under READ COMMITTED a concurrent change makes it re-check the row as changed).
 func (t *ptx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpdate) (*fetchsms.Verification, error) {
-	args := []any{u.To, ms(u.Now), u.ID, u.From}
+	args := []any{u.To, sqlrows.Ms(u.Now), u.ID, u.From}
 	set := `status = $1, ended_at = $2`
 	if u.To == fetchsms.StatusReceived {
 		args = append(args, u.Code)
@@ -116,10 +101,10 @@ func (t *ptx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 		where += ` AND v.user_id = $` + strconv.Itoa(len(args))
 	}
 	if !u.OpenAt.IsZero() {
-		args = append(args, ms(u.OpenAt))
+		args = append(args, sqlrows.Ms(u.OpenAt))
 		where += ` AND v.expires_at > $` + strconv.Itoa(len(args))
 	}
-	v, _, err := scanVerification(t.QueryRow(ctx, `UPDATE verifications v SET `+set+` FROM services s`+where+` RETURNING `+verificationCols, args...))
+	v, _, err := sqlrows.ScanVerification(t.QueryRow(ctx, `UPDATE verifications v SET `+set+` FROM services s`+where+` RETURNING `+sqlrows.VerificationCols, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -133,7 +118,7 @@ func insertWithRef(ctx context.Context, tx pgx.Tx, prefix string, insert func(re
 		if _, err := tx.Exec(ctx, `SAVEPOINT ref`); err != nil {
 			return err
 		}
-		err := insert(newRef(prefix))
+		err := insert(sqlrows.NewRef(prefix))
 		if err == nil {
 			_, err = tx.Exec(ctx, `RELEASE SAVEPOINT ref`)
 			return err
@@ -149,7 +134,7 @@ func insertWithRef(ctx context.Context, tx pgx.Tx, prefix string, insert func(re
 
 // LoadVerification returns one of the user's verifications, or ErrNoRow.
 func (db *DB) LoadVerification(ctx context.Context, userID, id string) (*fetchsms.Verification, error) {
-	v, _, err := scanVerification(db.pool.QueryRow(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = $1 AND v.user_id = $2`, id, userID))
+	v, _, err := sqlrows.ScanVerification(db.pool.QueryRow(ctx, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.id = $1 AND v.user_id = $2`, id, userID))
 	return v, engineErr(err)
 }
 
@@ -159,23 +144,23 @@ func (db *DB) LoadVerifications(ctx context.Context, userID string, history bool
 	if history {
 		cond = ` AND v.status <> 'waiting'`
 	}
-	return list(ctx, db.pool, scanVerification, `SELECT `+verificationCols+verificationFrom+` WHERE v.user_id = $1`+cond+` AND v.seq < $2 ORDER BY v.seq DESC LIMIT $3`, userID, p)
+	return list(ctx, db.pool, sqlrows.ScanVerification, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.user_id = $1`+cond+` AND v.seq < $2 ORDER BY v.seq DESC LIMIT $3`, userID, p)
 }
 
 // CountOverdue counts the user's live purchases whose time is up at now.
 func (db *DB) CountOverdue(ctx context.Context, userID string, now time.Time) (int, error) {
 	var n int
 	err := db.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM verifications WHERE user_id = $1 AND status = 'waiting' AND expires_at <= $2)
-		+ (SELECT count(*) FROM rentals WHERE user_id = $1 AND status IN ('waiting', 'received') AND expires_at <= $2)`, userID, ms(now)).Scan(&n)
+		+ (SELECT count(*) FROM rentals WHERE user_id = $1 AND status IN ('waiting', 'received') AND expires_at <= $2)`, userID, sqlrows.Ms(now)).Scan(&n)
 	return n, engineErr(err)
 }
 
 // Overdue returns the ids of live purchases whose time is up at now, most overdue first.
 func (db *DB) Overdue(ctx context.Context, now time.Time, limit int) (verifications, rentals []string, err error) {
-	if verifications, err = ids(ctx, db.pool, `SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, ms(now), limit); err != nil {
+	if verifications, err = ids(ctx, db.pool, `SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, sqlrows.Ms(now), limit); err != nil {
 		return nil, nil, err
 	}
-	rentals, err = ids(ctx, db.pool, `SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, ms(now), limit)
+	rentals, err = ids(ctx, db.pool, `SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, sqlrows.Ms(now), limit)
 	return verifications, rentals, err
 }
 
@@ -190,8 +175,8 @@ func ids(ctx context.Context, q querier, query string, args ...any) ([]string, e
 
 // list runs a page query whose last two arguments are the cursor and the limit
 // (added here), with scan reading each row and its seq.
-func list[T any](ctx context.Context, q querier, scan func(row pgx.Row) (T, int64, error), query string, first any, p fetchsms.Page) ([]T, int64, error) {
-	limit, before := pageArgs(p)
+func list[T any](ctx context.Context, q querier, scan func(row sqlrows.Row) (T, int64, error), query string, first any, p fetchsms.Page) ([]T, int64, error) {
+	limit, before := sqlrows.PageArgs(p)
 	rows, err := q.Query(ctx, query, first, before, limit+1)
 	if err != nil {
 		return nil, 0, engineErr(err)
@@ -207,6 +192,6 @@ func list[T any](ctx context.Context, q querier, scan func(row pgx.Row) (T, int6
 		out = append(out, x)
 		seqs = append(seqs, seq)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	return out, next, engineErr(rows.Err())
 }

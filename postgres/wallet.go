@@ -7,6 +7,7 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -28,7 +29,7 @@ func (t *ptx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms
 	e.BalanceAfterCents = fetchsms.Cents(bal)
 	_, err = t.Exec(ctx, `INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		e.ID, e.UserID, e.Kind, int64(e.AmountCents), int64(e.BalanceAfterCents), nullStr(e.VerificationID), nullStr(e.RentalID), nullStr(e.DepositID), e.Reason, ms(e.CreatedAt))
+		e.ID, e.UserID, e.Kind, int64(e.AmountCents), int64(e.BalanceAfterCents), sqlrows.NullStr(e.VerificationID), sqlrows.NullStr(e.RentalID), sqlrows.NullStr(e.DepositID), e.Reason, sqlrows.Ms(e.CreatedAt))
 	if isUnique(err) {
 		return false, 0, fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
 	}
@@ -44,7 +45,7 @@ func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error
 
 // Ledger returns the user's entries newest first, and the cursor of the next page.
 func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fetchsms.LedgerEntry, int64, error) {
-	limit, before := pageArgs(p)
+	limit, before := sqlrows.PageArgs(p)
 	rows, err := db.pool.Query(ctx, `SELECT seq, id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at
 		FROM ledger WHERE user_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, userID, before, limit+1)
 	if err != nil {
@@ -60,11 +61,11 @@ func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fe
 		if err := rows.Scan(&seq, &e.ID, &e.Kind, &e.AmountCents, &e.BalanceAfterCents, &v, &r, &d, &e.Reason, &created); err != nil {
 			return nil, 0, wrap("postgres.Ledger", err)
 		}
-		e.VerificationID, e.RentalID, e.DepositID, e.CreatedAt = deref(v), deref(r), deref(d), fromMS(created)
+		e.VerificationID, e.RentalID, e.DepositID, e.CreatedAt = deref(v), deref(r), deref(d), sqlrows.FromMS(created)
 		out = append(out, e)
 		seqs = append(seqs, seq)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	return out, next, wrap("postgres.Ledger", rows.Err())
 }
 
@@ -78,7 +79,7 @@ func deref(s *string) string {
 // InsertDeposit stores a deposit.
 func (t *ptx) InsertDeposit(ctx context.Context, d *fetchsms.Deposit) error {
 	_, err := t.Exec(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		d.ID, d.UserID, int64(d.AmountCents), d.Status, d.Provider, d.ProviderRef, d.CheckoutURL, ms(d.CreatedAt))
+		d.ID, d.UserID, int64(d.AmountCents), d.Status, d.Provider, d.ProviderRef, d.CheckoutURL, sqlrows.Ms(d.CreatedAt))
 	return err
 }
 
@@ -92,13 +93,13 @@ func (t *ptx) LockDeposit(ctx context.Context, id string) (*fetchsms.Deposit, er
 	if err != nil {
 		return nil, noRow(err)
 	}
-	d.CreatedAt = fromMS(created)
+	d.CreatedAt = sqlrows.FromMS(created)
 	return &d, nil
 }
 
 // SetDepositCompleted marks a deposit completed.
 func (t *ptx) SetDepositCompleted(ctx context.Context, id, providerRef string, now time.Time) error {
-	_, err := t.Exec(ctx, `UPDATE deposits SET status = 'completed', provider_ref = $1, completed_at = $2 WHERE id = $3`, providerRef, ms(now), id)
+	_, err := t.Exec(ctx, `UPDATE deposits SET status = 'completed', provider_ref = $1, completed_at = $2 WHERE id = $3`, providerRef, sqlrows.Ms(now), id)
 	return err
 }
 
@@ -150,7 +151,7 @@ func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error
 				SELECT 1 FROM ledger l WHERE l.kind = 'refund' AND l.verification_id = v.id)`, &c.ReceivedRefunded); err != nil {
 			return err
 		}
-		return one(`SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= $1`, &c.WaitingPastExpiry, ms(db.Clock.Now()))
+		return one(`SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= $1`, &c.WaitingPastExpiry, sqlrows.Ms(db.Clock.Now()))
 	})
 	if err != nil {
 		return nil, wrap("postgres.CheckInvariants", err)

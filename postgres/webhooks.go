@@ -9,6 +9,7 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -34,7 +35,7 @@ func (db *DB) DeliveriesDue() <-chan struct{} { return db.notifyCh }
 func (tx *ptx) Enqueue(ctx context.Context, ev *fetchsms.Event, onlyEndpoint string) error {
 	tx.queued = true
 	if _, err := tx.Exec(ctx, `INSERT INTO events (id, user_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		ev.ID, ev.UserID, ev.Type, string(ev.Payload), ms(ev.CreatedAt)); err != nil {
+		ev.ID, ev.UserID, ev.Type, string(ev.Payload), sqlrows.Ms(ev.CreatedAt)); err != nil {
 		return err
 	}
 	q := `SELECT id, events FROM webhook_endpoints WHERE user_id = $1 AND deleted_at IS NULL AND enabled`
@@ -66,7 +67,7 @@ func (tx *ptx) Enqueue(ctx context.Context, ev *fetchsms.Event, onlyEndpoint str
 	}
 	for _, id := range targets {
 		if _, err := tx.Exec(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4)`,
-			newID(), ev.ID, id, ms(ev.CreatedAt)); err != nil {
+			newID(), ev.ID, id, sqlrows.Ms(ev.CreatedAt)); err != nil {
 			return err
 		}
 	}
@@ -76,23 +77,6 @@ func (tx *ptx) Enqueue(ctx context.Context, ev *fetchsms.Event, onlyEndpoint str
 		}
 	}
 	return nil
-}
-
-const endpointCols = `id, user_id, url, secret, events, enabled, disabled_reason, failing_since, created_at`
-
-func scanEndpoint(row pgx.Row) (*fetchsms.WebhookEndpoint, error) {
-	var e fetchsms.WebhookEndpoint
-	var events string
-	var failing sql.NullInt64
-	var created int64
-	if err := row.Scan(&e.ID, &e.UserID, &e.URL, &e.Secret, &events, &e.Enabled, &e.DisabledReason, &failing, &created); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
-		return nil, err
-	}
-	e.FailingSince, e.CreatedAt = fromNullMS(failing), fromMS(created)
-	return &e, nil
 }
 
 // CreateEndpoint registers a webhook endpoint with a fresh signing secret. The URL
@@ -120,7 +104,7 @@ func (db *DB) CreateEndpoint(ctx context.Context, userID, url string, events []s
 			return fetchsms.Errorf(fetchsms.ECONFLICT, "at most %d webhook endpoints per account: delete one first", MaxEndpoints)
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO webhook_endpoints (id, user_id, url, secret, events, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			e.ID, userID, url, e.Secret, string(evJSON), ms(e.CreatedAt))
+			e.ID, userID, url, e.Secret, string(evJSON), sqlrows.Ms(e.CreatedAt))
 		return err
 	})
 	if err != nil {
@@ -131,14 +115,14 @@ func (db *DB) CreateEndpoint(ctx context.Context, userID, url string, events []s
 
 // Endpoints lists the user's live endpoints, newest first.
 func (db *DB) Endpoints(ctx context.Context, userID string) ([]*fetchsms.WebhookEndpoint, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE user_id = $1 AND deleted_at IS NULL ORDER BY seq DESC`, userID)
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.EndpointCols+` FROM webhook_endpoints WHERE user_id = $1 AND deleted_at IS NULL ORDER BY seq DESC`, userID)
 	if err != nil {
 		return nil, wrap("postgres.Endpoints", err)
 	}
 	defer rows.Close()
 	var out []*fetchsms.WebhookEndpoint
 	for rows.Next() {
-		e, err := scanEndpoint(rows)
+		e, err := sqlrows.ScanEndpoint(rows)
 		if err != nil {
 			return nil, wrap("postgres.Endpoints", err)
 		}
@@ -149,7 +133,7 @@ func (db *DB) Endpoints(ctx context.Context, userID string) ([]*fetchsms.Webhook
 
 // Endpoint returns one of the user's live endpoints, or ENOTFOUND.
 func (db *DB) Endpoint(ctx context.Context, userID, id string) (*fetchsms.WebhookEndpoint, error) {
-	e, err := scanEndpoint(db.pool.QueryRow(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL`, id, userID))
+	e, err := sqlrows.ScanEndpoint(db.pool.QueryRow(ctx, `SELECT `+sqlrows.EndpointCols+` FROM webhook_endpoints WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL`, id, userID))
 	if err != nil {
 		return nil, wrap("postgres.Endpoint", notFound(err, "webhook endpoint not found"))
 	}
@@ -158,7 +142,7 @@ func (db *DB) Endpoint(ctx context.Context, userID, id string) (*fetchsms.Webhoo
 
 // DeleteEndpoint removes an endpoint; its pending deliveries are abandoned.
 func (db *DB) DeleteEndpoint(ctx context.Context, userID, id string) error {
-	now := ms(db.RealClock.Now())
+	now := sqlrows.Ms(db.RealClock.Now())
 	return db.tx(ctx, "postgres.DeleteEndpoint", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET deleted_at = $1, enabled = false WHERE id = $2 AND user_id = $3 AND deleted_at IS NULL`, now, id, userID)
 		if err != nil {
@@ -175,7 +159,7 @@ func (db *DB) DeleteEndpoint(ctx context.Context, userID, id string) error {
 // EnableEndpoint re-enables an endpoint that was disabled for failing; its pending
 // deliveries are retried at once.
 func (db *DB) EnableEndpoint(ctx context.Context, userID, id string) (*fetchsms.WebhookEndpoint, error) {
-	now := ms(db.Clock.Now())
+	now := sqlrows.Ms(db.Clock.Now())
 	err := db.tx(ctx, "postgres.EnableEndpoint", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET enabled = true, disabled_reason = '', failing_since = NULL WHERE id = $1 AND user_id = $2 AND deleted_at IS NULL`, id, userID)
 		if err != nil {
@@ -222,7 +206,7 @@ func (db *DB) SendTestEvent(ctx context.Context, userID, endpointID string) (str
 // Redeliver schedules a delivery of the user's endpoint to be sent again now, whatever
 // became of it. An unknown delivery or endpoint is ENOTFOUND.
 func (db *DB) Redeliver(ctx context.Context, userID, endpointID, deliveryID string) error {
-	now := ms(db.Clock.Now())
+	now := sqlrows.Ms(db.Clock.Now())
 	err := db.tx(ctx, "postgres.Redeliver", func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_until = 0
 			WHERE id = $2 AND endpoint_id = (SELECT id FROM webhook_endpoints WHERE id = $3 AND user_id = $4 AND deleted_at IS NULL)`, now, deliveryID, endpointID, userID)
@@ -241,21 +225,7 @@ func (db *DB) Redeliver(ctx context.Context, userID, endpointID, deliveryID stri
 	return err
 }
 
-const deliveryCols = `d.seq, d.id, d.event_id, ev.type, d.endpoint_id, e.url, e.secret, ev.payload, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.created_at`
-
 const deliveryFrom = ` FROM deliveries d JOIN events ev ON ev.id = d.event_id JOIN webhook_endpoints e ON e.id = d.endpoint_id`
-
-func scanDelivery(row pgx.Row) (*fetchsms.Delivery, int64, error) {
-	var d fetchsms.Delivery
-	var seq, next, created int64
-	var delivered sql.NullInt64
-	var payload string
-	if err := row.Scan(&seq, &d.ID, &d.EventID, &d.EventType, &d.EndpointID, &d.URL, &d.Secret, &payload, &d.Status, &d.Attempts, &next, &delivered, &created); err != nil {
-		return nil, 0, err
-	}
-	d.Payload, d.NextAttemptAt, d.DeliveredAt, d.CreatedAt = []byte(payload), fromMS(next), fromNullMS(delivered), fromMS(created)
-	return &d, seq, nil
-}
 
 // EndpointDeliveries lists the deliveries of the user's endpoint newest first, each
 // with every attempt.
@@ -263,15 +233,15 @@ func (db *DB) EndpointDeliveries(ctx context.Context, userID, endpointID string,
 	if _, err := db.Endpoint(ctx, userID, endpointID); err != nil {
 		return nil, 0, err
 	}
-	limit, before := pageArgs(p)
-	rows, err := db.pool.Query(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.endpoint_id = $1 AND d.seq < $2 ORDER BY d.seq DESC LIMIT $3`, endpointID, before, limit+1)
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.DeliveryCols+deliveryFrom+` WHERE d.endpoint_id = $1 AND d.seq < $2 ORDER BY d.seq DESC LIMIT $3`, endpointID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("postgres.EndpointDeliveries", err)
 	}
 	var out []*fetchsms.Delivery
 	var seqs []int64
 	for rows.Next() {
-		d, seq, err := scanDelivery(rows)
+		d, seq, err := sqlrows.ScanDelivery(rows)
 		if err != nil {
 			rows.Close()
 			return nil, 0, wrap("postgres.EndpointDeliveries", err)
@@ -283,7 +253,7 @@ func (db *DB) EndpointDeliveries(ctx context.Context, userID, endpointID string,
 	if err := rows.Err(); err != nil {
 		return nil, 0, wrap("postgres.EndpointDeliveries", err)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	for _, d := range out {
 		arows, err := db.pool.Query(ctx, `SELECT attempted_at, status_code, error, latency_ms FROM delivery_attempts WHERE delivery_id = $1 ORDER BY seq`, d.ID)
 		if err != nil {
@@ -296,7 +266,7 @@ func (db *DB) EndpointDeliveries(ctx context.Context, userID, endpointID string,
 				arows.Close()
 				return nil, 0, wrap("postgres.EndpointDeliveries", err)
 			}
-			a.At, a.Latency = fromMS(at), time.Duration(lat)*time.Millisecond
+			a.At, a.Latency = sqlrows.FromMS(at), time.Duration(lat)*time.Millisecond
 			d.History = append(d.History, a)
 		}
 		arows.Close()
@@ -317,15 +287,15 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 	var out []*fetchsms.Delivery
 	err := db.tx(ctx, "postgres.ClaimDeliveries", func(tx pgx.Tx) error {
 		out = nil
-		rows, err := tx.Query(ctx, `SELECT `+deliveryCols+deliveryFrom+`
+		rows, err := tx.Query(ctx, `SELECT `+sqlrows.DeliveryCols+deliveryFrom+`
 			WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.lease_until <= $2 AND e.enabled AND e.deleted_at IS NULL
-			ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED`, ms(now), ms(real), limit)
+			ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED`, sqlrows.Ms(now), sqlrows.Ms(real), limit)
 		if err != nil {
 			return err
 		}
 		ids := []string{}
 		for rows.Next() {
-			d, _, err := scanDelivery(rows)
+			d, _, err := sqlrows.ScanDelivery(rows)
 			if err != nil {
 				rows.Close()
 				return err
@@ -337,7 +307,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 		if err := rows.Err(); err != nil || len(ids) == 0 {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE deliveries SET lease_until = $1 WHERE id = ANY($2)`, ms(real.Add(lease)), ids)
+		_, err = tx.Exec(ctx, `UPDATE deliveries SET lease_until = $1 WHERE id = ANY($2)`, sqlrows.Ms(real.Add(lease)), ids)
 		return err
 	})
 	return out, err
@@ -351,11 +321,11 @@ func (db *DB) RecordAttempt(ctx context.Context, d *fetchsms.Delivery, a fetchsm
 	now := db.Clock.Now()
 	return db.tx(ctx, "postgres.RecordAttempt", func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error, latency_ms) VALUES ($1, $2, $3, $4, $5)`,
-			d.ID, ms(a.At), a.StatusCode, a.Error, a.Latency.Milliseconds()); err != nil {
+			d.ID, sqlrows.Ms(a.At), a.StatusCode, a.Error, a.Latency.Milliseconds()); err != nil {
 			return err
 		}
 		if a.OK() {
-			if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, lease_until = 0 WHERE id = $2`, ms(now), d.ID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, lease_until = 0 WHERE id = $2`, sqlrows.Ms(now), d.ID); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1`, d.EndpointID)
@@ -369,15 +339,15 @@ func (db *DB) RecordAttempt(ctx context.Context, d *fetchsms.Delivery, a fetchsm
 		} else {
 			wait := fetchsms.RetrySchedule[attempts-1]
 			wait += time.Duration(rand.Int64N(int64(wait)/5 + 1))
-			if _, err := tx.Exec(ctx, `UPDATE deliveries SET attempts = $1, next_attempt_at = $2, lease_until = 0 WHERE id = $3`, attempts, ms(now.Add(wait)), d.ID); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE deliveries SET attempts = $1, next_attempt_at = $2, lease_until = 0 WHERE id = $3`, attempts, sqlrows.Ms(now.Add(wait)), d.ID); err != nil {
 				return err
 			}
 		}
 		var since sql.NullInt64
-		if err := tx.QueryRow(ctx, `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2 RETURNING failing_since`, ms(now), d.EndpointID).Scan(&since); err != nil {
+		if err := tx.QueryRow(ctx, `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $1) WHERE id = $2 RETURNING failing_since`, sqlrows.Ms(now), d.EndpointID).Scan(&since); err != nil {
 			return err
 		}
-		if since.Valid && now.Sub(fromMS(since.Int64)) >= fetchsms.DisableAfter {
+		if since.Valid && now.Sub(sqlrows.FromMS(since.Int64)) >= fetchsms.DisableAfter {
 			reason := "disabled after failing for 3 days without a successful delivery; last error: " + truncateReason(a)
 			_, err := tx.Exec(ctx, `UPDATE webhook_endpoints SET enabled = false, disabled_reason = $1 WHERE id = $2`, reason, d.EndpointID)
 			return err

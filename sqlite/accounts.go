@@ -9,19 +9,8 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
-
-const userCols = `id, email, role, balance_cents, disabled, created_at`
-
-func scanUser(row interface{ Scan(...any) error }) (*fetchsms.User, error) {
-	var u fetchsms.User
-	var created int64
-	if err := row.Scan(&u.ID, &u.Email, &u.Role, &u.BalanceCents, &u.Disabled, &created); err != nil {
-		return nil, err
-	}
-	u.CreatedAt = fromMS(created)
-	return &u, nil
-}
 
 // CreateUser makes an account with an argon2id password hash. A taken email is ECONFLICT.
 func (db *DB) CreateUser(ctx context.Context, email, password, role string) (*fetchsms.User, error) {
@@ -42,7 +31,7 @@ func (db *DB) CreateUser(ctx context.Context, email, password, role string) (*fe
 	hash := fetchsms.HashPassword(password)
 	err := db.tx(ctx, "sqlite.CreateUser", func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, password_hash, role, created_at) VALUES (?, ?, ?, ?, ?)`,
-			u.ID, u.Email, hash, u.Role, ms(u.CreatedAt))
+			u.ID, u.Email, hash, u.Role, sqlrows.Ms(u.CreatedAt))
 		if isUnique(err) {
 			return fetchsms.Errorf(fetchsms.ECONFLICT, "an account with this email already exists")
 		}
@@ -56,7 +45,7 @@ func (db *DB) CreateUser(ctx context.Context, email, password, role string) (*fe
 
 // UserByID returns the user, or ENOTFOUND.
 func (db *DB) UserByID(ctx context.Context, id string) (*fetchsms.User, error) {
-	u, err := scanUser(db.rp.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE id = ?`, id))
+	u, err := sqlrows.ScanUser(db.rp.QueryRowContext(ctx, `SELECT `+sqlrows.UserCols+` FROM users WHERE id = ?`, id))
 	if err != nil {
 		return nil, wrap("sqlite.UserByID", notFound(err, "user not found"))
 	}
@@ -65,8 +54,8 @@ func (db *DB) UserByID(ctx context.Context, id string) (*fetchsms.User, error) {
 
 // ListUsers returns users newest first.
 func (db *DB) ListUsers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.User, int64, error) {
-	limit, before := pageArgs(p)
-	rows, err := db.rp.QueryContext(ctx, `SELECT seq, `+userCols+` FROM users WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit+1)
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.rp.QueryContext(ctx, `SELECT seq, `+sqlrows.UserCols+` FROM users WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.ListUsers", err)
 	}
@@ -80,11 +69,11 @@ func (db *DB) ListUsers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.User,
 		if err := rows.Scan(&seq, &u.ID, &u.Email, &u.Role, &u.BalanceCents, &u.Disabled, &created); err != nil {
 			return nil, 0, wrap("sqlite.ListUsers", err)
 		}
-		u.CreatedAt = fromMS(created)
+		u.CreatedAt = sqlrows.FromMS(created)
 		out = append(out, &u)
 		seqs = append(seqs, seq)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	return out, next, wrap("sqlite.ListUsers", rows.Err())
 }
 
@@ -105,15 +94,6 @@ func (db *DB) SetUserDisabled(ctx context.Context, id string, disabled bool) (*f
 		return nil, err
 	}
 	return db.UserByID(ctx, id)
-}
-
-// trim cuts a limit+1 result to limit and returns the cursor for the next page (0
-// when nothing remains).
-func trim[T any](items []T, seqs []int64, limit int) ([]T, int64) {
-	if len(items) > limit {
-		return items[:limit], seqs[limit-1]
-	}
-	return items, 0
 }
 
 func notFound(err error, msg string) error {
@@ -163,7 +143,7 @@ func (db *DB) CreateSession(ctx context.Context, userID string) (*fetchsms.Sessi
 	s := &fetchsms.Session{ID: newID(), UserID: userID, Token: fetchsms.NewToken(fetchsms.PrefixSession), CreatedAt: now, ExpiresAt: now.Add(fetchsms.SessionLifetime)}
 	err := db.tx(ctx, "sqlite.CreateSession", func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
-			s.ID, userID, fetchsms.HashToken(s.Token), ms(now), ms(s.ExpiresAt))
+			s.ID, userID, fetchsms.HashToken(s.Token), sqlrows.Ms(now), sqlrows.Ms(s.ExpiresAt))
 		return err
 	})
 	if err != nil {
@@ -175,7 +155,7 @@ func (db *DB) CreateSession(ctx context.Context, userID string) (*fetchsms.Sessi
 // RevokeSession ends a session.
 func (db *DB) RevokeSession(ctx context.Context, id string) error {
 	return db.tx(ctx, "sqlite.RevokeSession", func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, ms(db.RealClock.Now()), id)
+		_, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL`, sqlrows.Ms(db.RealClock.Now()), id)
 		return err
 	})
 }
@@ -190,7 +170,7 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*fetchsms.Princip
 		return nil, errBadCredential
 	}
 	h := fetchsms.HashToken(token)
-	now := ms(db.RealClock.Now())
+	now := sqlrows.Ms(db.RealClock.Now())
 	var stored []byte
 	switch kind {
 	case fetchsms.KindAPIKey, fetchsms.KindSession:
@@ -221,7 +201,7 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*fetchsms.Princip
 		if u.Disabled {
 			return nil, errBadCredential
 		}
-		u.CreatedAt = fromMS(created)
+		u.CreatedAt = sqlrows.FromMS(created)
 		p.Kind = kind
 		p.User = &u
 		return &p, nil
@@ -239,7 +219,7 @@ func (db *DB) Authenticate(ctx context.Context, token string) (*fetchsms.Princip
 		if subtle.ConstantTimeCompare(stored, h) != 1 {
 			return nil, errBadCredential
 		}
-		g.CreatedAt = fromMS(created)
+		g.CreatedAt = sqlrows.FromMS(created)
 		return &fetchsms.Principal{Kind: kind, CredentialID: g.ID, Gateway: &g}, nil
 	}
 }
@@ -285,7 +265,7 @@ func newAPIKey(userID, name string, now time.Time) *fetchsms.APIKey {
 
 func insertAPIKey(ctx context.Context, tx *wtx, k *fetchsms.APIKey) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, user_id, name, prefix, hash, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		k.ID, k.UserID, k.Name, k.Prefix, fetchsms.HashToken(k.Key), ms(k.CreatedAt))
+		k.ID, k.UserID, k.Name, k.Prefix, fetchsms.HashToken(k.Key), sqlrows.Ms(k.CreatedAt))
 	return err
 }
 
@@ -304,7 +284,7 @@ func (db *DB) ListAPIKeys(ctx context.Context, userID string) ([]*fetchsms.APIKe
 		if err := rows.Scan(&k.ID, &k.Name, &k.Prefix, &created, &revoked, &used); err != nil {
 			return nil, wrap("sqlite.ListAPIKeys", err)
 		}
-		k.CreatedAt, k.RevokedAt, k.LastUsedAt = fromMS(created), fromNullMS(revoked), fromNullMS(used)
+		k.CreatedAt, k.RevokedAt, k.LastUsedAt = sqlrows.FromMS(created), sqlrows.FromNullMS(revoked), sqlrows.FromNullMS(used)
 		out = append(out, k)
 	}
 	return out, wrap("sqlite.ListAPIKeys", rows.Err())
@@ -321,7 +301,7 @@ func (db *DB) RotateAPIKey(ctx context.Context, userID, id string) (*fetchsms.AP
 		if err != nil {
 			return notFound(err, "API key not found")
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ?`, ms(now), id); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = ? WHERE id = ?`, sqlrows.Ms(now), id); err != nil {
 			return err
 		}
 		k = newAPIKey(userID, name, now)
@@ -337,7 +317,7 @@ func (db *DB) RotateAPIKey(ctx context.Context, userID, id string) (*fetchsms.AP
 // twice is harmless.
 func (db *DB) RevokeAPIKey(ctx context.Context, userID, id string) error {
 	return db.tx(ctx, "sqlite.RevokeAPIKey", func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND user_id = ?`, ms(db.RealClock.Now()), id, userID)
+		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ? AND user_id = ?`, sqlrows.Ms(db.RealClock.Now()), id, userID)
 		if err != nil {
 			return err
 		}
@@ -356,7 +336,7 @@ func (db *DB) CreateGateway(ctx context.Context, name string) (*fetchsms.Gateway
 	}
 	g := &fetchsms.Gateway{ID: newID(), Name: name, CreatedAt: db.RealClock.Now().Truncate(time.Millisecond), Token: fetchsms.NewToken(fetchsms.PrefixGateway)}
 	err := db.tx(ctx, "sqlite.CreateGateway", func(tx *wtx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO gateways (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`, g.ID, g.Name, fetchsms.HashToken(g.Token), ms(g.CreatedAt))
+		_, err := tx.ExecContext(ctx, `INSERT INTO gateways (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`, g.ID, g.Name, fetchsms.HashToken(g.Token), sqlrows.Ms(g.CreatedAt))
 		return err
 	})
 	if err != nil {
@@ -379,7 +359,7 @@ func (db *DB) ListGateways(ctx context.Context) ([]*fetchsms.Gateway, error) {
 		if err := rows.Scan(&g.ID, &g.Name, &created); err != nil {
 			return nil, wrap("sqlite.ListGateways", err)
 		}
-		g.CreatedAt = fromMS(created)
+		g.CreatedAt = sqlrows.FromMS(created)
 		out = append(out, &g)
 	}
 	return out, wrap("sqlite.ListGateways", rows.Err())
@@ -394,7 +374,7 @@ func (db *DB) EnsureGateway(ctx context.Context, name string) (*fetchsms.Gateway
 		err := tx.QueryRowContext(ctx, `SELECT id FROM gateways WHERE name = ? ORDER BY seq LIMIT 1`, name).Scan(&g.ID)
 		if err == sql.ErrNoRows {
 			g.ID = newID()
-			_, err = tx.ExecContext(ctx, `INSERT INTO gateways (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`, g.ID, name, fetchsms.HashToken(g.Token), ms(g.CreatedAt))
+			_, err = tx.ExecContext(ctx, `INSERT INTO gateways (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`, g.ID, name, fetchsms.HashToken(g.Token), sqlrows.Ms(g.CreatedAt))
 			return err
 		}
 		if err != nil {
@@ -411,7 +391,7 @@ func (db *DB) EnsureGateway(ctx context.Context, name string) (*fetchsms.Gateway
 
 // UserByEmail returns the user with this email, or ENOTFOUND.
 func (db *DB) UserByEmail(ctx context.Context, email string) (*fetchsms.User, error) {
-	u, err := scanUser(db.rp.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE email = ?`, email))
+	u, err := sqlrows.ScanUser(db.rp.QueryRowContext(ctx, `SELECT `+sqlrows.UserCols+` FROM users WHERE email = ?`, email))
 	if err != nil {
 		return nil, wrap("sqlite.UserByEmail", notFound(err, "user not found"))
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // SeedCatalog inserts the services of cat that the database does not have yet (by
@@ -28,30 +29,16 @@ func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 	})
 }
 
-const serviceCols = `id, slug, name, price_cents, long_prices, enabled, senders, keywords`
-
-func scanService(row interface{ Scan(...any) error }) (*fetchsms.Service, error) {
-	var s fetchsms.Service
-	var c fetchsms.ServiceColumns
-	if err := row.Scan(&s.ID, &s.Slug, &s.Name, &s.PriceCents, &c.LongPrices, &s.Enabled, &c.Senders, &c.Keywords); err != nil {
-		return nil, err
-	}
-	if err := s.SetColumns(c); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
 // AllServices returns the whole catalog in display order, disabled services included.
 func (db *DB) AllServices(ctx context.Context) ([]*fetchsms.Service, error) {
-	rows, err := db.rp.QueryContext(ctx, `SELECT `+serviceCols+` FROM services ORDER BY position, id`)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services ORDER BY position, id`)
 	if err != nil {
 		return nil, wrap("sqlite.AllServices", err)
 	}
 	defer rows.Close()
 	var out []*fetchsms.Service
 	for rows.Next() {
-		s, err := scanService(rows)
+		s, err := sqlrows.ScanService(rows)
 		if err != nil {
 			return nil, wrap("sqlite.AllServices", err)
 		}
@@ -75,11 +62,11 @@ func serviceByRef(ctx context.Context, q queryer, ref string) (*fetchsms.Service
 	ref = strings.TrimSpace(ref)
 	var r row
 	if id, err := strconv.Atoi(ref); err == nil {
-		r = q.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ? AND enabled = 1`, id)
+		r = q.QueryRowContext(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE id = ? AND enabled = 1`, id)
 	} else {
-		r = q.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE slug = ? AND enabled = 1`, strings.ToLower(ref))
+		r = q.QueryRowContext(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE slug = ? AND enabled = 1`, strings.ToLower(ref))
 	}
-	s, err := scanService(r)
+	s, err := sqlrows.ScanService(r)
 	return s, engineErr(err)
 }
 
@@ -182,7 +169,7 @@ func (db *DB) ImportNumbers(ctx context.Context, gatewayID string, numbers []str
 		}
 		return 0, 0, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "not valid US E.164 numbers, nothing imported: %s", strings.Join(bad, ", "))
 	}
-	now := ms(db.RealClock.Now())
+	now := sqlrows.Ms(db.RealClock.Now())
 	err = db.tx(ctx, "sqlite.ImportNumbers", func(tx *wtx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM gateways WHERE id = ?`, gatewayID).Scan(&n); err != nil {

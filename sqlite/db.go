@@ -5,7 +5,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
 	"errors"
@@ -595,51 +594,3 @@ func isUnique(err error) bool {
 // id indexes instead of on random pages, so a batch dirties (and writes to the
 // WAL) a few pages rather than one per row.
 func newID() string { return uuid.Must(uuid.NewV7()).String() }
-
-const refAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-// newRef returns a short public reference such as "v_8R3p2K".
-func newRef(prefix string) string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	out := []byte(prefix)
-	for _, c := range b {
-		out = append(out, refAlphabet[int(c)%len(refAlphabet)])
-	}
-	return string(out)
-}
-
-func ms(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
-
-func fromNullMS(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return fromMS(v.Int64)
-}
-
-func nullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
-
-// pageArgs normalises a page: limit 1–200 (default 50) and the cursor as an upper
-// bound on seq.
-//
-// The list statements bind their values as +? (the same value, as an expression):
-// SQLite otherwise peeks at a bound LIMIT or key when it plans, marks the prepared
-// statement for re-planning when the value changes, and so re-prepares it for every
-// other customer or page size. The index is used all the same.
-func pageArgs(p fetchsms.Page) (limit int, before int64) {
-	limit = p.Limit
-	if limit <= 0 {
-		limit = 50
-	}
-	if limit > 200 {
-		limit = 200
-	}
-	before = p.Cursor
-	if before <= 0 {
-		before = 1<<62 - 1
-	}
-	return limit, before
-}

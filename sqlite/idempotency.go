@@ -6,6 +6,7 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // SetIdempotentResource records which resource the request under the key touched.
@@ -18,7 +19,7 @@ func (t *wtx) SetIdempotentResource(ctx context.Context, userID, key, resourceID
 // writer is alone, so what it reads stays as read to the end of its transaction.
 func (t *wtx) ClaimIdempotencyKey(ctx context.Context, userID, key string, hash []byte, now time.Time) (bool, *fetchsms.IdempotencyRecord, error) {
 	res, err := t.ExecContext(ctx, `INSERT INTO idempotency_keys (user_id, key, request_hash, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (user_id, key) DO NOTHING`,
-		userID, key, hash, ms(now))
+		userID, key, hash, sqlrows.Ms(now))
 	if err != nil {
 		return false, nil, err
 	}
@@ -33,14 +34,14 @@ func (t *wtx) ClaimIdempotencyKey(ctx context.Context, userID, key string, hash 
 	if err != nil {
 		return false, nil, err
 	}
-	rec.ResourceID, rec.CreatedAt = resource.String, fromMS(created)
+	rec.ResourceID, rec.CreatedAt = resource.String, sqlrows.FromMS(created)
 	return false, &rec, nil
 }
 
 // ResetIdempotencyKey starts the key afresh for a request with hash.
 func (t *wtx) ResetIdempotencyKey(ctx context.Context, userID, key string, hash []byte, now time.Time) error {
 	_, err := t.ExecContext(ctx, `UPDATE idempotency_keys SET request_hash = ?, resource_id = NULL, status = 0, response = NULL, created_at = ? WHERE user_id = ? AND key = ?`,
-		hash, ms(now), userID, key)
+		hash, sqlrows.Ms(now), userID, key)
 	return err
 }
 
@@ -60,7 +61,7 @@ func (t *wtx) DropIdempotencyKey(ctx context.Context, userID, key string) error 
 func (db *DB) PurgeIdempotencyBefore(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.write(ctx, func(t *wtx) error {
-		res, err := t.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, ms(before))
+		res, err := t.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, sqlrows.Ms(before))
 		if err == nil {
 			n, _ = res.RowsAffected()
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // InboundSeen returns what an earlier message with this gateway id was routed to, or ErrNoRow.
@@ -31,8 +32,8 @@ func (t *wtx) InboundNumber(ctx context.Context, gatewayID, e164 string) (string
 func (t *wtx) InsertMessage(ctx context.Context, m *fetchsms.Message) error {
 	_, err := t.ExecContext(ctx, `INSERT INTO messages (id, gateway_id, gateway_msg_id, to_number, number_id, sender, body, code, detected_service, verification_id, rental_id, received_at, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.GatewayID, m.GatewayMsgID, m.To, m.NumberID, m.Sender, m.Body, nullStr(m.Code), sql.NullInt64{Int64: int64(m.DetectedService), Valid: m.DetectedService != 0},
-		nullStr(m.VerificationID), nullStr(m.RentalID), ms(m.ReceivedAt), ms(m.CreatedAt))
+		m.ID, m.GatewayID, m.GatewayMsgID, m.To, m.NumberID, m.Sender, m.Body, sqlrows.NullStr(m.Code), sql.NullInt64{Int64: int64(m.DetectedService), Valid: m.DetectedService != 0},
+		sqlrows.NullStr(m.VerificationID), sqlrows.NullStr(m.RentalID), sqlrows.Ms(m.ReceivedAt), sqlrows.Ms(m.CreatedAt))
 	return err
 }
 

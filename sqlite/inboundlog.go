@@ -4,13 +4,14 @@ import (
 	"context"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // ListInboundMessages lists every stored inbound SMS newest first, routed or not,
 // with its gateway, detected service and the ref of the purchase it reached.
 func (db *DB) ListInboundMessages(ctx context.Context, p fetchsms.Page) ([]*fetchsms.InboundLogEntry, int64, error) {
 	const op = "sqlite.ListInboundMessages"
-	limit, before := pageArgs(p)
+	limit, before := sqlrows.PageArgs(p)
 	rows, err := db.rp.QueryContext(ctx, `SELECT m.seq, m.id, m.gateway_id, coalesce(g.name, ''), m.to_number, m.sender, m.body,
 		coalesce(m.code, ''), coalesce(m.detected_service, 0), coalesce(s.name, ''),
 		coalesce(m.verification_id, ''), coalesce(v.ref, ''), coalesce(m.rental_id, ''), coalesce(r.ref, ''), m.received_at
@@ -33,11 +34,11 @@ func (db *DB) ListInboundMessages(ctx context.Context, p fetchsms.Page) ([]*fetc
 			&e.VerificationID, &e.VerificationRef, &e.RentalID, &e.RentalRef, &received); err != nil {
 			return nil, 0, wrap(op, err)
 		}
-		e.ReceivedAt = fromMS(received)
+		e.ReceivedAt = sqlrows.FromMS(received)
 		out = append(out, e)
 		seqs = append(seqs, seq)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	return out, next, wrap(op, rows.Err())
 }
 

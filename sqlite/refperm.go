@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // Verification refs ("v_8R3p2K": six base-62 characters) are unique, and they were
@@ -87,12 +89,12 @@ func (p *refPerm) apply(n uint64) uint64 {
 	return x
 }
 
-// appendBase62 appends v < refSpace as refChars digits of refAlphabet, most
+// appendBase62 appends v < refSpace as refChars digits of sqlrows.RefAlphabet, most
 // significant first; the alphabet is in ASCII order, so the text sorts as v does.
 func appendBase62(b []byte, v uint64) []byte {
 	var d [refChars]byte
 	for i := refChars - 1; i >= 0; i-- {
-		d[i] = refAlphabet[v%62]
+		d[i] = sqlrows.RefAlphabet[v%62]
 		v /= 62
 	}
 	return append(b, d[:]...)

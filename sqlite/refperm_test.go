@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // invert is apply's inverse: with it the tests show apply is a bijection.
@@ -300,7 +301,7 @@ func TestMigrationKeepsOldRefs(t *testing.T) {
 	// off on this connection: the rows only need their refs).
 	old := map[string]string{}
 	for i := range 50 {
-		id, ref := fmt.Sprint("old-", i), newRef("v_")
+		id, ref := fmt.Sprint("old-", i), sqlrows.NewRef("v_")
 		old[id] = ref
 		if _, err := raw.Exec(`INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, status, code, cost_cents, created_at, expires_at)
 			VALUES (?, ?, 'u', 4, 'n', '+13325550000', 'received', '123456', 70, 0, 0)`, id, ref); err != nil {

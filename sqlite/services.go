@@ -4,6 +4,7 @@ import (
 	"context"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // ServiceByID returns a service, enabled or not.
@@ -14,7 +15,7 @@ func (db *DB) ServiceByID(ctx context.Context, id int) (*fetchsms.Service, error
 
 // serviceByID reads service id, enabled or not; ENOTFOUND when there is none.
 func serviceByID(ctx context.Context, q queryer, id int) (*fetchsms.Service, error) {
-	s, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceCols+` FROM services WHERE id = ?`, id))
+	s, err := sqlrows.ScanService(q.QueryRowContext(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE id = ?`, id))
 	return s, engineErr(err)
 }
 

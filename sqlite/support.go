@@ -2,10 +2,10 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // CreateTicket opens a ticket with its first message. A verification or rental that
@@ -36,11 +36,11 @@ func (db *DB) CreateTicket(ctx context.Context, userID string, req fetchsms.Tick
 			return notFound(err, "user not found")
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO support_tickets (id, user_id, subject, status, verification_id, rental_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, userID, t.Subject, t.Status, nullStr(t.VerificationID), nullStr(t.RentalID), ms(now), ms(now)); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, userID, t.Subject, t.Status, sqlrows.NullStr(t.VerificationID), sqlrows.NullStr(t.RentalID), sqlrows.Ms(now), sqlrows.Ms(now)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO support_messages (id, ticket_id, author_id, staff, body, created_at) VALUES (?, ?, ?, 0, ?, ?)`,
-			m.ID, t.ID, userID, m.Body, ms(now))
+			m.ID, t.ID, userID, m.Body, sqlrows.Ms(now))
 		return err
 	})
 	if err != nil {
@@ -52,21 +52,10 @@ func (db *DB) CreateTicket(ctx context.Context, userID string, req fetchsms.Tick
 
 const ticketColumns = `t.seq, t.id, t.user_id, u.email, t.subject, t.status, t.verification_id, t.rental_id, t.created_at, t.updated_at`
 
-func scanTicket(sc interface{ Scan(...any) error }) (*fetchsms.Ticket, int64, error) {
-	t := &fetchsms.Ticket{}
-	var seq, created, updated int64
-	var v, r sql.NullString
-	if err := sc.Scan(&seq, &t.ID, &t.UserID, &t.UserEmail, &t.Subject, &t.Status, &v, &r, &created, &updated); err != nil {
-		return nil, 0, err
-	}
-	t.VerificationID, t.RentalID, t.CreatedAt, t.UpdatedAt = v.String, r.String, fromMS(created), fromMS(updated)
-	return t, seq, nil
-}
-
 // Tickets lists tickets newest first: one user's, or everyone's when f.UserID is "",
 // optionally of one status.
 func (db *DB) Tickets(ctx context.Context, f fetchsms.TicketFilter, p fetchsms.Page) ([]*fetchsms.Ticket, int64, error) {
-	limit, before := pageArgs(p)
+	limit, before := sqlrows.PageArgs(p)
 	rows, err := db.rp.QueryContext(ctx, `SELECT `+ticketColumns+` FROM support_tickets t JOIN users u ON u.id = t.user_id
 		WHERE (? = '' OR t.user_id = ?) AND (? = '' OR t.status = ?) AND t.seq < ? ORDER BY t.seq DESC LIMIT ?`,
 		f.UserID, f.UserID, f.Status, f.Status, before, limit+1)
@@ -77,21 +66,21 @@ func (db *DB) Tickets(ctx context.Context, f fetchsms.TicketFilter, p fetchsms.P
 	var out []*fetchsms.Ticket
 	var seqs []int64
 	for rows.Next() {
-		t, seq, err := scanTicket(rows)
+		t, seq, err := sqlrows.ScanTicket(rows)
 		if err != nil {
 			return nil, 0, wrap("sqlite.Tickets", err)
 		}
 		out = append(out, t)
 		seqs = append(seqs, seq)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	return out, next, wrap("sqlite.Tickets", rows.Err())
 }
 
 // Ticket returns a ticket with its messages, oldest first. userID "" reads any
 // ticket (staff); another user's ticket is ENOTFOUND.
 func (db *DB) Ticket(ctx context.Context, userID, id string) (*fetchsms.Ticket, error) {
-	t, _, err := scanTicket(db.rp.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM support_tickets t JOIN users u ON u.id = t.user_id
+	t, _, err := sqlrows.ScanTicket(db.rp.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM support_tickets t JOIN users u ON u.id = t.user_id
 		WHERE t.id = ? AND (? = '' OR t.user_id = ?)`, id, userID, userID))
 	if err != nil {
 		return nil, wrap("sqlite.Ticket", notFound(err, "ticket not found"))
@@ -107,7 +96,7 @@ func (db *DB) Ticket(ctx context.Context, userID, id string) (*fetchsms.Ticket, 
 		if err := rows.Scan(&m.ID, &m.AuthorID, &m.Staff, &m.Body, &created); err != nil {
 			return nil, wrap("sqlite.Ticket", err)
 		}
-		m.CreatedAt = fromMS(created)
+		m.CreatedAt = sqlrows.FromMS(created)
 		t.Messages = append(t.Messages, m)
 	}
 	return t, wrap("sqlite.Ticket", rows.Err())
@@ -132,7 +121,7 @@ func (db *DB) AddTicketMessage(ctx context.Context, userID, ticketID string, sta
 			owner = ""
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE support_tickets SET status = ?, updated_at = ? WHERE id = ? AND (? = '' OR user_id = ?)`,
-			status, ms(now), ticketID, owner, owner)
+			status, sqlrows.Ms(now), ticketID, owner, owner)
 		if err != nil {
 			return err
 		}
@@ -140,7 +129,7 @@ func (db *DB) AddTicketMessage(ctx context.Context, userID, ticketID string, sta
 			return fetchsms.Errorf(fetchsms.ENOTFOUND, "ticket not found")
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO support_messages (id, ticket_id, author_id, staff, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			m.ID, ticketID, userID, staff, body, ms(now))
+			m.ID, ticketID, userID, staff, body, sqlrows.Ms(now))
 		return err
 	})
 	if err != nil {
@@ -157,7 +146,7 @@ func (db *DB) CloseTicket(ctx context.Context, id string) (*fetchsms.Ticket, err
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM support_tickets WHERE id = ?`, id).Scan(&one); err != nil {
 			return notFound(err, "ticket not found")
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE support_tickets SET status = 'closed', updated_at = ? WHERE id = ? AND status <> 'closed'`, ms(now), id)
+		_, err := tx.ExecContext(ctx, `UPDATE support_tickets SET status = 'closed', updated_at = ? WHERE id = ? AND status <> 'closed'`, sqlrows.Ms(now), id)
 		return err
 	})
 	if err != nil {
@@ -184,7 +173,7 @@ func (db *DB) ServiceStats(ctx context.Context, since time.Time) ([]fetchsms.Ser
 		count(*) FILTER (WHERE status = 'received'),
 		count(*) FILTER (WHERE status IN ('received', 'expired', 'cancelled')),
 		coalesce(sum(cost_cents) FILTER (WHERE status = 'received'), 0)
-		FROM verifications WHERE created_at >= ? GROUP BY service_id`, ms(since))
+		FROM verifications WHERE created_at >= ? GROUP BY service_id`, sqlrows.Ms(since))
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -204,7 +193,7 @@ func (db *DB) ServiceStats(ctx context.Context, since time.Time) ([]fetchsms.Ser
 	}
 	rows, err = db.rp.QueryContext(ctx, `SELECT r.service_id, count(*),
 		coalesce(sum(r.cost_cents) FILTER (WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.rental_id = r.id AND l.kind = 'refund')), 0)
-		FROM rentals r WHERE r.created_at >= ? GROUP BY r.service_id`, ms(since))
+		FROM rentals r WHERE r.created_at >= ? GROUP BY r.service_id`, sqlrows.Ms(since))
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -224,7 +213,7 @@ func (db *DB) ServiceStats(ctx context.Context, since time.Time) ([]fetchsms.Ser
 		return nil, wrap(op, err)
 	}
 	rows, err = db.rp.QueryContext(ctx, `SELECT service_id, received_at - created_at FROM verifications
-		WHERE status = 'received' AND received_at IS NOT NULL AND created_at >= ? ORDER BY service_id, 2`, ms(since))
+		WHERE status = 'received' AND received_at IS NOT NULL AND created_at >= ? ORDER BY service_id, 2`, sqlrows.Ms(since))
 	if err != nil {
 		return nil, wrap(op, err)
 	}
@@ -263,7 +252,7 @@ func (db *DB) ServiceStats(ctx context.Context, since time.Time) ([]fetchsms.Ser
 
 // ListNumbers lists the pool newest first with each number's gateway and state.
 func (db *DB) ListNumbers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.PoolNumber, int64, error) {
-	limit, before := pageArgs(p)
+	limit, before := sqlrows.PageArgs(p)
 	rows, err := db.rp.QueryContext(ctx, `SELECT n.seq, n.id, n.e164, n.gateway_id, g.name, n.status, coalesce(n.holder, ''), n.used_at IS NULL, n.created_at
 		FROM numbers n JOIN gateways g ON g.id = n.gateway_id WHERE n.seq < ? ORDER BY n.seq DESC LIMIT ?`, before, limit+1)
 	if err != nil {
@@ -278,10 +267,10 @@ func (db *DB) ListNumbers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.Poo
 		if err := rows.Scan(&seq, &n.ID, &n.E164, &n.GatewayID, &n.GatewayName, &n.Status, &n.Holder, &n.Pristine, &created); err != nil {
 			return nil, 0, wrap("sqlite.ListNumbers", err)
 		}
-		n.CreatedAt = fromMS(created)
+		n.CreatedAt = sqlrows.FromMS(created)
 		out = append(out, n)
 		seqs = append(seqs, seq)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	return out, next, wrap("sqlite.ListNumbers", rows.Err())
 }

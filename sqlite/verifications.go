@@ -7,27 +7,13 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
-
-const verificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, s.slug, s.name, v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at`
 
 // verificationFrom joins the service. Statements over it bind their values as +?
 // (the same value, as an expression): for a join SQLite's planner otherwise peeks
 // at the bound values and re-prepares the statement at nearly every new binding.
 const verificationFrom = ` FROM verifications v JOIN services s ON s.id = v.service_id`
-
-func scanVerification(row interface{ Scan(...any) error }) (*fetchsms.Verification, int64, error) {
-	var v fetchsms.Verification
-	var seq, created, expires int64
-	var code sql.NullString
-	var received sql.NullInt64
-	if err := row.Scan(&seq, &v.ID, &v.Ref, &v.UserID, &v.ServiceID, &v.ServiceSlug, &v.ServiceName, &v.NumberID, &v.Number, &v.AreaCode,
-		&v.Status, &code, &v.CostCents, &created, &expires, &received); err != nil {
-		return nil, 0, err
-	}
-	v.Code, v.CreatedAt, v.ExpiresAt, v.ReceivedAt = code.String, fromMS(created), fromMS(expires), fromNullMS(received)
-	return &v, seq, nil
-}
 
 // PickNumber returns a free, active number as p asks, or ErrNoRow.
 func (t *wtx) PickNumber(ctx context.Context, p fetchsms.NumberPick) (string, string, error) {
@@ -58,7 +44,7 @@ func (t *wtx) PickNumber(ctx context.Context, p fetchsms.NumberPick) (string, st
 // HoldNumber reserves a free number; the UNIQUE holder column and the holder IS
 // NULL guard make a double reservation impossible.
 func (t *wtx) HoldNumber(ctx context.Context, numberID, holder string, now time.Time) error {
-	res, err := t.ExecContext(ctx, `UPDATE numbers SET holder = ?, used_at = COALESCE(used_at, ?) WHERE id = ? AND holder IS NULL AND status = 'active'`, holder, ms(now), numberID)
+	res, err := t.ExecContext(ctx, `UPDATE numbers SET holder = ?, used_at = COALESCE(used_at, ?) WHERE id = ? AND holder IS NULL AND status = 'active'`, holder, sqlrows.Ms(now), numberID)
 	if err != nil {
 		return err
 	}
@@ -70,7 +56,7 @@ func (t *wtx) HoldNumber(ctx context.Context, numberID, holder string, now time.
 
 // ReleaseNumber frees a number held by holder.
 func (t *wtx) ReleaseNumber(ctx context.Context, numberID, holder string, now time.Time) error {
-	_, err := t.ExecContext(ctx, `UPDATE numbers SET holder = NULL, released_at = ? WHERE id = ? AND holder = ?`, ms(now), numberID, holder)
+	_, err := t.ExecContext(ctx, `UPDATE numbers SET holder = NULL, released_at = ? WHERE id = ? AND holder = ?`, sqlrows.Ms(now), numberID, holder)
 	return err
 }
 
@@ -89,7 +75,7 @@ func (t *wtx) InsertVerification(ctx context.Context, v *fetchsms.Verification) 
 	v.Ref = ref
 	_, err = t.ExecContext(ctx, `INSERT INTO verifications (seq, id, ref_key, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		seq, v.ID, refKey, ref, v.UserID, v.ServiceID, v.NumberID, v.Number, v.AreaCode, v.Status, v.CostCents, ms(v.CreatedAt), ms(v.ExpiresAt))
+		seq, v.ID, refKey, ref, v.UserID, v.ServiceID, v.NumberID, v.Number, v.AreaCode, v.Status, v.CostCents, sqlrows.Ms(v.CreatedAt), sqlrows.Ms(v.ExpiresAt))
 	return err
 }
 
@@ -97,7 +83,7 @@ func (t *wtx) InsertVerification(ctx context.Context, v *fetchsms.Verification) 
 // no other writer can interleave with), or ErrNoRow.
 func (t *wtx) LockVerification(ctx context.Context, id string) (*fetchsms.Verification, error) {
 	t.touch(id)
-	v, _, err := scanVerification(t.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = +?`, id))
+	v, _, err := sqlrows.ScanVerification(t.QueryRowContext(ctx, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.id = +?`, id))
 	return v, noRow(err)
 }
 
@@ -105,10 +91,10 @@ func (t *wtx) LockVerification(ctx context.Context, id string) (*fetchsms.Verifi
 func (t *wtx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpdate) (*fetchsms.Verification, error) {
 	t.touch(u.ID)
 	set := `status = ?, ended_at = ?`
-	args := []any{u.To, ms(u.Now)}
+	args := []any{u.To, sqlrows.Ms(u.Now)}
 	if u.To == fetchsms.StatusReceived {
 		set += `, code = ?, received_at = ?`
-		args = append(args, u.Code, ms(u.Now))
+		args = append(args, u.Code, sqlrows.Ms(u.Now))
 	}
 	where := ` WHERE id = ? AND status = ?`
 	args = append(args, u.ID, u.From)
@@ -118,7 +104,7 @@ func (t *wtx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 	}
 	if !u.OpenAt.IsZero() {
 		where += ` AND expires_at > ?`
-		args = append(args, ms(u.OpenAt))
+		args = append(args, sqlrows.Ms(u.OpenAt))
 	}
 	v := fetchsms.Verification{ID: u.ID}
 	var created, expires int64
@@ -133,7 +119,7 @@ func (t *wtx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 	if err != nil {
 		return nil, err
 	}
-	v.Code, v.CreatedAt, v.ExpiresAt, v.ReceivedAt = code.String, fromMS(created), fromMS(expires), fromNullMS(received)
+	v.Code, v.CreatedAt, v.ExpiresAt, v.ReceivedAt = code.String, sqlrows.FromMS(created), sqlrows.FromMS(expires), sqlrows.FromNullMS(received)
 	svc, err := t.serviceByID(ctx, v.ServiceID)
 	if err != nil {
 		return nil, err
@@ -206,7 +192,7 @@ func (t *wtx) nextVerificationRef(ctx context.Context) (seq int64, ref, refKey s
 // violation aborts only the failing statement in SQLite, so the transaction goes on.
 func insertWithRef(ctx context.Context, tx *wtx, prefix string, insert func(ref string) error) error {
 	for i := 0; ; i++ {
-		err := insert(newRef(prefix))
+		err := insert(sqlrows.NewRef(prefix))
 		if err == nil || !isUnique(err) || i == 5 {
 			return err
 		}
@@ -223,7 +209,7 @@ func (db *DB) LoadVerification(ctx context.Context, userID, id string) (*fetchsm
 		return &c, nil
 	}
 	gen := db.vc.generation()
-	v, _, err := scanVerification(db.rp.QueryRowContext(ctx, `SELECT `+verificationCols+verificationFrom+` WHERE v.id = +? AND v.user_id = +?`, id, userID))
+	v, _, err := sqlrows.ScanVerification(db.rp.QueryRowContext(ctx, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.id = +? AND v.user_id = +?`, id, userID))
 	if err != nil {
 		return nil, engineErr(err)
 	}
@@ -237,23 +223,23 @@ func (db *DB) LoadVerifications(ctx context.Context, userID string, history bool
 	if history {
 		cond = ` AND v.status <> 'waiting'`
 	}
-	return list(ctx, db.rp, scanVerification, `SELECT `+verificationCols+verificationFrom+` WHERE v.user_id = +?`+cond+` AND v.seq < +? ORDER BY v.seq DESC LIMIT +?`, userID, p)
+	return list(ctx, db.rp, sqlrows.ScanVerification, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.user_id = +?`+cond+` AND v.seq < +? ORDER BY v.seq DESC LIMIT +?`, userID, p)
 }
 
 // CountOverdue counts the user's live purchases whose time is up at now.
 func (db *DB) CountOverdue(ctx context.Context, userID string, now time.Time) (int, error) {
 	var n int
 	err := db.rp.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM verifications WHERE user_id = ? AND status = 'waiting' AND expires_at <= ?)
-		+ (SELECT count(*) FROM rentals WHERE user_id = ? AND status IN ('waiting', 'received') AND expires_at <= ?)`, userID, ms(now), userID, ms(now)).Scan(&n)
+		+ (SELECT count(*) FROM rentals WHERE user_id = ? AND status IN ('waiting', 'received') AND expires_at <= ?)`, userID, sqlrows.Ms(now), userID, sqlrows.Ms(now)).Scan(&n)
 	return n, engineErr(err)
 }
 
 // Overdue returns the ids of live purchases whose time is up at now, most overdue first.
 func (db *DB) Overdue(ctx context.Context, now time.Time, limit int) (verifications, rentals []string, err error) {
-	if verifications, err = ids(ctx, db.rp, `SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= +? ORDER BY expires_at LIMIT +?`, ms(now), limit); err != nil {
+	if verifications, err = ids(ctx, db.rp, `SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= +? ORDER BY expires_at LIMIT +?`, sqlrows.Ms(now), limit); err != nil {
 		return nil, nil, err
 	}
-	rentals, err = ids(ctx, db.rp, `SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= +? ORDER BY expires_at LIMIT +?`, ms(now), limit)
+	rentals, err = ids(ctx, db.rp, `SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= +? ORDER BY expires_at LIMIT +?`, sqlrows.Ms(now), limit)
 	return verifications, rentals, err
 }
 
@@ -277,8 +263,8 @@ func ids(ctx context.Context, q queryer, query string, args ...any) ([]string, e
 
 // list runs a page query whose last two arguments are the cursor and the limit
 // (added here), with scan reading each row and its seq.
-func list[T any](ctx context.Context, q queryer, scan func(row interface{ Scan(...any) error }) (T, int64, error), query string, first any, p fetchsms.Page) ([]T, int64, error) {
-	limit, before := pageArgs(p)
+func list[T any](ctx context.Context, q queryer, scan func(row sqlrows.Row) (T, int64, error), query string, first any, p fetchsms.Page) ([]T, int64, error) {
+	limit, before := sqlrows.PageArgs(p)
 	rows, err := q.QueryContext(ctx, query, first, before, limit+1)
 	if err != nil {
 		return nil, 0, engineErr(err)
@@ -294,6 +280,6 @@ func list[T any](ctx context.Context, q queryer, scan func(row interface{ Scan(.
 		out = append(out, x)
 		seqs = append(seqs, seq)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	return out, next, engineErr(rows.Err())
 }

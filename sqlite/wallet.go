@@ -7,6 +7,7 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // Post applies a signed amount to the user's balance and appends the ledger entry
@@ -25,7 +26,7 @@ func (t *wtx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms
 	e.BalanceAfterCents = fetchsms.Cents(bal)
 	_, err = t.ExecContext(ctx, `INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		e.ID, e.UserID, e.Kind, e.AmountCents, e.BalanceAfterCents, nullStr(e.VerificationID), nullStr(e.RentalID), nullStr(e.DepositID), e.Reason, ms(e.CreatedAt))
+		e.ID, e.UserID, e.Kind, e.AmountCents, e.BalanceAfterCents, sqlrows.NullStr(e.VerificationID), sqlrows.NullStr(e.RentalID), sqlrows.NullStr(e.DepositID), e.Reason, sqlrows.Ms(e.CreatedAt))
 	if isUnique(err) {
 		return false, 0, fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
 	}
@@ -41,7 +42,7 @@ func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error
 
 // Ledger returns the user's entries newest first, and the cursor of the next page.
 func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fetchsms.LedgerEntry, int64, error) {
-	limit, before := pageArgs(p)
+	limit, before := sqlrows.PageArgs(p)
 	rows, err := db.rp.QueryContext(ctx, `SELECT seq, id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at
 		FROM ledger WHERE user_id = +? AND seq < +? ORDER BY seq DESC LIMIT +?`, userID, before, limit+1)
 	if err != nil {
@@ -57,18 +58,18 @@ func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fe
 		if err := rows.Scan(&seq, &e.ID, &e.Kind, &e.AmountCents, &e.BalanceAfterCents, &v, &r, &d, &e.Reason, &created); err != nil {
 			return nil, 0, wrap("sqlite.Ledger", err)
 		}
-		e.VerificationID, e.RentalID, e.DepositID, e.CreatedAt = v.String, r.String, d.String, fromMS(created)
+		e.VerificationID, e.RentalID, e.DepositID, e.CreatedAt = v.String, r.String, d.String, sqlrows.FromMS(created)
 		out = append(out, e)
 		seqs = append(seqs, seq)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	return out, next, wrap("sqlite.Ledger", rows.Err())
 }
 
 // InsertDeposit stores a deposit.
 func (t *wtx) InsertDeposit(ctx context.Context, d *fetchsms.Deposit) error {
 	_, err := t.ExecContext(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.ID, d.UserID, d.AmountCents, d.Status, d.Provider, d.ProviderRef, d.CheckoutURL, ms(d.CreatedAt))
+		d.ID, d.UserID, d.AmountCents, d.Status, d.Provider, d.ProviderRef, d.CheckoutURL, sqlrows.Ms(d.CreatedAt))
 	return err
 }
 
@@ -81,13 +82,13 @@ func (t *wtx) LockDeposit(ctx context.Context, id string) (*fetchsms.Deposit, er
 	if err != nil {
 		return nil, noRow(err)
 	}
-	d.CreatedAt = fromMS(created)
+	d.CreatedAt = sqlrows.FromMS(created)
 	return &d, nil
 }
 
 // SetDepositCompleted marks a deposit completed.
 func (t *wtx) SetDepositCompleted(ctx context.Context, id, providerRef string, now time.Time) error {
-	_, err := t.ExecContext(ctx, `UPDATE deposits SET status = 'completed', provider_ref = ?, completed_at = ? WHERE id = ?`, providerRef, ms(now), id)
+	_, err := t.ExecContext(ctx, `UPDATE deposits SET status = 'completed', provider_ref = ?, completed_at = ? WHERE id = ?`, providerRef, sqlrows.Ms(now), id)
 	return err
 }
 
@@ -135,7 +136,7 @@ func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error
 			SELECT 1 FROM ledger l WHERE l.kind = 'refund' AND l.verification_id = v.id)`, &c.ReceivedRefunded); err != nil {
 		return nil, err
 	}
-	now := ms(db.Clock.Now())
+	now := sqlrows.Ms(db.Clock.Now())
 	if err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= ?`, now).Scan(&c.WaitingPastExpiry); err != nil {
 		return nil, err
 	}

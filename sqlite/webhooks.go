@@ -9,6 +9,7 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
 // MaxEndpoints is how many live webhook endpoints one account may have.
@@ -30,7 +31,7 @@ func (db *DB) DeliveriesDue() <-chan struct{} { return db.notifyCh }
 func (tx *wtx) Enqueue(ctx context.Context, ev *fetchsms.Event, onlyEndpoint string) error {
 	tx.queued = true
 	if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, user_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
-		ev.ID, ev.UserID, ev.Type, string(ev.Payload), ms(ev.CreatedAt)); err != nil {
+		ev.ID, ev.UserID, ev.Type, string(ev.Payload), sqlrows.Ms(ev.CreatedAt)); err != nil {
 		return err
 	}
 	q := `SELECT id, events FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL AND enabled = 1`
@@ -62,28 +63,11 @@ func (tx *wtx) Enqueue(ctx context.Context, ev *fetchsms.Event, onlyEndpoint str
 	}
 	for _, id := range targets {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)`,
-			newID(), ev.ID, id, ms(ev.CreatedAt), ms(ev.CreatedAt)); err != nil {
+			newID(), ev.ID, id, sqlrows.Ms(ev.CreatedAt), sqlrows.Ms(ev.CreatedAt)); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-const endpointCols = `id, user_id, url, secret, events, enabled, disabled_reason, failing_since, created_at`
-
-func scanEndpoint(row interface{ Scan(...any) error }) (*fetchsms.WebhookEndpoint, error) {
-	var e fetchsms.WebhookEndpoint
-	var events string
-	var failing sql.NullInt64
-	var created int64
-	if err := row.Scan(&e.ID, &e.UserID, &e.URL, &e.Secret, &events, &e.Enabled, &e.DisabledReason, &failing, &created); err != nil {
-		return nil, err
-	}
-	if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
-		return nil, err
-	}
-	e.FailingSince, e.CreatedAt = fromNullMS(failing), fromMS(created)
-	return &e, nil
 }
 
 // CreateEndpoint registers a webhook endpoint with a fresh signing secret. The URL
@@ -106,7 +90,7 @@ func (db *DB) CreateEndpoint(ctx context.Context, userID, url string, events []s
 			return fetchsms.Errorf(fetchsms.ECONFLICT, "at most %d webhook endpoints per account: delete one first", MaxEndpoints)
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, user_id, url, secret, events, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			e.ID, userID, url, e.Secret, string(evJSON), ms(e.CreatedAt))
+			e.ID, userID, url, e.Secret, string(evJSON), sqlrows.Ms(e.CreatedAt))
 		return err
 	})
 	if err != nil {
@@ -117,14 +101,14 @@ func (db *DB) CreateEndpoint(ctx context.Context, userID, url string, events []s
 
 // Endpoints lists the user's live endpoints, newest first.
 func (db *DB) Endpoints(ctx context.Context, userID string) ([]*fetchsms.WebhookEndpoint, error) {
-	rows, err := db.rp.QueryContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL ORDER BY seq DESC`, userID)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.EndpointCols+` FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL ORDER BY seq DESC`, userID)
 	if err != nil {
 		return nil, wrap("sqlite.Endpoints", err)
 	}
 	defer rows.Close()
 	var out []*fetchsms.WebhookEndpoint
 	for rows.Next() {
-		e, err := scanEndpoint(rows)
+		e, err := sqlrows.ScanEndpoint(rows)
 		if err != nil {
 			return nil, wrap("sqlite.Endpoints", err)
 		}
@@ -135,7 +119,7 @@ func (db *DB) Endpoints(ctx context.Context, userID string) ([]*fetchsms.Webhook
 
 // Endpoint returns one of the user's live endpoints, or ENOTFOUND.
 func (db *DB) Endpoint(ctx context.Context, userID, id string) (*fetchsms.WebhookEndpoint, error) {
-	e, err := scanEndpoint(db.rp.QueryRowContext(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, userID))
+	e, err := sqlrows.ScanEndpoint(db.rp.QueryRowContext(ctx, `SELECT `+sqlrows.EndpointCols+` FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, userID))
 	if err != nil {
 		return nil, wrap("sqlite.Endpoint", notFound(err, "webhook endpoint not found"))
 	}
@@ -144,7 +128,7 @@ func (db *DB) Endpoint(ctx context.Context, userID, id string) (*fetchsms.Webhoo
 
 // DeleteEndpoint removes an endpoint; its pending deliveries are abandoned.
 func (db *DB) DeleteEndpoint(ctx context.Context, userID, id string) error {
-	now := ms(db.RealClock.Now())
+	now := sqlrows.Ms(db.RealClock.Now())
 	return db.tx(ctx, "sqlite.DeleteEndpoint", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET deleted_at = ?, enabled = 0 WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, now, id, userID)
 		if err != nil {
@@ -161,7 +145,7 @@ func (db *DB) DeleteEndpoint(ctx context.Context, userID, id string) error {
 // EnableEndpoint re-enables an endpoint that was disabled for failing; its pending
 // deliveries are retried at once.
 func (db *DB) EnableEndpoint(ctx context.Context, userID, id string) (*fetchsms.WebhookEndpoint, error) {
-	now := ms(db.Clock.Now())
+	now := sqlrows.Ms(db.Clock.Now())
 	err := db.tx(ctx, "sqlite.EnableEndpoint", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET enabled = 1, disabled_reason = '', failing_since = NULL WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, userID)
 		if err != nil {
@@ -208,7 +192,7 @@ func (db *DB) SendTestEvent(ctx context.Context, userID, endpointID string) (str
 // Redeliver schedules a delivery of the user's endpoint to be sent again now, whatever
 // became of it.
 func (db *DB) Redeliver(ctx context.Context, userID, endpointID, deliveryID string) error {
-	now := ms(db.Clock.Now())
+	now := sqlrows.Ms(db.Clock.Now())
 	err := db.tx(ctx, "sqlite.Redeliver", func(tx *wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0
 			WHERE id = ? AND endpoint_id = (SELECT id FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL)`, now, deliveryID, endpointID, userID)
@@ -226,21 +210,7 @@ func (db *DB) Redeliver(ctx context.Context, userID, endpointID, deliveryID stri
 	return err
 }
 
-const deliveryCols = `d.seq, d.id, d.event_id, ev.type, d.endpoint_id, e.url, e.secret, ev.payload, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.created_at`
-
 const deliveryFrom = ` FROM deliveries d JOIN events ev ON ev.id = d.event_id JOIN webhook_endpoints e ON e.id = d.endpoint_id`
-
-func scanDelivery(row interface{ Scan(...any) error }) (*fetchsms.Delivery, int64, error) {
-	var d fetchsms.Delivery
-	var seq, next, created int64
-	var delivered sql.NullInt64
-	var payload string
-	if err := row.Scan(&seq, &d.ID, &d.EventID, &d.EventType, &d.EndpointID, &d.URL, &d.Secret, &payload, &d.Status, &d.Attempts, &next, &delivered, &created); err != nil {
-		return nil, 0, err
-	}
-	d.Payload, d.NextAttemptAt, d.DeliveredAt, d.CreatedAt = []byte(payload), fromMS(next), fromNullMS(delivered), fromMS(created)
-	return &d, seq, nil
-}
 
 // EndpointDeliveries lists the deliveries of the user's endpoint newest first, each
 // with every attempt.
@@ -248,15 +218,15 @@ func (db *DB) EndpointDeliveries(ctx context.Context, userID, endpointID string,
 	if _, err := db.Endpoint(ctx, userID, endpointID); err != nil {
 		return nil, 0, err
 	}
-	limit, before := pageArgs(p)
-	rows, err := db.rp.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+` WHERE d.endpoint_id = +? AND d.seq < +? ORDER BY d.seq DESC LIMIT +?`, endpointID, before, limit+1)
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.DeliveryCols+deliveryFrom+` WHERE d.endpoint_id = +? AND d.seq < +? ORDER BY d.seq DESC LIMIT +?`, endpointID, before, limit+1)
 	if err != nil {
 		return nil, 0, wrap("sqlite.EndpointDeliveries", err)
 	}
 	var out []*fetchsms.Delivery
 	var seqs []int64
 	for rows.Next() {
-		d, seq, err := scanDelivery(rows)
+		d, seq, err := sqlrows.ScanDelivery(rows)
 		if err != nil {
 			rows.Close()
 			return nil, 0, wrap("sqlite.EndpointDeliveries", err)
@@ -268,7 +238,7 @@ func (db *DB) EndpointDeliveries(ctx context.Context, userID, endpointID string,
 	if err := rows.Err(); err != nil {
 		return nil, 0, wrap("sqlite.EndpointDeliveries", err)
 	}
-	out, next := trim(out, seqs, limit)
+	out, next := sqlrows.Trim(out, seqs, limit)
 	for _, d := range out {
 		arows, err := db.rp.QueryContext(ctx, `SELECT attempted_at, status_code, error, latency_ms FROM delivery_attempts WHERE delivery_id = ? ORDER BY seq`, d.ID)
 		if err != nil {
@@ -281,7 +251,7 @@ func (db *DB) EndpointDeliveries(ctx context.Context, userID, endpointID string,
 				arows.Close()
 				return nil, 0, wrap("sqlite.EndpointDeliveries", err)
 			}
-			a.At, a.Latency = fromMS(at), time.Duration(lat)*time.Millisecond
+			a.At, a.Latency = sqlrows.FromMS(at), time.Duration(lat)*time.Millisecond
 			d.History = append(d.History, a)
 		}
 		arows.Close()
@@ -298,18 +268,18 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 	// A cheap read first: most wake-ups find nothing, and need no write lock.
 	var due int
 	if err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ? LIMIT 1)`,
-		ms(now), ms(real)).Scan(&due); err != nil || due == 0 {
+		sqlrows.Ms(now), sqlrows.Ms(real)).Scan(&due); err != nil || due == 0 {
 		return nil, wrap("sqlite.ClaimDeliveries", err)
 	}
 	err := db.tx(ctx, "sqlite.ClaimDeliveries", func(tx *wtx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+deliveryCols+deliveryFrom+`
+		rows, err := tx.QueryContext(ctx, `SELECT `+sqlrows.DeliveryCols+deliveryFrom+`
 			WHERE d.status = 'pending' AND d.next_attempt_at <= +? AND d.lease_until <= +? AND e.enabled = 1 AND e.deleted_at IS NULL
-			ORDER BY d.next_attempt_at LIMIT +?`, ms(now), ms(real), limit) // +?: see Authenticate
+			ORDER BY d.next_attempt_at LIMIT +?`, sqlrows.Ms(now), sqlrows.Ms(real), limit) // +?: see Authenticate
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			d, _, err := scanDelivery(rows)
+			d, _, err := sqlrows.ScanDelivery(rows)
 			if err != nil {
 				rows.Close()
 				return err
@@ -321,7 +291,7 @@ func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 			return err
 		}
 		for _, d := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE id = ?`, ms(real.Add(lease)), d.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE id = ?`, sqlrows.Ms(real.Add(lease)), d.ID); err != nil {
 				return err
 			}
 		}
@@ -338,11 +308,11 @@ func (db *DB) RecordAttempt(ctx context.Context, d *fetchsms.Delivery, a fetchsm
 	now := db.Clock.Now()
 	return db.tx(ctx, "sqlite.RecordAttempt", func(tx *wtx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error, latency_ms) VALUES (?, ?, ?, ?, ?)`,
-			d.ID, ms(a.At), a.StatusCode, a.Error, a.Latency.Milliseconds()); err != nil {
+			d.ID, sqlrows.Ms(a.At), a.StatusCode, a.Error, a.Latency.Milliseconds()); err != nil {
 			return err
 		}
 		if a.OK() {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = 0 WHERE id = ?`, ms(now), d.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = 0 WHERE id = ?`, sqlrows.Ms(now), d.ID); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?`, d.EndpointID)
@@ -356,15 +326,15 @@ func (db *DB) RecordAttempt(ctx context.Context, d *fetchsms.Delivery, a fetchsm
 		} else {
 			wait := fetchsms.RetrySchedule[attempts-1]
 			wait += time.Duration(rand.Int64N(int64(wait)/5 + 1))
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET attempts = ?, next_attempt_at = ?, lease_until = 0 WHERE id = ?`, attempts, ms(now.Add(wait)), d.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET attempts = ?, next_attempt_at = ?, lease_until = 0 WHERE id = ?`, attempts, sqlrows.Ms(now.Add(wait)), d.ID); err != nil {
 				return err
 			}
 		}
 		var since sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since`, ms(now), d.EndpointID).Scan(&since); err != nil {
+		if err := tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since`, sqlrows.Ms(now), d.EndpointID).Scan(&since); err != nil {
 			return err
 		}
-		if since.Valid && now.Sub(fromMS(since.Int64)) >= fetchsms.DisableAfter {
+		if since.Valid && now.Sub(sqlrows.FromMS(since.Int64)) >= fetchsms.DisableAfter {
 			reason := "disabled after failing for 3 days without a successful delivery; last error: " + truncateReason(a)
 			_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ? WHERE id = ?`, reason, d.EndpointID)
 			return err

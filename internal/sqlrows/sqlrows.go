@@ -1,0 +1,201 @@
+// Package sqlrows is what the two SQL engines (sqlite/, postgres/) share: the
+// column lists and scanners of the rows they both store, time and NULL
+// conversions, page bounds and public refs. Mechanics only: no rule lives here.
+package sqlrows
+
+import (
+	"crypto/rand"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
+
+// Row is one result row: *sql.Row, pgx.Row, or a *sql.Rows / pgx.Rows positioned on one.
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// Ms is how times are stored: Unix milliseconds.
+func Ms(t time.Time) int64 { return t.UnixMilli() }
+
+// FromMS is a stored time, in UTC.
+func FromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// FromNullMS is a stored time that may be NULL (the zero time).
+func FromNullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return FromMS(v.Int64)
+}
+
+// NullStr stores "" as NULL.
+func NullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// PageArgs normalises a page: limit 1–200 (default 50) and the cursor as an
+// upper bound on seq.
+func PageArgs(p fetchsms.Page) (limit int, before int64) {
+	limit = p.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	if limit > 200 {
+		limit = 200
+	}
+	before = p.Cursor
+	if before <= 0 {
+		before = 1<<62 - 1
+	}
+	return limit, before
+}
+
+// Trim cuts a limit+1 result to limit and returns the cursor for the next page
+// (0 when nothing remains).
+func Trim[T any](items []T, seqs []int64, limit int) ([]T, int64) {
+	if len(items) > limit {
+		return items[:limit], seqs[limit-1]
+	}
+	return items, 0
+}
+
+// RefAlphabet is the alphabet of public refs.
+const RefAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// NewRef returns a short random public reference such as "r_8R3p2K".
+func NewRef(prefix string) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	out := []byte(prefix)
+	for _, c := range b {
+		out = append(out, RefAlphabet[int(c)%len(RefAlphabet)])
+	}
+	return string(out)
+}
+
+// VerificationCols are a verification row joined with its service (v, s), for ScanVerification.
+const VerificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, s.slug, s.name, v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at`
+
+// ScanVerification reads VerificationCols, and the row's seq for paging.
+func ScanVerification(row Row) (*fetchsms.Verification, int64, error) {
+	var v fetchsms.Verification
+	var seq, created, expires int64
+	var code sql.NullString
+	var received sql.NullInt64
+	if err := row.Scan(&seq, &v.ID, &v.Ref, &v.UserID, &v.ServiceID, &v.ServiceSlug, &v.ServiceName, &v.NumberID, &v.Number, &v.AreaCode,
+		&v.Status, &code, &v.CostCents, &created, &expires, &received); err != nil {
+		return nil, 0, err
+	}
+	v.Code, v.CreatedAt, v.ExpiresAt, v.ReceivedAt = code.String, FromMS(created), FromMS(expires), FromNullMS(received)
+	return &v, seq, nil
+}
+
+// RentalCols are a rental row joined with its service (r, s), for ScanRental.
+const RentalCols = `r.seq, r.id, r.ref, r.user_id, r.service_id, s.slug, s.name, r.number_id, r.number, r.area_code, r.duration_days, r.status, r.last_code, r.cost_cents, r.created_at, r.expires_at`
+
+// ScanRental reads RentalCols, and the row's seq.
+func ScanRental(row Row) (*fetchsms.Rental, int64, error) {
+	var r fetchsms.Rental
+	var seq, created, expires int64
+	var code sql.NullString
+	if err := row.Scan(&seq, &r.ID, &r.Ref, &r.UserID, &r.ServiceID, &r.ServiceSlug, &r.ServiceName, &r.NumberID, &r.Number, &r.AreaCode,
+		&r.DurationDays, &r.Status, &code, &r.CostCents, &created, &expires); err != nil {
+		return nil, 0, err
+	}
+	r.LastCode, r.CreatedAt, r.ExpiresAt = code.String, FromMS(created), FromMS(expires)
+	return &r, seq, nil
+}
+
+// UserCols are a users row, for ScanUser.
+const UserCols = `id, email, role, balance_cents, disabled, created_at`
+
+// ScanUser reads UserCols.
+func ScanUser(row Row) (*fetchsms.User, error) {
+	var u fetchsms.User
+	var created int64
+	if err := row.Scan(&u.ID, &u.Email, &u.Role, &u.BalanceCents, &u.Disabled, &created); err != nil {
+		return nil, err
+	}
+	u.CreatedAt = FromMS(created)
+	return &u, nil
+}
+
+// ServiceCols are a services row, for ScanService.
+const ServiceCols = `id, slug, name, price_cents, long_prices, enabled, senders, keywords`
+
+// ScanService reads ServiceCols.
+func ScanService(row Row) (*fetchsms.Service, error) {
+	var s fetchsms.Service
+	var c fetchsms.ServiceColumns
+	if err := row.Scan(&s.ID, &s.Slug, &s.Name, &s.PriceCents, &c.LongPrices, &s.Enabled, &c.Senders, &c.Keywords); err != nil {
+		return nil, err
+	}
+	if err := s.SetColumns(c); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// EndpointCols are a webhook_endpoints row, for ScanEndpoint.
+const EndpointCols = `id, user_id, url, secret, events, enabled, disabled_reason, failing_since, created_at`
+
+// ScanEndpoint reads EndpointCols.
+func ScanEndpoint(row Row) (*fetchsms.WebhookEndpoint, error) {
+	var e fetchsms.WebhookEndpoint
+	var events string
+	var failing sql.NullInt64
+	var created int64
+	if err := row.Scan(&e.ID, &e.UserID, &e.URL, &e.Secret, &events, &e.Enabled, &e.DisabledReason, &failing, &created); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
+		return nil, err
+	}
+	e.FailingSince, e.CreatedAt = FromNullMS(failing), FromMS(created)
+	return &e, nil
+}
+
+// DeliveryCols are a delivery joined with its event (ev) and endpoint (e), for ScanDelivery.
+const DeliveryCols = `d.seq, d.id, d.event_id, ev.type, d.endpoint_id, e.url, e.secret, ev.payload, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.created_at`
+
+// ScanDelivery reads DeliveryCols, and the row's seq.
+func ScanDelivery(row Row) (*fetchsms.Delivery, int64, error) {
+	var d fetchsms.Delivery
+	var seq, next, created int64
+	var delivered sql.NullInt64
+	var payload string
+	if err := row.Scan(&seq, &d.ID, &d.EventID, &d.EventType, &d.EndpointID, &d.URL, &d.Secret, &payload, &d.Status, &d.Attempts, &next, &delivered, &created); err != nil {
+		return nil, 0, err
+	}
+	d.Payload, d.NextAttemptAt, d.DeliveredAt, d.CreatedAt = []byte(payload), FromMS(next), FromNullMS(delivered), FromMS(created)
+	return &d, seq, nil
+}
+
+// ScanTicket reads a ticket row (seq, id, user_id, user email, subject, status,
+// verification_id, rental_id, created_at, updated_at).
+func ScanTicket(sc Row) (*fetchsms.Ticket, int64, error) {
+	t := &fetchsms.Ticket{}
+	var seq, created, updated int64
+	var v, r sql.NullString
+	if err := sc.Scan(&seq, &t.ID, &t.UserID, &t.UserEmail, &t.Subject, &t.Status, &v, &r, &created, &updated); err != nil {
+		return nil, 0, err
+	}
+	t.VerificationID, t.RentalID, t.CreatedAt, t.UpdatedAt = v.String, r.String, FromMS(created), FromMS(updated)
+	return t, seq, nil
+}
+
+// MessageCols are an inbound message row as a rental lists it, for ScanMessage.
+const MessageCols = `seq, id, rental_id, sender, body, code, received_at`
+
+// ScanMessage reads MessageCols, and the row's seq.
+func ScanMessage(row Row) (*fetchsms.Message, int64, error) {
+	m := &fetchsms.Message{}
+	var seq, received int64
+	var rental, code sql.NullString
+	if err := row.Scan(&seq, &m.ID, &rental, &m.Sender, &m.Body, &code, &received); err != nil {
+		return nil, 0, err
+	}
+	m.RentalID, m.Code, m.ReceivedAt = rental.String, code.String, FromMS(received)
+	return m, seq, nil
+}
