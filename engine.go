@@ -46,15 +46,6 @@ type Tx interface {
 	DepositTx
 }
 
-// CatalogTx reads the catalog inside a transaction.
-type CatalogTx interface {
-	// ServiceByRef returns the enabled service whose id (in decimal) or slug is
-	// ref; ErrNoRow when none.
-	ServiceByRef(ctx context.Context, ref string) (*Service, error)
-	// ServiceByID returns a service, enabled or not; ErrNoRow when none.
-	ServiceByID(ctx context.Context, id int) (*Service, error)
-}
-
 // NumberPick says which free number a purchase wants.
 type NumberPick struct {
 	// Pristine asks for a number never sold (rentals). Otherwise: one that never

@@ -43,21 +43,20 @@ type Store interface {
 	ListGateways(ctx context.Context) ([]*Gateway, error)
 
 	// Catalog and pool.
+	CatalogStore
+	// SeedCatalog inserts the services of cat the database does not have yet
+	// (by id); existing rows, which admins may have edited, are left alone.
 	SeedCatalog(ctx context.Context, cat []Service) error
-	// CreateService adds a service with the next free id (a taken slug is
-	// ECONFLICT); UpdateService edits one (ENOTFOUND when the id is unknown).
-	// Disabled services are unknown to purchases and the public catalog.
-	CreateService(ctx context.Context, s Service) (*Service, error)
-	UpdateService(ctx context.Context, id int, u ServiceUpdate) (*Service, error)
-	// ServiceByID returns a service, enabled or not, or ENOTFOUND.
+	// ServiceByID returns a service, enabled or not; ServiceByRef the enabled
+	// service whose id or slug is ref; ErrNoRow when none.
 	ServiceByID(ctx context.Context, id int) (*Service, error)
-	AllServices(ctx context.Context) ([]*Service, error)
 	ServiceByRef(ctx context.Context, ref string) (*Service, error)
-	Catalog(ctx context.Context) ([]ServiceStock, error)
-	AreaCodes(ctx context.Context, mode string, service *Service) ([]string, error)
-	ImportNumbers(ctx context.Context, gatewayID string, numbers []string) (added, skipped int, err error)
+	// AllServices returns every service in display order, disabled ones included.
+	AllServices(ctx context.Context) ([]*Service, error)
 	CountNumbers(ctx context.Context) (int, error)
+	// NumberGateway returns the gateway of a pool number; ErrNoRow when none.
 	NumberGateway(ctx context.Context, e164 string) (string, error)
+	// Setting reads a shared setting ("" when unset); SetSetting writes one.
 	Setting(ctx context.Context, key string) (string, error)
 	SetSetting(ctx context.Context, key, value string) error
 

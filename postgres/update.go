@@ -55,5 +55,5 @@ func (t *ptx) ServiceByRef(ctx context.Context, ref string) (*fetchsms.Service, 
 // ServiceByID returns a service, enabled or not, or ErrNoRow.
 func (t *ptx) ServiceByID(ctx context.Context, id int) (*fetchsms.Service, error) {
 	s, err := sqlrows.ScanService(t.QueryRow(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE id = $1`, id))
-	return s, engineErr(err)
+	return s, noRow(err)
 }

@@ -30,7 +30,7 @@ func TestWriterServiceCacheFollowsChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := db.ImportNumbers(ctx, gw.ID, []string{"+13325550101", "+13325550102"}); err != nil {
+	if _, _, err := app.ImportNumbers(ctx, gw.ID, []string{"+13325550101", "+13325550102"}); err != nil {
 		t.Fatal(err)
 	}
 	u, err := db.CreateUser(ctx, "cache@example.com", "password123", "customer")
@@ -58,14 +58,14 @@ func TestWriterServiceCacheFollowsChanges(t *testing.T) {
 
 	// Through the store: a new price is charged at once, a disabled service is unknown.
 	price := first + 15
-	if _, err := db.UpdateService(ctx, 4, fetchsms.ServiceUpdate{PriceCents: &price}); err != nil {
+	if _, err := app.UpdateService(ctx, 4, fetchsms.ServiceUpdate{PriceCents: &price}); err != nil {
 		t.Fatal(err)
 	}
 	if v, err = buy("4"); err != nil || v.CostCents != price {
 		t.Fatalf("after the price change: %v, %v; want %d cents", v, err, price)
 	}
 	off := false
-	if _, err := db.UpdateService(ctx, 4, fetchsms.ServiceUpdate{Enabled: &off}); err != nil {
+	if _, err := app.UpdateService(ctx, 4, fetchsms.ServiceUpdate{Enabled: &off}); err != nil {
 		t.Fatal(err)
 	}
 	var fe *fetchsms.Error
@@ -73,7 +73,7 @@ func TestWriterServiceCacheFollowsChanges(t *testing.T) {
 		t.Fatalf("a disabled service was bought: %v", err)
 	}
 	on := true
-	if _, err := db.UpdateService(ctx, 4, fetchsms.ServiceUpdate{Enabled: &on}); err != nil {
+	if _, err := app.UpdateService(ctx, 4, fetchsms.ServiceUpdate{Enabled: &on}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err = buy("4"); err != nil {

@@ -9,8 +9,7 @@ import (
 
 // ServiceByID returns a service, enabled or not.
 func (db *DB) ServiceByID(ctx context.Context, id int) (*fetchsms.Service, error) {
-	s, err := serviceByID(ctx, db.rp, id)
-	return s, wrap("sqlite.ServiceByID", err)
+	return serviceByID(ctx, db.rp, id)
 }
 
 // serviceByID reads service id, enabled or not; ENOTFOUND when there is none.
@@ -19,50 +18,29 @@ func serviceByID(ctx context.Context, q queryer, id int) (*fetchsms.Service, err
 	return s, engineErr(err)
 }
 
-// CreateService adds a service after the last one, with the next free id.
-func (db *DB) CreateService(ctx context.Context, s fetchsms.Service) (*fetchsms.Service, error) {
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	c := s.Columns()
-	err := db.tx(ctx, "sqlite.CreateService", func(tx *wtx) error {
-		tx.servicesChanged()
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(max(id), 0) + 1 FROM services`).Scan(&s.ID); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
-			VALUES (?, ?, ?, ?, '{}', ?, (SELECT COALESCE(max(position), 0) + 1 FROM services), ?, ?)`,
-			s.ID, s.Slug, s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords)
-		if isUnique(err) {
-			return fetchsms.Errorf(fetchsms.ECONFLICT, "a service with slug %q already exists", s.Slug)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return db.ServiceByID(ctx, s.ID)
+// LockService reads a service for a change (the writer is alone), or ErrNoRow.
+func (t *wtx) LockService(ctx context.Context, id int) (*fetchsms.Service, error) {
+	return serviceByID(ctx, t, id)
 }
 
-// UpdateService edits a service's name, price, state and detection rules.
-func (db *DB) UpdateService(ctx context.Context, id int, u fetchsms.ServiceUpdate) (*fetchsms.Service, error) {
-	err := db.tx(ctx, "sqlite.UpdateService", func(tx *wtx) error {
-		tx.servicesChanged()
-		cur, err := serviceByID(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		next := u.Apply(*cur)
-		if err := next.Validate(); err != nil {
-			return err
-		}
-		c := next.Columns()
-		_, err = tx.ExecContext(ctx, `UPDATE services SET name = ?, price_cents = ?, enabled = ?, senders = ?, keywords = ? WHERE id = ?`,
-			next.Name, next.PriceCents, next.Enabled, c.Senders, c.Keywords, id)
+// InsertService adds s after the last service, with the next free id.
+func (t *wtx) InsertService(ctx context.Context, s *fetchsms.Service) error {
+	t.servicesChanged()
+	if err := t.QueryRowContext(ctx, `SELECT COALESCE(max(id), 0) + 1 FROM services`).Scan(&s.ID); err != nil {
 		return err
-	})
-	if err != nil {
-		return nil, err
 	}
-	return db.ServiceByID(ctx, id)
+	c := s.Columns()
+	_, err := t.ExecContext(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
+		VALUES (?, ?, ?, ?, '{}', ?, (SELECT COALESCE(max(position), 0) + 1 FROM services), ?, ?)`,
+		s.ID, s.Slug, s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords)
+	return engineErr(err)
+}
+
+// SaveService writes a service's name, price, state and detection rules.
+func (t *wtx) SaveService(ctx context.Context, s *fetchsms.Service) error {
+	t.servicesChanged()
+	c := s.Columns()
+	_, err := t.ExecContext(ctx, `UPDATE services SET name = ?, price_cents = ?, enabled = ?, senders = ?, keywords = ? WHERE id = ?`,
+		s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords, s.ID)
+	return err
 }

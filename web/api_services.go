@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -73,7 +72,6 @@ func (s *Server) handleAdminCreateService(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
-	s.catalogChanged(r.Context())
 	writeJSON(w, http.StatusCreated, adminServiceOut(created))
 }
 
@@ -104,17 +102,5 @@ func (s *Server) handleAdminUpdateService(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
-	s.catalogChanged(r.Context())
 	writeJSON(w, http.StatusOK, adminServiceOut(updated))
-}
-
-// catalogChanged drops the cached catalog and lets the server rebuild what depends
-// on the rules (the detector).
-func (s *Server) catalogChanged(ctx context.Context) {
-	s.catalog.invalidate()
-	if s.OnCatalogChange != nil {
-		if err := s.OnCatalogChange(ctx); err != nil {
-			s.Logger.Error("reload catalog rules", "err", err)
-		}
-	}
 }

@@ -108,7 +108,7 @@ func (c *authCache) purge() {
 // hear drops the caches when the domain reports a change to what they hold.
 func (s *Server) hear(_ context.Context, change any) {
 	switch change.(type) {
-	case fetchsms.StockChanged:
+	case fetchsms.StockChanged, fetchsms.CatalogChanged:
 		s.catalog.invalidate()
 	}
 }

@@ -174,7 +174,6 @@ func (s *Server) adminImportNumbers(w http.ResponseWriter, r *http.Request, p *p
 		redirectErr(w, r, "/admin/numbers", err)
 		return
 	}
-	s.catalog.invalidate()
 	redirect(w, r, "/admin/numbers", plural(added, "number")+" added, "+plural(skipped, "duplicate")+" skipped.")
 }
 

@@ -85,7 +85,6 @@ func (s *Server) adminCreateService(w http.ResponseWriter, r *http.Request, p *p
 		redirectErr(w, r, "/admin/services", err)
 		return
 	}
-	s.catalogChanged(r.Context())
 	state := "enabled"
 	if !created.Enabled {
 		state = "disabled"
@@ -116,7 +115,6 @@ func (s *Server) adminUpdateService(w http.ResponseWriter, r *http.Request, p *p
 		redirectErr(w, r, back, err)
 		return
 	}
-	s.catalogChanged(r.Context())
 	redirect(w, r, "/admin/services", "Saved "+updated.Name+": "+dollarsText(updated.PriceCents)+".")
 }
 

@@ -28,8 +28,6 @@ type Server struct {
 	// Sandbox enables the sandbox-only endpoints; Clock must then be its test clock.
 	Sandbox bool
 	Clock   SandboxClock
-	// OnCatalogChange runs after an admin edits the catalog (rebuild the detector).
-	OnCatalogChange func(context.Context) error
 	// Guard checks webhook URLs at registration.
 	Guard webhook.Guard
 	// NoIPLimits lifts the per-IP limits (catalog, signup, login) for load tests

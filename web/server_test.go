@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -111,8 +112,8 @@ func (unavailableStore) SetClock(fetchsms.Clock) {}
 var errUnavailable = &fetchsms.Error{Code: fetchsms.EUNAVAILABLE, Message: "the service is temporarily unavailable", Err: errors.New("storage failure: fdatasync: EIO")}
 
 func (unavailableStore) Health(context.Context) error { return errUnavailable }
-func (unavailableStore) Catalog(context.Context) ([]fetchsms.ServiceStock, error) {
-	return nil, errUnavailable
+func (unavailableStore) AllServices(context.Context) ([]*fetchsms.Service, error) {
+	return nil, fmt.Errorf("%w: storage failure: fdatasync: EIO", fetchsms.ErrUnavailable)
 }
 
 // TestStorageFailureIs503: when the store cannot serve, requests get 503 with a

@@ -86,10 +86,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Admins edit detection rules; this server rebuilds its detector at once
-	// (OnCatalogChange), and every server (several may share a PostgreSQL
-	// database) every 30 s.
-	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, OnCatalogChange: app.ReloadRules}
+	// Admins edit detection rules: the App rebuilds this server's detector at
+	// once, and every server (several may share a PostgreSQL database) reloads
+	// them every 30 s (below).
+	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers}
 	var sim *sandbox.Simulator
 	var banner []string
 	if *sandboxMode {

@@ -1,0 +1,209 @@
+package fetchsms
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"strings"
+	"time"
+)
+
+// The catalog and pool rules: what the public catalog shows as in stock, which
+// area codes can be bought, how services are added and edited, and how numbers
+// join the pool.
+
+// StockCounts are the pool's free numbers as an engine counts them.
+type StockCounts struct {
+	Free     int         // active numbers no purchase holds
+	Pristine int         // of those, never sold
+	Spent    map[int]int // of those, how many already gave each service a code
+}
+
+// NewNumber is a number joining the pool.
+type NewNumber struct {
+	ID, E164, AreaCode string
+}
+
+// CatalogStore is the engine side of the catalog.
+type CatalogStore interface {
+	// StockCounts counts the free numbers of the pool.
+	StockCounts(ctx context.Context) (StockCounts, error)
+	// FreeAreaCodes lists, in any order, the area codes of the free numbers that
+	// p could pick (p.AreaCode is ignored; ServiceID 0 means any service).
+	FreeAreaCodes(ctx context.Context, p NumberPick) ([]string, error)
+}
+
+// CatalogTx is the catalog inside a transaction.
+type CatalogTx interface {
+	// ServiceByRef returns the enabled service whose id (in decimal) or slug is
+	// ref; ErrNoRow when none.
+	ServiceByRef(ctx context.Context, ref string) (*Service, error)
+	// ServiceByID returns a service, enabled or not; ErrNoRow when none.
+	ServiceByID(ctx context.Context, id int) (*Service, error)
+	// LockService reads a service for a change, locking it on PostgreSQL; ErrNoRow
+	// when none.
+	LockService(ctx context.Context, id int) (*Service, error)
+	// InsertService stores s with the next free id (set in s.ID) after the last
+	// service in display order; ErrDuplicate when its slug is taken.
+	InsertService(ctx context.Context, s *Service) error
+	// SaveService writes s's name, price, state and detection rules.
+	SaveService(ctx context.Context, s *Service) error
+	// GatewayExists tells whether the gateway exists.
+	GatewayExists(ctx context.Context, id string) (bool, error)
+	// InsertNumbers adds the numbers to gatewayID's pool, skipping those the pool
+	// already holds, and returns how many it added.
+	InsertNumbers(ctx context.Context, gatewayID string, numbers []NewNumber, now time.Time) (int, error)
+}
+
+// CatalogChanged: an admin added or edited a service (the App has reloaded the
+// detection rules).
+type CatalogChanged struct{}
+
+// Catalog returns the enabled services in display order with live stock:
+// short_available counts free numbers that never delivered a code for the
+// service (none for the long-term product), long_available free numbers never sold.
+func (a *App) Catalog(ctx context.Context) ([]ServiceStock, error) {
+	services, err := a.Store.AllServices(ctx)
+	if err != nil {
+		return nil, storageError("Catalog", err, "")
+	}
+	n, err := a.Store.StockCounts(ctx)
+	if err != nil {
+		return nil, storageError("Catalog", err, "")
+	}
+	out := make([]ServiceStock, 0, len(services))
+	for _, s := range services {
+		if !s.Enabled {
+			continue
+		}
+		st := ServiceStock{Service: *s, LongAvailable: n.Pristine}
+		if !s.IsLongTerm() {
+			st.ShortAvailable = n.Free - n.Spent[s.ID]
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// AreaCodes lists, sorted, the area codes with a free number: for mode "long"
+// only numbers never sold; for "short" with a service, only numbers that can
+// still serve it.
+func (a *App) AreaCodes(ctx context.Context, mode string, service *Service) ([]string, error) {
+	p := NumberPick{Pristine: mode == "long"}
+	if !p.Pristine && service != nil {
+		p.ServiceID = service.ID
+	}
+	out, err := a.Store.FreeAreaCodes(ctx, p)
+	if err != nil {
+		return nil, storageError("AreaCodes", err, "")
+	}
+	if out == nil {
+		out = []string{}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// ImportNumbers adds E.164 numbers to a gateway's pool, all or nothing: any bad
+// number fails the whole import with EUNPROCESSABLE naming them (the first 20);
+// numbers already in the pool, or repeated, are skipped. An unknown gateway is
+// ENOTFOUND.
+func (a *App) ImportNumbers(ctx context.Context, gatewayID string, numbers []string) (added, skipped int, err error) {
+	var bad []string
+	seen := map[string]bool{}
+	var clean []NewNumber
+	for _, n := range numbers {
+		if _, err := ParseE164(n); err != nil {
+			bad = append(bad, n)
+			continue
+		}
+		if seen[n] {
+			skipped++
+			continue
+		}
+		seen[n] = true
+		clean = append(clean, NewNumber{ID: NewID(), E164: n, AreaCode: AreaCodeOf(n)})
+	}
+	if len(bad) > 0 {
+		if len(bad) > 20 {
+			bad = append(bad[:20], "…")
+		}
+		return 0, 0, Errorf(EUNPROCESSABLE, "not valid US E.164 numbers, nothing imported: %s", strings.Join(bad, ", "))
+	}
+	now := a.wall.Now()
+	err = a.update(ctx, "ImportNumbers", func(tx Tx) error {
+		ok, err := tx.GatewayExists(ctx, gatewayID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Errorf(ENOTFOUND, "gateway not found")
+		}
+		added, err = tx.InsertNumbers(ctx, gatewayID, clean, now)
+		return err
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	a.publish(ctx, StockChanged{})
+	return added, skipped + len(clean) - added, nil
+}
+
+// NumberGateway returns the id of the gateway that owns a pool number, or ENOTFOUND.
+func (a *App) NumberGateway(ctx context.Context, e164 string) (string, error) {
+	g, err := a.Store.NumberGateway(ctx, e164)
+	return g, storageError("NumberGateway", err, e164+" is not a number of the pool")
+}
+
+// CreateService adds a service after the last one, with the next free id. A
+// taken slug is ECONFLICT.
+func (a *App) CreateService(ctx context.Context, s Service) (*Service, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	err := a.update(ctx, "CreateService", func(tx Tx) error {
+		err := tx.InsertService(ctx, &s)
+		if errors.Is(err, ErrDuplicate) {
+			return Errorf(ECONFLICT, "a service with slug %q already exists", s.Slug)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.catalogChanged(ctx, s.ID)
+}
+
+// UpdateService edits a service's name, price, state and detection rules; an
+// unknown id is ENOTFOUND. A disabled service is unknown to purchases and the
+// public catalog; purchases already made keep it.
+func (a *App) UpdateService(ctx context.Context, id int, u ServiceUpdate) (*Service, error) {
+	err := a.update(ctx, "UpdateService", func(tx Tx) error {
+		cur, err := tx.LockService(ctx, id)
+		if errors.Is(err, ErrNoRow) {
+			return Errorf(ENOTFOUND, "service not found")
+		} else if err != nil {
+			return err
+		}
+		next := u.Apply(*cur)
+		if err := next.Validate(); err != nil {
+			return err
+		}
+		return tx.SaveService(ctx, &next)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.catalogChanged(ctx, id)
+}
+
+// catalogChanged reloads the detection rules after an edit, announces it, and
+// returns the service as stored.
+func (a *App) catalogChanged(ctx context.Context, id int) (*Service, error) {
+	err := a.ReloadRules(ctx)
+	a.publish(ctx, CatalogChanged{})
+	if err != nil {
+		return nil, err
+	}
+	return a.ServiceByID(ctx, id)
+}
