@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/loadgen"
 	"github.com/fetchsms/fetchsms/postgres"
 	"github.com/fetchsms/fetchsms/sqlite"
 )
@@ -56,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return gatewayCreate(ctx, args[2:], stdout, stderr)
 	case args[0] == "bench":
 		return bench(ctx, args[1:], stdout, stderr)
-	case args[0] == "bench-bare": // internal: the bench's baseline, in its own process
+	case args[0] == loadgen.BareCommand: // internal: the bench's baseline, in its own process
 		return benchBare(ctx, args[1:], stdout)
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		fmt.Fprint(stdout, usage)
