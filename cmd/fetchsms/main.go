@@ -11,8 +11,9 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/loadgen"
@@ -76,8 +77,8 @@ type dbFlags struct {
 }
 
 func (d *dbFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&d.path, "db", env("DB", "fetchsms.db"), "SQLite database file")
-	fs.StringVar(&d.url, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL (postgres://…) instead of SQLite")
+	fs.StringVar(&d.path, "db", "fetchsms.db", "SQLite database file")
+	fs.StringVar(&d.url, "database-url", "", "PostgreSQL URL (postgres://…) instead of SQLite")
 }
 
 // open opens the PostgreSQL database when --database-url is set, else the SQLite
@@ -111,23 +112,13 @@ func (d *dbFlags) describe() string {
 	return "postgres"
 }
 
-// envInt is env for an integer flag; a malformed value keeps def.
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(env(name, "")); err == nil {
-		return v
-	}
-	return def
-}
-
-func env(name, def string) string {
-	if v, ok := os.LookupEnv("FETCHSMS_" + name); ok {
-		return v
-	}
-	return def
-}
-
+// parse sets the flags of fs from the environment (see setFromEnv), then from
+// args: the command line wins.
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
+	if err := setFromEnv(fs, os.LookupEnv); err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -185,4 +176,46 @@ func gatewayCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintf(stdout, "created gateway %s (id %s); its token is shown once:\n%s\n", g.Name, g.ID, g.Token)
 	return nil
+}
+
+// envVar is the environment variable of a flag: FETCHSMS_ and the flag's name in
+// upper case, '-' as '_' (--database-url: FETCHSMS_DATABASE_URL).
+func envVar(flagName string) string {
+	return "FETCHSMS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// setFromEnv sets each flag of fs whose variable lookup finds, as if it were on
+// the command line: a value the flag does not parse (a boolean not accepted by
+// strconv.ParseBool, an integer, a duration…) is an error naming the variable,
+// never a silent default.
+func setFromEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envVar(f.Name)
+		v, ok := lookup(name)
+		if !ok {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("environment %s=%q: invalid value for --%s%s: %v", name, v, f.Name, wantOf(f), err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// wantOf says what a flag of a standard kind accepts, for its error.
+func wantOf(f *flag.Flag) string {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return ""
+	}
+	switch g.Get().(type) {
+	case bool:
+		return " (want true or false, or 1, 0, t, f…: what strconv.ParseBool accepts)"
+	case int, int64, uint, uint64:
+		return " (want an integer)"
+	case time.Duration:
+		return " (want a duration such as 5s or 2m)"
+	}
+	return ""
 }
