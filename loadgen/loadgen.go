@@ -232,7 +232,7 @@ func startBenchServer(ctx context.Context, command func(context.Context, ...stri
 	if profile != "" {
 		args = append(args, "--cpuprofile", profile)
 	}
-	cmd, out, err := startChild(ctx, command, args...)
+	cmd, out, stderr, err := startChild(ctx, command, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -253,23 +253,59 @@ func startBenchServer(ctx context.Context, command func(context.Context, ...stri
 			return s, nil
 		}
 	}
-	cmd.Process.Kill()
-	return nil, errors.New("bench: the server did not start")
+	return nil, notStarted(cmd, stderr, "the server")
 }
 
-// startChild starts the fetchsms binary with args, its stderr discarded, and
-// returns its stdout.
-func startChild(ctx context.Context, command func(context.Context, ...string) *exec.Cmd, args ...string) (*exec.Cmd, io.ReadCloser, error) {
+// startChild starts the fetchsms binary with args and returns its stdout, and
+// the end of its stderr.
+func startChild(ctx context.Context, command func(context.Context, ...string) *exec.Cmd, args ...string) (*exec.Cmd, io.ReadCloser, *tail, error) {
 	cmd := command(ctx, args...)
-	cmd.Stderr = io.Discard
+	stderr := &tail{}
+	cmd.Stderr = stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return cmd, out, nil
+	return cmd, out, stderr, nil
+}
+
+// notStarted stops a child that did not start (its stdout is read to the end)
+// and returns why: the end of its stderr, where fetchsms prints its error.
+func notStarted(cmd *exec.Cmd, stderr *tail, what string) error {
+	cmd.Process.Kill()
+	cmd.Wait() // and its stderr is copied
+	msg := "bench: " + what + " did not start"
+	if why := strings.TrimSpace(stderr.String()); why != "" {
+		msg += ": " + why
+	}
+	return errors.New(msg)
+}
+
+// tail keeps the last tailSize bytes written to it.
+type tail struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+const tailSize = 4 << 10
+
+func (t *tail) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if len(t.b) > tailSize {
+		t.b = t.b[len(t.b)-tailSize:]
+	}
+	return len(p), nil
+}
+
+func (t *tail) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
 }
 
 func (s *benchServer) stop() {
@@ -316,14 +352,13 @@ func startBare(ctx context.Context, command func(context.Context, ...string) *ex
 	if err := os.WriteFile(file, b, 0o600); err != nil {
 		return nil, err
 	}
-	cmd, out, err := startChild(ctx, command, BareCommand, file)
+	cmd, out, stderr, err := startChild(ctx, command, BareCommand, file)
 	if err != nil {
 		return nil, err
 	}
 	line, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
-		cmd.Process.Kill()
-		return nil, errors.New("bench: the bare baseline did not start")
+		return nil, notStarted(cmd, stderr, "the bare baseline")
 	}
 	return &benchServer{cmd: cmd, url: strings.TrimSpace(line)}, nil
 }

@@ -19,14 +19,7 @@ func TestBenchCommand(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two child processes")
 	}
-	old := benchCommand
-	benchCommand = func(ctx context.Context, args ...string) *exec.Cmd {
-		argv, _ := json.Marshal(args)
-		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), childEnv+"="+string(argv))
-		return cmd
-	}
-	defer func() { benchCommand = old }()
+	benchWithTestBinary(t)
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"bench", "--duration", "300ms", "--keys", "20", "--webhooks", "5", "--list-rows", "2000"}, &out, io.Discard); err != nil {
 		t.Fatalf("bench: %v\n%s", err, out.String())
@@ -36,4 +29,34 @@ func TestBenchCommand(t *testing.T) {
 			t.Errorf("no %q row in:\n%s", row, out.String())
 		}
 	}
+}
+
+// TestBenchPrintsServerError: when the bench's server does not start, the bench
+// says why (the server's own error), not only that it did not.
+func TestBenchPrintsServerError(t *testing.T) {
+	benchWithTestBinary(t)
+	// The bench has no --writer-cpu; the server it starts reads the variable.
+	t.Setenv("FETCHSMS_WRITER_CPU", "banana")
+	var stdout, stderr bytes.Buffer
+	if code := cli(context.Background(), []string{"bench", "--duration", "100ms", "--keys", "2"}, &stdout, &stderr); code != 2 {
+		t.Errorf("exit status %d, want 2", code)
+	}
+	for _, w := range []string{"fetchsms: bench: the server did not start: ", `FETCHSMS_WRITER_CPU="banana"`} {
+		if !strings.Contains(stderr.String(), w) {
+			t.Errorf("printed %q, want %q", stderr.String(), w)
+		}
+	}
+}
+
+// benchWithTestBinary makes the bench run this test binary, acting as fetchsms
+// (see TestMain), as its server and baseline, until the test ends.
+func benchWithTestBinary(t *testing.T) {
+	old := benchCommand
+	benchCommand = func(ctx context.Context, args ...string) *exec.Cmd {
+		argv, _ := json.Marshal(args)
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"="+string(argv))
+		return cmd
+	}
+	t.Cleanup(func() { benchCommand = old })
 }

@@ -34,14 +34,24 @@ Every flag may also be set as FETCHSMS_<FLAG> in the environment (FETCHSMS_DB, F
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := cli(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "fetchsms:", err)
-		}
-		os.Exit(2)
+	if code != 0 {
+		os.Exit(code)
 	}
+}
+
+// cli runs the command and returns its exit status. A failure is printed with its
+// whole chain of causes: the operator reads them, a customer never does.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := run(ctx, args, stdout, stderr)
+	if err == nil {
+		return 0
+	}
+	if !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, "fetchsms:", err)
+	}
+	return 2
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -148,7 +158,7 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer db.Close()
 	u, err := db.CreateUser(ctx, *email, *password, *role)
 	if err != nil {
-		return errors.New(fetchsms.ErrorMessage(err))
+		return fmt.Errorf("user create: %w", err)
 	}
 	fmt.Fprintf(stdout, "created %s user %s\n%s\n", u.Role, u.Email, u.ID)
 	return nil
@@ -172,7 +182,7 @@ func gatewayCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer db.Close()
 	g, err := db.CreateGateway(ctx, *name)
 	if err != nil {
-		return errors.New(fetchsms.ErrorMessage(err))
+		return fmt.Errorf("gateway create: %w", err)
 	}
 	fmt.Fprintf(stdout, "created gateway %s (id %s); its token is shown once:\n%s\n", g.Name, g.ID, g.Token)
 	return nil
