@@ -33,13 +33,9 @@ func TestMain(m *testing.M) {
 			os.Exit(2)
 		}
 		ctx, stop := signalContext()
-		err := run(ctx, argv, os.Stdout, os.Stderr)
+		code := cli(ctx, argv, os.Stdout, os.Stderr)
 		stop()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		os.Exit(0)
+		os.Exit(code)
 	}
 	os.Exit(m.Run())
 }

@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/fetchsms/fetchsms/sqlite"
 )
 
 // TestCLIWhileServing runs the operator commands against the database file of a
@@ -111,5 +115,62 @@ func TestServeWriterCPUFlag(t *testing.T) {
 	s := startServer(t, "--writer-cpu", "off")
 	if len(s.list(t, "/v1/services", "")) == 0 {
 		t.Error("no services from a server with an unpinned writer")
+	}
+}
+
+// TestCLIPrintsCause: a failing operator command prints the cause of its error,
+// the whole chain, never a bare "internal error" (the operator is no customer).
+// The store is made to fail inside its transaction: a trigger refuses new users
+// and gateways.
+func TestCLIPrintsCause(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "refusing.db")
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TRIGGER refuse_users BEFORE INSERT ON users BEGIN SELECT RAISE(ABORT, 'users are refused by the test trigger'); END`,
+		`CREATE TRIGGER refuse_gateways BEFORE INSERT ON gateways BEGIN SELECT RAISE(ABORT, 'gateways are refused by the test trigger'); END`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"user", "create", "--db", path, "--email", "x@example.com", "--password", "operator-pass"},
+			[]string{"fetchsms: user create: sqlite.CreateUser: ", "users are refused by the test trigger"}},
+		{[]string{"gateway", "create", "--db", path, "--name", "Refused bank"},
+			[]string{"fetchsms: gateway create: sqlite.CreateGateway: ", "gateways are refused by the test trigger"}},
+		{[]string{"user", "create", "--db", "/nonexistent-dir/x.db", "--email", "x@example.com", "--password", "operator-pass"},
+			[]string{"fetchsms: ", "unable to open database file"}},
+		{[]string{"gateway", "create", "--database-url", "postgres://%zz", "--name", "N"},
+			[]string{"fetchsms: ", "postgres://%zz", "invalid percent-encoded"}},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--db", "/nonexistent-dir/x.db"},
+			[]string{"fetchsms: ", "unable to open database file"}},
+	} {
+		var stdout, stderr bytes.Buffer
+		if code := cli(ctx, c.args, &stdout, &stderr); code != 2 {
+			t.Errorf("%v: exit status %d, want 2", c.args, code)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(stderr.String(), w) {
+				t.Errorf("%v printed %q, want the cause %q", c.args, stderr.String(), w)
+			}
+		}
+		if strings.Contains(stderr.String(), "internal error") {
+			t.Errorf("%v printed %q: a generic message", c.args, stderr.String())
+		}
 	}
 }

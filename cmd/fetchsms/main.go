@@ -11,10 +11,12 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/loadgen"
 	"github.com/fetchsms/fetchsms/postgres"
 	"github.com/fetchsms/fetchsms/sqlite"
 )
@@ -32,14 +34,24 @@ Every flag may also be set as FETCHSMS_<FLAG> in the environment (FETCHSMS_DB, F
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := cli(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "fetchsms:", err)
-		}
-		os.Exit(2)
+	if code != 0 {
+		os.Exit(code)
 	}
+}
+
+// cli runs the command and returns its exit status. A failure is printed with its
+// whole chain of causes: the operator reads them, a customer never does.
+func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := run(ctx, args, stdout, stderr)
+	if err == nil {
+		return 0
+	}
+	if !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(stderr, "fetchsms:", err)
+	}
+	return 2
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,7 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return gatewayCreate(ctx, args[2:], stdout, stderr)
 	case args[0] == "bench":
 		return bench(ctx, args[1:], stdout, stderr)
-	case args[0] == "bench-bare": // internal: the bench's baseline, in its own process
+	case args[0] == loadgen.BareCommand: // internal: the bench's baseline, in its own process
 		return benchBare(ctx, args[1:], stdout)
 	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
 		fmt.Fprint(stdout, usage)
@@ -75,8 +87,8 @@ type dbFlags struct {
 }
 
 func (d *dbFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&d.path, "db", env("DB", "fetchsms.db"), "SQLite database file")
-	fs.StringVar(&d.url, "database-url", env("DATABASE_URL", ""), "PostgreSQL URL (postgres://…) instead of SQLite")
+	fs.StringVar(&d.path, "db", "fetchsms.db", "SQLite database file")
+	fs.StringVar(&d.url, "database-url", "", "PostgreSQL URL (postgres://…) instead of SQLite")
 }
 
 // open opens the PostgreSQL database when --database-url is set, else the SQLite
@@ -110,23 +122,13 @@ func (d *dbFlags) describe() string {
 	return "postgres"
 }
 
-// envInt is env for an integer flag; a malformed value keeps def.
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(env(name, "")); err == nil {
-		return v
-	}
-	return def
-}
-
-func env(name, def string) string {
-	if v, ok := os.LookupEnv("FETCHSMS_" + name); ok {
-		return v
-	}
-	return def
-}
-
+// parse sets the flags of fs from the environment (see setFromEnv), then from
+// args: the command line wins.
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
+	if err := setFromEnv(fs, os.LookupEnv); err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -156,7 +158,7 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	defer db.Close()
 	u, err := db.CreateUser(ctx, *email, *password, *role)
 	if err != nil {
-		return errors.New(fetchsms.ErrorMessage(err))
+		return fmt.Errorf("user create: %w", err)
 	}
 	fmt.Fprintf(stdout, "created %s user %s\n%s\n", u.Role, u.Email, u.ID)
 	return nil
@@ -180,8 +182,50 @@ func gatewayCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	defer db.Close()
 	g, err := db.CreateGateway(ctx, *name)
 	if err != nil {
-		return errors.New(fetchsms.ErrorMessage(err))
+		return fmt.Errorf("gateway create: %w", err)
 	}
 	fmt.Fprintf(stdout, "created gateway %s (id %s); its token is shown once:\n%s\n", g.Name, g.ID, g.Token)
 	return nil
+}
+
+// envVar is the environment variable of a flag: FETCHSMS_ and the flag's name in
+// upper case, '-' as '_' (--database-url: FETCHSMS_DATABASE_URL).
+func envVar(flagName string) string {
+	return "FETCHSMS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// setFromEnv sets each flag of fs whose variable lookup finds, as if it were on
+// the command line: a value the flag does not parse (a boolean not accepted by
+// strconv.ParseBool, an integer, a duration…) is an error naming the variable,
+// never a silent default.
+func setFromEnv(fs *flag.FlagSet, lookup func(string) (string, bool)) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := envVar(f.Name)
+		v, ok := lookup(name)
+		if !ok {
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			errs = append(errs, fmt.Errorf("environment %s=%q: invalid value for --%s%s: %v", name, v, f.Name, wantOf(f), err))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// wantOf says what a flag of a standard kind accepts, for its error.
+func wantOf(f *flag.Flag) string {
+	g, ok := f.Value.(flag.Getter)
+	if !ok {
+		return ""
+	}
+	switch g.Get().(type) {
+	case bool:
+		return " (want true or false, or 1, 0, t, f…: what strconv.ParseBool accepts)"
+	case int, int64, uint, uint64:
+		return " (want an integer)"
+	case time.Duration:
+		return " (want a duration such as 5s or 2m)"
+	}
+	return ""
 }

@@ -31,28 +31,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var d dbFlags
 	d.register(fs)
-	addr := fs.String("addr", env("ADDR", "127.0.0.1:8080"), "listen address (port 0 picks a free port)")
-	sandboxMode := fs.Bool("sandbox", env("SANDBOX", "") == "true", "sandbox mode: seeded pool, demo account, test clock, simulated SIM bank")
-	allowPrivate := fs.Bool("webhook-allow-private", env("WEBHOOK_ALLOW_PRIVATE", "") == "true", "let webhooks reach private and loopback addresses (loopback is always allowed in sandbox)")
-	noIPLimits := fs.Bool("no-ip-limits", env("NO_IP_LIMITS", "") == "true", "lift the per-IP limits on the catalog, signup and login (load tests from one address); per-key limits stay")
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
+	sandboxMode := fs.Bool("sandbox", false, "sandbox mode: seeded pool, demo account, test clock, simulated SIM bank")
+	allowPrivate := fs.Bool("webhook-allow-private", false, "let webhooks reach private and loopback addresses (loopback is always allowed in sandbox)")
+	noIPLimits := fs.Bool("no-ip-limits", false, "lift the per-IP limits on the catalog, signup and login (load tests from one address); per-key limits stay")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
-	simulator := fs.Bool("simulator", env("SIMULATOR", "true") != "false", "in sandbox, answer purchases with simulated SMS")
-	servers := fs.Int("servers", envInt("SERVERS", 1), "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
-	writerCPU := fs.String("writer-cpu", env("WRITER_CPU", "auto"), "SQLite: pin the writer's thread to this CPU; auto: the last CPU the process may use; off: do not pin")
+	simulator := fs.Bool("simulator", true, "in sandbox, answer purchases with simulated SMS")
+	servers := fs.Int("servers", 1, "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
+	writerCPU := &writerCPUFlag{}
+	writerCPU.Set("auto")
+	fs.Var(writerCPU, "writer-cpu", "SQLite: pin the writer's thread to this CPU; auto: the last CPU the process may use; off: do not pin")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	switch *writerCPU {
-	case "off":
-	case "auto":
-		d.sqlite = sqlite.Options{PinWriter: true, WriterCPU: -1}
-	default:
-		n, err := strconv.Atoi(*writerCPU)
-		if err != nil || n < 0 {
-			return fmt.Errorf("--writer-cpu %q: want auto, off or a CPU number", *writerCPU)
-		}
-		d.sqlite = sqlite.Options{PinWriter: true, WriterCPU: n}
-	}
+	d.sqlite = writerCPU.opts
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -182,6 +174,31 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = nil
 	}
 	return err
+}
+
+// writerCPUFlag is --writer-cpu: auto, off or a CPU number.
+type writerCPUFlag struct {
+	value string
+	opts  sqlite.Options
+}
+
+func (w *writerCPUFlag) String() string { return w.value }
+
+func (w *writerCPUFlag) Set(v string) error {
+	switch v {
+	case "off":
+		w.opts = sqlite.Options{}
+	case "auto":
+		w.opts = sqlite.Options{PinWriter: true, WriterCPU: -1}
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return errors.New("want auto, off or a CPU number")
+		}
+		w.opts = sqlite.Options{PinWriter: true, WriterCPU: n}
+	}
+	w.value = v
+	return nil
 }
 
 // inboundVia delivers simulated SMS through the server's own inbound endpoint, with
