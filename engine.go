@@ -44,6 +44,7 @@ type Tx interface {
 	OutboxTx
 	IdempotencyTx
 	DepositTx
+	WebhookTx
 }
 
 // NumberPick says which free number a purchase wants.

@@ -18,7 +18,7 @@ type Store interface {
 	// (SQLite after a failed flush, which needs a restart; PostgreSQL unreachable).
 	Health(ctx context.Context) error
 	// SetClock sets business time for the methods that still read it (support,
-	// webhooks); New sets it.
+	// the ledger check); New sets it.
 	SetClock(Clock)
 
 	Updater
@@ -68,20 +68,8 @@ type Store interface {
 	// Idempotency keys older than before are forgotten.
 	PurgeIdempotencyBefore(ctx context.Context, before time.Time) (int64, error)
 
-	// Webhooks.
-	CreateEndpoint(ctx context.Context, userID, url string, events []string) (*WebhookEndpoint, error)
-	Endpoints(ctx context.Context, userID string) ([]*WebhookEndpoint, error)
-	Endpoint(ctx context.Context, userID, id string) (*WebhookEndpoint, error)
-	DeleteEndpoint(ctx context.Context, userID, id string) error
-	EnableEndpoint(ctx context.Context, userID, id string) (*WebhookEndpoint, error)
-	SendTestEvent(ctx context.Context, userID, endpointID string) (string, error)
-	Redeliver(ctx context.Context, userID, endpointID, deliveryID string) error
-	EndpointDeliveries(ctx context.Context, userID, endpointID string, p Page) ([]*Delivery, int64, error)
-	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*Delivery, error)
-	RecordAttempt(ctx context.Context, d *Delivery, a DeliveryAttempt) error
-	PendingDeliveries(ctx context.Context) (int, error)
-	// DeliveriesDue is signalled after a commit that may have enqueued deliveries.
-	DeliveriesDue() <-chan struct{}
+	// Webhooks (webhook.go).
+	WebhookStore
 
 	// Support tickets and the admin views (support.go).
 	SupportStore

@@ -1,9 +1,20 @@
 package fetchsms
 
 import (
+	"context"
 	"encoding/json"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"time"
 )
+
+// The webhook rules: endpoints (at most MaxEndpoints live ones per account, each
+// with its own signing secret), and the life of a delivery: claimed with a lease
+// by a worker, sent, then delivered, retried on RetrySchedule or given up; an
+// endpoint that fails for DisableAfter without a success is disabled. Events
+// themselves are queued in the transaction of the change they announce (enqueue,
+// purchase.go).
 
 // Event types.
 const (
@@ -173,4 +184,283 @@ func nilIfEmpty(s string) *string {
 		return nil
 	}
 	return &s
+}
+
+// MaxEndpoints is how many live webhook endpoints one account may have.
+const MaxEndpoints = 20
+
+// WebhookStore is the engine side of webhooks outside a transaction.
+type WebhookStore interface {
+	// Endpoints lists the user's live endpoints, newest first.
+	Endpoints(ctx context.Context, userID string) ([]*WebhookEndpoint, error)
+	// LoadEndpoint returns one of the user's live endpoints; ErrNoRow when none.
+	LoadEndpoint(ctx context.Context, userID, id string) (*WebhookEndpoint, error)
+	// LoadDeliveries lists an endpoint's deliveries newest first, each with every
+	// attempt, and the cursor of the next page.
+	LoadDeliveries(ctx context.Context, endpointID string, p Page) ([]*Delivery, int64, error)
+	// LeaseDeliveries leases deliveries to a worker as c asks and returns them: no
+	// other worker, in this process or another, claims them until the lease ends.
+	LeaseDeliveries(ctx context.Context, c DeliveryClaim) ([]*Delivery, error)
+	// PendingDeliveries counts deliveries not yet delivered nor given up.
+	PendingDeliveries(ctx context.Context) (int, error)
+	// DeliveriesDue is signalled after a commit that may have made deliveries due
+	// (on PostgreSQL, a commit on any server).
+	DeliveriesDue() <-chan struct{}
+}
+
+// DeliveryClaim asks for up to Limit pending deliveries of enabled live
+// endpoints, whose next attempt is due by Due (business time) and whose lease
+// has ended by Now (wall time), earliest due first, to lease until Until.
+type DeliveryClaim struct {
+	Limit      int
+	Due        time.Time
+	Now, Until time.Time
+}
+
+// WebhookTx writes endpoints and deliveries.
+type WebhookTx interface {
+	// CountEndpoints counts the user's live endpoints. On PostgreSQL the user's
+	// row stays locked to the end of the transaction, so that two servers cannot
+	// both add the last endpoint allowed.
+	CountEndpoints(ctx context.Context, userID string) (int, error)
+	// InsertEndpoint stores e (ID, Secret and CreatedAt set by the caller).
+	InsertEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// HasEndpoint tells whether id is one of the user's live endpoints.
+	HasEndpoint(ctx context.Context, userID, id string) (bool, error)
+	// MarkEndpointDeleted deletes (and disables) the user's live endpoint at now;
+	// false when there is none.
+	MarkEndpointDeleted(ctx context.Context, userID, id string, now time.Time) (bool, error)
+	// ReenableEndpoint enables the user's live endpoint and clears its disabled
+	// reason and failing_since; false when there is none.
+	ReenableEndpoint(ctx context.Context, userID, id string) (bool, error)
+	// DisableEndpoint disables an endpoint with a reason.
+	DisableEndpoint(ctx context.Context, id, reason string) error
+	// EndpointFailing sets the endpoint's failing_since to now unless it is set,
+	// and returns it.
+	EndpointFailing(ctx context.Context, id string, now time.Time) (since time.Time, err error)
+	// EndpointRecovered clears the endpoint's failing_since.
+	EndpointRecovered(ctx context.Context, id string) error
+	// FailPendingDeliveries marks the endpoint's pending deliveries failed.
+	FailPendingDeliveries(ctx context.Context, endpointID string) error
+	// RetryPendingDeliveries makes the endpoint's pending deliveries due at, with
+	// no attempt counted; workers are woken after the commit.
+	RetryPendingDeliveries(ctx context.Context, endpointID string, at time.Time) error
+	// ResetDelivery makes a delivery of the user's live endpoint pending, due at,
+	// with no attempt counted and no lease, whatever its status; false when there
+	// is none. Workers are woken after the commit.
+	ResetDelivery(ctx context.Context, userID, endpointID, deliveryID string, at time.Time) (bool, error)
+	// EventDelivery returns the id of an event's delivery (an event sent to one
+	// endpoint); ErrNoRow when none.
+	EventDelivery(ctx context.Context, eventID string) (string, error)
+	// InsertAttempt appends an attempt to a delivery's history.
+	InsertAttempt(ctx context.Context, deliveryID string, a DeliveryAttempt) error
+	// DeliverySucceeded marks a delivery delivered at, counts one more attempt,
+	// and ends its lease.
+	DeliverySucceeded(ctx context.Context, id string, at time.Time) error
+	// RetryDelivery sets a delivery's attempts and its next attempt at, and ends
+	// its lease.
+	RetryDelivery(ctx context.Context, id string, attempts int, at time.Time) error
+	// GiveUpDelivery marks a delivery failed with its attempts, and ends its lease.
+	GiveUpDelivery(ctx context.Context, id string, attempts int) error
+}
+
+// CreateEndpoint registers a webhook endpoint with a fresh signing secret. The
+// URL must already be checked by the caller (that needs the network). An unknown
+// event is EUNPROCESSABLE; an account with MaxEndpoints live endpoints ECONFLICT.
+func (a *App) CreateEndpoint(ctx context.Context, userID, url string, events []string) (*WebhookEndpoint, error) {
+	if err := ValidateEvents(events); err != nil {
+		return nil, err
+	}
+	if events == nil {
+		events = []string{}
+	}
+	e := &WebhookEndpoint{ID: NewID(), UserID: userID, URL: url, Secret: strings.ReplaceAll(NewToken("whsec_"), "-", "A"), Events: events,
+		Enabled: true, CreatedAt: a.wall.Now().Truncate(time.Millisecond).UTC()}
+	err := a.update(ctx, "CreateEndpoint", func(tx Tx) error {
+		n, err := tx.CountEndpoints(ctx, userID)
+		if err != nil {
+			return err
+		}
+		if n >= MaxEndpoints {
+			return Errorf(ECONFLICT, "at most %d webhook endpoints per account: delete one first", MaxEndpoints)
+		}
+		return tx.InsertEndpoint(ctx, e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func endpointNotFound() error { return Errorf(ENOTFOUND, "webhook endpoint not found") }
+
+// Endpoint returns one of the user's live endpoints; another user's, or a
+// deleted one, is ENOTFOUND.
+func (a *App) Endpoint(ctx context.Context, userID, id string) (*WebhookEndpoint, error) {
+	e, err := a.Store.LoadEndpoint(ctx, userID, id)
+	if err != nil {
+		return nil, storageError("Endpoint", err, "webhook endpoint not found")
+	}
+	return e, nil
+}
+
+// DeleteEndpoint removes one of the user's endpoints; its pending deliveries are
+// abandoned (failed).
+func (a *App) DeleteEndpoint(ctx context.Context, userID, id string) error {
+	now := a.wall.Now()
+	return a.update(ctx, "DeleteEndpoint", func(tx Tx) error {
+		ok, err := tx.MarkEndpointDeleted(ctx, userID, id, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return endpointNotFound()
+		}
+		return tx.FailPendingDeliveries(ctx, id)
+	})
+}
+
+// EnableEndpoint re-enables an endpoint that was disabled for failing; its
+// pending deliveries are retried at once, the retry schedule afresh.
+func (a *App) EnableEndpoint(ctx context.Context, userID, id string) (*WebhookEndpoint, error) {
+	now := a.now()
+	err := a.update(ctx, "EnableEndpoint", func(tx Tx) error {
+		ok, err := tx.ReenableEndpoint(ctx, userID, id)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return endpointNotFound()
+		}
+		return tx.RetryPendingDeliveries(ctx, id, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.Endpoint(ctx, userID, id)
+}
+
+// SendTestEvent queues a test event for one of the user's endpoints (enabled or
+// not) and returns its delivery's id.
+func (a *App) SendTestEvent(ctx context.Context, userID, endpointID string) (string, error) {
+	now := a.now()
+	var id string
+	err := a.update(ctx, "SendTestEvent", func(tx Tx) error {
+		ok, err := tx.HasEndpoint(ctx, userID, endpointID)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return endpointNotFound()
+		}
+		ev := TestEvent(userID, endpointID, now)
+		if err := enqueue(ctx, tx, ev, endpointID); err != nil {
+			return err
+		}
+		id, err = tx.EventDelivery(ctx, ev.ID)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// Redeliver sends a delivery of the user's endpoint again now, whatever became of
+// it, with the retry schedule afresh. An unknown delivery, or another user's, is
+// ENOTFOUND.
+func (a *App) Redeliver(ctx context.Context, userID, endpointID, deliveryID string) error {
+	now := a.now()
+	return a.update(ctx, "Redeliver", func(tx Tx) error {
+		ok, err := tx.ResetDelivery(ctx, userID, endpointID, deliveryID, now)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return Errorf(ENOTFOUND, "delivery not found")
+		}
+		return nil
+	})
+}
+
+// EndpointDeliveries lists the deliveries of one of the user's endpoints newest
+// first, each with every attempt.
+func (a *App) EndpointDeliveries(ctx context.Context, userID, endpointID string, p Page) ([]*Delivery, int64, error) {
+	if _, err := a.Endpoint(ctx, userID, endpointID); err != nil {
+		return nil, 0, err
+	}
+	list, next, err := a.Store.LoadDeliveries(ctx, endpointID, p)
+	if err != nil {
+		return nil, 0, storageError("EndpointDeliveries", err, "")
+	}
+	return list, next, nil
+}
+
+// ClaimDeliveries leases to the calling worker, for lease (wall time), up to limit
+// deliveries of enabled endpoints whose next attempt is due by the business
+// clock, so that no other worker sends them meanwhile. A worker that dies
+// holding some leaves them to another once the lease ends.
+func (a *App) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*Delivery, error) {
+	wall := a.wall.Now()
+	ds, err := a.Store.LeaseDeliveries(ctx, DeliveryClaim{Limit: limit, Due: a.now(), Now: wall, Until: wall.Add(lease)})
+	if err != nil {
+		return nil, storageError("ClaimDeliveries", err, "")
+	}
+	return ds, nil
+}
+
+// RecordAttempt stores the outcome of one POST of a claimed delivery and
+// schedules what follows: delivered on success; otherwise a retry after the
+// attempt's step of RetrySchedule (with up to a fifth more, so that retries
+// spread), or failed once the schedule is spent. An endpoint that has failed
+// without a single success for DisableAfter is disabled, with the last error as
+// the reason.
+func (a *App) RecordAttempt(ctx context.Context, d *Delivery, at DeliveryAttempt) error {
+	now := a.now()
+	attempts := d.Attempts + 1
+	var wait time.Duration
+	if attempts <= len(RetrySchedule) {
+		wait = RetrySchedule[attempts-1]
+		wait += time.Duration(rand.Int64N(int64(wait)/5 + 1))
+	}
+	return a.update(ctx, "RecordAttempt", func(tx Tx) error {
+		if err := tx.InsertAttempt(ctx, d.ID, at); err != nil {
+			return err
+		}
+		if at.OK() {
+			if err := tx.DeliverySucceeded(ctx, d.ID, now); err != nil {
+				return err
+			}
+			return tx.EndpointRecovered(ctx, d.EndpointID)
+		}
+		var err error
+		if attempts > len(RetrySchedule) {
+			err = tx.GiveUpDelivery(ctx, d.ID, attempts)
+		} else {
+			err = tx.RetryDelivery(ctx, d.ID, attempts, now.Add(wait))
+		}
+		if err != nil {
+			return err
+		}
+		since, err := tx.EndpointFailing(ctx, d.EndpointID, now)
+		if err != nil {
+			return err
+		}
+		if now.Sub(since) >= DisableAfter {
+			return tx.DisableEndpoint(ctx, d.EndpointID, "disabled after failing for 3 days without a successful delivery; last error: "+attemptError(at))
+		}
+		return nil
+	})
+}
+
+// attemptError describes a failed attempt in at most 200 bytes.
+func attemptError(a DeliveryAttempt) string {
+	s := a.Error
+	if s == "" {
+		s = "HTTP " + strconv.Itoa(a.StatusCode)
+	}
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
 }

@@ -4,16 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"math/rand/v2"
-	"strings"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
-
-// MaxEndpoints is how many live webhook endpoints one account may have.
-const MaxEndpoints = 20
 
 // notify wakes the delivery worker after a commit that may have enqueued deliveries.
 func (db *DB) notify() {
@@ -70,293 +65,176 @@ func (tx *wtx) Enqueue(ctx context.Context, ev *fetchsms.Event, onlyEndpoint str
 	return nil
 }
 
-// CreateEndpoint registers a webhook endpoint with a fresh signing secret. The URL
-// must already be checked by the caller (it needs the network to do so).
-func (db *DB) CreateEndpoint(ctx context.Context, userID, url string, events []string) (*fetchsms.WebhookEndpoint, error) {
-	if err := fetchsms.ValidateEvents(events); err != nil {
-		return nil, err
-	}
-	if events == nil {
-		events = []string{}
-	}
-	evJSON, _ := json.Marshal(events)
-	e := &fetchsms.WebhookEndpoint{ID: newID(), UserID: userID, URL: url, Secret: strings.Replace(fetchsms.NewToken("whsec_"), "-", "A", -1), Events: events, Enabled: true, CreatedAt: db.RealClock.Now().Truncate(time.Millisecond)}
-	err := db.tx(ctx, "sqlite.CreateEndpoint", func(tx *wtx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL`, userID).Scan(&n); err != nil {
-			return err
-		}
-		if n >= MaxEndpoints {
-			return fetchsms.Errorf(fetchsms.ECONFLICT, "at most %d webhook endpoints per account: delete one first", MaxEndpoints)
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, user_id, url, secret, events, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			e.ID, userID, url, e.Secret, string(evJSON), sqlrows.Ms(e.CreatedAt))
-		return err
-	})
+// CountEndpoints counts the user's live endpoints.
+func (t *wtx) CountEndpoints(ctx context.Context, userID string) (int, error) {
+	var n int
+	err := t.QueryRowContext(ctx, `SELECT count(*) FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL`, userID).Scan(&n)
+	return n, err
+}
+
+// InsertEndpoint stores an endpoint.
+func (t *wtx) InsertEndpoint(ctx context.Context, e *fetchsms.WebhookEndpoint) error {
+	_, err := t.ExecContext(ctx, `INSERT INTO webhook_endpoints (id, user_id, url, secret, events, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		e.ID, e.UserID, e.URL, e.Secret, sqlrows.EndpointEvents(e.Events), sqlrows.Ms(e.CreatedAt))
+	return err
+}
+
+// HasEndpoint tells whether id is one of the user's live endpoints.
+func (t *wtx) HasEndpoint(ctx context.Context, userID, id string) (bool, error) {
+	var n int
+	err := t.QueryRowContext(ctx, `SELECT count(*) FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, userID).Scan(&n)
+	return n > 0, err
+}
+
+// MarkEndpointDeleted deletes and disables the user's live endpoint.
+func (t *wtx) MarkEndpointDeleted(ctx context.Context, userID, id string, now time.Time) (bool, error) {
+	return changed(t.ExecContext(ctx, `UPDATE webhook_endpoints SET deleted_at = ?, enabled = 0 WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, sqlrows.Ms(now), id, userID))
+}
+
+// ReenableEndpoint enables the user's live endpoint and clears its failure.
+func (t *wtx) ReenableEndpoint(ctx context.Context, userID, id string) (bool, error) {
+	return changed(t.ExecContext(ctx, `UPDATE webhook_endpoints SET enabled = 1, disabled_reason = '', failing_since = NULL WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, userID))
+}
+
+// DisableEndpoint disables an endpoint with a reason.
+func (t *wtx) DisableEndpoint(ctx context.Context, id, reason string) error {
+	_, err := t.ExecContext(ctx, `UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ? WHERE id = ?`, reason, id)
+	return err
+}
+
+// EndpointFailing sets failing_since unless it is set, and returns it.
+func (t *wtx) EndpointFailing(ctx context.Context, id string, now time.Time) (time.Time, error) {
+	var since int64
+	err := t.QueryRowContext(ctx, `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since`, sqlrows.Ms(now), id).Scan(&since)
+	return sqlrows.FromMS(since), noRow(err)
+}
+
+// EndpointRecovered clears failing_since.
+func (t *wtx) EndpointRecovered(ctx context.Context, id string) error {
+	_, err := t.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?`, id)
+	return err
+}
+
+// FailPendingDeliveries marks the endpoint's pending deliveries failed.
+func (t *wtx) FailPendingDeliveries(ctx context.Context, endpointID string) error {
+	_, err := t.ExecContext(ctx, `UPDATE deliveries SET status = 'failed' WHERE endpoint_id = ? AND status = 'pending'`, endpointID)
+	return err
+}
+
+// RetryPendingDeliveries makes the endpoint's pending deliveries due at, afresh.
+func (t *wtx) RetryPendingDeliveries(ctx context.Context, endpointID string, at time.Time) error {
+	t.queued = true
+	_, err := t.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?, attempts = 0 WHERE endpoint_id = ? AND status = 'pending'`, sqlrows.Ms(at), endpointID)
+	return err
+}
+
+// ResetDelivery makes a delivery of the user's live endpoint pending and due at, afresh.
+func (t *wtx) ResetDelivery(ctx context.Context, userID, endpointID, deliveryID string, at time.Time) (bool, error) {
+	t.queued = true
+	return changed(t.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0
+		WHERE id = ? AND endpoint_id = (SELECT id FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL)`, sqlrows.Ms(at), deliveryID, endpointID, userID))
+}
+
+// EventDelivery returns the id of an event's delivery.
+func (t *wtx) EventDelivery(ctx context.Context, eventID string) (string, error) {
+	var id string
+	err := t.QueryRowContext(ctx, `SELECT id FROM deliveries WHERE event_id = ?`, eventID).Scan(&id)
+	return id, noRow(err)
+}
+
+// InsertAttempt appends an attempt to a delivery's history.
+func (t *wtx) InsertAttempt(ctx context.Context, deliveryID string, a fetchsms.DeliveryAttempt) error {
+	_, err := t.ExecContext(ctx, `INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error, latency_ms) VALUES (?, ?, ?, ?, ?)`,
+		deliveryID, sqlrows.Ms(a.At), a.StatusCode, a.Error, a.Latency.Milliseconds())
+	return err
+}
+
+// DeliverySucceeded marks a delivery delivered.
+func (t *wtx) DeliverySucceeded(ctx context.Context, id string, at time.Time) error {
+	_, err := t.ExecContext(ctx, `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = 0 WHERE id = ?`, sqlrows.Ms(at), id)
+	return err
+}
+
+// RetryDelivery schedules a delivery's next attempt.
+func (t *wtx) RetryDelivery(ctx context.Context, id string, attempts int, at time.Time) error {
+	_, err := t.ExecContext(ctx, `UPDATE deliveries SET attempts = ?, next_attempt_at = ?, lease_until = 0 WHERE id = ?`, attempts, sqlrows.Ms(at), id)
+	return err
+}
+
+// GiveUpDelivery marks a delivery failed.
+func (t *wtx) GiveUpDelivery(ctx context.Context, id string, attempts int) error {
+	_, err := t.ExecContext(ctx, `UPDATE deliveries SET status = 'failed', attempts = ?, lease_until = 0 WHERE id = ?`, attempts, id)
+	return err
+}
+
+// changed tells whether a statement changed a row.
+func changed(res sql.Result, err error) (bool, error) {
 	if err != nil {
-		return nil, err
+		return false, err
 	}
-	return e, nil
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // Endpoints lists the user's live endpoints, newest first.
 func (db *DB) Endpoints(ctx context.Context, userID string) ([]*fetchsms.WebhookEndpoint, error) {
 	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.EndpointCols+` FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL ORDER BY seq DESC`, userID)
-	if err != nil {
-		return nil, wrap("sqlite.Endpoints", err)
-	}
-	defer rows.Close()
-	var out []*fetchsms.WebhookEndpoint
-	for rows.Next() {
-		e, err := sqlrows.ScanEndpoint(rows)
-		if err != nil {
-			return nil, wrap("sqlite.Endpoints", err)
-		}
-		out = append(out, e)
-	}
-	return out, wrap("sqlite.Endpoints", rows.Err())
+	out, err := sqlrows.All(rows, err, sqlrows.ScanEndpoint)
+	return out, engineErr(err)
 }
 
-// Endpoint returns one of the user's live endpoints, or ENOTFOUND.
-func (db *DB) Endpoint(ctx context.Context, userID, id string) (*fetchsms.WebhookEndpoint, error) {
+// LoadEndpoint returns one of the user's live endpoints, or ErrNoRow.
+func (db *DB) LoadEndpoint(ctx context.Context, userID, id string) (*fetchsms.WebhookEndpoint, error) {
 	e, err := sqlrows.ScanEndpoint(db.rp.QueryRowContext(ctx, `SELECT `+sqlrows.EndpointCols+` FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, userID))
-	if err != nil {
-		return nil, wrap("sqlite.Endpoint", notFound(err, "webhook endpoint not found"))
-	}
-	return e, nil
+	return e, engineErr(err)
 }
 
-// DeleteEndpoint removes an endpoint; its pending deliveries are abandoned.
-func (db *DB) DeleteEndpoint(ctx context.Context, userID, id string) error {
-	now := sqlrows.Ms(db.RealClock.Now())
-	return db.tx(ctx, "sqlite.DeleteEndpoint", func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET deleted_at = ?, enabled = 0 WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, now, id, userID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fetchsms.Errorf(fetchsms.ENOTFOUND, "webhook endpoint not found")
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET status = 'failed' WHERE endpoint_id = ? AND status = 'pending'`, id)
-		return err
-	})
-}
-
-// EnableEndpoint re-enables an endpoint that was disabled for failing; its pending
-// deliveries are retried at once.
-func (db *DB) EnableEndpoint(ctx context.Context, userID, id string) (*fetchsms.WebhookEndpoint, error) {
-	now := sqlrows.Ms(db.Clock.Now())
-	err := db.tx(ctx, "sqlite.EnableEndpoint", func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET enabled = 1, disabled_reason = '', failing_since = NULL WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, id, userID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fetchsms.Errorf(fetchsms.ENOTFOUND, "webhook endpoint not found")
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE deliveries SET next_attempt_at = ?, attempts = 0 WHERE endpoint_id = ? AND status = 'pending'`, now, id)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	db.notify()
-	return db.Endpoint(ctx, userID, id)
-}
-
-// SendTestEvent enqueues a test event for one endpoint and returns its delivery id.
-func (db *DB) SendTestEvent(ctx context.Context, userID, endpointID string) (string, error) {
-	var id string
-	err := db.tx(ctx, "sqlite.SendTestEvent", func(tx *wtx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, endpointID, userID).Scan(&n); err != nil {
-			return err
-		}
-		if n == 0 {
-			return fetchsms.Errorf(fetchsms.ENOTFOUND, "webhook endpoint not found")
-		}
-		ev := fetchsms.TestEvent(userID, endpointID, db.Clock.Now())
-		ev.ID = newID()
-		if err := tx.Enqueue(ctx, ev, endpointID); err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `SELECT id FROM deliveries WHERE event_id = ?`, ev.ID).Scan(&id)
-	})
-	if err != nil {
-		return "", err
-	}
-	db.notify()
-	return id, nil
-}
-
-// Redeliver schedules a delivery of the user's endpoint to be sent again now, whatever
-// became of it.
-func (db *DB) Redeliver(ctx context.Context, userID, endpointID, deliveryID string) error {
-	now := sqlrows.Ms(db.Clock.Now())
-	err := db.tx(ctx, "sqlite.Redeliver", func(tx *wtx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_until = 0
-			WHERE id = ? AND endpoint_id = (SELECT id FROM webhook_endpoints WHERE id = ? AND user_id = ? AND deleted_at IS NULL)`, now, deliveryID, endpointID, userID)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fetchsms.Errorf(fetchsms.ENOTFOUND, "delivery not found")
-		}
-		return nil
-	})
-	if err == nil {
-		db.notify()
-	}
-	return err
-}
-
-const deliveryFrom = ` FROM deliveries d JOIN events ev ON ev.id = d.event_id JOIN webhook_endpoints e ON e.id = d.endpoint_id`
-
-// EndpointDeliveries lists the deliveries of the user's endpoint newest first, each
-// with every attempt.
-func (db *DB) EndpointDeliveries(ctx context.Context, userID, endpointID string, p fetchsms.Page) ([]*fetchsms.Delivery, int64, error) {
-	if _, err := db.Endpoint(ctx, userID, endpointID); err != nil {
-		return nil, 0, err
-	}
+// LoadDeliveries lists an endpoint's deliveries newest first, each with every attempt.
+func (db *DB) LoadDeliveries(ctx context.Context, endpointID string, p fetchsms.Page) ([]*fetchsms.Delivery, int64, error) {
 	limit, before := sqlrows.PageArgs(p)
-	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.DeliveryCols+deliveryFrom+` WHERE d.endpoint_id = +? AND d.seq < +? ORDER BY d.seq DESC LIMIT +?`, endpointID, before, limit+1)
-	if err != nil {
-		return nil, 0, wrap("sqlite.EndpointDeliveries", err)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.DeliveryCols+sqlrows.DeliveryFrom+` WHERE d.endpoint_id = +? AND d.seq < +? ORDER BY d.seq DESC LIMIT +?`, endpointID, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanDelivery)
+	if err == nil {
+		err = sqlrows.Histories(out, func(id string) (sqlrows.Rows, error) {
+			return db.rp.QueryContext(ctx, `SELECT `+sqlrows.AttemptCols+` FROM delivery_attempts WHERE delivery_id = ? ORDER BY seq`, id)
+		})
 	}
-	var out []*fetchsms.Delivery
-	var seqs []int64
-	for rows.Next() {
-		d, seq, err := sqlrows.ScanDelivery(rows)
-		if err != nil {
-			rows.Close()
-			return nil, 0, wrap("sqlite.EndpointDeliveries", err)
-		}
-		out = append(out, d)
-		seqs = append(seqs, seq)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, wrap("sqlite.EndpointDeliveries", err)
-	}
-	out, next := sqlrows.Trim(out, seqs, limit)
-	for _, d := range out {
-		arows, err := db.rp.QueryContext(ctx, `SELECT attempted_at, status_code, error, latency_ms FROM delivery_attempts WHERE delivery_id = ? ORDER BY seq`, d.ID)
-		if err != nil {
-			return nil, 0, wrap("sqlite.EndpointDeliveries", err)
-		}
-		for arows.Next() {
-			var a fetchsms.DeliveryAttempt
-			var at, lat int64
-			if err := arows.Scan(&at, &a.StatusCode, &a.Error, &lat); err != nil {
-				arows.Close()
-				return nil, 0, wrap("sqlite.EndpointDeliveries", err)
-			}
-			a.At, a.Latency = sqlrows.FromMS(at), time.Duration(lat)*time.Millisecond
-			d.History = append(d.History, a)
-		}
-		arows.Close()
-	}
-	return out, next, nil
+	return out, next, engineErr(err)
 }
 
-// ClaimDeliveries leases up to limit due deliveries of enabled endpoints for lease,
-// so no other worker (in this process or another) sends them meanwhile.
-func (db *DB) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*fetchsms.Delivery, error) {
-	now := db.Clock.Now()
-	real := db.RealClock.Now()
-	var out []*fetchsms.Delivery
+// LeaseDeliveries leases the deliveries c asks for. The writer is alone: what it
+// selects, no other transaction can lease before it does.
+func (db *DB) LeaseDeliveries(ctx context.Context, c fetchsms.DeliveryClaim) ([]*fetchsms.Delivery, error) {
 	// A cheap read first: most wake-ups find nothing, and need no write lock.
 	var due int
 	if err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ? AND lease_until <= ? LIMIT 1)`,
-		sqlrows.Ms(now), sqlrows.Ms(real)).Scan(&due); err != nil || due == 0 {
-		return nil, wrap("sqlite.ClaimDeliveries", err)
+		sqlrows.Ms(c.Due), sqlrows.Ms(c.Now)).Scan(&due); err != nil || due == 0 {
+		return nil, engineErr(err)
 	}
-	err := db.tx(ctx, "sqlite.ClaimDeliveries", func(tx *wtx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT `+sqlrows.DeliveryCols+deliveryFrom+`
+	var out []*fetchsms.Delivery
+	err := db.write(ctx, func(t *wtx) error {
+		rows, err := t.QueryContext(ctx, `SELECT `+sqlrows.DeliveryCols+sqlrows.DeliveryFrom+`
 			WHERE d.status = 'pending' AND d.next_attempt_at <= +? AND d.lease_until <= +? AND e.enabled = 1 AND e.deleted_at IS NULL
-			ORDER BY d.next_attempt_at LIMIT +?`, sqlrows.Ms(now), sqlrows.Ms(real), limit) // +?: see Authenticate
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			d, _, err := sqlrows.ScanDelivery(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, d)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			ORDER BY d.next_attempt_at LIMIT +?`, sqlrows.Ms(c.Due), sqlrows.Ms(c.Now), c.Limit) // +?: see Authenticate
+		if out, err = sqlrows.All(rows, err, sqlrows.NoSeq(sqlrows.ScanDelivery)); err != nil {
 			return err
 		}
 		for _, d := range out {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE id = ?`, sqlrows.Ms(real.Add(lease)), d.ID); err != nil {
+			if _, err := t.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE id = ?`, sqlrows.Ms(c.Until), d.ID); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	return out, err
-}
-
-// RecordAttempt stores the outcome of one POST and schedules what follows: done on
-// success; otherwise a retry after the next step of the schedule (with jitter), or
-// failed once the schedule is spent. An endpoint that has failed without a success
-// for DisableAfter is disabled with the reason.
-func (db *DB) RecordAttempt(ctx context.Context, d *fetchsms.Delivery, a fetchsms.DeliveryAttempt) error {
-	now := db.Clock.Now()
-	return db.tx(ctx, "sqlite.RecordAttempt", func(tx *wtx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO delivery_attempts (delivery_id, attempted_at, status_code, error, latency_ms) VALUES (?, ?, ?, ?, ?)`,
-			d.ID, sqlrows.Ms(a.At), a.StatusCode, a.Error, a.Latency.Milliseconds()); err != nil {
-			return err
-		}
-		if a.OK() {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, lease_until = 0 WHERE id = ?`, sqlrows.Ms(now), d.ID); err != nil {
-				return err
-			}
-			_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = ?`, d.EndpointID)
-			return err
-		}
-		attempts := d.Attempts + 1
-		if attempts > len(fetchsms.RetrySchedule) {
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET status = 'failed', attempts = ?, lease_until = 0 WHERE id = ?`, attempts, d.ID); err != nil {
-				return err
-			}
-		} else {
-			wait := fetchsms.RetrySchedule[attempts-1]
-			wait += time.Duration(rand.Int64N(int64(wait)/5 + 1))
-			if _, err := tx.ExecContext(ctx, `UPDATE deliveries SET attempts = ?, next_attempt_at = ?, lease_until = 0 WHERE id = ?`, attempts, sqlrows.Ms(now.Add(wait)), d.ID); err != nil {
-				return err
-			}
-		}
-		var since sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, ?) WHERE id = ? RETURNING failing_since`, sqlrows.Ms(now), d.EndpointID).Scan(&since); err != nil {
-			return err
-		}
-		if since.Valid && now.Sub(sqlrows.FromMS(since.Int64)) >= fetchsms.DisableAfter {
-			reason := "disabled after failing for 3 days without a successful delivery; last error: " + truncateReason(a)
-			_, err := tx.ExecContext(ctx, `UPDATE webhook_endpoints SET enabled = 0, disabled_reason = ? WHERE id = ?`, reason, d.EndpointID)
-			return err
-		}
-		return nil
-	})
-}
-
-func truncateReason(a fetchsms.DeliveryAttempt) string {
-	s := a.Error
-	if s == "" {
-		s = "HTTP " + itoa(int64(a.StatusCode))
+	if err != nil {
+		return nil, engineErr(err)
 	}
-	if len(s) > 200 {
-		s = s[:200]
-	}
-	return s
+	return out, nil
 }
 
 // PendingDeliveries counts deliveries not yet delivered nor given up.
 func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
 	var n int
 	err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE status = 'pending'`).Scan(&n)
-	return n, wrap("sqlite.PendingDeliveries", err)
+	return n, engineErr(err)
 }

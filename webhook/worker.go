@@ -9,7 +9,8 @@ import (
 	fetchsms "github.com/fetchsms/fetchsms"
 )
 
-// Store is what the worker needs from storage.
+// Store is what the worker needs: the domain's delivery steps (fetchsms.App),
+// which lease due deliveries and apply the retry rules to each attempt.
 type Store interface {
 	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*fetchsms.Delivery, error)
 	RecordAttempt(ctx context.Context, d *fetchsms.Delivery, a fetchsms.DeliveryAttempt) error

@@ -134,7 +134,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		(&webhook.Worker{Store: db, Sender: webhook.NewSender(guard, 10*time.Second), Wake: db.DeliveriesDue(), Poll: time.Second, Logger: logger}).Run(workCtx)
+		(&webhook.Worker{Store: app, Sender: webhook.NewSender(guard, 10*time.Second), Wake: db.DeliveriesDue(), Poll: time.Second, Logger: logger}).Run(workCtx)
 	}()
 
 	url := "http://" + ln.Addr().String()

@@ -199,3 +199,101 @@ func ScanMessage(row Row) (*fetchsms.Message, int64, error) {
 	m.RentalID, m.Code, m.ReceivedAt = rental.String, code.String, FromMS(received)
 	return m, seq, nil
 }
+
+// Rows is a query's result: *sql.Rows, pgx.Rows, or the SQLite writer's rows.
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// closeRows closes rows, whichever driver made them.
+func closeRows(rows Rows) {
+	switch r := rows.(type) {
+	case interface{ Close() error }:
+		r.Close()
+	case interface{ Close() }:
+		r.Close()
+	}
+}
+
+// All reads every row of a query with scan, and closes the rows. err is the
+// query's own error: when it is set, All returns it.
+func All[T any](rows Rows, err error, scan func(Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer closeRows(rows)
+	var out []T
+	for rows.Next() {
+		x, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// Page reads the rows of a page query for limit+1 items with scan (each item
+// and its seq), as All does, and returns the first limit of them and the cursor
+// of the next page (see Trim).
+func Page[T any](rows Rows, err error, limit int, scan func(Row) (T, int64, error)) ([]T, int64, error) {
+	var seqs []int64
+	out, err := All(rows, err, func(r Row) (T, error) {
+		x, seq, err := scan(r)
+		seqs = append(seqs, seq)
+		return x, err
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	out, next := Trim(out, seqs, limit)
+	return out, next, nil
+}
+
+// NoSeq adapts a scanner that also reads the row's seq for All.
+func NoSeq[T any](scan func(Row) (T, int64, error)) func(Row) (T, error) {
+	return func(r Row) (T, error) {
+		x, _, err := scan(r)
+		return x, err
+	}
+}
+
+// EndpointEvents is how an endpoint's event list is stored (JSON, "[]" for every event).
+func EndpointEvents(events []string) string {
+	if events == nil {
+		events = []string{}
+	}
+	b, _ := json.Marshal(events)
+	return string(b)
+}
+
+// DeliveryFrom joins a delivery (d) with its event (ev) and endpoint (e), for DeliveryCols.
+const DeliveryFrom = ` FROM deliveries d JOIN events ev ON ev.id = d.event_id JOIN webhook_endpoints e ON e.id = d.endpoint_id`
+
+// AttemptCols are a delivery_attempts row, for ScanAttempt.
+const AttemptCols = `attempted_at, status_code, error, latency_ms`
+
+// ScanAttempt reads AttemptCols.
+func ScanAttempt(row Row) (fetchsms.DeliveryAttempt, error) {
+	var a fetchsms.DeliveryAttempt
+	var at, latency int64
+	if err := row.Scan(&at, &a.StatusCode, &a.Error, &latency); err != nil {
+		return a, err
+	}
+	a.At, a.Latency = FromMS(at), time.Duration(latency)*time.Millisecond
+	return a, nil
+}
+
+// Histories reads the attempts of each delivery, oldest first, with query (which
+// runs the attempts' query for one delivery id).
+func Histories(ds []*fetchsms.Delivery, query func(deliveryID string) (Rows, error)) error {
+	for _, d := range ds {
+		rows, err := query(d.ID)
+		if d.History, err = All(rows, err, ScanAttempt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
