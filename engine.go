@@ -45,6 +45,7 @@ type Tx interface {
 	IdempotencyTx
 	DepositTx
 	WebhookTx
+	SupportTx
 }
 
 // NumberPick says which free number a purchase wants.

@@ -17,8 +17,8 @@ type Store interface {
 	// Health is nil while the store can serve; otherwise an EUNAVAILABLE error
 	// (SQLite after a failed flush, which needs a restart; PostgreSQL unreachable).
 	Health(ctx context.Context) error
-	// SetClock sets business time for the methods that still read it (support,
-	// the ledger check); New sets it.
+	// SetClock sets business time for the methods that still read it (the
+	// ledger check); New sets it.
 	SetClock(Clock)
 
 	Updater
@@ -128,35 +128,3 @@ func (c *LedgerCheck) OK() bool {
 }
 
 func (c *LedgerCheck) String() string { return fmt.Sprintf("%+v", *c) }
-
-// SupportStore is the support-ticket part of Store.
-type SupportStore interface {
-	// CreateTicket opens a ticket with its first message. A verification or rental
-	// id that is not the user's own is ENOTFOUND.
-	CreateTicket(ctx context.Context, userID string, req TicketRequest) (*Ticket, error)
-	// Tickets lists tickets newest first (by last activity is not promised: by
-	// creation), with the cursor of the next page.
-	Tickets(ctx context.Context, f TicketFilter, p Page) ([]*Ticket, int64, error)
-	// Ticket returns one ticket with its messages; userID "" reads any (staff),
-	// otherwise another user's ticket is ENOTFOUND.
-	Ticket(ctx context.Context, userID, id string) (*Ticket, error)
-	// AddTicketMessage appends to the thread. userID must own the ticket unless
-	// staff is set. A staff reply marks it answered; a customer's reply marks it
-	// open again (also after it was closed).
-	AddTicketMessage(ctx context.Context, userID, ticketID string, staff bool, body string) (*TicketMessage, error)
-	// CloseTicket closes a ticket (staff); closing a closed one is a no-op.
-	CloseTicket(ctx context.Context, id string) (*Ticket, error)
-
-	// ServiceStats returns per-service sales since a time, busiest first.
-	ServiceStats(ctx context.Context, since time.Time) ([]ServiceStats, error)
-	// ListNumbers lists the pool newest first, with the cursor of the next page.
-	ListNumbers(ctx context.Context, p Page) ([]*PoolNumber, int64, error)
-	// SetNumberStatus sets a pool number NumberActive or NumberDisabled (anything
-	// else is EINVALID; an unknown id ENOTFOUND). A disabled number is never sold;
-	// one held when it is disabled stays held until its purchase ends.
-	SetNumberStatus(ctx context.Context, numberID string, status string) error
-
-	// ListInboundMessages lists every stored inbound SMS newest first, routed or
-	// not, with the cursor of the next page.
-	ListInboundMessages(ctx context.Context, p Page) ([]*InboundLogEntry, int64, error)
-}

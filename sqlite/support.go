@@ -8,269 +8,89 @@ import (
 	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
-// CreateTicket opens a ticket with its first message. A verification or rental that
-// is not the user's own is ENOTFOUND.
-func (db *DB) CreateTicket(ctx context.Context, userID string, req fetchsms.TicketRequest) (*fetchsms.Ticket, error) {
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
-	now := db.Clock.Now()
-	t := &fetchsms.Ticket{ID: newID(), UserID: userID, Subject: req.Subject, Status: fetchsms.TicketOpen,
-		VerificationID: req.VerificationID, RentalID: req.RentalID, CreatedAt: now, UpdatedAt: now}
-	m := &fetchsms.TicketMessage{ID: newID(), TicketID: t.ID, AuthorID: userID, Body: req.Body, CreatedAt: now}
-	err := db.tx(ctx, "sqlite.CreateTicket", func(tx *wtx) error {
-		var one int
-		if req.VerificationID != "" {
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM verifications WHERE id = ? AND user_id = ?`, req.VerificationID, userID).Scan(&one)
-			if err != nil {
-				return notFound(err, "verification not found")
-			}
-		}
-		if req.RentalID != "" {
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM rentals WHERE id = ? AND user_id = ?`, req.RentalID, userID).Scan(&one)
-			if err != nil {
-				return notFound(err, "rental not found")
-			}
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT email FROM users WHERE id = ?`, userID).Scan(&t.UserEmail); err != nil {
-			return notFound(err, "user not found")
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO support_tickets (id, user_id, subject, status, verification_id, rental_id, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, t.ID, userID, t.Subject, t.Status, sqlrows.NullStr(t.VerificationID), sqlrows.NullStr(t.RentalID), sqlrows.Ms(now), sqlrows.Ms(now)); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO support_messages (id, ticket_id, author_id, staff, body, created_at) VALUES (?, ?, ?, 0, ?, ?)`,
-			m.ID, t.ID, userID, m.Body, sqlrows.Ms(now))
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	t.Messages = []*fetchsms.TicketMessage{m}
-	return t, nil
+// InsertTicket stores a ticket.
+func (t *wtx) InsertTicket(ctx context.Context, tk *fetchsms.Ticket) error {
+	_, err := t.ExecContext(ctx, `INSERT INTO support_tickets (id, user_id, subject, status, verification_id, rental_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		tk.ID, tk.UserID, tk.Subject, tk.Status, sqlrows.NullStr(tk.VerificationID), sqlrows.NullStr(tk.RentalID), sqlrows.Ms(tk.CreatedAt), sqlrows.Ms(tk.UpdatedAt))
+	return err
 }
 
-const ticketColumns = `t.seq, t.id, t.user_id, u.email, t.subject, t.status, t.verification_id, t.rental_id, t.created_at, t.updated_at`
+// InsertTicketMessage appends a message to its ticket's thread.
+func (t *wtx) InsertTicketMessage(ctx context.Context, m *fetchsms.TicketMessage) error {
+	_, err := t.ExecContext(ctx, `INSERT INTO support_messages (id, ticket_id, author_id, staff, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		m.ID, m.TicketID, m.AuthorID, m.Staff, m.Body, sqlrows.Ms(m.CreatedAt))
+	return err
+}
+
+// LockTicket reads a ticket inside the writer's transaction (which no other
+// writer can interleave with), or ErrNoRow.
+func (t *wtx) LockTicket(ctx context.Context, id string) (*fetchsms.Ticket, error) {
+	tk, _, err := sqlrows.ScanTicket(t.QueryRowContext(ctx, `SELECT `+sqlrows.TicketCols+sqlrows.TicketFrom+` WHERE t.id = ?`, id))
+	return tk, noRow(err)
+}
+
+// SetTicketStatus sets a ticket's status.
+func (t *wtx) SetTicketStatus(ctx context.Context, id, status string, now time.Time) error {
+	_, err := t.ExecContext(ctx, `UPDATE support_tickets SET status = ?, updated_at = ? WHERE id = ?`, status, sqlrows.Ms(now), id)
+	return err
+}
+
+// SetNumberStatus sets a pool number's status; false when there is none.
+func (t *wtx) SetNumberStatus(ctx context.Context, numberID, status string) (bool, error) {
+	return changed(t.ExecContext(ctx, `UPDATE numbers SET status = ? WHERE id = ?`, status, numberID))
+}
 
 // Tickets lists tickets newest first: one user's, or everyone's when f.UserID is "",
 // optionally of one status.
 func (db *DB) Tickets(ctx context.Context, f fetchsms.TicketFilter, p fetchsms.Page) ([]*fetchsms.Ticket, int64, error) {
 	limit, before := sqlrows.PageArgs(p)
-	rows, err := db.rp.QueryContext(ctx, `SELECT `+ticketColumns+` FROM support_tickets t JOIN users u ON u.id = t.user_id
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.TicketCols+sqlrows.TicketFrom+`
 		WHERE (? = '' OR t.user_id = ?) AND (? = '' OR t.status = ?) AND t.seq < ? ORDER BY t.seq DESC LIMIT ?`,
 		f.UserID, f.UserID, f.Status, f.Status, before, limit+1)
-	if err != nil {
-		return nil, 0, wrap("sqlite.Tickets", err)
-	}
-	defer rows.Close()
-	var out []*fetchsms.Ticket
-	var seqs []int64
-	for rows.Next() {
-		t, seq, err := sqlrows.ScanTicket(rows)
-		if err != nil {
-			return nil, 0, wrap("sqlite.Tickets", err)
-		}
-		out = append(out, t)
-		seqs = append(seqs, seq)
-	}
-	out, next := sqlrows.Trim(out, seqs, limit)
-	return out, next, wrap("sqlite.Tickets", rows.Err())
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanTicket)
+	return out, next, engineErr(err)
 }
 
-// Ticket returns a ticket with its messages, oldest first. userID "" reads any
-// ticket (staff); another user's ticket is ENOTFOUND.
-func (db *DB) Ticket(ctx context.Context, userID, id string) (*fetchsms.Ticket, error) {
-	t, _, err := sqlrows.ScanTicket(db.rp.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM support_tickets t JOIN users u ON u.id = t.user_id
-		WHERE t.id = ? AND (? = '' OR t.user_id = ?)`, id, userID, userID))
+// LoadTicket returns a ticket with its messages, oldest first, or ErrNoRow.
+func (db *DB) LoadTicket(ctx context.Context, id string) (*fetchsms.Ticket, error) {
+	t, _, err := sqlrows.ScanTicket(db.rp.QueryRowContext(ctx, `SELECT `+sqlrows.TicketCols+sqlrows.TicketFrom+` WHERE t.id = ?`, id))
+	if err == nil {
+		rows, qerr := db.rp.QueryContext(ctx, `SELECT `+sqlrows.TicketMessageCols+` FROM support_messages WHERE ticket_id = ? ORDER BY seq`, id)
+		t.Messages, err = sqlrows.All(rows, qerr, sqlrows.ScanTicketMessage)
+	}
 	if err != nil {
-		return nil, wrap("sqlite.Ticket", notFound(err, "ticket not found"))
+		return nil, engineErr(err)
 	}
-	rows, err := db.rp.QueryContext(ctx, `SELECT id, author_id, staff, body, created_at FROM support_messages WHERE ticket_id = ? ORDER BY seq`, id)
-	if err != nil {
-		return nil, wrap("sqlite.Ticket", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		m := &fetchsms.TicketMessage{TicketID: id}
-		var created int64
-		if err := rows.Scan(&m.ID, &m.AuthorID, &m.Staff, &m.Body, &created); err != nil {
-			return nil, wrap("sqlite.Ticket", err)
-		}
-		m.CreatedAt = sqlrows.FromMS(created)
-		t.Messages = append(t.Messages, m)
-	}
-	return t, wrap("sqlite.Ticket", rows.Err())
+	return t, nil
 }
 
-// AddTicketMessage appends a message; a staff reply marks the ticket answered, a
-// customer's marks it open (reopening a closed one).
-func (db *DB) AddTicketMessage(ctx context.Context, userID, ticketID string, staff bool, body string) (*fetchsms.TicketMessage, error) {
-	body, err := fetchsms.ValidateTicketBody(body)
-	if err != nil {
-		return nil, err
-	}
-	now := db.Clock.Now()
-	m := &fetchsms.TicketMessage{ID: newID(), TicketID: ticketID, AuthorID: userID, Staff: staff, Body: body, CreatedAt: now}
-	status := fetchsms.TicketOpen
-	if staff {
-		status = fetchsms.TicketAnswered
-	}
-	err = db.tx(ctx, "sqlite.AddTicketMessage", func(tx *wtx) error {
-		owner := userID
-		if staff {
-			owner = ""
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE support_tickets SET status = ?, updated_at = ? WHERE id = ? AND (? = '' OR user_id = ?)`,
-			status, sqlrows.Ms(now), ticketID, owner, owner)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fetchsms.Errorf(fetchsms.ENOTFOUND, "ticket not found")
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO support_messages (id, ticket_id, author_id, staff, body, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			m.ID, ticketID, userID, staff, body, sqlrows.Ms(now))
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
+// VerificationSales counts the verifications bought since a time by service and status.
+func (db *DB) VerificationSales(ctx context.Context, since time.Time) ([]fetchsms.SalesGroup, error) {
+	rows, err := db.rp.QueryContext(ctx, `SELECT service_id, status, FALSE, count(*), sum(cost_cents) FROM verifications WHERE created_at >= ? GROUP BY 1, 2`, sqlrows.Ms(since))
+	out, err := sqlrows.All(rows, err, sqlrows.ScanSales)
+	return out, engineErr(err)
 }
 
-// CloseTicket closes a ticket; closing a closed one changes nothing.
-func (db *DB) CloseTicket(ctx context.Context, id string) (*fetchsms.Ticket, error) {
-	now := db.Clock.Now()
-	err := db.tx(ctx, "sqlite.CloseTicket", func(tx *wtx) error {
-		var one int
-		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM support_tickets WHERE id = ?`, id).Scan(&one); err != nil {
-			return notFound(err, "ticket not found")
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE support_tickets SET status = 'closed', updated_at = ? WHERE id = ? AND status <> 'closed'`, sqlrows.Ms(now), id)
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return db.Ticket(ctx, "", id)
+// RentalSales counts the rentals bought since a time by service, status and refund.
+func (db *DB) RentalSales(ctx context.Context, since time.Time) ([]fetchsms.SalesGroup, error) {
+	rows, err := db.rp.QueryContext(ctx, `SELECT r.service_id, r.status, EXISTS (SELECT 1 FROM ledger l WHERE l.rental_id = r.id AND l.kind = 'refund'), count(*), sum(r.cost_cents)
+		FROM rentals r WHERE r.created_at >= ? GROUP BY 1, 2, 3`, sqlrows.Ms(since))
+	out, err := sqlrows.All(rows, err, sqlrows.ScanSales)
+	return out, engineErr(err)
 }
 
-// ServiceStats returns per-service sales of purchases made since a time, busiest
-// first. Verification revenue is what codes earned (refunded purchases earn
-// nothing); rental revenue is every rental not refunded so far.
-func (db *DB) ServiceStats(ctx context.Context, since time.Time) ([]fetchsms.ServiceStats, error) {
-	const op = "sqlite.ServiceStats"
-	byID := map[int]*fetchsms.ServiceStats{}
-	get := func(id int) *fetchsms.ServiceStats {
-		if s := byID[id]; s != nil {
-			return s
-		}
-		s := &fetchsms.ServiceStats{ServiceID: id}
-		byID[id] = s
-		return s
-	}
-	rows, err := db.rp.QueryContext(ctx, `SELECT service_id, count(*),
-		count(*) FILTER (WHERE status = 'received'),
-		count(*) FILTER (WHERE status IN ('received', 'expired', 'cancelled')),
-		coalesce(sum(cost_cents) FILTER (WHERE status = 'received'), 0)
-		FROM verifications WHERE created_at >= ? GROUP BY service_id`, sqlrows.Ms(since))
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	for rows.Next() {
-		var id, n, recv, ended int
-		var rev int64
-		if err := rows.Scan(&id, &n, &recv, &ended, &rev); err != nil {
-			rows.Close()
-			return nil, wrap(op, err)
-		}
-		s := get(id)
-		s.Purchases, s.Received, s.Ended, s.RevenueCents = n, recv, ended, fetchsms.Cents(rev)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrap(op, err)
-	}
-	rows, err = db.rp.QueryContext(ctx, `SELECT r.service_id, count(*),
-		coalesce(sum(r.cost_cents) FILTER (WHERE NOT EXISTS (SELECT 1 FROM ledger l WHERE l.rental_id = r.id AND l.kind = 'refund')), 0)
-		FROM rentals r WHERE r.created_at >= ? GROUP BY r.service_id`, sqlrows.Ms(since))
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	for rows.Next() {
-		var id, n int
-		var rev int64
-		if err := rows.Scan(&id, &n, &rev); err != nil {
-			rows.Close()
-			return nil, wrap(op, err)
-		}
-		s := get(id)
-		s.Purchases += n
-		s.RevenueCents += fetchsms.Cents(rev)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrap(op, err)
-	}
-	rows, err = db.rp.QueryContext(ctx, `SELECT service_id, received_at - created_at FROM verifications
-		WHERE status = 'received' AND received_at IS NOT NULL AND created_at >= ? ORDER BY service_id, 2`, sqlrows.Ms(since))
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	waits := map[int][]int64{}
-	for rows.Next() {
-		var id int
-		var d int64
-		if err := rows.Scan(&id, &d); err != nil {
-			rows.Close()
-			return nil, wrap(op, err)
-		}
-		waits[id] = append(waits[id], d)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrap(op, err)
-	}
-	rows, err = db.rp.QueryContext(ctx, `SELECT id, name FROM services`)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	for rows.Next() {
-		var id int
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
-			rows.Close()
-			return nil, wrap(op, err)
-		}
-		if s := byID[id]; s != nil {
-			s.ServiceName = name
-		}
-	}
-	rows.Close()
-	return fetchsms.SortStats(byID, waits), wrap(op, rows.Err())
+// CodeWaits lists the purchase-to-code waits of the verifications bought since a time.
+func (db *DB) CodeWaits(ctx context.Context, since time.Time) ([]fetchsms.CodeWait, error) {
+	rows, err := db.rp.QueryContext(ctx, `SELECT service_id, received_at - created_at FROM verifications
+		WHERE status = 'received' AND received_at IS NOT NULL AND created_at >= ?`, sqlrows.Ms(since))
+	out, err := sqlrows.All(rows, err, sqlrows.ScanCodeWait)
+	return out, engineErr(err)
 }
 
 // ListNumbers lists the pool newest first with each number's gateway and state.
 func (db *DB) ListNumbers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.PoolNumber, int64, error) {
 	limit, before := sqlrows.PageArgs(p)
-	rows, err := db.rp.QueryContext(ctx, `SELECT n.seq, n.id, n.e164, n.gateway_id, g.name, n.status, coalesce(n.holder, ''), n.used_at IS NULL, n.created_at
-		FROM numbers n JOIN gateways g ON g.id = n.gateway_id WHERE n.seq < ? ORDER BY n.seq DESC LIMIT ?`, before, limit+1)
-	if err != nil {
-		return nil, 0, wrap("sqlite.ListNumbers", err)
-	}
-	defer rows.Close()
-	var out []*fetchsms.PoolNumber
-	var seqs []int64
-	for rows.Next() {
-		n := &fetchsms.PoolNumber{}
-		var seq, created int64
-		if err := rows.Scan(&seq, &n.ID, &n.E164, &n.GatewayID, &n.GatewayName, &n.Status, &n.Holder, &n.Pristine, &created); err != nil {
-			return nil, 0, wrap("sqlite.ListNumbers", err)
-		}
-		n.CreatedAt = sqlrows.FromMS(created)
-		out = append(out, n)
-		seqs = append(seqs, seq)
-	}
-	out, next := sqlrows.Trim(out, seqs, limit)
-	return out, next, wrap("sqlite.ListNumbers", rows.Err())
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.PoolNumberCols+sqlrows.PoolNumberFrom+` WHERE n.seq < ? ORDER BY n.seq DESC LIMIT ?`, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanPoolNumber)
+	return out, next, engineErr(err)
 }

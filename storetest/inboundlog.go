@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,14 +81,22 @@ func testInboundLog(t *testing.T, open Opener) {
 			t.Fatalf("%+v %v", nums, err)
 		}
 		id := nums[0].ID
-		if err := f.db.SetNumberStatus(ctx, id, "retired"); fetchsms.ErrorCode(err) != fetchsms.EINVALID {
-			t.Fatalf("bad status: %v", err)
-		}
-		if err := f.db.SetNumberStatus(ctx, "no-such-number", fetchsms.NumberDisabled); fetchsms.ErrorCode(err) != fetchsms.ENOTFOUND {
-			t.Fatalf("unknown number: %v", err)
+		var stockChanges atomic.Int32
+		f.db.Listen(func(_ context.Context, change any) {
+			if _, ok := change.(fetchsms.StockChanged); ok {
+				stockChanges.Add(1)
+			}
+		})
+		wantError(t, "bad status", f.db.SetNumberStatus(ctx, id, "retired"), fetchsms.EINVALID, `status must be "active" or "disabled"`)
+		wantError(t, "unknown number", f.db.SetNumberStatus(ctx, "no-such-number", fetchsms.NumberDisabled), fetchsms.ENOTFOUND, "number not found")
+		if n := stockChanges.Load(); n != 0 {
+			t.Fatalf("%d stock changes announced for refused calls", n)
 		}
 		if err := f.db.SetNumberStatus(ctx, id, fetchsms.NumberDisabled); err != nil {
 			t.Fatal(err)
+		}
+		if n := stockChanges.Load(); n != 1 {
+			t.Fatalf("%d stock changes announced after a number was disabled, want 1", n)
 		}
 		if _, err := f.db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "telegram"}); fetchsms.ErrorCode(err) != fetchsms.ECONFLICT {
 			t.Fatalf("verification on a disabled pool: %v", err)

@@ -28,8 +28,11 @@ func testSupport(t *testing.T, open Opener) {
 	})
 	t.Run("AnotherCustomersPurchaseIsNotFound", func(t *testing.T) {
 		_, err := f.db.CreateTicket(ctx, bob.ID, fetchsms.TicketRequest{Subject: "s", Body: "b", VerificationID: v.ID})
-		if fetchsms.ErrorCode(err) != fetchsms.ENOTFOUND {
-			t.Fatalf("got %v, want not found", err)
+		wantError(t, "another's verification", err, fetchsms.ENOTFOUND, "verification not found")
+		_, err = f.db.CreateTicket(ctx, bob.ID, fetchsms.TicketRequest{Subject: "s", Body: "b", RentalID: "00000000-0000-0000-0000-000000000000"})
+		wantError(t, "unknown rental", err, fetchsms.ENOTFOUND, "rental not found")
+		if list, _, err := f.db.Tickets(ctx, fetchsms.TicketFilter{UserID: bob.ID}, fetchsms.Page{}); err != nil || len(list) != 0 {
+			t.Fatalf("refused tickets stored: %v %v", subjects(list), err)
 		}
 	})
 
@@ -37,16 +40,23 @@ func testSupport(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tk.Subject != "No code" || tk.Status != fetchsms.TicketOpen || tk.VerificationID != v.ID || len(tk.Messages) != 1 {
+	if tk.Subject != "No code" || tk.Status != fetchsms.TicketOpen || tk.VerificationID != v.ID || len(tk.Messages) != 1 || tk.UserEmail != alice.Email {
 		t.Fatalf("created: %+v", tk)
+	}
+	if got, err := f.db.Ticket(ctx, alice.ID, tk.ID); err != nil || got.Subject != tk.Subject || !got.CreatedAt.Equal(tk.CreatedAt) ||
+		len(got.Messages) != 1 || got.Messages[0].ID != tk.Messages[0].ID || got.Messages[0].Body != "The code never came." || got.Messages[0].Staff {
+		t.Fatalf("read back: %+v %v", got, err)
 	}
 
 	t.Run("ThreadAndStatuses", func(t *testing.T) {
-		if _, err := f.db.AddTicketMessage(ctx, bob.ID, tk.ID, false, "hijack"); fetchsms.ErrorCode(err) != fetchsms.ENOTFOUND {
-			t.Fatalf("another customer's reply: %v, want not found", err)
-		}
-		if _, err := f.db.Ticket(ctx, bob.ID, tk.ID); fetchsms.ErrorCode(err) != fetchsms.ENOTFOUND {
-			t.Fatalf("another customer's read: %v, want not found", err)
+		_, err := f.db.AddTicketMessage(ctx, bob.ID, tk.ID, false, "hijack")
+		wantError(t, "another customer's reply", err, fetchsms.ENOTFOUND, "ticket not found")
+		_, err = f.db.Ticket(ctx, bob.ID, tk.ID)
+		wantError(t, "another customer's read", err, fetchsms.ENOTFOUND, "ticket not found")
+		_, err = f.db.AddTicketMessage(ctx, alice.ID, "00000000-0000-0000-0000-000000000000", false, "hello?")
+		wantError(t, "reply to no ticket", err, fetchsms.ENOTFOUND, "ticket not found")
+		if got, _ := f.db.Ticket(ctx, "", tk.ID); got.Status != fetchsms.TicketOpen || len(got.Messages) != 1 {
+			t.Fatalf("refused replies changed the ticket: %+v", got)
 		}
 		if _, err := f.db.AddTicketMessage(ctx, alice.ID, tk.ID, false, "   "); fetchsms.ErrorCode(err) != fetchsms.EINVALID {
 			t.Fatalf("empty reply: %v", err)
@@ -74,8 +84,9 @@ func testSupport(t *testing.T, open Opener) {
 		if err != nil || closed.Status != fetchsms.TicketClosed {
 			t.Fatalf("close: %+v %v", closed, err)
 		}
-		if again, err := f.db.CloseTicket(ctx, tk.ID); err != nil || again.Status != fetchsms.TicketClosed {
-			t.Fatalf("close twice: %+v %v", again, err)
+		f.clock.Advance(time.Minute)
+		if again, err := f.db.CloseTicket(ctx, tk.ID); err != nil || again.Status != fetchsms.TicketClosed || !again.UpdatedAt.Equal(closed.UpdatedAt) {
+			t.Fatalf("close twice: %+v %v (first %v)", again, err, closed.UpdatedAt)
 		}
 		if _, err := f.db.AddTicketMessage(ctx, alice.ID, tk.ID, false, "Still broken."); err != nil {
 			t.Fatal(err)
@@ -83,8 +94,17 @@ func testSupport(t *testing.T, open Opener) {
 		if got, _ := f.db.Ticket(ctx, "", tk.ID); got.Status != fetchsms.TicketOpen || len(got.Messages) != 3 {
 			t.Fatalf("customer reply should reopen: %+v", got)
 		}
-		if _, err := f.db.CloseTicket(ctx, "00000000-0000-0000-0000-000000000000"); fetchsms.ErrorCode(err) != fetchsms.ENOTFOUND {
-			t.Fatalf("close unknown: %v", err)
+		_, err = f.db.CloseTicket(ctx, "00000000-0000-0000-0000-000000000000")
+		wantError(t, "close unknown", err, fetchsms.ENOTFOUND, "ticket not found")
+		// A staff reply answers a reopened ticket again.
+		if _, err := f.db.AddTicketMessage(ctx, admin.ID, tk.ID, true, "Refunded."); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := f.db.Ticket(ctx, alice.ID, tk.ID); got.Status != fetchsms.TicketAnswered || len(got.Messages) != 4 || !got.UpdatedAt.Equal(f.clock.Now()) {
+			t.Fatalf("staff reply to a reopened ticket: %+v", got)
+		}
+		if _, err := f.db.AddTicketMessage(ctx, alice.ID, tk.ID, false, "Thanks."); err != nil {
+			t.Fatal(err)
 		}
 	})
 
@@ -123,6 +143,7 @@ func subjects(ts []*fetchsms.Ticket) []string {
 
 // testAdminViews covers the stats and the pool list the admin pages show.
 func testAdminViews(t *testing.T, open Opener) {
+	t.Run("RentalSales", func(t *testing.T) { t.Parallel(); testRentalSales(t, open) })
 	ctx := context.Background()
 	f := setup(t, open, 4)
 	u := f.user(t, 1000)
@@ -182,5 +203,35 @@ func testAdminViews(t *testing.T, open Opener) {
 	}
 	if held != 1 {
 		t.Fatalf("held numbers: %d, want 1 (the waiting WhatsApp verification)", held)
+	}
+}
+
+// testRentalSales: rentals count as purchases of their service and earn their
+// price unless refunded.
+func testRentalSales(t *testing.T, open Opener) {
+	ctx := context.Background()
+	f := setup(t, open, 3)
+	u := f.user(t, 5000)
+	kept, err := f.db.CreateRental(ctx, u.ID, fetchsms.RentalRequest{Service: "unlimited-services", Days: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refunded, err := f.db.CreateRental(ctx, u.ID, fetchsms.RentalRequest{Service: "unlimited-services", Days: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.CancelRental(ctx, u.ID, refunded.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.ReceiveSMS(ctx, f.gateway.ID, fetchsms.InboundSMS{ID: "r1", To: kept.Number, From: "Telegram", Body: "Telegram code: 482910"}); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := f.db.ServiceStats(ctx, time.Time{})
+	if err != nil || len(stats) != 1 {
+		t.Fatalf("stats: %+v %v", stats, err)
+	}
+	if s := stats[0]; s.ServiceID != kept.ServiceID || s.ServiceName != "Unlimited Services" || s.Purchases != 2 || s.RevenueCents != kept.CostCents ||
+		s.Received != 0 || s.Ended != 0 || s.MedianToCode != 0 {
+		t.Fatalf("rentals: %+v (kept %d cents)", s, kept.CostCents)
 	}
 }

@@ -74,7 +74,6 @@ func (s *Server) handleAdminNumberStatus(status string) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		s.catalog.invalidate()
 		writeJSON(w, http.StatusOK, map[string]string{"id": id, "status": status})
 	}
 }

@@ -144,7 +144,6 @@ func (s *Server) adminSetNumberStatus(status string) dashPage {
 			s.pageError(w, r, p, err)
 			return
 		}
-		s.catalog.invalidate()
 		num := strings.TrimSpace(r.PostFormValue("number"))
 		if num == "" {
 			num = "The number"

@@ -297,3 +297,85 @@ func Histories(ds []*fetchsms.Delivery, query func(deliveryID string) (Rows, err
 	}
 	return nil
 }
+
+// TicketCols are a support ticket (t) with its author's email (u), and TicketFrom
+// the join, for ScanTicket.
+const (
+	TicketCols = `t.seq, t.id, t.user_id, u.email, t.subject, t.status, t.verification_id, t.rental_id, t.created_at, t.updated_at`
+	TicketFrom = ` FROM support_tickets t JOIN users u ON u.id = t.user_id`
+)
+
+// TicketMessageCols are a support_messages row, for ScanTicketMessage.
+const TicketMessageCols = `id, ticket_id, author_id, staff, body, created_at`
+
+// ScanTicketMessage reads TicketMessageCols.
+func ScanTicketMessage(row Row) (*fetchsms.TicketMessage, error) {
+	m := &fetchsms.TicketMessage{}
+	var created int64
+	if err := row.Scan(&m.ID, &m.TicketID, &m.AuthorID, &m.Staff, &m.Body, &created); err != nil {
+		return nil, err
+	}
+	m.CreatedAt = FromMS(created)
+	return m, nil
+}
+
+// ScanSales reads a group of purchases for the stats: service_id, status,
+// whether a refund was paid, how many, and the sum of their prices.
+func ScanSales(row Row) (fetchsms.SalesGroup, error) {
+	var g fetchsms.SalesGroup
+	var n, cost int64
+	err := row.Scan(&g.ServiceID, &g.Status, &g.Refunded, &n, &cost)
+	g.Count, g.CostCents = int(n), fetchsms.Cents(cost)
+	return g, err
+}
+
+// ScanCodeWait reads a verification's service_id and its wait for the code in milliseconds.
+func ScanCodeWait(row Row) (fetchsms.CodeWait, error) {
+	var w fetchsms.CodeWait
+	err := row.Scan(&w.ServiceID, &w.Millis)
+	return w, err
+}
+
+// PoolNumberCols are a pool number (n) with its gateway's name (g), and
+// PoolNumberFrom the join, for ScanPoolNumber.
+const (
+	PoolNumberCols = `n.seq, n.id, n.e164, n.gateway_id, g.name, n.status, coalesce(n.holder, ''), n.used_at IS NULL, n.created_at`
+	PoolNumberFrom = ` FROM numbers n JOIN gateways g ON g.id = n.gateway_id`
+)
+
+// ScanPoolNumber reads PoolNumberCols, and the row's seq.
+func ScanPoolNumber(row Row) (*fetchsms.PoolNumber, int64, error) {
+	n := &fetchsms.PoolNumber{}
+	var seq, created int64
+	if err := row.Scan(&seq, &n.ID, &n.E164, &n.GatewayID, &n.GatewayName, &n.Status, &n.Holder, &n.Pristine, &created); err != nil {
+		return nil, 0, err
+	}
+	n.CreatedAt = FromMS(created)
+	return n, seq, nil
+}
+
+// InboundLogCols are a stored SMS (m) with its gateway (g), detected service (s)
+// and the purchase it reached (v or r), and InboundLogFrom the joins, for
+// ScanInboundLog.
+const (
+	InboundLogCols = `m.seq, m.id, m.gateway_id, coalesce(g.name, ''), m.to_number, m.sender, m.body,
+		coalesce(m.code, ''), coalesce(m.detected_service, 0), coalesce(s.name, ''),
+		coalesce(m.verification_id, ''), coalesce(v.ref, ''), coalesce(m.rental_id, ''), coalesce(r.ref, ''), m.received_at`
+	InboundLogFrom = ` FROM messages m
+		LEFT JOIN gateways g ON g.id = m.gateway_id
+		LEFT JOIN services s ON s.id = m.detected_service
+		LEFT JOIN verifications v ON v.id = m.verification_id
+		LEFT JOIN rentals r ON r.id = m.rental_id`
+)
+
+// ScanInboundLog reads InboundLogCols, and the row's seq.
+func ScanInboundLog(row Row) (*fetchsms.InboundLogEntry, int64, error) {
+	e := &fetchsms.InboundLogEntry{}
+	var seq, received int64
+	if err := row.Scan(&seq, &e.ID, &e.GatewayID, &e.GatewayName, &e.To, &e.Sender, &e.Body, &e.Code, &e.ServiceID, &e.ServiceName,
+		&e.VerificationID, &e.VerificationRef, &e.RentalID, &e.RentalRef, &received); err != nil {
+		return nil, 0, err
+	}
+	e.ReceivedAt = FromMS(received)
+	return e, seq, nil
+}
