@@ -20,6 +20,8 @@ import (
 //	inbound.go    the inbound SMS pipeline: dedupe, route, release codes, events
 //	wallet.go     the ledger rules, admin adjustments, deposits
 //	idempotency.go  Idempotency-Key claims and answers
+//	webhook.go    webhook endpoints and deliveries: leases, retries, disabling
+//	support.go    support tickets, the sales figures, the admins' pool switch
 //
 // Reads and operations that carry no rule pass through to the engine (Store is
 // embedded).
