@@ -16,12 +16,13 @@ import (
 //
 // Where a file holds the rules:
 //
-//	purchase.go   verifications and rentals: buy, read, cancel, expire
-//	inbound.go    the inbound SMS pipeline: dedupe, route, release codes, events
-//	wallet.go     the ledger rules, admin adjustments, deposits
+//	purchase.go     verifications and rentals: buy, read, cancel, expire
+//	inbound.go      the inbound SMS pipeline: dedupe, route, release codes, events
+//	ledger.go       the ledger rules, admin adjustments, deposits
 //	idempotency.go  Idempotency-Key claims and answers
-//	webhook.go    webhook endpoints and deliveries: leases, retries, disabling
-//	support.go    support tickets, the sales figures, the admins' pool switch
+//	catalog.go      the public catalog's stock, area codes, services, number imports
+//	webhook.go      webhook endpoints and deliveries: leases, retries, disabling
+//	support.go      support tickets, the sales figures, the admins' pool switch
 //
 // Reads and operations that carry no rule pass through to the engine (Store is
 // embedded).

@@ -134,10 +134,13 @@ type InboundTx interface {
 
 // OutboxTx queues webhook deliveries in the transaction of the change they announce.
 type OutboxTx interface {
-	// Enqueue stores ev (ID set by the caller) and a pending delivery for each
-	// enabled endpoint of ev.UserID that wants it; with onlyEndpoint set, for that
-	// endpoint alone (enabled or not).
-	Enqueue(ctx context.Context, ev *Event, onlyEndpoint string) error
+	// Subscribers returns the user's live, enabled endpoints (ID and Events), or
+	// with only set that live endpoint alone, enabled or not.
+	Subscribers(ctx context.Context, userID, only string) ([]*WebhookEndpoint, error)
+	// Queue stores ev and a pending delivery, due at ev.CreatedAt, for each of
+	// deliveries (ID and EndpointID set by the caller), and wakes the delivery
+	// workers after the commit.
+	Queue(ctx context.Context, ev *Event, deliveries []*Delivery) error
 }
 
 // IdempotencyTx keeps Idempotency-Keys, and records which resource a request run
@@ -210,16 +213,11 @@ func storageError(op string, err error, notFound string) error {
 		c.Op = op
 		return &c
 	}
-	switch {
-	case errors.Is(err, ErrNoRow):
-		if notFound == "" {
-			notFound = "not found"
-		}
+	if errors.Is(err, ErrNoRow) && notFound != "" {
 		return &Error{Code: ENOTFOUND, Message: notFound, Op: op, Err: err}
-	case errors.Is(err, ErrDuplicate):
-		return &Error{Code: ECONFLICT, Message: "already exists", Op: op, Err: err}
-	case errors.Is(err, ErrUnavailable):
-		return &Error{Code: EUNAVAILABLE, Message: "the service is temporarily unavailable", Op: op, Err: err}
+	}
+	if code, msg := sentinelCode(err); code != "" {
+		return &Error{Code: code, Message: msg, Op: op, Err: err}
 	}
 	return &Error{Code: EINTERNAL, Op: op, Err: err}
 }

@@ -50,8 +50,9 @@ func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for any
-// other non-nil error, and "" for nil.
+// ErrorCode returns the code of the first *Error in err's chain; for an engine's
+// sentinel that reached the caller untranslated (a read passed through), its
+// code; EINTERNAL for any other non-nil error; and "" for nil.
 func ErrorCode(err error) string {
 	if err == nil {
 		return ""
@@ -59,6 +60,9 @@ func ErrorCode(err error) string {
 	var e *Error
 	if errors.As(err, &e) && e.Code != "" {
 		return e.Code
+	}
+	if c, _ := sentinelCode(err); c != "" {
+		return c
 	}
 	return EINTERNAL
 }
@@ -70,5 +74,21 @@ func ErrorMessage(err error) string {
 	if errors.As(err, &e) && e.Code != "" && e.Code != EINTERNAL && e.Message != "" {
 		return e.Message
 	}
+	if _, m := sentinelCode(err); m != "" {
+		return m
+	}
 	return "internal error"
+}
+
+// sentinelCode is the code and generic message of an engine's sentinel in err.
+func sentinelCode(err error) (code, message string) {
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return EUNAVAILABLE, "the service is temporarily unavailable"
+	case errors.Is(err, ErrNoRow):
+		return ENOTFOUND, "not found"
+	case errors.Is(err, ErrDuplicate):
+		return ECONFLICT, "already exists"
+	}
+	return "", ""
 }

@@ -452,11 +452,22 @@ func markIdempotent(ctx context.Context, tx Tx, resourceID string) error {
 	return tx.SetIdempotentResource(ctx, userID, key, resourceID)
 }
 
-// enqueue queues a webhook event's deliveries inside the transaction of the change
-// it announces.
+// enqueue queues a webhook event, and a delivery to each endpoint of its owner
+// that wants it (or to onlyEndpoint), inside the transaction of the change it
+// announces.
 func enqueue(ctx context.Context, tx Tx, ev *Event, onlyEndpoint string) error {
 	ev.ID = NewID()
-	return tx.Enqueue(ctx, ev, onlyEndpoint)
+	subs, err := tx.Subscribers(ctx, ev.UserID, onlyEndpoint)
+	if err != nil {
+		return err
+	}
+	var ds []*Delivery
+	for _, e := range subs {
+		if e.Wants(ev.Type) {
+			ds = append(ds, &Delivery{ID: NewID(), EventID: ev.ID, EndpointID: e.ID})
+		}
+	}
+	return tx.Queue(ctx, ev, ds)
 }
 
 // ServiceByRef returns the enabled service a customer's reference (id or slug)

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -24,54 +23,38 @@ func (db *DB) notify() {
 // after a local commit that enqueued some, and on a NOTIFY from any server.
 func (db *DB) DeliveriesDue() <-chan struct{} { return db.notifyCh }
 
-// enqueue writes an event and one pending delivery per enabled endpoint of its owner
-// that wants it, inside the transaction of the change it announces. The NOTIFY is
-// sent by PostgreSQL at commit, and never if the transaction rolls back.
-func (tx *ptx) Enqueue(ctx context.Context, ev *fetchsms.Event, onlyEndpoint string) error {
-	tx.queued = true
-	if _, err := tx.Exec(ctx, `INSERT INTO events (id, user_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
+// Subscribers returns the user's live, enabled endpoints, or the one named.
+func (t *ptx) Subscribers(ctx context.Context, userID, only string) ([]*fetchsms.WebhookEndpoint, error) {
+	q := `SELECT id, events FROM webhook_endpoints WHERE user_id = $1 AND deleted_at IS NULL AND enabled`
+	args := []any{userID}
+	if only != "" {
+		q = `SELECT id, events FROM webhook_endpoints WHERE user_id = $1 AND deleted_at IS NULL AND id = $2`
+		args = append(args, only)
+	}
+	rows, err := t.Query(ctx, q, args...)
+	return sqlrows.All(rows, err, sqlrows.ScanSubscriber)
+}
+
+// Queue stores an event and its pending deliveries. The NOTIFY that wakes every
+// server's worker is sent by PostgreSQL at commit, and never if the transaction
+// rolls back.
+func (t *ptx) Queue(ctx context.Context, ev *fetchsms.Event, deliveries []*fetchsms.Delivery) error {
+	if _, err := t.Exec(ctx, `INSERT INTO events (id, user_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		ev.ID, ev.UserID, ev.Type, string(ev.Payload), sqlrows.Ms(ev.CreatedAt)); err != nil {
 		return err
 	}
-	q := `SELECT id, events FROM webhook_endpoints WHERE user_id = $1 AND deleted_at IS NULL AND enabled`
-	args := []any{ev.UserID}
-	if onlyEndpoint != "" {
-		q = `SELECT id, events FROM webhook_endpoints WHERE user_id = $1 AND deleted_at IS NULL AND id = $2`
-		args = append(args, onlyEndpoint)
-	}
-	rows, err := tx.Query(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	var targets []string
-	for rows.Next() {
-		var id, events string
-		if err := rows.Scan(&id, &events); err != nil {
-			rows.Close()
-			return err
-		}
-		e := fetchsms.WebhookEndpoint{}
-		json.Unmarshal([]byte(events), &e.Events)
-		if e.Wants(ev.Type) {
-			targets = append(targets, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range targets {
-		if _, err := tx.Exec(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4)`,
-			newID(), ev.ID, id, sqlrows.Ms(ev.CreatedAt)); err != nil {
+	for _, d := range deliveries {
+		if _, err := t.Exec(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4)`,
+			d.ID, ev.ID, d.EndpointID, sqlrows.Ms(ev.CreatedAt)); err != nil {
 			return err
 		}
 	}
-	if len(targets) > 0 {
-		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel); err != nil {
-			return err
-		}
+	if len(deliveries) == 0 {
+		return nil
 	}
-	return nil
+	t.queued = true
+	_, err := t.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
+	return err
 }
 
 // CountEndpoints counts the user's live endpoints, with the user's row locked

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -21,44 +20,28 @@ func (db *DB) notify() {
 // DeliveriesDue returns the channel that is signalled when deliveries may be due.
 func (db *DB) DeliveriesDue() <-chan struct{} { return db.notifyCh }
 
-// Enqueue writes an event and one pending delivery per enabled endpoint of its
-// owner that wants it, inside the transaction of the change it announces.
-func (tx *wtx) Enqueue(ctx context.Context, ev *fetchsms.Event, onlyEndpoint string) error {
-	tx.queued = true
-	if _, err := tx.ExecContext(ctx, `INSERT INTO events (id, user_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
+// Subscribers returns the user's live, enabled endpoints, or the one named.
+func (t *wtx) Subscribers(ctx context.Context, userID, only string) ([]*fetchsms.WebhookEndpoint, error) {
+	q := `SELECT id, events FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL AND enabled = 1`
+	args := []any{userID}
+	if only != "" {
+		q = `SELECT id, events FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL AND id = ?`
+		args = append(args, only)
+	}
+	rows, err := t.QueryContext(ctx, q, args...)
+	return sqlrows.All(rows, err, sqlrows.ScanSubscriber)
+}
+
+// Queue stores an event and its pending deliveries.
+func (t *wtx) Queue(ctx context.Context, ev *fetchsms.Event, deliveries []*fetchsms.Delivery) error {
+	t.queued = t.queued || len(deliveries) > 0
+	if _, err := t.ExecContext(ctx, `INSERT INTO events (id, user_id, type, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
 		ev.ID, ev.UserID, ev.Type, string(ev.Payload), sqlrows.Ms(ev.CreatedAt)); err != nil {
 		return err
 	}
-	q := `SELECT id, events FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL AND enabled = 1`
-	args := []any{ev.UserID}
-	if onlyEndpoint != "" {
-		q = `SELECT id, events FROM webhook_endpoints WHERE user_id = ? AND deleted_at IS NULL AND id = ?`
-		args = append(args, onlyEndpoint)
-	}
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	var targets []string
-	for rows.Next() {
-		var id, events string
-		if err := rows.Scan(&id, &events); err != nil {
-			rows.Close()
-			return err
-		}
-		e := fetchsms.WebhookEndpoint{}
-		json.Unmarshal([]byte(events), &e.Events)
-		if e.Wants(ev.Type) {
-			targets = append(targets, id)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range targets {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)`,
-			newID(), ev.ID, id, sqlrows.Ms(ev.CreatedAt), sqlrows.Ms(ev.CreatedAt)); err != nil {
+	for _, d := range deliveries {
+		if _, err := t.ExecContext(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, next_attempt_at, created_at) VALUES (?, ?, ?, 'pending', ?, ?)`,
+			d.ID, ev.ID, d.EndpointID, sqlrows.Ms(ev.CreatedAt), sqlrows.Ms(ev.CreatedAt)); err != nil {
 			return err
 		}
 	}

@@ -156,6 +156,16 @@ func ScanEndpoint(row Row) (*fetchsms.WebhookEndpoint, error) {
 	return &e, nil
 }
 
+// ScanSubscriber reads an endpoint's id and events (JSON).
+func ScanSubscriber(row Row) (*fetchsms.WebhookEndpoint, error) {
+	var e fetchsms.WebhookEndpoint
+	var events string
+	if err := row.Scan(&e.ID, &events); err != nil {
+		return nil, err
+	}
+	return &e, json.Unmarshal([]byte(events), &e.Events)
+}
+
 // DeliveryCols are a delivery joined with its event (ev) and endpoint (e), for ScanDelivery.
 const DeliveryCols = `d.seq, d.id, d.event_id, ev.type, d.endpoint_id, e.url, e.secret, ev.payload, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.created_at`
 
