@@ -2,6 +2,8 @@ package fetchsms
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -60,5 +62,36 @@ func TestRuleReloadsDoNotOverlap(t *testing.T) {
 	}
 	if d := a.detect("Telegram", "Telegram code: 482910"); d.ServiceID == 0 || d.Code != "482910" {
 		t.Fatalf("the detector ends with stale rules: %+v", d)
+	}
+}
+
+// TestEngineSentinelsReachCallersWithTheirCodes: a read that passes through to the
+// engine returns its sentinel untranslated; the caller still answers with the
+// right code and a generic message, never the driver's text.
+func TestEngineSentinelsReachCallersWithTheirCodes(t *testing.T) {
+	for _, c := range []struct {
+		err        error
+		code, text string
+	}{
+		{fmt.Errorf("%w: fdatasync: EIO", ErrUnavailable), EUNAVAILABLE, "the service is temporarily unavailable"},
+		{fmt.Errorf("%w: sql: no rows in result set", ErrNoRow), ENOTFOUND, "not found"},
+		{fmt.Errorf("%w: UNIQUE constraint failed: users.email", ErrDuplicate), ECONFLICT, "already exists"},
+		{errors.New("disk I/O error"), EINTERNAL, "internal error"},
+	} {
+		if got := ErrorCode(c.err); got != c.code {
+			t.Errorf("ErrorCode(%v) = %s, want %s", c.err, got, c.code)
+		}
+		if got := ErrorMessage(c.err); got != c.text {
+			t.Errorf("ErrorMessage(%v) = %q, want %q", c.err, got, c.text)
+		}
+		if e := storageError("op", c.err, ""); ErrorCode(e) != c.code || ErrorMessage(e) != c.text {
+			t.Errorf("storageError(%v) = %v", c.err, e)
+		}
+	}
+	// An *Error passes unchanged; one without an operation is copied, not changed.
+	shared := &Error{Code: EPAYMENT, Message: "pay"}
+	got := storageError("Adjust", shared, "")
+	if shared.Op != "" || ErrorCode(got) != EPAYMENT || got.(*Error).Op != "Adjust" {
+		t.Errorf("storageError changed a shared error: %+v → %+v", shared, got)
 	}
 }
