@@ -69,6 +69,11 @@ func New(ctx context.Context, store Store, o Options) (*App, error) {
 	return a, nil
 }
 
+// Health is nil while the store can serve, else EUNAVAILABLE.
+func (a *App) Health(ctx context.Context) error {
+	return storageError("Health", a.Store.Health(ctx), "")
+}
+
 // Clock returns the business clock.
 func (a *App) Clock() Clock { return a.clock }
 

@@ -14,8 +14,8 @@ import (
 // runs the App over every engine.
 type Store interface {
 	Close() error
-	// Health is nil while the store can serve; otherwise an EUNAVAILABLE error
-	// (SQLite after a failed flush, which needs a restart; PostgreSQL unreachable).
+	// Health is nil while the store can serve; otherwise ErrUnavailable (SQLite
+	// after a failed flush, which needs a restart; PostgreSQL unreachable).
 	Health(ctx context.Context) error
 	// SetClock sets business time for the methods that still read it (the
 	// ledger check); New sets it.

@@ -91,7 +91,7 @@ func (db *DB) Health(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := db.pool.Ping(ctx); err != nil {
-		return &fetchsms.Error{Code: fetchsms.EUNAVAILABLE, Message: "the service is temporarily unavailable", Op: "postgres.Health", Err: err}
+		return fmt.Errorf("postgres: %w: %w", fetchsms.ErrUnavailable, err)
 	}
 	return nil
 }

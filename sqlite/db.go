@@ -206,7 +206,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 // Health reports a storage failure: after a failed flush the database takes no
 // reads or writes until the process restarts (see durability).
 func (db *DB) Health(ctx context.Context) error {
-	return wrap("sqlite.Health", db.dur.failure())
+	return engineErr(db.dur.failure())
 }
 
 // SetClock sets business time.
