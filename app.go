@@ -23,6 +23,8 @@ import (
 //	catalog.go      the public catalog's stock, area codes, services, number imports
 //	webhook.go      webhook endpoints and deliveries: leases, retries, disabling
 //	support.go      support tickets, the sales figures, the admins' pool switch
+//	credential.go   accounts and credentials: sign-up, login, sessions, API keys,
+//	                gateway tokens, authentication
 //
 // Reads and operations that carry no rule pass through to the engine (Store is
 // embedded).
@@ -113,6 +115,10 @@ type (
 	// StockChanged: numbers were taken or freed (purchases ended, SMS routed,
 	// numbers imported or disabled).
 	StockChanged struct{}
+	// CredentialsChanged: a credential ended or changed (a logout, an API key
+	// rotated or revoked, an account disabled or enabled, a gateway's token
+	// replaced). Caches of resolved credentials drop what they hold.
+	CredentialsChanged struct{}
 )
 
 // Listen registers fn to hear every change, in commit order as seen by this

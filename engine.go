@@ -46,6 +46,7 @@ type Tx interface {
 	DepositTx
 	WebhookTx
 	SupportTx
+	AccountTx
 }
 
 // NumberPick says which free number a purchase wants.

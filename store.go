@@ -25,22 +25,7 @@ type Store interface {
 	PurchaseReader
 
 	// Accounts and credentials.
-	CreateUser(ctx context.Context, email, password, role string) (*User, error)
-	UserByID(ctx context.Context, id string) (*User, error)
-	UserByEmail(ctx context.Context, email string) (*User, error)
-	ListUsers(ctx context.Context, p Page) ([]*User, int64, error)
-	SetUserDisabled(ctx context.Context, id string, disabled bool) (*User, error)
-	Login(ctx context.Context, email, password string) (*User, *Session, error)
-	CreateSession(ctx context.Context, userID string) (*Session, error)
-	RevokeSession(ctx context.Context, id string) error
-	Authenticate(ctx context.Context, token string) (*Principal, error)
-	CreateAPIKey(ctx context.Context, userID, name string) (*APIKey, error)
-	ListAPIKeys(ctx context.Context, userID string) ([]*APIKey, error)
-	RotateAPIKey(ctx context.Context, userID, id string) (*APIKey, error)
-	RevokeAPIKey(ctx context.Context, userID, id string) error
-	CreateGateway(ctx context.Context, name string) (*Gateway, error)
-	EnsureGateway(ctx context.Context, name string) (*Gateway, error)
-	ListGateways(ctx context.Context) ([]*Gateway, error)
+	AccountStore
 
 	// Catalog and pool.
 	CatalogStore

@@ -23,15 +23,15 @@ func benchDB(b *testing.B) (*fetchsms.App, *fetchsms.User, *fetchsms.APIKey, *fe
 	if err != nil {
 		b.Fatal(err)
 	}
-	gw, _ := db.CreateGateway(ctx, "g")
+	gw, _ := app.CreateGateway(ctx, "g")
 	var nums []string
 	for i := 0; i < 100; i++ {
 		nums = append(nums, "+1332555"+string(rune('1'+i/10%9))+"0"+string(rune('0'+i/10))+string(rune('0'+i%10)))
 	}
 	app.ImportNumbers(ctx, gw.ID, nums)
-	u, _ := db.CreateUser(ctx, "b@example.com", "password123", "customer")
+	u, _ := app.CreateUser(ctx, "b@example.com", "password123", "customer")
 	app.Adjust(ctx, u.ID, 1_000_000, "bench")
-	k, _ := db.CreateAPIKey(ctx, u.ID, "k")
+	k, _ := app.CreateAPIKey(ctx, u.ID, "k")
 	v, err := app.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
 	if err != nil {
 		b.Fatal(err)

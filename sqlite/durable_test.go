@@ -27,7 +27,7 @@ func TestNothingIsToldBeforeTheFlush(t *testing.T) {
 	}
 	app := appOf(t, db)
 	defer db.Close()
-	u, err := db.CreateUser(ctx, "flush@example.com", "password123", "customer")
+	u, err := app.CreateUser(ctx, "flush@example.com", "password123", "customer")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestFailedFlushStopsTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	app := appOf(t, db)
-	u, err := db.CreateUser(ctx, "fail@example.com", "password123", "customer")
+	u, err := app.CreateUser(ctx, "fail@example.com", "password123", "customer")
 	if err != nil {
 		t.Fatal(err)
 	}

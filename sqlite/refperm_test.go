@@ -148,7 +148,8 @@ func refTestDB(t *testing.T, path string) (*DB, *fetchsms.User) {
 	if err := db.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
 		t.Fatal(err)
 	}
-	gw, err := db.CreateGateway(ctx, "g")
+	app := appFor(t, db)
+	gw, err := app.CreateGateway(ctx, "g")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,14 +157,14 @@ func refTestDB(t *testing.T, path string) (*DB, *fetchsms.User) {
 	for i := range 20 {
 		nums = append(nums, fmt.Sprintf("+1332555%04d", i))
 	}
-	if _, _, err := appFor(t, db).ImportNumbers(ctx, gw.ID, nums); err != nil {
+	if _, _, err := app.ImportNumbers(ctx, gw.ID, nums); err != nil {
 		t.Fatal(err)
 	}
-	u, err := db.CreateUser(ctx, "refs@example.com", "password123", "customer")
+	u, err := app.CreateUser(ctx, "refs@example.com", "password123", "customer")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := appFor(t, db).Adjust(ctx, u.ID, 10_000_000, "test"); err != nil {
+	if _, err := app.Adjust(ctx, u.ID, 10_000_000, "test"); err != nil {
 		t.Fatal(err)
 	}
 	return db, u

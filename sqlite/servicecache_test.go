@@ -26,14 +26,14 @@ func TestWriterServiceCacheFollowsChanges(t *testing.T) {
 	if err := db.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
 		t.Fatal(err)
 	}
-	gw, err := db.CreateGateway(ctx, "g")
+	gw, err := app.CreateGateway(ctx, "g")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := app.ImportNumbers(ctx, gw.ID, []string{"+13325550101", "+13325550102"}); err != nil {
 		t.Fatal(err)
 	}
-	u, err := db.CreateUser(ctx, "cache@example.com", "password123", "customer")
+	u, err := app.CreateUser(ctx, "cache@example.com", "password123", "customer")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestWriterSettings(t *testing.T) {
 	}
 	// Its writes to the WAL go through the gathering VFS.
 	asked, _ := walWrites()
-	if _, err := db.CreateUser(ctx, "settings@example.com", "password123", "customer"); err != nil {
+	if _, err := appFor(t, db).CreateUser(ctx, "settings@example.com", "password123", "customer"); err != nil {
 		t.Fatal(err)
 	}
 	if after, _ := walWrites(); after == asked {

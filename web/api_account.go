@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strings"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 )
@@ -110,11 +109,6 @@ func (s *Server) handleCreateAPIKey(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := decode(w, r, &body); err != nil {
 		s.writeError(w, r, err)
-		return
-	}
-	body.Name = strings.TrimSpace(body.Name)
-	if body.Name == "" || len(body.Name) > 100 {
-		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "name is required (1–100 characters)"))
 		return
 	}
 	k, err := s.App.CreateAPIKey(r.Context(), principalOf(r).User.ID, body.Name)

@@ -150,9 +150,9 @@ func TestCLIPrintsCause(t *testing.T) {
 		want []string
 	}{
 		{[]string{"user", "create", "--db", path, "--email", "x@example.com", "--password", "operator-pass"},
-			[]string{"fetchsms: user create: sqlite.CreateUser: ", "users are refused by the test trigger"}},
+			[]string{"fetchsms: user create: CreateUser: ", "users are refused by the test trigger"}},
 		{[]string{"gateway", "create", "--db", path, "--name", "Refused bank"},
-			[]string{"fetchsms: gateway create: sqlite.CreateGateway: ", "gateways are refused by the test trigger"}},
+			[]string{"fetchsms: gateway create: CreateGateway: ", "gateways are refused by the test trigger"}},
 		{[]string{"user", "create", "--db", "/nonexistent-dir/x.db", "--email", "x@example.com", "--password", "operator-pass"},
 			[]string{"fetchsms: ", "unable to open database file"}},
 		{[]string{"gateway", "create", "--database-url", "postgres://%zz", "--name", "N"},

@@ -111,6 +111,20 @@ func (d *dbFlags) open(ctx context.Context) (fetchsms.Store, error) {
 	return db, nil
 }
 
+// openApp opens the database as open does, with the domain over it.
+func (d *dbFlags) openApp(ctx context.Context) (*fetchsms.App, error) {
+	db, err := d.open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	app, err := fetchsms.New(ctx, db, fetchsms.Options{})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return app, nil
+}
+
 // describe names the database for the log, without the URL's password.
 func (d *dbFlags) describe() string {
 	if d.url == "" {
@@ -151,12 +165,12 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *email == "" || *password == "" {
 		return errors.New("user create: --email and --password are required")
 	}
-	db, err := d.open(ctx)
+	app, err := d.openApp(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	u, err := db.CreateUser(ctx, *email, *password, *role)
+	defer app.Close()
+	u, err := app.CreateUser(ctx, *email, *password, *role)
 	if err != nil {
 		return fmt.Errorf("user create: %w", err)
 	}
@@ -175,12 +189,12 @@ func gatewayCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *name == "" {
 		return errors.New("gateway create: --name is required")
 	}
-	db, err := d.open(ctx)
+	app, err := d.openApp(ctx)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	g, err := db.CreateGateway(ctx, *name)
+	defer app.Close()
+	g, err := app.CreateGateway(ctx, *name)
 	if err != nil {
 		return fmt.Errorf("gateway create: %w", err)
 	}

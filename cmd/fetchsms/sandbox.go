@@ -91,7 +91,7 @@ type seededUser struct {
 	fresh bool
 }
 
-func ensureUser(ctx context.Context, db fetchsms.Store, email, password, role string) (seededUser, error) {
+func ensureUser(ctx context.Context, db *fetchsms.App, email, password, role string) (seededUser, error) {
 	u, err := db.UserByEmail(ctx, email)
 	if err == nil {
 		return seededUser{User: u}, nil

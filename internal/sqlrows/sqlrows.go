@@ -110,15 +110,93 @@ func ScanRental(row Row) (*fetchsms.Rental, int64, error) {
 // UserCols are a users row, for ScanUser.
 const UserCols = `id, email, role, balance_cents, disabled, created_at`
 
-// ScanUser reads UserCols.
-func ScanUser(row Row) (*fetchsms.User, error) {
+// ScanUser reads UserCols, then the columns after them into more.
+func ScanUser(row Row, more ...any) (*fetchsms.User, error) {
 	var u fetchsms.User
 	var created int64
-	if err := row.Scan(&u.ID, &u.Email, &u.Role, &u.BalanceCents, &u.Disabled, &created); err != nil {
+	if err := row.Scan(append(userDest(&u, &created), more...)...); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = FromMS(created)
 	return &u, nil
+}
+
+// ScanUserSeq reads UserCols followed by the row's seq.
+func ScanUserSeq(row Row) (*fetchsms.User, int64, error) {
+	var seq int64
+	u, err := ScanUser(row, &seq)
+	return u, seq, err
+}
+
+func userDest(u *fetchsms.User, created *int64) []any {
+	return []any{&u.ID, &u.Email, &u.Role, &u.BalanceCents, &u.Disabled, created}
+}
+
+// APIKeyCols are an api_keys row without its hash, for ScanAPIKey.
+const APIKeyCols = `id, user_id, name, prefix, created_at, revoked_at, last_used_at`
+
+// ScanAPIKey reads APIKeyCols.
+func ScanAPIKey(row Row) (*fetchsms.APIKey, error) {
+	var k fetchsms.APIKey
+	var created int64
+	var revoked, used sql.NullInt64
+	if err := row.Scan(&k.ID, &k.UserID, &k.Name, &k.Prefix, &created, &revoked, &used); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.RevokedAt, k.LastUsedAt = FromMS(created), FromNullMS(revoked), FromNullMS(used)
+	return &k, nil
+}
+
+// GatewayCols are a gateways row without its token hash, for ScanGateway.
+const GatewayCols = `id, name, created_at`
+
+// ScanGateway reads GatewayCols.
+func ScanGateway(row Row) (*fetchsms.Gateway, error) {
+	var g fetchsms.Gateway
+	var created int64
+	if err := row.Scan(&g.ID, &g.Name, &created); err != nil {
+		return nil, err
+	}
+	g.CreatedAt = FromMS(created)
+	return &g, nil
+}
+
+// CredentialQueries returns, by credential kind, the statement that finds a
+// credential by its token's hash, live or not, for ScanCredential. The hash is
+// the statement's one argument, written arg (the engine's placeholder).
+func CredentialQueries(arg string) map[string]string {
+	const user = `, u.id, u.email, u.role, u.balance_cents, u.disabled, u.created_at`
+	return map[string]string{
+		fetchsms.KindAPIKey:  `SELECT k.id, k.hash, k.revoked_at` + user + ` FROM api_keys k JOIN users u ON u.id = k.user_id WHERE k.hash = ` + arg,
+		fetchsms.KindSession: `SELECT s.id, s.hash, s.revoked_at, s.expires_at` + user + ` FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = ` + arg,
+		fetchsms.KindGateway: `SELECT id, token_hash, disabled, name, created_at FROM gateways WHERE token_hash = ` + arg,
+	}
+}
+
+// ScanCredential reads a row of the statement of CredentialQueries for kind.
+func ScanCredential(kind string, row Row) (*fetchsms.StoredCredential, error) {
+	c := &fetchsms.StoredCredential{Kind: kind}
+	var created int64
+	if kind == fetchsms.KindGateway {
+		g := &fetchsms.Gateway{}
+		if err := row.Scan(&c.ID, &c.Hash, &c.Disabled, &g.Name, &created); err != nil {
+			return nil, err
+		}
+		g.ID, g.CreatedAt, c.Gateway = c.ID, FromMS(created), g
+		return c, nil
+	}
+	var revoked, expires sql.NullInt64
+	dest := []any{&c.ID, &c.Hash, &revoked}
+	if kind == fetchsms.KindSession {
+		dest = append(dest, &expires)
+	}
+	u := &fetchsms.User{}
+	if err := row.Scan(append(dest, userDest(u, &created)...)...); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, c.User = FromMS(created), u
+	c.RevokedAt, c.ExpiresAt = FromNullMS(revoked), FromNullMS(expires)
+	return c, nil
 }
 
 // ServiceCols are a services row, for ScanService.
