@@ -37,6 +37,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("RentalLifecycle", func(t *testing.T) { t.Parallel(); testRentalLifecycle(t, open) })
 	t.Run("LedgerIsAppendOnly", func(t *testing.T) { t.Parallel(); testLedgerIsAppendOnly(t, open) })
 	t.Run("Accounts", func(t *testing.T) { t.Parallel(); testAccounts(t, open) })
+	t.Run("CredentialRules", func(t *testing.T) { t.Parallel(); testCredentialRules(t, open) })
+	t.Run("ConcurrentCredentials", func(t *testing.T) { t.Parallel(); testConcurrentCredentials(t, open) })
 	t.Run("IdempotencyAfterCrash", func(t *testing.T) { t.Parallel(); testIdempotencyAfterCrash(t, open) })
 	t.Run("Webhooks", func(t *testing.T) { t.Parallel(); testWebhooks(t, open) })
 	t.Run("Support", func(t *testing.T) { t.Parallel(); testSupport(t, open) })
