@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -56,8 +55,8 @@ func (c *catalogCache) invalidate() {
 
 // authTTL bounds how long a credential lookup is reused. Revoking a key, rotating
 // it, logging out or disabling an account through this server drops the whole cache
-// at once; through another server (on a shared database) it takes effect within
-// the TTL.
+// at once (the App announces CredentialsChanged); through another server (on a
+// shared database) it takes effect within the TTL.
 const authTTL = 2 * time.Second
 
 type authEntry struct {
@@ -110,41 +109,30 @@ func (s *Server) hear(_ context.Context, change any) {
 	switch change.(type) {
 	case fetchsms.StockChanged, fetchsms.CatalogChanged:
 		s.catalog.invalidate()
-	}
-}
-
-// invalidating drops the caches after a request that may change what they hold
-// succeeds: purchases and cancels move stock; revocations and disables end
-// credentials.
-func (s *Server) invalidating(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		h(w, r)
-		s.catalog.invalidate()
+	case fetchsms.CredentialsChanged:
 		s.auth.purge()
 	}
 }
 
+// invalidating drops the catalog cache after a request that may change stock.
+func (s *Server) invalidating(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h(w, r)
+		s.catalog.invalidate()
+	}
+}
+
 // dropCaches is the safety net under every handler: any write through this server
-// drops the catalog cache, and a write that may end a credential (logout, key
-// rotation or revocation, changes to users) drops the credential cache before and
-// after it runs. Handlers that change stock also drop the catalog cache themselves
-// before answering, so their client never reads older stock after the answer.
+// drops the catalog cache. Handlers that change stock also drop the catalog cache
+// themselves before answering, so their client never reads older stock after the
+// answer. The credential cache is dropped by the App's CredentialsChanged (hear).
 func (s *Server) dropCaches(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
 			next.ServeHTTP(w, r)
 			return
 		}
-		p := r.URL.Path
-		credential := strings.Contains(p, "logout") || strings.Contains(p, "api-keys") || strings.HasPrefix(p, "/dashboard/api") ||
-			strings.Contains(p, "/users/")
-		if credential {
-			s.auth.purge()
-		}
 		next.ServeHTTP(w, r)
 		s.catalog.invalidate()
-		if credential {
-			s.auth.purge()
-		}
 	})
 }

@@ -91,7 +91,6 @@ func (s *Server) adminSetDisabled(disabled bool) dashPage {
 			s.pageError(w, r, p, err)
 			return
 		}
-		s.auth.purge()
 		msg := u.Email + " can sign in again."
 		if disabled {
 			msg = u.Email + " is disabled: their sessions and API keys stop working."

@@ -79,7 +79,6 @@ func (s *Server) dashRotateKey(w http.ResponseWriter, r *http.Request, p *pageDa
 		redirectErr(w, r, "/dashboard/api", err)
 		return
 	}
-	s.auth.purge()
 	s.dashAPIPage(w, r, p, http.StatusCreated, &secretView{Title: "New secret for “" + k.Name + "”", Value: k.Key,
 		Note: "The old secret stopped working just now. This one is shown only once."})
 }
@@ -93,7 +92,6 @@ func (s *Server) dashRevokeKey(w http.ResponseWriter, r *http.Request, p *pageDa
 		redirectErr(w, r, "/dashboard/api", err)
 		return
 	}
-	s.auth.purge()
 	redirect(w, r, "/dashboard/api", "Key revoked. Requests with it are refused from now on.")
 }
 

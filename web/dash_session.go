@@ -226,7 +226,6 @@ func (s *Server) handleLogoutForm(w http.ResponseWriter, r *http.Request, p *pag
 			s.pageError(w, r, p, err)
 			return
 		}
-		s.auth.purge()
 	}
 	clearSessionCookie(w, r)
 	redirect(w, r, "/login", "You are logged out.")

@@ -34,8 +34,9 @@ func TestPanicBecomesLogged500(t *testing.T) {
 	}
 }
 
-// TestWritesDropCaches: a write through any route drops the catalog cache, and one
-// that may end a credential drops the credential cache.
+// TestWritesDropCaches: a write through any route drops the catalog cache; the
+// credential cache is dropped when the domain announces that credentials changed
+// (logout, a key rotated or revoked, an account disabled), whatever the route.
 func TestWritesDropCaches(t *testing.T) {
 	t.Parallel()
 	s := &Server{Logger: slog.Default()}
@@ -47,26 +48,39 @@ func TestWritesDropCaches(t *testing.T) {
 		_, g = s.auth.get("tok", now)
 		s.auth.put("tok", &fetchsms.Principal{}, now, g)
 	}
+	dropped := func() (catalog, creds bool) {
+		body, _ := s.catalog.get(now)
+		p, _ := s.auth.get("tok", now)
+		return body == nil, p == nil
+	}
 	for _, tc := range []struct {
-		method, path   string
-		catalog, creds bool
+		method, path string
+		catalog      bool
 	}{
-		{"GET", "/v1/services", false, false},
-		{"POST", "/dashboard/verifications", true, false},
-		{"POST", "/logout", true, true},
-		{"POST", "/dashboard/api/keys/x/revoke", true, true},
-		{"POST", "/admin/users/x/disable", true, true},
-		{"DELETE", "/v1/api-keys/x", true, true},
+		{"GET", "/v1/services", false},
+		{"POST", "/dashboard/verifications", true},
+		{"POST", "/logout", true},
+		{"DELETE", "/v1/api-keys/x", true},
 	} {
 		fill()
 		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(tc.method, tc.path, nil))
-		if body, _ := s.catalog.get(now); (body == nil) != tc.catalog {
-			dropped := body == nil
-			t.Errorf("%s %s: catalog dropped %v", tc.method, tc.path, dropped)
+		if catalog, creds := dropped(); catalog != tc.catalog || creds {
+			t.Errorf("%s %s: catalog dropped %v, credentials dropped %v", tc.method, tc.path, catalog, creds)
 		}
-		if p, _ := s.auth.get("tok", now); (p == nil) != tc.creds {
-			dropped := p == nil
-			t.Errorf("%s %s: credentials dropped %v", tc.method, tc.path, dropped)
+	}
+	for _, tc := range []struct {
+		change         any
+		catalog, creds bool
+	}{
+		{fetchsms.CredentialsChanged{}, false, true},
+		{fetchsms.StockChanged{}, true, false},
+		{fetchsms.CatalogChanged{}, true, false},
+		{fetchsms.PurchaseMade{}, false, false},
+	} {
+		fill()
+		s.hear(context.Background(), tc.change)
+		if catalog, creds := dropped(); catalog != tc.catalog || creds != tc.creds {
+			t.Errorf("%T: catalog dropped %v, credentials dropped %v", tc.change, catalog, creds)
 		}
 	}
 }
