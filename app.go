@@ -62,7 +62,6 @@ func New(ctx context.Context, store Store, o Options) (*App, error) {
 	if a.wall == nil {
 		a.wall = SystemClock{}
 	}
-	store.SetClock(a.clock)
 	if o.Detector != nil {
 		a.detector.Store(&detectorBox{o.Detector})
 	} else if err := a.ReloadRules(ctx); err != nil {

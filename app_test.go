@@ -15,7 +15,6 @@ type rulesStore struct {
 }
 
 func (s rulesStore) AllServices(context.Context) ([]*Service, error) { return s.load(), nil }
-func (rulesStore) SetClock(Clock)                                    {}
 
 // TestRuleReloadsDoNotOverlap: a periodic reload that read the rules before an
 // admin's change must not install them after the reload the change triggered.

@@ -121,3 +121,9 @@ func (a *App) CompleteDeposit(ctx context.Context, depositID, providerRef string
 	}
 	return out, nil
 }
+
+// CheckInvariants checks the money and inventory invariants over the whole store.
+func (a *App) CheckInvariants(ctx context.Context) (*LedgerCheck, error) {
+	c, err := a.Store.CheckInvariants(ctx, a.now())
+	return c, storageError("CheckInvariants", err, "")
+}

@@ -17,10 +17,6 @@ type Store interface {
 	// Health is nil while the store can serve; otherwise ErrUnavailable (SQLite
 	// after a failed flush, which needs a restart; PostgreSQL unreachable).
 	Health(ctx context.Context) error
-	// SetClock sets business time for the methods that still read it (the
-	// ledger check); New sets it.
-	SetClock(Clock)
-
 	Updater
 	PurchaseReader
 
@@ -48,7 +44,8 @@ type Store interface {
 	// Wallet.
 	Balance(ctx context.Context, userID string) (Cents, error)
 	Ledger(ctx context.Context, userID string, p Page) ([]*LedgerEntry, int64, error)
-	CheckInvariants(ctx context.Context) (*LedgerCheck, error)
+	// CheckInvariants checks the money and inventory invariants at business time now.
+	CheckInvariants(ctx context.Context, now time.Time) (*LedgerCheck, error)
 
 	// Idempotency keys older than before are forgotten.
 	PurgeIdempotencyBefore(ctx context.Context, before time.Time) (int64, error)

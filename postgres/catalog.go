@@ -16,7 +16,7 @@ import (
 // id); existing rows, which admins may have edited, are left alone. ON CONFLICT
 // without a target: servers seeding at once wait for each other and skip.
 func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
-	return db.tx(ctx, "postgres.SeedCatalog", func(tx pgx.Tx) error {
+	return engineErr(db.run(ctx, func(tx pgx.Tx) error {
 		for i, s := range cat {
 			c := s.Columns()
 			_, err := tx.Exec(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
@@ -27,7 +27,7 @@ func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // AllServices returns the whole catalog in display order, disabled services included.
@@ -144,7 +144,7 @@ func (db *DB) Setting(ctx context.Context, key string) (string, error) {
 // servers adding at once lose no addition, and returns the new value.
 func (db *DB) AddSetting(ctx context.Context, key string, delta int64) (int64, error) {
 	var v int64
-	err := db.tx(ctx, "postgres.AddSetting", func(tx pgx.Tx) error {
+	err := db.run(ctx, func(tx pgx.Tx) error {
 		return tx.QueryRow(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2::bigint::text)
 			ON CONFLICT (key) DO UPDATE SET value = (settings.value::bigint + $2::bigint)::text RETURNING value::bigint`, key, delta).Scan(&v)
 	})
@@ -153,8 +153,8 @@ func (db *DB) AddSetting(ctx context.Context, key string, delta int64) (int64, e
 
 // SetSetting writes a shared setting.
 func (db *DB) SetSetting(ctx context.Context, key, value string) error {
-	return db.tx(ctx, "postgres.SetSetting", func(tx pgx.Tx) error {
+	return engineErr(db.run(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 		return err
-	})
+	}))
 }

@@ -40,14 +40,10 @@ const notifyChannel = "fetchsms_deliveries"
 
 // DB is the PostgreSQL store.
 type DB struct {
-	// Clock is business time: expiries, rental terms, the times customers see.
-	Clock fetchsms.Clock
-	// RealClock is wall time for sessions, credentials, idempotency and leases.
-	RealClock fetchsms.Clock
-	pool      *pgxpool.Pool
-	notifyCh  chan struct{}
-	stop      context.CancelFunc
-	wg        sync.WaitGroup
+	pool     *pgxpool.Pool
+	notifyCh chan struct{}
+	stop     context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 var _ fetchsms.Store = (*DB)(nil)
@@ -67,7 +63,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres.Open: %w", err)
 	}
-	db := &DB{Clock: fetchsms.SystemClock{}, RealClock: fetchsms.SystemClock{}, pool: pool, notifyCh: make(chan struct{}, 1)}
+	db := &DB{pool: pool, notifyCh: make(chan struct{}, 1)}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -78,13 +74,6 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	go db.listen(lctx)
 	return db, nil
 }
-
-// SetClock sets business time.
-func (db *DB) SetClock(c fetchsms.Clock) { db.Clock = c }
-
-// SetWallClock sets wall time (sessions, credentials, idempotency windows, leases);
-// tests move it to play a crash that lasted a minute.
-func (db *DB) SetWallClock(c fetchsms.Clock) { db.RealClock = c }
 
 // Health pings the database (within 2 s): EUNAVAILABLE when it cannot be reached.
 func (db *DB) Health(ctx context.Context) error {
@@ -191,15 +180,10 @@ func (db *DB) listen(ctx context.Context) {
 	}
 }
 
-// tx runs fn in a READ COMMITTED transaction and commits it, or rolls back when fn
+// run runs fn in a READ COMMITTED transaction and commits it, or rolls back when fn
 // fails. A deadlock or serialization failure (PostgreSQL aborted the transaction,
 // nothing was applied) runs fn again, up to three times; fn must therefore set its
-// results afresh on each run. The error is wrapped with op and translated.
-func (db *DB) tx(ctx context.Context, op string, fn func(tx pgx.Tx) error) error {
-	return wrap(op, db.run(ctx, fn))
-}
-
-// run is tx without the translation of its error.
+// results afresh on each run. Errors are the driver's: Update classifies them.
 func (db *DB) run(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
@@ -216,38 +200,9 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
-// wrap adds the operation to err and translates driver errors into domain errors.
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var fe *fetchsms.Error
-	if errors.As(err, &fe) {
-		if fe.Op == "" {
-			fe.Op = op
-		}
-		return err
-	}
-	if errors.Is(err, pgx.ErrNoRows) {
-		return &fetchsms.Error{Code: fetchsms.ENOTFOUND, Message: "not found", Op: op, Err: err}
-	}
-	if isUnique(err) {
-		return &fetchsms.Error{Code: fetchsms.ECONFLICT, Message: "already exists", Op: op, Err: err}
-	}
-	return &fetchsms.Error{Code: fetchsms.EINTERNAL, Op: op, Err: err}
-}
-
 func isUnique(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
-}
-
-// notFound turns "no rows" into ENOTFOUND with msg.
-func notFound(err error, msg string) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fetchsms.Errorf(fetchsms.ENOTFOUND, "%s", msg)
-	}
-	return err
 }
 
 func newID() string { return uuid.NewString() }

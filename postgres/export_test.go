@@ -9,7 +9,7 @@ import (
 // TamperLedgerForTest tries to rewrite a ledger entry, which the schema must refuse.
 // It exists so tests can prove the ledger is append-only.
 func (db *DB) TamperLedgerForTest(ctx context.Context, id string) error {
-	return db.tx(ctx, "postgres.TamperLedgerForTest", func(tx pgx.Tx) error {
+	return db.run(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `UPDATE ledger SET amount_cents = amount_cents + 1 WHERE id = $1`, id)
 		return err
 	})

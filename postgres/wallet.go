@@ -49,7 +49,7 @@ func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fe
 	rows, err := db.pool.Query(ctx, `SELECT seq, id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at
 		FROM ledger WHERE user_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, userID, before, limit+1)
 	if err != nil {
-		return nil, 0, wrap("postgres.Ledger", err)
+		return nil, 0, engineErr(err)
 	}
 	defer rows.Close()
 	var out []*fetchsms.LedgerEntry
@@ -59,14 +59,14 @@ func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fe
 		var seq, created int64
 		var v, r, d *string
 		if err := rows.Scan(&seq, &e.ID, &e.Kind, &e.AmountCents, &e.BalanceAfterCents, &v, &r, &d, &e.Reason, &created); err != nil {
-			return nil, 0, wrap("postgres.Ledger", err)
+			return nil, 0, engineErr(err)
 		}
 		e.VerificationID, e.RentalID, e.DepositID, e.CreatedAt = deref(v), deref(r), deref(d), sqlrows.FromMS(created)
 		out = append(out, e)
 		seqs = append(seqs, seq)
 	}
 	out, next := sqlrows.Trim(out, seqs, limit)
-	return out, next, wrap("postgres.Ledger", rows.Err())
+	return out, next, engineErr(rows.Err())
 }
 
 func deref(s *string) string {
@@ -107,7 +107,7 @@ func (t *ptx) SetDepositCompleted(ctx context.Context, id, providerRef string, n
 // database: each balance equals the sum of its ledger, none is negative, no purchase
 // is refunded twice, no number is held by two live purchases. It reads one snapshot
 // (REPEATABLE READ, read only), so it is exact while servers run.
-func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error) {
+func (db *DB) CheckInvariants(ctx context.Context, now time.Time) (*fetchsms.LedgerCheck, error) {
 	c := &fetchsms.LedgerCheck{}
 	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT u.id, u.balance_cents, COALESCE((SELECT sum(amount_cents) FROM ledger l WHERE l.user_id = u.id), 0)::bigint FROM users u`)
@@ -151,10 +151,10 @@ func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error
 				SELECT 1 FROM ledger l WHERE l.kind = 'refund' AND l.verification_id = v.id)`, &c.ReceivedRefunded); err != nil {
 			return err
 		}
-		return one(`SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= $1`, &c.WaitingPastExpiry, sqlrows.Ms(db.Clock.Now()))
+		return one(`SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= $1`, &c.WaitingPastExpiry, sqlrows.Ms(now))
 	})
 	if err != nil {
-		return nil, wrap("postgres.CheckInvariants", err)
+		return nil, engineErr(err)
 	}
 	return c, nil
 }

@@ -15,7 +15,7 @@ import (
 // SeedCatalog inserts the services of cat that the database does not have yet (by
 // id); existing rows, which admins may have edited, are left alone.
 func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
-	return db.tx(ctx, "sqlite.SeedCatalog", func(tx *wtx) error {
+	return engineErr(db.write(ctx, func(tx *wtx) error {
 		tx.servicesChanged()
 		for i, s := range cat {
 			c := s.Columns()
@@ -27,7 +27,7 @@ func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // AllServices returns the whole catalog in display order, disabled services included.
@@ -152,8 +152,8 @@ func (db *DB) SetSetting(ctx context.Context, key, value string) error {
 	if key == refKeySetting {
 		return fmt.Errorf("sqlite: the setting %s is written once, by a migration", key)
 	}
-	return db.tx(ctx, "sqlite.SetSetting", func(tx *wtx) error {
+	return engineErr(db.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value)
 		return err
-	})
+	}))
 }

@@ -28,18 +28,13 @@ var migrationsFS embed.FS
 // DB is the SQLite store. Writes go through one connection (SQLite has one writer;
 // queuing in Go is cheaper than spinning on SQLITE_BUSY), reads through a pool.
 type DB struct {
-	Path string
-	// Clock is business time: expiries, rental terms, the times customers see.
-	Clock fetchsms.Clock
-	// RealClock is wall time for sessions and credentials, which the sandbox's test
-	// clock must not move.
-	RealClock fetchsms.Clock
-	w         *sql.DB
-	r         *sql.DB
-	rp        pool // reads, through cached statements
-	wt        *wtx // the writer's connection and statements
-	notifyCh  chan struct{}
-	vc        vcache
+	Path     string
+	w        *sql.DB
+	r        *sql.DB
+	rp       pool // reads, through cached statements
+	wt       *wtx // the writer's connection and statements
+	notifyCh chan struct{}
+	vc       vcache
 
 	writes     chan *writeReq
 	closed     chan struct{}
@@ -110,7 +105,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{Path: path, Clock: fetchsms.SystemClock{}, RealClock: fetchsms.SystemClock{}, w: w, r: r, rp: pool{c: newStmtCache(r)}, notifyCh: make(chan struct{}, 1),
+	db := &DB{Path: path, w: w, r: r, rp: pool{c: newStmtCache(r)}, notifyCh: make(chan struct{}, 1),
 		writes: make(chan *writeReq, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{}), writerCPU: -1}
 	db.dur.init(path + "-wal")
 	db.rp.dur = &db.dur
@@ -209,13 +204,6 @@ func (db *DB) Health(ctx context.Context) error {
 	return engineErr(db.dur.failure())
 }
 
-// SetClock sets business time.
-func (db *DB) SetClock(c fetchsms.Clock) { db.Clock = c }
-
-// SetWallClock sets wall time (sessions, credentials, idempotency windows, leases);
-// tests move it to play a crash that lasted a minute.
-func (db *DB) SetWallClock(c fetchsms.Clock) { db.RealClock = c }
-
 var _ fetchsms.Store = (*DB)(nil)
 
 // Close stops the writer (after the batch in progress) and closes both pools.
@@ -233,7 +221,7 @@ func (db *DB) Close() error {
 // each in its own immediate transaction, so two processes starting together apply
 // each one once.
 func (db *DB) migrate(ctx context.Context) error {
-	if err := db.tx(ctx, "sqlite.migrate", func(tx *wtx) error {
+	if err := db.write(ctx, func(tx *wtx) error {
 		return tx.execScript(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`)
 	}); err != nil {
 		return err
@@ -252,7 +240,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		err = db.tx(ctx, "sqlite.migrate", func(tx *wtx) error {
+		err = db.write(ctx, func(tx *wtx) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
 				return err
@@ -273,21 +261,16 @@ func (db *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
-// tx runs fn in a write transaction and returns once that transaction is durable
+// write runs fn in a write transaction and returns once that transaction is durable
 // (or failed). Writes are group-committed: the writer goroutine runs every queued
 // fn in one SQLite transaction, each inside its own savepoint, and commits them
 // together. A fn that fails is rolled back to its savepoint alone; the others
 // commit. The commit is then made durable by the syncer (one fdatasync of the WAL
 // for every batch committed since the last one) while the writer goes on with the
 // next batch, or by the writer itself when no request waits for it; nobody is
-// answered before the fdatasync that covers their batch, so
-// durability is that of synchronous=FULL: only the cost of the flush is shared and
-// taken off the writer's path.
-func (db *DB) tx(ctx context.Context, op string, fn func(tx *wtx) error) error {
-	return wrap(op, db.write(ctx, fn))
-}
-
-// write is tx without the translation of its error.
+// answered before the fdatasync that covers their batch, so durability is that of
+// synchronous=FULL: only the cost of the flush is shared and taken off the
+// writer's path. Errors are the driver's: Update classifies them.
 func (db *DB) write(ctx context.Context, fn func(tx *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -555,34 +538,6 @@ func savepoint(ctx context.Context, tx *wtx, fn func(tx *wtx) error) error {
 	}
 	_, err := tx.ExecContext(ctx, `RELEASE w`)
 	return err
-}
-
-// wrap adds the operation to err and translates driver errors into domain errors.
-func wrap(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var fe *fetchsms.Error
-	if errors.As(err, &fe) {
-		if fe.Op == "" {
-			fe.Op = op
-		}
-		return err
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		return &fetchsms.Error{Code: fetchsms.ENOTFOUND, Message: "not found", Op: op, Err: err}
-	}
-	if errors.Is(err, errStorageFailed) {
-		return &fetchsms.Error{Code: fetchsms.EUNAVAILABLE, Message: "the service is temporarily unavailable", Op: op, Err: err}
-	}
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		switch se.ExtendedCode {
-		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
-			return &fetchsms.Error{Code: fetchsms.ECONFLICT, Message: "already exists", Op: op, Err: err}
-		}
-	}
-	return &fetchsms.Error{Code: fetchsms.EINTERNAL, Op: op, Err: err}
 }
 
 func isUnique(err error) bool {

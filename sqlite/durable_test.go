@@ -143,7 +143,7 @@ func TestFailedFlushStopsTheDatabase(t *testing.T) {
 	if b != 1000 && b != 1500 {
 		t.Fatalf("balance after restart: %d, want 1000 (or 1500)", b)
 	}
-	c, err := db.CheckInvariants(ctx)
+	c, err := db.CheckInvariants(ctx, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

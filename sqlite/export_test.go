@@ -7,7 +7,7 @@ import (
 // TamperLedgerForTest tries to rewrite a ledger entry, which the schema must refuse.
 // It exists so tests can prove the ledger is append-only.
 func (db *DB) TamperLedgerForTest(ctx context.Context, id string) error {
-	return db.tx(ctx, "sqlite.TamperLedgerForTest", func(tx *wtx) error {
+	return db.write(ctx, func(tx *wtx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE ledger SET amount_cents = amount_cents + 1 WHERE id = ?`, id)
 		return err
 	})
@@ -17,7 +17,7 @@ func (db *DB) TamperLedgerForTest(ctx context.Context, id string) error {
 // transaction, for list benchmarks over large tables. It bypasses the purchase rules
 // (no ledger, one number reused) and must only serve benchmarks.
 func (db *DB) BulkVerificationsForTest(ctx context.Context, userID, numberID string, n int) error {
-	return db.tx(ctx, "sqlite.BulkVerificationsForTest", func(tx *wtx) error {
+	return db.write(ctx, func(tx *wtx) error {
 		for i := 0; i < n; i++ {
 			id := newID()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO verifications (id, ref_key, ref, user_id, service_id, number_id, number, status, code, cost_cents, created_at, expires_at)

@@ -41,5 +41,5 @@ func (t *wtx) InsertMessage(ctx context.Context, m *fetchsms.Message) error {
 func (db *DB) NumberGateway(ctx context.Context, e164 string) (string, error) {
 	var g string
 	err := db.rp.QueryRowContext(ctx, `SELECT gateway_id FROM numbers WHERE e164 = ?`, e164).Scan(&g)
-	return g, wrap("sqlite.NumberGateway", notFound(err, e164+" is not a number of the pool"))
+	return g, engineErr(err)
 }

@@ -44,7 +44,7 @@ func TestWriterPinnedToOneCPU(t *testing.T) {
 		t.Fatalf("the writer's thread may run on %s, want %d only", cpuList(&got), last)
 	}
 	// Writes still work on the pinned writer.
-	if err := first.tx(ctx, "test", func(tx *wtx) error { return tx.execScript(ctx, `CREATE TABLE t (x)`) }); err != nil {
+	if err := first.write(ctx, func(tx *wtx) error { return tx.execScript(ctx, `CREATE TABLE t (x)`) }); err != nil {
 		t.Fatal(err)
 	}
 

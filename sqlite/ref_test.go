@@ -16,14 +16,14 @@ func TestInsertWithRefRetriesOnCollision(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	err = db.tx(ctx, "setup", func(tx *wtx) error {
+	err = db.write(ctx, func(tx *wtx) error {
 		return tx.execScript(ctx, `CREATE TABLE refs (ref TEXT UNIQUE); INSERT INTO refs VALUES ('taken')`)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	attempts := 0
-	err = db.tx(ctx, "test", func(tx *wtx) error {
+	err = db.write(ctx, func(tx *wtx) error {
 		return insertWithRef(ctx, tx, "v_", func(ref string) error {
 			attempts++
 			if attempts <= 2 {

@@ -249,7 +249,7 @@ func TestVerificationRefAvoidsOldRefs(t *testing.T) {
 	perm := db.refPermForTest(t)
 	// The old row takes seq 1; the purchase will take seq 2, whose ref it holds.
 	taken, _ := perm.verificationRef(2)
-	err := db.tx(ctx, "test", func(tx *wtx) error {
+	err := db.write(ctx, func(tx *wtx) error {
 		var numberID string
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM numbers LIMIT 1`).Scan(&numberID); err != nil {
 			return err

@@ -15,7 +15,7 @@ func TestWriterSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	err = db.tx(ctx, "test", func(tx *wtx) error {
+	err = db.write(ctx, func(tx *wtx) error {
 		for pragma, want := range map[string]int{"wal_autocheckpoint": 4000, "temp_store": 2, "synchronous": 1} {
 			var got int
 			if err := tx.QueryRowContext(ctx, `PRAGMA `+pragma).Scan(&got); err != nil {

@@ -40,15 +40,6 @@ func noRow(err error) error {
 	return err
 }
 
-// notFound turns "no rows" into ENOTFOUND with msg, for NumberGateway, the last
-// read that still writes its own message.
-func notFound(err error, msg string) error {
-	if err == sql.ErrNoRows {
-		return fetchsms.Errorf(fetchsms.ENOTFOUND, "%s", msg)
-	}
-	return err
-}
-
 // ServiceByRef returns the enabled service ref names, from the writer's cache.
 func (t *wtx) ServiceByRef(ctx context.Context, ref string) (*fetchsms.Service, error) {
 	return t.service(ctx, ref)

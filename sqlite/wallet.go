@@ -46,7 +46,7 @@ func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fe
 	rows, err := db.rp.QueryContext(ctx, `SELECT seq, id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at
 		FROM ledger WHERE user_id = +? AND seq < +? ORDER BY seq DESC LIMIT +?`, userID, before, limit+1)
 	if err != nil {
-		return nil, 0, wrap("sqlite.Ledger", err)
+		return nil, 0, engineErr(err)
 	}
 	defer rows.Close()
 	var out []*fetchsms.LedgerEntry
@@ -56,14 +56,14 @@ func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fe
 		var seq, created int64
 		var v, r, d sql.NullString
 		if err := rows.Scan(&seq, &e.ID, &e.Kind, &e.AmountCents, &e.BalanceAfterCents, &v, &r, &d, &e.Reason, &created); err != nil {
-			return nil, 0, wrap("sqlite.Ledger", err)
+			return nil, 0, engineErr(err)
 		}
 		e.VerificationID, e.RentalID, e.DepositID, e.CreatedAt = v.String, r.String, d.String, sqlrows.FromMS(created)
 		out = append(out, e)
 		seqs = append(seqs, seq)
 	}
 	out, next := sqlrows.Trim(out, seqs, limit)
-	return out, next, wrap("sqlite.Ledger", rows.Err())
+	return out, next, engineErr(rows.Err())
 }
 
 // InsertDeposit stores a deposit.
@@ -95,7 +95,7 @@ func (t *wtx) SetDepositCompleted(ctx context.Context, id, providerRef string, n
 // CheckInvariants verifies the money and inventory invariants over the whole
 // database: each balance equals the sum of its ledger, none is negative, no purchase
 // is refunded twice, no number is held by two live purchases.
-func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error) {
+func (db *DB) CheckInvariants(ctx context.Context, now time.Time) (*fetchsms.LedgerCheck, error) {
 	c := &fetchsms.LedgerCheck{}
 	q := func(query string, args ...any) (rowsIter, error) { return db.rp.QueryContext(ctx, query, args...) }
 	rows, err := q(`SELECT u.id, u.balance_cents, COALESCE((SELECT sum(amount_cents) FROM ledger l WHERE l.user_id = u.id), 0) FROM users u`)
@@ -136,8 +136,7 @@ func (db *DB) CheckInvariants(ctx context.Context) (*fetchsms.LedgerCheck, error
 			SELECT 1 FROM ledger l WHERE l.kind = 'refund' AND l.verification_id = v.id)`, &c.ReceivedRefunded); err != nil {
 		return nil, err
 	}
-	now := sqlrows.Ms(db.Clock.Now())
-	if err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= ?`, now).Scan(&c.WaitingPastExpiry); err != nil {
+	if err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= ?`, sqlrows.Ms(now)).Scan(&c.WaitingPastExpiry); err != nil {
 		return nil, err
 	}
 	return c, nil

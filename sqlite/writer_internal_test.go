@@ -30,7 +30,7 @@ func TestWriterFullBatchesKeepTheFlushToken(t *testing.T) {
 		_, err := tx.ExecContext(ctx, `INSERT INTO t DEFAULT VALUES`)
 		return err
 	}
-	if err := db.tx(ctx, "setup", func(tx *wtx) error {
+	if err := db.write(ctx, func(tx *wtx) error {
 		return tx.execScript(ctx, `CREATE TABLE t (id INTEGER PRIMARY KEY)`)
 	}); err != nil {
 		t.Fatal(err)
@@ -43,14 +43,14 @@ func TestWriterFullBatchesKeepTheFlushToken(t *testing.T) {
 		return nil
 	})
 	first := make(chan error, 1)
-	go func() { first <- db.tx(ctx, "first", insert) }()
+	go func() { first <- db.write(ctx, insert) }()
 	<-held // the writer (or the syncer) is inside the first flush
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 2*maxBatch)
 	for range 2 * maxBatch {
 		wg.Add(1)
-		go func() { defer wg.Done(); errs <- db.tx(ctx, "queued", insert) }()
+		go func() { defer wg.Done(); errs <- db.write(ctx, insert) }()
 	}
 	// Wait until every one of them is queued or blocked sending.
 	for deadline := time.Now().Add(10 * time.Second); len(db.writes) < maxBatch; {
@@ -80,7 +80,7 @@ func TestWriterFullBatchesKeepTheFlushToken(t *testing.T) {
 
 	// The writer must still commit.
 	done := make(chan error, 1)
-	go func() { done <- db.tx(ctx, "after", insert) }()
+	go func() { done <- db.write(ctx, insert) }()
 	select {
 	case err := <-done:
 		if err != nil {

@@ -142,7 +142,7 @@ func TestWriterRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	err = db.tx(ctx, "test", func(tx *wtx) error {
+	err = db.write(ctx, func(tx *wtx) error {
 		if err := tx.execScript(ctx, `CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL UNIQUE); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')`); err != nil {
 			return err
 		}

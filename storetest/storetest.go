@@ -19,12 +19,6 @@ import (
 // suite runs the domain (fetchsms.App) over it.
 type Opener func(t *testing.T) fetchsms.Store
 
-// WallClockSetter is implemented by engines whose wall clock (sessions,
-// credentials, leases) tests may move.
-type WallClockSetter interface {
-	SetWallClock(fetchsms.Clock)
-}
-
 // LedgerTamperer is implemented, in their test builds, by engines that let a test
 // try to rewrite a ledger entry, which the schema must refuse.
 type LedgerTamperer interface {
@@ -89,9 +83,6 @@ func setup(t *testing.T, open Opener, n int) *fixture {
 	}
 	clock := NewClock(time.Date(2026, 6, 17, 22, 14, 5, 0, time.UTC))
 	wall := NewClock(time.Now())
-	if wc, ok := store.(WallClockSetter); ok {
-		wc.SetWallClock(wall)
-	}
 	if err := store.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
 		t.Fatal(err)
 	}

@@ -121,8 +121,6 @@ func TestCacheFillAfterDropIsDiscarded(t *testing.T) {
 // tested in sqlite's TestFailedFlushStopsTheDatabase).
 type unavailableStore struct{ fetchsms.Store }
 
-func (unavailableStore) SetClock(fetchsms.Clock) {}
-
 var errUnavailable = &fetchsms.Error{Code: fetchsms.EUNAVAILABLE, Message: "the service is temporarily unavailable", Err: errors.New("storage failure: fdatasync: EIO")}
 
 func (unavailableStore) Health(context.Context) error { return errUnavailable }

@@ -226,7 +226,7 @@ func checkInvariants(t *testing.T, dbPath string) {
 		return
 	}
 	defer db.Close()
-	c, err := db.CheckInvariants(ctx)
+	c, err := db.CheckInvariants(ctx, time.Now())
 	if err != nil {
 		t.Errorf("CheckInvariants: %v", err)
 		return
