@@ -24,8 +24,20 @@ type NewNumber struct {
 	ID, E164, AreaCode string
 }
 
-// CatalogStore is the engine side of the catalog.
+// CatalogStore is the engine side of the catalog and the pool.
 type CatalogStore interface {
+	// SeedCatalog inserts the services of cat the database does not have yet
+	// (by id); existing rows, which admins may have edited, are left alone.
+	SeedCatalog(ctx context.Context, cat []Service) error
+	// ServiceByID returns a service, enabled or not; ServiceByRef the enabled
+	// service whose id or slug is ref; ErrNoRow when none.
+	ServiceByID(ctx context.Context, id int) (*Service, error)
+	ServiceByRef(ctx context.Context, ref string) (*Service, error)
+	// AllServices returns every service in display order, disabled ones included.
+	AllServices(ctx context.Context) ([]*Service, error)
+	CountNumbers(ctx context.Context) (int, error)
+	// NumberGateway returns the gateway of a pool number; ErrNoRow when none.
+	NumberGateway(ctx context.Context, e164 string) (string, error)
 	// StockCounts counts the free numbers of the pool.
 	StockCounts(ctx context.Context) (StockCounts, error)
 	// FreeAreaCodes lists, in any order, the area codes of the free numbers that

@@ -7,6 +7,13 @@ import (
 	"time"
 )
 
+// IdempotencyTx keeps Idempotency-Keys, and records which resource a request run
+// under one touched.
+type IdempotencyTx interface {
+	IdempotencyKeysTx
+	SetIdempotentResource(ctx context.Context, userID, key, resourceID string) error
+}
+
 // Idempotency-Key rules: a key is kept IdempotencyWindow per account; a retry with
 // the same key and body gets the first answer again; the same key with another
 // body is EUNPROCESSABLE; while the first run goes on, ECONFLICT; a run abandoned
@@ -22,8 +29,14 @@ type IdempotencyRecord struct {
 	CreatedAt  time.Time
 }
 
-// IdempotencyStore keeps Idempotency-Keys.
+// IdempotencyStore forgets old Idempotency-Keys.
 type IdempotencyStore interface {
+	// PurgeIdempotencyBefore forgets the keys created before a time.
+	PurgeIdempotencyBefore(ctx context.Context, before time.Time) (int64, error)
+}
+
+// IdempotencyKeysTx keeps Idempotency-Keys inside a transaction.
+type IdempotencyKeysTx interface {
 	// ClaimIdempotencyKey inserts the key unless it exists (claimed true), else
 	// returns it as stored, locked on PostgreSQL to the end of the transaction.
 	ClaimIdempotencyKey(ctx context.Context, userID, key string, hash []byte, now time.Time) (claimed bool, rec *IdempotencyRecord, err error)
@@ -92,4 +105,38 @@ func (a *App) FinishIdempotent(ctx context.Context, userID, key string, status i
 func (a *App) PurgeIdempotency(ctx context.Context) (int64, error) {
 	n, err := a.Store.PurgeIdempotencyBefore(ctx, a.wall.Now().Add(-IdempotencyWindow))
 	return n, storageError("PurgeIdempotency", err, "")
+}
+
+// IdempotencyWindow is how long an idempotency key is remembered.
+const IdempotencyWindow = 48 * time.Hour
+
+// IdempotencyAbandonedAfter is how long a request may run before a retry with its
+// key may look at what it left behind (the server died, or the client went away).
+const IdempotencyAbandonedAfter = 30 * time.Second
+
+// Idempotency is the state of one key, as BeginIdempotent found it.
+type Idempotency struct {
+	// Replay is set when the key already has an answer: Status and Response.
+	Replay   bool
+	Status   int
+	Response []byte
+	// ResourceID is set when an earlier run of the request committed its change but
+	// died before storing the answer: the caller renders the resource instead.
+	ResourceID string
+}
+
+type idemKey struct{}
+
+type idemScope struct{ userID, key string }
+
+// WithIdempotency marks ctx so that the purchase or cancel run under it records,
+// in its own transaction, the resource it touched against the key.
+func WithIdempotency(ctx context.Context, userID, key string) context.Context {
+	return context.WithValue(ctx, idemKey{}, idemScope{userID, key})
+}
+
+// IdempotencyScope returns the key that ctx runs under, if any.
+func IdempotencyScope(ctx context.Context) (userID, key string, ok bool) {
+	sc, ok := ctx.Value(idemKey{}).(idemScope)
+	return sc.userID, sc.key, ok
 }

@@ -7,6 +7,15 @@ import (
 	"time"
 )
 
+// InboundTx stores inbound SMS.
+type InboundTx interface {
+	// InboundSeen returns what an earlier message with this gateway id was routed
+	// to; ErrNoRow when it is new.
+	InboundSeen(ctx context.Context, gatewayID, gatewayMsgID string) (*InboundResult, error)
+	// InsertMessage stores m (ID set by the caller).
+	InsertMessage(ctx context.Context, m *Message) error
+}
+
 // The inbound SMS pipeline, one transaction per message:
 //
 //	dedupe (gateway, message id) → find the gateway's number → detect service and

@@ -5,12 +5,42 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
+
+// LedgerTx moves money. The balance and its ledger change together or not at all.
+type LedgerTx interface {
+	// Post adds e.AmountCents to the user's balance and appends e (ID and
+	// BalanceAfterCents are set), unless the balance would go below zero: then it
+	// changes nothing and returns applied false and the balance as it is. ErrNoRow
+	// when the user does not exist.
+	Post(ctx context.Context, e *LedgerEntry) (applied bool, balance Cents, err error)
+}
+
+// DepositTx writes deposits.
+type DepositTx interface {
+	InsertDeposit(ctx context.Context, d *Deposit) error
+	// LockDeposit reads a deposit, locking its row on PostgreSQL; ErrNoRow when none.
+	LockDeposit(ctx context.Context, id string) (*Deposit, error)
+	// SetDepositCompleted marks the deposit completed with the provider's reference.
+	SetDepositCompleted(ctx context.Context, id, providerRef string, now time.Time) error
+}
 
 // The ledger rules. Every balance change is a ledger entry written in the same
 // transaction as its cause (a purchase, a refund, a deposit, an admin's
 // adjustment); a balance never goes below zero; entries are never changed (the
 // schema refuses it).
+
+// WalletStore reads wallets.
+type WalletStore interface {
+	// Balance returns the user's balance; ErrNoRow when there is no such user.
+	Balance(ctx context.Context, userID string) (Cents, error)
+	// Ledger returns the user's entries newest first, and the next page's cursor.
+	Ledger(ctx context.Context, userID string, p Page) ([]*LedgerEntry, int64, error)
+	// CheckInvariants checks the money and inventory invariants over the whole
+	// store at business time now.
+	CheckInvariants(ctx context.Context, now time.Time) (*LedgerCheck, error)
+}
 
 // debit posts a negative entry, or EPAYMENT when the balance cannot cover it.
 func debit(ctx context.Context, tx LedgerTx, e *LedgerEntry) error {
@@ -127,3 +157,23 @@ func (a *App) CheckInvariants(ctx context.Context) (*LedgerCheck, error) {
 	c, err := a.Store.CheckInvariants(ctx, a.now())
 	return c, storageError("CheckInvariants", err, "")
 }
+
+// LedgerCheck is the result of Store.CheckInvariants.
+type LedgerCheck struct {
+	Users              int
+	BalanceMismatches  []string // users whose balance differs from their ledger sum
+	NegativeBalances   []string
+	DoubleRefunds      int
+	DoubleHeldNumbers  int
+	WaitingPastExpiry  int // waiting verifications whose window has closed (a sweep is due)
+	RefundsWithoutBuys int
+	ReceivedRefunded   int // verifications that both released a code and were refunded
+}
+
+// OK reports whether every invariant holds.
+func (c *LedgerCheck) OK() bool {
+	return len(c.BalanceMismatches) == 0 && len(c.NegativeBalances) == 0 && c.DoubleRefunds == 0 &&
+		c.DoubleHeldNumbers == 0 && c.RefundsWithoutBuys == 0 && c.ReceivedRefunded == 0
+}
+
+func (c *LedgerCheck) String() string { return fmt.Sprintf("%+v", *c) }

@@ -7,6 +7,91 @@ import (
 	"time"
 )
 
+// NumberPick says which free number a purchase wants.
+type NumberPick struct {
+	// Pristine asks for a number never sold (rentals). Otherwise: one that never
+	// gave ServiceID a code, numbers already used for other services first, then
+	// the one released longest ago.
+	Pristine  bool
+	ServiceID int
+	AreaCode  string // "" for any
+}
+
+// NumberTx reserves and frees pool numbers. A number has at most one holder (a
+// live purchase, "v:<id>" or "r:<id>"), enforced by the schema.
+type NumberTx interface {
+	// PickNumber returns a free, active number as p asks; ErrNoRow when none. On
+	// PostgreSQL the row stays locked to the end of the transaction.
+	PickNumber(ctx context.Context, p NumberPick) (numberID, e164 string, err error)
+	// HoldNumber gives the free number to holder; an error when it is not free.
+	HoldNumber(ctx context.Context, numberID, holder string, now time.Time) error
+	// ReleaseNumber frees the number if holder holds it.
+	ReleaseNumber(ctx context.Context, numberID, holder string, now time.Time) error
+	// MarkNumberUsed records that the number gave serviceID a code.
+	MarkNumberUsed(ctx context.Context, numberID string, serviceID int) error
+	// InboundNumber returns the pool number e164 of gatewayID and its holder ("" when
+	// free); ErrNoRow when the gateway has no such number.
+	InboundNumber(ctx context.Context, gatewayID, e164 string) (numberID, holder string, err error)
+}
+
+// VerificationUpdate moves a verification from one status to another. The move
+// happens only while the row is in From (and, when UserID is set, is the user's;
+// when OpenAt is set, its window is still open at OpenAt). Code and ReceivedAt
+// are written with the received status.
+type VerificationUpdate struct {
+	ID, UserID string
+	From, To   string
+	OpenAt     time.Time
+	Code       string
+	Now        time.Time
+}
+
+// RentalUpdate moves a rental from one status to another, guarded by From. A
+// non-empty LastCode is recorded; ended statuses record Now as the end.
+type RentalUpdate struct {
+	ID       string
+	From, To string
+	LastCode string
+	Now      time.Time
+}
+
+// PurchaseTx writes verifications and rentals.
+type PurchaseTx interface {
+	// InsertVerification stores v (ID set by the caller) and sets v.Ref.
+	InsertVerification(ctx context.Context, v *Verification) error
+	// LockVerification reads a verification and, on PostgreSQL, locks its row to
+	// the end of the transaction; ErrNoRow when none.
+	LockVerification(ctx context.Context, id string) (*Verification, error)
+	// UpdateVerification applies u and returns the row as it now is, or nil when
+	// the guard did not match.
+	UpdateVerification(ctx context.Context, u VerificationUpdate) (*Verification, error)
+	// InsertRental stores r (ID set by the caller) and sets r.Ref.
+	InsertRental(ctx context.Context, r *Rental) error
+	// LockRental is LockVerification for rentals.
+	LockRental(ctx context.Context, id string) (*Rental, error)
+	// UpdateRental applies u; false when the guard did not match.
+	UpdateRental(ctx context.Context, u RentalUpdate) (bool, error)
+}
+
+// PurchaseStore reads purchases outside a transaction.
+type PurchaseStore interface {
+	// LoadVerification returns the user's verification; ErrNoRow when none.
+	LoadVerification(ctx context.Context, userID, id string) (*Verification, error)
+	// LoadVerifications lists the user's waiting (history false) or ended
+	// verifications newest first, and the cursor of the next page.
+	LoadVerifications(ctx context.Context, userID string, history bool, p Page) ([]*Verification, int64, error)
+	LoadRental(ctx context.Context, userID, id string) (*Rental, error)
+	// LoadRentals lists the user's live (history false) or ended rentals.
+	LoadRentals(ctx context.Context, userID string, history bool, p Page) ([]*Rental, int64, error)
+	// LoadRentalMessages lists the SMS routed to a rental, newest first.
+	LoadRentalMessages(ctx context.Context, rentalID string, p Page) ([]*Message, int64, error)
+	// CountOverdue counts the user's purchases still live at now whose time is up.
+	CountOverdue(ctx context.Context, userID string, now time.Time) (int, error)
+	// Overdue returns up to limit ids of verifications and of rentals still live at
+	// now whose time is up, most overdue first.
+	Overdue(ctx context.Context, now time.Time, limit int) (verifications, rentals []string, err error)
+}
+
 // The purchase rules: how a verification or a rental is bought, read, cancelled
 // and ended. Each step that changes anything is one engine transaction:
 //

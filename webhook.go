@@ -9,6 +9,17 @@ import (
 	"time"
 )
 
+// OutboxTx queues webhook deliveries in the transaction of the change they announce.
+type OutboxTx interface {
+	// Subscribers returns the user's live, enabled endpoints (ID and Events), or
+	// with only set that live endpoint alone, enabled or not.
+	Subscribers(ctx context.Context, userID, only string) ([]*WebhookEndpoint, error)
+	// Queue stores ev and a pending delivery, due at ev.CreatedAt, for each of
+	// deliveries (ID and EndpointID set by the caller), and wakes the delivery
+	// workers after the commit.
+	Queue(ctx context.Context, ev *Event, deliveries []*Delivery) error
+}
+
 // The webhook rules: endpoints (at most MaxEndpoints live ones per account, each
 // with its own signing secret), and the life of a delivery: claimed with a lease
 // by a worker, sent, then delivered, retried on RetrySchedule or given up; an
