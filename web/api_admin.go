@@ -235,7 +235,6 @@ func (s *Server) handleClockAdvance(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "seconds must be a positive integer (at most 400 days)"))
 		return
 	}
-	defer s.catalog.invalidate()
 	if err := s.Clock.Advance(r.Context(), body.Seconds.Value); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"net/http"
 	"sync"
 	"time"
 
@@ -104,7 +103,10 @@ func (c *authCache) purge() {
 	c.mu.Unlock()
 }
 
-// hear drops the caches when the domain reports a change to what they hold.
+// hear drops the caches when the domain reports a change to what they hold. It
+// runs after the commit and before the request that made the change is answered,
+// so that client never reads an older state after its answer; changes made
+// through another server show within the TTLs.
 func (s *Server) hear(_ context.Context, change any) {
 	switch change.(type) {
 	case fetchsms.StockChanged, fetchsms.CatalogChanged:
@@ -112,27 +114,4 @@ func (s *Server) hear(_ context.Context, change any) {
 	case fetchsms.CredentialsChanged:
 		s.auth.purge()
 	}
-}
-
-// invalidating drops the catalog cache after a request that may change stock.
-func (s *Server) invalidating(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		h(w, r)
-		s.catalog.invalidate()
-	}
-}
-
-// dropCaches is the safety net under every handler: any write through this server
-// drops the catalog cache. Handlers that change stock also drop the catalog cache
-// themselves before answering, so their client never reads older stock after the
-// answer. The credential cache is dropped by the App's CredentialsChanged (hear).
-func (s *Server) dropCaches(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodGet || r.Method == http.MethodHead {
-			next.ServeHTTP(w, r)
-			return
-		}
-		next.ServeHTTP(w, r)
-		s.catalog.invalidate()
-	})
 }

@@ -58,7 +58,7 @@ func (s *Server) Handler() http.Handler {
 		s.limits = newLimits(s.Servers)
 		mux := http.NewServeMux()
 		s.routes(mux)
-		s.handler = s.recoverer(securityHeaders(jsonStatusErrors(s.dropCaches(mux))))
+		s.handler = s.recoverer(securityHeaders(jsonStatusErrors(mux)))
 	}
 	return s.handler
 }
@@ -123,7 +123,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/admin/services", s.admin(s.handleAdminServices))
 	mux.Handle("POST /v1/admin/services", s.admin(s.handleAdminCreateService))
 	mux.Handle("PATCH /v1/admin/services/{id}", s.admin(s.handleAdminUpdateService))
-	mux.Handle("POST /v1/admin/numbers", s.admin(s.invalidating(s.handleAdminImportNumbers)))
+	mux.Handle("POST /v1/admin/numbers", s.admin(s.handleAdminImportNumbers))
 	mux.Handle("POST /v1/admin/numbers/{id}/disable", s.admin(s.handleAdminNumberStatus(fetchsms.NumberDisabled)))
 	mux.Handle("POST /v1/admin/numbers/{id}/enable", s.admin(s.handleAdminNumberStatus(fetchsms.NumberActive)))
 	mux.Handle("GET /v1/admin/inbound", s.admin(s.handleAdminInbound))
