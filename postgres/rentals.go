@@ -48,10 +48,16 @@ func (db *DB) LoadRentals(ctx context.Context, userID string, history bool, p fe
 	if history {
 		cond = ` AND r.status IN ('expired', 'cancelled')`
 	}
-	return list(ctx, db.pool, sqlrows.ScanRental, `SELECT `+sqlrows.RentalCols+rentalFrom+` WHERE r.user_id = $1`+cond+` AND r.seq < $2 ORDER BY r.seq DESC LIMIT $3`, userID, p)
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.RentalCols+rentalFrom+` WHERE r.user_id = $1`+cond+` AND r.seq < $2 ORDER BY r.seq DESC LIMIT $3`, userID, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanRental)
+	return out, next, engineErr(err)
 }
 
 // LoadRentalMessages lists the SMS routed to a rental, newest first.
 func (db *DB) LoadRentalMessages(ctx context.Context, rentalID string, p fetchsms.Page) ([]*fetchsms.Message, int64, error) {
-	return list(ctx, db.pool, sqlrows.ScanMessage, `SELECT `+sqlrows.MessageCols+` FROM messages WHERE rental_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, rentalID, p)
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.MessageCols+` FROM messages WHERE rental_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, rentalID, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanMessage)
+	return out, next, engineErr(err)
 }

@@ -144,7 +144,10 @@ func (db *DB) LoadVerifications(ctx context.Context, userID string, history bool
 	if history {
 		cond = ` AND v.status <> 'waiting'`
 	}
-	return list(ctx, db.pool, sqlrows.ScanVerification, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.user_id = $1`+cond+` AND v.seq < $2 ORDER BY v.seq DESC LIMIT $3`, userID, p)
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.user_id = $1`+cond+` AND v.seq < $2 ORDER BY v.seq DESC LIMIT $3`, userID, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanVerification)
+	return out, next, engineErr(err)
 }
 
 // CountOverdue counts the user's live purchases whose time is up at now.
@@ -157,41 +160,11 @@ func (db *DB) CountOverdue(ctx context.Context, userID string, now time.Time) (i
 
 // Overdue returns the ids of live purchases whose time is up at now, most overdue first.
 func (db *DB) Overdue(ctx context.Context, now time.Time, limit int) (verifications, rentals []string, err error) {
-	if verifications, err = ids(ctx, db.pool, `SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, sqlrows.Ms(now), limit); err != nil {
-		return nil, nil, err
+	rows, err := db.pool.Query(ctx, `SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, sqlrows.Ms(now), limit)
+	if verifications, err = sqlrows.All(rows, err, sqlrows.ScanString); err != nil {
+		return nil, nil, engineErr(err)
 	}
-	rentals, err = ids(ctx, db.pool, `SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, sqlrows.Ms(now), limit)
-	return verifications, rentals, err
-}
-
-func ids(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
-	rows, err := q.Query(ctx, query, args...)
-	if err != nil {
-		return nil, engineErr(err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return out, engineErr(err)
-}
-
-// list runs a page query whose last two arguments are the cursor and the limit
-// (added here), with scan reading each row and its seq.
-func list[T any](ctx context.Context, q querier, scan func(row sqlrows.Row) (T, int64, error), query string, first any, p fetchsms.Page) ([]T, int64, error) {
-	limit, before := sqlrows.PageArgs(p)
-	rows, err := q.Query(ctx, query, first, before, limit+1)
-	if err != nil {
-		return nil, 0, engineErr(err)
-	}
-	defer rows.Close()
-	var out []T
-	var seqs []int64
-	for rows.Next() {
-		x, seq, err := scan(rows)
-		if err != nil {
-			return nil, 0, engineErr(err)
-		}
-		out = append(out, x)
-		seqs = append(seqs, seq)
-	}
-	out, next := sqlrows.Trim(out, seqs, limit)
-	return out, next, engineErr(rows.Err())
+	rows, err = db.pool.Query(ctx, `SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= $1 ORDER BY expires_at LIMIT $2`, sqlrows.Ms(now), limit)
+	rentals, err = sqlrows.All(rows, err, sqlrows.ScanString)
+	return verifications, rentals, engineErr(err)
 }

@@ -46,34 +46,9 @@ func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error
 // Ledger returns the user's entries newest first, and the cursor of the next page.
 func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fetchsms.LedgerEntry, int64, error) {
 	limit, before := sqlrows.PageArgs(p)
-	rows, err := db.pool.Query(ctx, `SELECT seq, id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at
-		FROM ledger WHERE user_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, userID, before, limit+1)
-	if err != nil {
-		return nil, 0, engineErr(err)
-	}
-	defer rows.Close()
-	var out []*fetchsms.LedgerEntry
-	var seqs []int64
-	for rows.Next() {
-		e := &fetchsms.LedgerEntry{UserID: userID}
-		var seq, created int64
-		var v, r, d *string
-		if err := rows.Scan(&seq, &e.ID, &e.Kind, &e.AmountCents, &e.BalanceAfterCents, &v, &r, &d, &e.Reason, &created); err != nil {
-			return nil, 0, engineErr(err)
-		}
-		e.VerificationID, e.RentalID, e.DepositID, e.CreatedAt = deref(v), deref(r), deref(d), sqlrows.FromMS(created)
-		out = append(out, e)
-		seqs = append(seqs, seq)
-	}
-	out, next := sqlrows.Trim(out, seqs, limit)
-	return out, next, engineErr(rows.Err())
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.LedgerCols+` FROM ledger WHERE user_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, userID, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanLedgerEntry)
+	return out, next, engineErr(err)
 }
 
 // InsertDeposit stores a deposit.
@@ -86,15 +61,8 @@ func (t *ptx) InsertDeposit(ctx context.Context, d *fetchsms.Deposit) error {
 // LockDeposit reads a deposit and locks its row (a second completion, on any
 // server, waits and then sees it completed), or ErrNoRow.
 func (t *ptx) LockDeposit(ctx context.Context, id string) (*fetchsms.Deposit, error) {
-	var d fetchsms.Deposit
-	var created int64
-	err := t.QueryRow(ctx, `SELECT id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at FROM deposits WHERE id = $1 FOR UPDATE`, id).
-		Scan(&d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created)
-	if err != nil {
-		return nil, noRow(err)
-	}
-	d.CreatedAt = sqlrows.FromMS(created)
-	return &d, nil
+	d, err := sqlrows.ScanDeposit(t.QueryRow(ctx, `SELECT `+sqlrows.DepositCols+` FROM deposits WHERE id = $1 FOR UPDATE`, id))
+	return d, noRow(err)
 }
 
 // SetDepositCompleted marks a deposit completed.

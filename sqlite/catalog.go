@@ -33,19 +33,8 @@ func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 // AllServices returns the whole catalog in display order, disabled services included.
 func (db *DB) AllServices(ctx context.Context) ([]*fetchsms.Service, error) {
 	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services ORDER BY position, id`)
-	if err != nil {
-		return nil, engineErr(err)
-	}
-	defer rows.Close()
-	var out []*fetchsms.Service
-	for rows.Next() {
-		s, err := sqlrows.ScanService(rows)
-		if err != nil {
-			return nil, engineErr(err)
-		}
-		out = append(out, s)
-	}
-	return out, engineErr(rows.Err())
+	out, err := sqlrows.All(rows, err, sqlrows.ScanService)
+	return out, engineErr(err)
 }
 
 // ServiceByRef resolves a service reference: its numeric id or its slug. An unknown
@@ -104,7 +93,9 @@ func (db *DB) FreeAreaCodes(ctx context.Context, p fetchsms.NumberPick) ([]strin
 		q += ` AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = ?)`
 		args = append(args, p.ServiceID)
 	}
-	return ids(ctx, db.rp, q, args...)
+	rows, err := db.rp.QueryContext(ctx, q, args...)
+	out, err := sqlrows.All(rows, err, sqlrows.ScanString)
+	return out, engineErr(err)
 }
 
 // GatewayExists tells whether the gateway exists.

@@ -9,15 +9,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/google/uuid"
 	sqlite3 "github.com/mattn/go-sqlite3"
 )
@@ -226,32 +224,23 @@ func (db *DB) migrate(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	names, err := fs.Glob(migrationsFS, "migrations/*.sql")
+	migrations, err := sqlrows.Migrations(migrationsFS)
 	if err != nil {
-		return err
+		return fmt.Errorf("sqlite.migrate: %w", err)
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		var version int
-		if _, err := fmt.Sscanf(strings.TrimPrefix(name, "migrations/"), "%d_", &version); err != nil {
-			return fmt.Errorf("sqlite.migrate: bad migration name %s", name)
-		}
-		body, err := migrationsFS.ReadFile(name)
-		if err != nil {
-			return err
-		}
+	for _, m := range migrations {
 		err = db.write(ctx, func(tx *wtx) error {
 			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
 				return nil
 			}
-			if err := tx.execScript(ctx, string(body)); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+			if err := tx.execScript(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, version, time.Now().UnixMilli())
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, m.Version, time.Now().UnixMilli())
 			return err
 		})
 		if err != nil {

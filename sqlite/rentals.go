@@ -53,10 +53,16 @@ func (db *DB) LoadRentals(ctx context.Context, userID string, history bool, p fe
 	if history {
 		cond = ` AND r.status IN ('expired', 'cancelled')`
 	}
-	return list(ctx, db.rp, sqlrows.ScanRental, `SELECT `+sqlrows.RentalCols+rentalFrom+` WHERE r.user_id = +?`+cond+` AND r.seq < +? ORDER BY r.seq DESC LIMIT +?`, userID, p)
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.RentalCols+rentalFrom+` WHERE r.user_id = +?`+cond+` AND r.seq < +? ORDER BY r.seq DESC LIMIT +?`, userID, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanRental)
+	return out, next, engineErr(err)
 }
 
 // LoadRentalMessages lists the SMS routed to a rental, newest first.
 func (db *DB) LoadRentalMessages(ctx context.Context, rentalID string, p fetchsms.Page) ([]*fetchsms.Message, int64, error) {
-	return list(ctx, db.rp, sqlrows.ScanMessage, `SELECT `+sqlrows.MessageCols+` FROM messages WHERE rental_id = +? AND seq < +? ORDER BY seq DESC LIMIT +?`, rentalID, p)
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.MessageCols+` FROM messages WHERE rental_id = +? AND seq < +? ORDER BY seq DESC LIMIT +?`, rentalID, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanMessage)
+	return out, next, engineErr(err)
 }

@@ -223,7 +223,10 @@ func (db *DB) LoadVerifications(ctx context.Context, userID string, history bool
 	if history {
 		cond = ` AND v.status <> 'waiting'`
 	}
-	return list(ctx, db.rp, sqlrows.ScanVerification, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.user_id = +?`+cond+` AND v.seq < +? ORDER BY v.seq DESC LIMIT +?`, userID, p)
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.user_id = +?`+cond+` AND v.seq < +? ORDER BY v.seq DESC LIMIT +?`, userID, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanVerification)
+	return out, next, engineErr(err)
 }
 
 // CountOverdue counts the user's live purchases whose time is up at now.
@@ -236,50 +239,11 @@ func (db *DB) CountOverdue(ctx context.Context, userID string, now time.Time) (i
 
 // Overdue returns the ids of live purchases whose time is up at now, most overdue first.
 func (db *DB) Overdue(ctx context.Context, now time.Time, limit int) (verifications, rentals []string, err error) {
-	if verifications, err = ids(ctx, db.rp, `SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= +? ORDER BY expires_at LIMIT +?`, sqlrows.Ms(now), limit); err != nil {
-		return nil, nil, err
+	rows, err := db.rp.QueryContext(ctx, `SELECT id FROM verifications WHERE status = 'waiting' AND expires_at <= +? ORDER BY expires_at LIMIT +?`, sqlrows.Ms(now), limit)
+	if verifications, err = sqlrows.All(rows, err, sqlrows.ScanString); err != nil {
+		return nil, nil, engineErr(err)
 	}
-	rentals, err = ids(ctx, db.rp, `SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= +? ORDER BY expires_at LIMIT +?`, sqlrows.Ms(now), limit)
-	return verifications, rentals, err
-}
-
-// ids runs a query of one text column.
-func ids(ctx context.Context, q queryer, query string, args ...any) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, engineErr(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, engineErr(rows.Err())
-}
-
-// list runs a page query whose last two arguments are the cursor and the limit
-// (added here), with scan reading each row and its seq.
-func list[T any](ctx context.Context, q queryer, scan func(row sqlrows.Row) (T, int64, error), query string, first any, p fetchsms.Page) ([]T, int64, error) {
-	limit, before := sqlrows.PageArgs(p)
-	rows, err := q.QueryContext(ctx, query, first, before, limit+1)
-	if err != nil {
-		return nil, 0, engineErr(err)
-	}
-	defer rows.Close()
-	var out []T
-	var seqs []int64
-	for rows.Next() {
-		x, seq, err := scan(rows)
-		if err != nil {
-			return nil, 0, engineErr(err)
-		}
-		out = append(out, x)
-		seqs = append(seqs, seq)
-	}
-	out, next := sqlrows.Trim(out, seqs, limit)
-	return out, next, engineErr(rows.Err())
+	rows, err = db.rp.QueryContext(ctx, `SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at <= +? ORDER BY expires_at LIMIT +?`, sqlrows.Ms(now), limit)
+	rentals, err = sqlrows.All(rows, err, sqlrows.ScanString)
+	return verifications, rentals, engineErr(err)
 }

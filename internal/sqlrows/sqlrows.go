@@ -7,6 +7,10 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/json"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -466,4 +470,71 @@ func ScanInboundLog(row Row) (*fetchsms.InboundLogEntry, int64, error) {
 	}
 	e.ReceivedAt = FromMS(received)
 	return e, seq, nil
+}
+
+// LedgerCols are a ledger row, for ScanLedgerEntry.
+const LedgerCols = `seq, id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at`
+
+// ScanLedgerEntry reads LedgerCols, and the row's seq.
+func ScanLedgerEntry(row Row) (*fetchsms.LedgerEntry, int64, error) {
+	e := &fetchsms.LedgerEntry{}
+	var seq, created int64
+	var v, r, d sql.NullString
+	if err := row.Scan(&seq, &e.ID, &e.UserID, &e.Kind, &e.AmountCents, &e.BalanceAfterCents, &v, &r, &d, &e.Reason, &created); err != nil {
+		return nil, 0, err
+	}
+	e.VerificationID, e.RentalID, e.DepositID, e.CreatedAt = v.String, r.String, d.String, FromMS(created)
+	return e, seq, nil
+}
+
+// DepositCols are a deposits row, for ScanDeposit.
+const DepositCols = `id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at`
+
+// ScanDeposit reads DepositCols.
+func ScanDeposit(row Row) (*fetchsms.Deposit, error) {
+	var d fetchsms.Deposit
+	var created int64
+	if err := row.Scan(&d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created); err != nil {
+		return nil, err
+	}
+	d.CreatedAt = FromMS(created)
+	return &d, nil
+}
+
+// ScanString reads a row of one text column.
+func ScanString(row Row) (string, error) {
+	var s string
+	err := row.Scan(&s)
+	return s, err
+}
+
+// Migration is one schema migration of an engine: migrations/<version>_<name>.sql.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations lists the migrations in fsys (an engine's embedded migrations/
+// folder) in version order.
+func Migrations(fsys fs.FS) ([]Migration, error) {
+	names, err := fs.Glob(fsys, "migrations/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	var out []Migration
+	for _, name := range names {
+		m := Migration{Name: name}
+		if _, err := fmt.Sscanf(strings.TrimPrefix(name, "migrations/"), "%d_", &m.Version); err != nil {
+			return nil, fmt.Errorf("bad migration name %s", name)
+		}
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		m.SQL = string(body)
+		out = append(out, m)
+	}
+	return out, nil
 }
