@@ -76,53 +76,13 @@ func (t *ptx) SetDepositCompleted(ctx context.Context, id, providerRef string, n
 // is refunded twice, no number is held by two live purchases. It reads one snapshot
 // (REPEATABLE READ, read only), so it is exact while servers run.
 func (db *DB) CheckInvariants(ctx context.Context, now time.Time) (*fetchsms.LedgerCheck, error) {
-	c := &fetchsms.LedgerCheck{}
+	var c *fetchsms.LedgerCheck
 	err := pgx.BeginTxFunc(ctx, db.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT u.id, u.balance_cents, COALESCE((SELECT sum(amount_cents) FROM ledger l WHERE l.user_id = u.id), 0)::bigint FROM users u`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id string
-			var bal, sum int64
-			if err := rows.Scan(&id, &bal, &sum); err != nil {
-				rows.Close()
-				return err
-			}
-			c.Users++
-			if bal != sum {
-				c.BalanceMismatches = append(c.BalanceMismatches, fmt.Sprintf("%s: balance %d, ledger %d", id, bal, sum))
-			}
-			if bal < 0 {
-				c.NegativeBalances = append(c.NegativeBalances, id)
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		one := func(query string, dst *int, args ...any) error { return tx.QueryRow(ctx, query, args...).Scan(dst) }
-		if err := one(`SELECT count(*) FROM (SELECT COALESCE(verification_id, rental_id) p FROM ledger WHERE kind = 'refund' GROUP BY p HAVING count(*) > 1) d`, &c.DoubleRefunds); err != nil {
-			return err
-		}
-		if err := one(`SELECT count(*) FROM (SELECT number_id FROM (
-				SELECT number_id FROM verifications WHERE status = 'waiting'
-				UNION ALL SELECT number_id FROM rentals WHERE status IN ('waiting', 'received')) h
-			GROUP BY number_id HAVING count(*) > 1) d`, &c.DoubleHeldNumbers); err != nil {
-			return err
-		}
-		if err := one(`SELECT count(*) FROM ledger r WHERE kind = 'refund' AND NOT EXISTS (
-				SELECT 1 FROM ledger p WHERE p.kind = 'purchase' AND (p.verification_id = r.verification_id OR p.rental_id = r.rental_id))`, &c.RefundsWithoutBuys); err != nil {
-			return err
-		}
-		if err := one(`SELECT count(*) FROM verifications v WHERE (v.status = 'received' OR v.code IS NOT NULL) AND EXISTS (
-				SELECT 1 FROM ledger l WHERE l.kind = 'refund' AND l.verification_id = v.id)`, &c.ReceivedRefunded); err != nil {
-			return err
-		}
-		return one(`SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= $1`, &c.WaitingPastExpiry, sqlrows.Ms(now))
+		var err error
+		c, err = sqlrows.CheckInvariants(
+			func(q string) (sqlrows.Rows, error) { return tx.Query(ctx, q) },
+			func(q string) sqlrows.Row { return tx.QueryRow(ctx, q) }, now)
+		return err
 	})
-	if err != nil {
-		return nil, engineErr(err)
-	}
-	return c, nil
+	return c, engineErr(err)
 }

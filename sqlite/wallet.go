@@ -71,48 +71,8 @@ func (t *wtx) SetDepositCompleted(ctx context.Context, id, providerRef string, n
 // database: each balance equals the sum of its ledger, none is negative, no purchase
 // is refunded twice, no number is held by two live purchases.
 func (db *DB) CheckInvariants(ctx context.Context, now time.Time) (*fetchsms.LedgerCheck, error) {
-	c := &fetchsms.LedgerCheck{}
-	q := func(query string, args ...any) (rowsIter, error) { return db.rp.QueryContext(ctx, query, args...) }
-	rows, err := q(`SELECT u.id, u.balance_cents, COALESCE((SELECT sum(amount_cents) FROM ledger l WHERE l.user_id = u.id), 0) FROM users u`)
-	if err != nil {
-		return nil, err
-	}
-	for rows.Next() {
-		var id string
-		var bal, sum int64
-		if err := rows.Scan(&id, &bal, &sum); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		c.Users++
-		if bal != sum {
-			c.BalanceMismatches = append(c.BalanceMismatches, fmt.Sprintf("%s: balance %d, ledger %d", id, bal, sum))
-		}
-		if bal < 0 {
-			c.NegativeBalances = append(c.NegativeBalances, id)
-		}
-	}
-	rows.Close()
-	one := func(query string, dst *int) error { return db.rp.QueryRowContext(ctx, query).Scan(dst) }
-	if err := one(`SELECT count(*) FROM (SELECT COALESCE(verification_id, rental_id) p FROM ledger WHERE kind = 'refund' GROUP BY p HAVING count(*) > 1)`, &c.DoubleRefunds); err != nil {
-		return nil, err
-	}
-	if err := one(`SELECT count(*) FROM (SELECT number_id FROM (
-			SELECT number_id FROM verifications WHERE status = 'waiting'
-			UNION ALL SELECT number_id FROM rentals WHERE status IN ('waiting', 'received'))
-		GROUP BY number_id HAVING count(*) > 1)`, &c.DoubleHeldNumbers); err != nil {
-		return nil, err
-	}
-	if err := one(`SELECT count(*) FROM ledger r WHERE kind = 'refund' AND NOT EXISTS (
-			SELECT 1 FROM ledger p WHERE p.kind = 'purchase' AND (p.verification_id = r.verification_id OR p.rental_id = r.rental_id))`, &c.RefundsWithoutBuys); err != nil {
-		return nil, err
-	}
-	if err := one(`SELECT count(*) FROM verifications v WHERE (v.status = 'received' OR v.code IS NOT NULL) AND EXISTS (
-			SELECT 1 FROM ledger l WHERE l.kind = 'refund' AND l.verification_id = v.id)`, &c.ReceivedRefunded); err != nil {
-		return nil, err
-	}
-	if err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= ?`, sqlrows.Ms(now)).Scan(&c.WaitingPastExpiry); err != nil {
-		return nil, err
-	}
-	return c, nil
+	c, err := sqlrows.CheckInvariants(
+		func(q string) (sqlrows.Rows, error) { return db.rp.QueryContext(ctx, q) },
+		func(q string) sqlrows.Row { return db.rp.QueryRowContext(ctx, q) }, now)
+	return c, engineErr(err)
 }

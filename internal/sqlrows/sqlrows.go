@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -537,4 +538,50 @@ func Migrations(fsys fs.FS) ([]Migration, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// CheckInvariants checks the money and inventory invariants over a whole
+// database (see fetchsms.LedgerCheck), with the statements the two engines share;
+// query and queryRow read one snapshot of it. now is business time.
+func CheckInvariants(query func(q string) (Rows, error), queryRow func(q string) Row, now time.Time) (*fetchsms.LedgerCheck, error) {
+	c := &fetchsms.LedgerCheck{}
+	rows, err := query(`SELECT u.id, u.balance_cents, CAST(COALESCE((SELECT sum(amount_cents) FROM ledger l WHERE l.user_id = u.id), 0) AS BIGINT) FROM users u`)
+	_, err = All(rows, err, func(r Row) (struct{}, error) {
+		var id string
+		var bal, sum int64
+		if err := r.Scan(&id, &bal, &sum); err != nil {
+			return struct{}{}, err
+		}
+		c.Users++
+		if bal != sum {
+			c.BalanceMismatches = append(c.BalanceMismatches, fmt.Sprintf("%s: balance %d, ledger %d", id, bal, sum))
+		}
+		if bal < 0 {
+			c.NegativeBalances = append(c.NegativeBalances, id)
+		}
+		return struct{}{}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range []struct {
+		dst   *int
+		query string
+	}{
+		{&c.DoubleRefunds, `SELECT count(*) FROM (SELECT COALESCE(verification_id, rental_id) p FROM ledger WHERE kind = 'refund' GROUP BY p HAVING count(*) > 1) d`},
+		{&c.DoubleHeldNumbers, `SELECT count(*) FROM (SELECT number_id FROM (
+			SELECT number_id FROM verifications WHERE status = 'waiting'
+			UNION ALL SELECT number_id FROM rentals WHERE status IN ('waiting', 'received')) h
+			GROUP BY number_id HAVING count(*) > 1) d`},
+		{&c.RefundsWithoutBuys, `SELECT count(*) FROM ledger r WHERE kind = 'refund' AND NOT EXISTS (
+			SELECT 1 FROM ledger p WHERE p.kind = 'purchase' AND (p.verification_id = r.verification_id OR p.rental_id = r.rental_id))`},
+		{&c.ReceivedRefunded, `SELECT count(*) FROM verifications v WHERE (v.status = 'received' OR v.code IS NOT NULL) AND EXISTS (
+			SELECT 1 FROM ledger l WHERE l.kind = 'refund' AND l.verification_id = v.id)`},
+		{&c.WaitingPastExpiry, `SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= ` + strconv.FormatInt(Ms(now), 10)},
+	} {
+		if err := queryRow(q.query).Scan(q.dst); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
 }
