@@ -82,11 +82,7 @@ type Options struct {
 
 // OpenWith opens the database at path, as Open, with options.
 func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
-	if err := setupSQLite(); err != nil {
-		return nil, err
-	}
 	q := url.Values{}
-	q.Set("vfs", walbufVFS)
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "15000")
 	q.Set("_foreign_keys", "on")
