@@ -130,11 +130,16 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	// writer for a few milliseconds whatever its size, and the pages written again
 	// and again (balances, the ends of indexes) are copied once per checkpoint.
 	// The WAL file then stays near 16 MB. Measured under load: the writer's mean
-	// commit 200-270 -> 130-150 us (docs/PERFORMANCE.md). One big transaction (a
-	// migration rewriting a table, a large import) makes the file as large as its
-	// pages, and SQLite keeps that size; journal_size_limit cuts it back to 64 MB
-	// when the WAL next starts over.
-	if _, err := wconn.ExecContext(ctx, `PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000; PRAGMA journal_size_limit = 67108864`); err != nil {
+	// commit 200-270 -> 130-150 us (docs/PERFORMANCE-LOG.md). One big transaction
+	// (a migration rewriting a table, a large import) makes the file as large as
+	// its pages, and SQLite keeps that size; journal_size_limit cuts it back to
+	// 64 MB when the WAL next starts over.
+	for _, p := range []string{`PRAGMA temp_store = MEMORY`, `PRAGMA wal_autocheckpoint = 4000`, `PRAGMA journal_size_limit = 67108864`} {
+		if _, err = wconn.ExecContext(ctx, p); err != nil {
+			break
+		}
+	}
+	if err != nil {
 		wconn.Close()
 		r.Close()
 		w.Close()
@@ -148,48 +153,34 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite.Open: %s: journal mode %q, want wal: %v", path, mode, err)
 	}
-	db.wt = &wtx{conn: wconn, stmts: map[string]wstmt{}}
+	db.wt = &wtx{conn: wconn, stmts: newStmtCache(wconn)}
 	synced := make(chan *committedBatch)
 	ready := make(chan struct{}, flushers)
-	// The writer holds its connection for good, inside Raw: its statements run on
-	// the driver's connection (see wstmt.go) and are closed before Raw returns.
-	started, rawDone := make(chan error, 1), make(chan struct{})
+	// The writer holds its connection for good; its statements are closed when
+	// it stops, before the connection is.
+	started, stopped := make(chan error, 1), make(chan struct{})
 	go func() {
-		defer close(rawDone)
-		err := wconn.Raw(func(dc any) error {
-			c, ok := dc.(*sqlite3.SQLiteConn)
-			if !ok {
-				return fmt.Errorf("sqlite.Open: driver connection %T, want *sqlite3.SQLiteConn", dc)
-			}
-			db.wt.dc = c
-			if o.PinWriter {
-				cpu, unpin, err := pinWriterThread(o.WriterCPU)
-				if err != nil {
-					return err
-				}
-				defer unpin()
-				db.writerCPU, db.writerTID = cpu, threadID()
-			}
-			started <- nil
-			db.writer(synced, ready)
-			db.wt.closeStmts()
-			db.wt.dc = nil
-			return nil
-		})
-		if err != nil {
-			select {
-			case started <- err: // the writer never ran
+		defer close(stopped)
+		if o.PinWriter {
+			cpu, unpin, err := pinWriterThread(o.WriterCPU)
+			if err != nil {
+				started <- err // the writer never runs
 				close(synced)
-			default:
+				return
 			}
+			defer unpin()
+			db.writerCPU, db.writerTID = cpu, threadID()
 		}
+		started <- nil
+		db.writer(synced, ready)
+		db.wt.stmts.close()
 	}()
 	var wg sync.WaitGroup
 	for range flushers {
 		wg.Add(1)
 		go func() { defer wg.Done(); db.syncer(synced, ready) }()
 	}
-	go func() { wg.Wait(); <-rawDone; db.dur.close(); close(db.writerDone) }()
+	go func() { wg.Wait(); <-stopped; db.dur.close(); close(db.writerDone) }()
 	if err := <-started; err != nil {
 		<-db.writerDone
 		wconn.Close()
