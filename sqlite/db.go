@@ -20,7 +20,6 @@ import (
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/google/uuid"
-	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 //go:embed migrations/*.sql
@@ -92,7 +91,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	// with FULL, and the writer runs the next batch while the disk flushes.
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
-	q.Set("_mutex", "no") // database/sql gives a connection to one goroutine at a time
+	driverParams(q) // what only this build's driver takes (driver_*.go)
 	dsn := "file:" + path + "?" + q.Encode()
 	w, err := sql.Open("sqlite3", dsn)
 	if err != nil {
@@ -572,19 +571,10 @@ func wrap(op string, err error) error {
 	if errors.Is(err, errStorageFailed) {
 		return &fetchsms.Error{Code: fetchsms.EUNAVAILABLE, Message: "the service is temporarily unavailable", Op: op, Err: err}
 	}
-	var se sqlite3.Error
-	if errors.As(err, &se) {
-		switch se.ExtendedCode {
-		case sqlite3.ErrConstraintUnique, sqlite3.ErrConstraintPrimaryKey:
-			return &fetchsms.Error{Code: fetchsms.ECONFLICT, Message: "already exists", Op: op, Err: err}
-		}
+	if isUnique(err) {
+		return &fetchsms.Error{Code: fetchsms.ECONFLICT, Message: "already exists", Op: op, Err: err}
 	}
 	return &fetchsms.Error{Code: fetchsms.EINTERNAL, Op: op, Err: err}
-}
-
-func isUnique(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 }
 
 // newID returns a time-ordered UUID (version 7): new rows land at the end of the

@@ -15,18 +15,28 @@ func TestWriterSettings(t *testing.T) {
 	}
 	defer db.Close()
 	err = db.tx(ctx, "test", func(tx *wtx) error {
-		for pragma, want := range map[string]int{"wal_autocheckpoint": 4000, "temp_store": 2, "synchronous": 1} {
+		for name, want := range map[string]int{"wal_autocheckpoint": 4000, "temp_store": 2, "synchronous": 1, "foreign_keys": 1, "busy_timeout": 15000, "query_only": 0} {
 			var got int
-			if err := tx.QueryRowContext(ctx, `PRAGMA `+pragma).Scan(&got); err != nil {
+			if err := tx.QueryRowContext(ctx, `PRAGMA `+name).Scan(&got); err != nil {
 				return err
 			}
 			if got != want {
-				t.Errorf("PRAGMA %s = %d, want %d", pragma, got, want)
+				t.Errorf("writer: PRAGMA %s = %d, want %d", name, got, want)
 			}
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The readers' connections get theirs from the driver's DSN (driver_*.go).
+	for name, want := range map[string]string{"journal_mode": "wal", "synchronous": "1", "foreign_keys": "1", "busy_timeout": "15000", "query_only": "1"} {
+		var got string
+		if err := db.rp.QueryRowContext(ctx, `PRAGMA `+name).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("reader: PRAGMA %s = %s, want %s", name, got, want)
+		}
 	}
 }
