@@ -20,7 +20,6 @@ import (
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/sandbox"
-	"github.com/fetchsms/fetchsms/sqlite"
 	"github.com/fetchsms/fetchsms/web"
 	"github.com/fetchsms/fetchsms/webhook"
 	"github.com/fetchsms/fetchsms/worker"
@@ -38,20 +37,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
 	simulator := fs.Bool("simulator", env("SIMULATOR", "true") != "false", "in sandbox, answer purchases with simulated SMS")
 	servers := fs.Int("servers", envInt("SERVERS", 1), "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
-	writerCPU := fs.String("writer-cpu", env("WRITER_CPU", "auto"), "SQLite: pin the writer's thread to this CPU; auto: the last CPU the process may use; off: do not pin")
+	writerCPU := fs.String("writer-cpu", env("WRITER_CPU", "auto"), "no effect since session 7 (the SQLite writer's CPU pinning was removed); auto, off or a CPU number are accepted so that existing scripts keep working")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	switch *writerCPU {
-	case "off":
-	case "auto":
-		d.sqlite = sqlite.Options{PinWriter: true, WriterCPU: -1}
-	default:
-		n, err := strconv.Atoi(*writerCPU)
-		if err != nil || n < 0 {
-			return fmt.Errorf("--writer-cpu %q: want auto, off or a CPU number", *writerCPU)
+	// --writer-cpu is accepted and ignored (docs/DECISIONS.md, session 7); a value
+	// that was never valid is still refused.
+	if v := *writerCPU; v != "auto" && v != "off" {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
+			return fmt.Errorf("--writer-cpu %q: want auto, off or a CPU number", v)
 		}
-		d.sqlite = sqlite.Options{PinWriter: true, WriterCPU: n}
 	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
@@ -155,9 +150,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		f.Sync()
 	}
 	attrs := []any{"addr", ln.Addr().String(), "db", d.describe(), "sandbox", *sandboxMode, "servers", *servers}
-	if p, ok := db.(interface{ WriterCPU() int }); ok && p.WriterCPU() >= 0 {
-		attrs = append(attrs, "writer_cpu", p.WriterCPU())
-	}
 	logger.Info("serving", attrs...)
 
 	errc := make(chan error, 1)
