@@ -25,7 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // seedHistory writes the server's SQLite file
+	_ "github.com/fetchsms/fetchsms/sqlite" // registers the SQLite driver (cgo or pure Go): seedHistory writes the server's file
 )
 
 // BareCommand is the fetchsms command that runs the baseline, ServeBare, with the

@@ -11,13 +11,11 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/google/uuid"
-	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
 //go:embed migrations/*.sql
@@ -39,42 +37,21 @@ type DB struct {
 	closeOnce  sync.Once
 	writerDone chan struct{}
 	dur        durability
-	// writerCPU is the CPU the writer's thread is pinned to, or -1; writerTID
-	// that thread (see Options.PinWriter).
-	writerCPU, writerTID int
 }
-
-// WriterCPU is the CPU the writer's thread is pinned to, or -1 when it is not.
-func (db *DB) WriterCPU() int { return db.writerCPU }
-
-// writerPinned is set while a writer of this process is pinned to a CPU.
-var writerPinned atomic.Bool
 
 // Open opens (creating if needed) the database at path and applies migrations.
 func Open(ctx context.Context, path string) (*DB, error) {
 	return OpenWith(ctx, path, Options{})
 }
 
-// Options tune OpenWith.
-type Options struct {
-	// PinWriter runs the writer goroutine on a thread of its own, pinned to one
-	// CPU: WriterCPU, or when WriterCPU is negative the last CPU the process may
-	// run on. The writer then keeps its caches warm instead of following the
-	// scheduler around: on the 2-core VM of docs/PERFORMANCE.md, 11 % less server
-	// CPU per purchase + cancel pair and 8-10 % more pairs. Only one writer per
-	// process is pinned (a server has one database; tests open many), and none on
-	// a process that may run on one CPU only.
-	PinWriter bool
-	WriterCPU int
-}
+// Options tune OpenWith. There are none at present: the writer's CPU pinning
+// (PinWriter, WriterCPU) was removed in session 7, when it no longer measured
+// the 10 % it had to earn (docs/DECISIONS.md).
+type Options struct{}
 
 // OpenWith opens the database at path, as Open, with options.
 func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
-	if err := setupSQLite(); err != nil {
-		return nil, err
-	}
 	q := url.Values{}
-	q.Set("vfs", walbufVFS)
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "15000")
 	q.Set("_foreign_keys", "on")
@@ -84,7 +61,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	// with FULL, and the writer runs the next batch while the disk flushes.
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_txlock", "immediate")
-	q.Set("_mutex", "no") // database/sql gives a connection to one goroutine at a time
+	driverParams(q) // what only this build's driver takes (driver_*.go)
 	dsn := "file:" + path + "?" + q.Encode()
 	w, err := sql.Open("sqlite3", dsn)
 	if err != nil {
@@ -104,7 +81,7 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	db := &DB{Path: path, w: w, r: r, rp: pool{c: newStmtCache(r)}, notifyCh: make(chan struct{}, 1),
-		writes: make(chan *writeReq, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{}), writerCPU: -1}
+		writes: make(chan *writeReq, maxBatch), closed: make(chan struct{}), writerDone: make(chan struct{})}
 	db.dur.init(path + "-wal")
 	db.rp.dur = &db.dur
 	wconn, err := w.Conn(ctx)
@@ -122,11 +99,16 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 	// writer for a few milliseconds whatever its size, and the pages written again
 	// and again (balances, the ends of indexes) are copied once per checkpoint.
 	// The WAL file then stays near 16 MB. Measured under load: the writer's mean
-	// commit 200-270 -> 130-150 us (docs/PERFORMANCE.md). One big transaction (a
-	// migration rewriting a table, a large import) makes the file as large as its
-	// pages, and SQLite keeps that size; journal_size_limit cuts it back to 64 MB
-	// when the WAL next starts over.
-	if _, err := wconn.ExecContext(ctx, `PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = 4000; PRAGMA journal_size_limit = 67108864`); err != nil {
+	// commit 200-270 -> 130-150 us (docs/PERFORMANCE-LOG.md). One big transaction
+	// (a migration rewriting a table, a large import) makes the file as large as
+	// its pages, and SQLite keeps that size; journal_size_limit cuts it back to
+	// 64 MB when the WAL next starts over.
+	for _, p := range []string{`PRAGMA temp_store = MEMORY`, `PRAGMA wal_autocheckpoint = 4000`, `PRAGMA journal_size_limit = 67108864`} {
+		if _, err = wconn.ExecContext(ctx, p); err != nil {
+			break
+		}
+	}
+	if err != nil {
 		wconn.Close()
 		r.Close()
 		w.Close()
@@ -140,55 +122,23 @@ func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite.Open: %s: journal mode %q, want wal: %v", path, mode, err)
 	}
-	db.wt = &wtx{conn: wconn, stmts: map[string]wstmt{}}
+	db.wt = &wtx{conn: wconn, stmts: newStmtCache(wconn)}
 	synced := make(chan *committedBatch)
 	ready := make(chan struct{}, flushers)
-	// The writer holds its connection for good, inside Raw: its statements run on
-	// the driver's connection (see wstmt.go) and are closed before Raw returns.
-	started, rawDone := make(chan error, 1), make(chan struct{})
+	// The writer holds its connection for good; its statements are closed when
+	// it stops, before the connection is.
+	stopped := make(chan struct{})
 	go func() {
-		defer close(rawDone)
-		err := wconn.Raw(func(dc any) error {
-			c, ok := dc.(*sqlite3.SQLiteConn)
-			if !ok {
-				return fmt.Errorf("sqlite.Open: driver connection %T, want *sqlite3.SQLiteConn", dc)
-			}
-			db.wt.dc = c
-			if o.PinWriter {
-				cpu, unpin, err := pinWriterThread(o.WriterCPU)
-				if err != nil {
-					return err
-				}
-				defer unpin()
-				db.writerCPU, db.writerTID = cpu, threadID()
-			}
-			started <- nil
-			db.writer(synced, ready)
-			db.wt.closeStmts()
-			db.wt.dc = nil
-			return nil
-		})
-		if err != nil {
-			select {
-			case started <- err: // the writer never ran
-				close(synced)
-			default:
-			}
-		}
+		defer close(stopped)
+		db.writer(synced, ready)
+		db.wt.stmts.close()
 	}()
 	var wg sync.WaitGroup
 	for range flushers {
 		wg.Add(1)
 		go func() { defer wg.Done(); db.syncer(synced, ready) }()
 	}
-	go func() { wg.Wait(); <-rawDone; db.dur.close(); close(db.writerDone) }()
-	if err := <-started; err != nil {
-		<-db.writerDone
-		wconn.Close()
-		r.Close()
-		w.Close()
-		return nil, err
-	}
+	go func() { wg.Wait(); <-stopped; db.dur.close(); close(db.writerDone) }()
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -527,11 +477,6 @@ func savepoint(ctx context.Context, tx *wtx, fn func(tx *wtx) error) error {
 	}
 	_, err := tx.ExecContext(ctx, `RELEASE w`)
 	return err
-}
-
-func isUnique(err error) bool {
-	var se sqlite3.Error
-	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
 }
 
 // newID returns a time-ordered UUID (version 7): new rows land at the end of the

@@ -6,10 +6,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // durability tracks which commits are on disk.
@@ -108,30 +105,16 @@ func (d *durability) sync(seq uint64) error {
 	return nil
 }
 
-// flush fdatasyncs the WAL file. SQLite keeps the file while any connection is
-// open (ours always are), but it is checked by identity every time so that a WAL
-// replaced behind our back is never mistaken for the one we flush.
+// flush fdatasyncs the WAL file (syncFile, durable_*.go). SQLite keeps the file
+// while any connection is open (ours always are), but it is checked by identity
+// every time so that a WAL replaced behind our back is never mistaken for the one
+// we flush.
 func (d *durability) flush() error {
 	f, err := d.walFile()
 	if err != nil {
 		return err
 	}
-	// Through Control, so a concurrent reopen cannot close the descriptor under it.
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	if err := rc.Control(func(fd uintptr) {
-		for {
-			if serr = syscall.Fdatasync(int(fd)); serr != syscall.EINTR {
-				return
-			}
-		}
-	}); err != nil {
-		return err
-	}
-	return serr
+	return syncFile(f)
 }
 
 // walFile returns the open WAL, reopened if the file at walPath is another one.
@@ -142,7 +125,7 @@ func (d *durability) walFile() (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.wal == nil || id != d.walID {
+	if d.wal == nil || !sameFile(id, d.walID) {
 		if d.wal != nil {
 			d.wal.Close()
 		}
@@ -158,55 +141,11 @@ func (d *durability) walFile() (*os.File, error) {
 			return nil, err
 		}
 		d.wal, d.walID = f, fid
-		if id != fid {
+		if !sameFile(id, fid) {
 			return nil, fmt.Errorf("%s changed while it was opened", d.walPath)
 		}
 	}
 	return d.wal, nil
-}
-
-// fileID is a file's identity: its device and inode numbers.
-type fileID struct{ dev, ino uint64 }
-
-// pathID and fdID ask the kernel for the inode number alone (statx with
-// STATX_INO), not for a full stat. Since Linux 6.13 a stat that reads a file's
-// timestamps makes its next write take a fresh fine-grained timestamp, so every
-// write dirties the inode, and ext4 then writes the inode at every fdatasync: one
-// more 4 KiB write, waited for, before each flush of the WAL (measured on our
-// machine: as many inode writes as flushes). Asked this way, the WAL's
-// timestamps change at most once per clock tick, and so does the inode write
-// (docs/PERFORMANCE.md, session 4).
-func pathID(path string) (fileID, error) {
-	id, err := statxID(unix.AT_FDCWD, path, 0)
-	if err != nil {
-		return fileID{}, &os.PathError{Op: "statx", Path: path, Err: err}
-	}
-	return id, nil
-}
-
-func fdID(f *os.File) (fileID, error) {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return fileID{}, err
-	}
-	var id fileID
-	var serr error
-	if err := rc.Control(func(fd uintptr) { id, serr = statxID(int(fd), "", unix.AT_EMPTY_PATH) }); err != nil {
-		return fileID{}, err
-	}
-	if serr != nil {
-		return fileID{}, &os.PathError{Op: "statx", Path: f.Name(), Err: serr}
-	}
-	return id, nil
-}
-
-// statxID is statx(dirfd, path, flags) asking for the inode number alone.
-func statxID(dirfd int, path string, flags int) (fileID, error) {
-	var st unix.Statx_t
-	if err := unix.Statx(dirfd, path, flags|unix.AT_STATX_DONT_SYNC, unix.STATX_INO, &st); err != nil {
-		return fileID{}, err
-	}
-	return fileID{unix.Mkdev(st.Dev_major, st.Dev_minor), st.Ino}, nil
 }
 
 // close releases the WAL handle when the database closes, and wakes any reader

@@ -3,25 +3,27 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"errors"
-	"fmt"
 	"strconv"
 	"sync"
 
 	fetchsms "github.com/fetchsms/fetchsms"
-	sqlite3 "github.com/mattn/go-sqlite3"
 )
 
-// stmtCache prepares each query once per pool: SQLite parses and plans a statement
-// at prepare time, which costs more than running most of ours.
+// stmtCache prepares each query once, on a pool (the readers) or on one
+// connection (the writer's): SQLite parses and plans a statement at prepare time,
+// which costs more than running most of ours.
 type stmtCache struct {
-	db *sql.DB
+	db preparer
 	mu sync.RWMutex
 	m  map[string]*sql.Stmt
 }
 
-func newStmtCache(db *sql.DB) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
+// preparer is *sql.DB or *sql.Conn.
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+func newStmtCache(db preparer) *stmtCache { return &stmtCache{db: db, m: map[string]*sql.Stmt{}} }
 
 func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	c.mu.RLock()
@@ -52,6 +54,19 @@ func (c *stmtCache) close() {
 	c.mu.Unlock()
 }
 
+// row is one row of a query (*sql.Row, or failedRow when it could not run).
+type row interface {
+	Scan(dest ...any) error
+}
+
+// rowsIter is a query's rows (*sql.Rows).
+type rowsIter interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close() error
+}
+
 // pool runs reads through cached statements. Every read waits, once its statement
 // has taken its snapshot (the driver takes the first step inside the query call),
 // until all that snapshot can show is durable; see durability.
@@ -63,7 +78,7 @@ type pool struct {
 func (p pool) QueryRowContext(ctx context.Context, query string, args ...any) row {
 	st, err := p.c.get(ctx, query)
 	if err != nil {
-		return p.c.db.QueryRowContext(ctx, query, args...) // carries the error
+		return failedRow{err}
 	}
 	row := st.QueryRowContext(ctx, args...)
 	if err := p.dur.awaitDurable(); err != nil {
@@ -94,11 +109,8 @@ func (p pool) QueryContext(ctx context.Context, query string, args ...any) (rows
 // no per-statement rebinding to a database/sql Tx: BEGIN and COMMIT are plain
 // statements on the dedicated connection.
 type wtx struct {
-	conn *sql.Conn
-	// dc is conn's driver connection while the writer runs (inside conn.Raw),
-	// and stmts its prepared statements; both owned by the writer goroutine.
-	dc    *sqlite3.SQLiteConn
-	stmts map[string]wstmt
+	conn  *sql.Conn
+	stmts *stmtCache // prepared on conn
 	// touched are the verifications this transaction changed, dropped from the
 	// read cache after the commit.
 	touched []string
@@ -168,96 +180,48 @@ func (t *wtx) checkOthers(ctx context.Context) error {
 func (t *wtx) touch(id string) { t.touched = append(t.touched, id) }
 
 // Statements of the writer run without the request's cancellation: the driver
-// would otherwise start a goroutine per statement to watch the context, and call
-// sqlite3_interrupt on the shared connection when it ends, which can land on the
-// statement of the next request in the batch. A request whose context has ended
-// before its turn is not run (see DB.run); once started, it runs to its end.
-// They run on the driver's connection, prepared once (see wstmt.go).
-func (t *wtx) stmt(query string) (wstmt, error) {
-	if st := t.stmts[query]; st != nil {
-		return st, nil
-	}
-	if t.dc == nil {
-		return nil, errors.New("sqlite: the writer's connection is not open")
-	}
-	st, err := t.dc.PrepareContext(context.Background(), query)
-	if err != nil {
-		return nil, err
-	}
-	ws, ok := st.(wstmt)
-	if !ok {
-		st.Close()
-		return nil, fmt.Errorf("sqlite: driver statement %T cannot run with arguments by position", st)
-	}
-	t.stmts[query] = ws
-	return ws, nil
-}
-
-// wstmt is what the writer needs of a driver statement.
-type wstmt interface {
-	driver.Stmt
-	driver.StmtExecContext
-	driver.StmtQueryContext
-}
+// would otherwise start a goroutine per statement to watch the context, and
+// interrupt the shared connection when it ends, which can land on the statement of
+// the next request in the batch. A request whose context has ended before its turn
+// is not run (see DB.run); once started, it runs to its end.
 
 func (t *wtx) ExecContext(_ context.Context, query string, args ...any) (sql.Result, error) {
-	st, err := t.stmt(query)
+	st, err := t.stmts.get(context.Background(), query)
 	if err != nil {
 		return nil, err
 	}
-	nv, err := namedArgs(args)
-	if err != nil {
-		return nil, err
-	}
-	return st.ExecContext(context.Background(), nv)
+	return st.ExecContext(context.Background(), args...)
 }
 
 func (t *wtx) QueryRowContext(_ context.Context, query string, args ...any) row {
-	rows, err := t.query(query, args)
+	st, err := t.stmts.get(context.Background(), query)
 	if err != nil {
-		return &wrow{err: err}
+		return failedRow{err}
 	}
-	return &wrow{rows: rows}
+	return st.QueryRowContext(context.Background(), args...)
 }
 
 func (t *wtx) QueryContext(_ context.Context, query string, args ...any) (rowsIter, error) {
-	rows, err := t.query(query, args)
+	st, err := t.stmts.get(context.Background(), query)
 	if err != nil {
-		return nil, err // a nil *wrows in the interface would not compare equal to nil
+		return nil, err
+	}
+	rows, err := st.QueryContext(context.Background(), args...)
+	if err != nil {
+		return nil, err // a nil *sql.Rows in the interface would not compare equal to nil
 	}
 	return rows, nil
 }
 
-func (t *wtx) query(query string, args []any) (*wrows, error) {
-	st, err := t.stmt(query)
-	if err != nil {
-		return nil, err
-	}
-	nv, err := namedArgs(args)
-	if err != nil {
-		return nil, err
-	}
-	r, err := st.QueryContext(context.Background(), nv)
-	if err != nil {
-		return nil, err
-	}
-	return newWrows(r), nil
-}
-
-// closeStmts closes the writer's statements; the writer calls it as it stops,
-// while its connection is still its own.
-func (t *wtx) closeStmts() {
-	for q, st := range t.stmts {
-		st.Close()
-		delete(t.stmts, q)
-	}
-}
-
 // execScript runs several statements at once (migrations), outside the cache.
 func (t *wtx) execScript(ctx context.Context, script string) error {
-	if t.dc == nil {
-		return errors.New("sqlite: the writer's connection is not open")
-	}
-	_, err := t.dc.ExecContext(ctx, script, nil)
+	_, err := t.conn.ExecContext(ctx, script)
 	return err
 }
+
+// Compile-time checks: the pool's and the writer's rows serve the same callers.
+var (
+	_ row      = (*sql.Row)(nil)
+	_ row      = failedRow{}
+	_ rowsIter = (*sql.Rows)(nil)
+)

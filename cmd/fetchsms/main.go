@@ -82,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type dbFlags struct {
 	path string
 	url  string
-	// sqlite tunes an SQLite database (serve sets it from --writer-cpu).
+	// sqlite tunes an SQLite database (no options at present).
 	sqlite sqlite.Options
 }
 

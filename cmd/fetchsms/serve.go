@@ -20,7 +20,6 @@ import (
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/sandbox"
-	"github.com/fetchsms/fetchsms/sqlite"
 	"github.com/fetchsms/fetchsms/web"
 	"github.com/fetchsms/fetchsms/webhook"
 	"github.com/fetchsms/fetchsms/worker"
@@ -40,11 +39,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	servers := fs.Int("servers", 1, "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
 	writerCPU := &writerCPUFlag{}
 	writerCPU.Set("auto")
-	fs.Var(writerCPU, "writer-cpu", "SQLite: pin the writer's thread to this CPU; auto: the last CPU the process may use; off: do not pin")
+	fs.Var(writerCPU, "writer-cpu", "no effect since session 7 (the SQLite writer's CPU pinning was removed); auto, off or a CPU number are accepted so that existing scripts keep working")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
-	d.sqlite = writerCPU.opts
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {
@@ -146,9 +144,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		f.Sync()
 	}
 	attrs := []any{"addr", ln.Addr().String(), "db", d.describe(), "sandbox", *sandboxMode, "servers", *servers}
-	if p, ok := db.(interface{ WriterCPU() int }); ok && p.WriterCPU() >= 0 {
-		attrs = append(attrs, "writer_cpu", p.WriterCPU())
-	}
 	logger.Info("serving", attrs...)
 
 	errc := make(chan error, 1)
@@ -176,26 +171,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-// writerCPUFlag is --writer-cpu: auto, off or a CPU number.
-type writerCPUFlag struct {
-	value string
-	opts  sqlite.Options
-}
+// writerCPUFlag is --writer-cpu: auto, off or a CPU number. It has no effect
+// since the writer's CPU pinning was removed (docs/DECISIONS.md), and is still
+// checked, so that scripts that set it keep working and a value that was never
+// valid is still refused.
+type writerCPUFlag struct{ value string }
 
 func (w *writerCPUFlag) String() string { return w.value }
 
 func (w *writerCPUFlag) Set(v string) error {
-	switch v {
-	case "off":
-		w.opts = sqlite.Options{}
-	case "auto":
-		w.opts = sqlite.Options{PinWriter: true, WriterCPU: -1}
-	default:
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
+	if v != "auto" && v != "off" {
+		if n, err := strconv.Atoi(v); err != nil || n < 0 {
 			return errors.New("want auto, off or a CPU number")
 		}
-		w.opts = sqlite.Options{PinWriter: true, WriterCPU: n}
 	}
 	w.value = v
 	return nil
