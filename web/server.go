@@ -79,6 +79,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/rentals", s.customer(s.handleListRentals))
 	mux.Handle("GET /v1/rentals/{id}", s.customer(s.handleGetRental))
 	mux.Handle("GET /v1/rentals/{id}/messages", s.customer(s.handleRentalMessages))
+	// The balance, read-only, for tools that check it before buying (API key too).
+	mux.Handle("GET /v1/balance", s.customer(s.handleWallet))
 	mux.Handle("POST /v1/rentals/{id}/cancel", s.customer(s.idempotent(http.StatusOK, s.renderRental, s.handleCancelRental)))
 
 	// Accounts: sessions.

@@ -52,6 +52,19 @@ func TestWallet(t *testing.T) {
 			t.Errorf("debit entry = %v, want -50 → 1200", e)
 		}
 	})
+	t.Run("BalanceWithAnAPIKey", func(t *testing.T) {
+		key := str(t, s.call(t, http.MethodPost, "/v1/api-keys", sess, map[string]any{"name": "balance checker"}, http.StatusCreated)["key"])
+		for _, tok := range []string{key, sess} {
+			b := s.call(t, http.MethodGet, "/v1/balance", tok, nil, http.StatusOK)
+			if num(t, b["balance_cents"]) != 1200 || b["currency"] != "USD" || len(b) != 2 {
+				t.Errorf("GET /v1/balance = %v, want {balance_cents: 1200, currency: USD}", b)
+			}
+		}
+		s.expect(t, http.MethodGet, "/v1/balance", "", nil, http.StatusUnauthorized)
+		s.expect(t, http.MethodGet, "/v1/balance", "fsk_not-a-key", nil, http.StatusUnauthorized)
+		// Read-only: the API key still cannot reach the wallet's session routes.
+		s.expect(t, http.MethodPost, "/v1/wallet/deposits", key, map[string]any{"amount_cents": 1000}, http.StatusForbidden)
+	})
 	t.Run("AdjustmentWithoutReasonIs422", func(t *testing.T) {
 		s.expect(t, http.MethodPost, "/v1/admin/users/"+userID+"/adjustments", s.AdminSession, map[string]any{"amount_cents": 100}, http.StatusUnprocessableEntity)
 		s.expect(t, http.MethodPost, "/v1/admin/users/"+userID+"/adjustments", s.AdminSession, map[string]any{"amount_cents": 100, "reason": "   "}, http.StatusUnprocessableEntity)
