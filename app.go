@@ -34,6 +34,7 @@ type App struct {
 	wall     Clock // wall time: sessions, credentials, idempotency, leases
 	detector atomic.Pointer[detectorBox]
 	reloadMu sync.Mutex
+	payments PaymentProvider // nil: deposits are not configured
 
 	mu        sync.Mutex
 	listeners []func(context.Context, any)
@@ -51,11 +52,14 @@ type Options struct {
 	// Detector recognises inbound SMS; when nil, New builds one from the
 	// services in the store.
 	Detector Detector
+	// Payments takes customers' money into their wallets; nil leaves deposits
+	// off.
+	Payments PaymentProvider
 }
 
 // New returns the domain over an opened store.
 func New(ctx context.Context, store Store, o Options) (*App, error) {
-	a := &App{Store: store, clock: o.Clock, wall: o.WallClock}
+	a := &App{Store: store, clock: o.Clock, wall: o.WallClock, payments: o.Payments}
 	if a.clock == nil {
 		a.clock = SystemClock{}
 	}

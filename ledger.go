@@ -115,12 +115,51 @@ func (a *App) Adjust(ctx context.Context, userID string, amount Cents, reason st
 	return out, nil
 }
 
-// CreateDeposit records a pending deposit from a payment provider.
-func (a *App) CreateDeposit(ctx context.Context, d *Deposit) error {
-	d.ID = NewID()
-	d.Status = DepositPending
-	d.CreatedAt = a.now()
-	return a.update(ctx, "CreateDeposit", func(tx Tx) error { return tx.InsertDeposit(ctx, d) })
+// Deposits are bounded per request: at least $1.00, at most $10,000.00.
+const (
+	MinDeposit Cents = 100
+	MaxDeposit Cents = 1_000_000
+)
+
+// Deposit starts a top-up of the user's wallet through the server's payment
+// provider. The provider is asked first (with the deposit's id as its
+// reference), so a provider that fails leaves nothing behind; then the deposit is
+// stored, pending, with the provider's reference and checkout URL. A provider that
+// takes the money at once (the sandbox) has it credited before the answer. An
+// amount out of bounds is EUNPROCESSABLE; a server without a provider ECONFLICT.
+func (a *App) Deposit(ctx context.Context, userID string, amount Cents) (*Deposit, error) {
+	if amount < MinDeposit || amount > MaxDeposit {
+		return nil, Errorf(EUNPROCESSABLE, "amount_cents must be from %d to %d", MinDeposit, MaxDeposit)
+	}
+	if a.payments == nil {
+		return nil, Errorf(ECONFLICT, "deposits are not configured on this server")
+	}
+	d := &Deposit{ID: NewID(), UserID: userID, AmountCents: amount, Status: DepositPending, Provider: a.payments.Name(), CreatedAt: a.now()}
+	ref, url, completed, err := a.payments.Begin(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	d.ProviderRef, d.CheckoutURL = ref, url
+	if err := a.update(ctx, "Deposit", func(tx Tx) error { return tx.InsertDeposit(ctx, d) }); err != nil {
+		return nil, err
+	}
+	if !completed {
+		return d, nil
+	}
+	done, err := a.CompleteDeposit(ctx, d.ID, ref)
+	if err != nil {
+		return nil, err
+	}
+	done.CheckoutURL = url
+	return done, nil
+}
+
+// PaymentProviderName names the server's payment provider, "" when it has none.
+func (a *App) PaymentProviderName() string {
+	if a.payments == nil {
+		return ""
+	}
+	return a.payments.Name()
 }
 
 // CompleteDeposit marks a pending deposit completed and credits the wallet with

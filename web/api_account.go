@@ -189,12 +189,6 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// Deposits are bounded per request: at least $1.00, at most $10,000.00.
-const (
-	minDeposit fetchsms.Cents = 100
-	maxDeposit fetchsms.Cents = 1_000_000
-)
-
 type depositJSON struct {
 	ID          string         `json:"id"`
 	Status      string         `json:"status"`
@@ -214,31 +208,10 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "amount_cents is required"))
 		return
 	}
-	amount := fetchsms.Cents(body.AmountCents.Value)
-	if amount < minDeposit || amount > maxDeposit {
-		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "amount_cents must be from %d to %d", minDeposit, maxDeposit))
-		return
-	}
-	if s.Payments == nil {
-		s.writeError(w, r, fetchsms.Errorf(fetchsms.ECONFLICT, "deposits are not configured on this server"))
-		return
-	}
-	d := &fetchsms.Deposit{UserID: principalOf(r).User.ID, AmountCents: amount, Provider: s.Payments.Name()}
-	if err := s.App.CreateDeposit(r.Context(), d); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	ref, url, completed, err := s.Payments.Begin(r.Context(), d)
+	d, err := s.App.Deposit(r.Context(), principalOf(r).User.ID, fetchsms.Cents(body.AmountCents.Value))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	d.CheckoutURL = url
-	if completed {
-		if d, err = s.App.CompleteDeposit(r.Context(), d.ID, ref); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-	}
-	writeJSON(w, http.StatusCreated, depositJSON{ID: d.ID, Status: d.Status, AmountCents: d.AmountCents, CheckoutURL: strOrNil(url)})
+	writeJSON(w, http.StatusCreated, depositJSON{ID: d.ID, Status: d.Status, AmountCents: d.AmountCents, CheckoutURL: strOrNil(d.CheckoutURL)})
 }

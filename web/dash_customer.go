@@ -268,8 +268,8 @@ type walletView struct {
 
 func (s *Server) dashWallet(w http.ResponseWriter, r *http.Request, p *pageData) {
 	v := &walletView{Presets: []int{10, 25, 50, 100}}
-	if s.Payments != nil {
-		v.Provider = s.Payments.Name()
+	if name := s.App.PaymentProviderName(); name != "" {
+		v.Provider = name
 	}
 	var err error
 	if v.Balance, err = s.App.Balance(r.Context(), p.User.ID); err == nil {
@@ -312,35 +312,23 @@ func parseDollars(s string) (fetchsms.Cents, bool) {
 
 func (s *Server) dashDeposit(w http.ResponseWriter, r *http.Request, p *pageData) {
 	amount, ok := parseDollars(r.PostFormValue("amount"))
-	if !ok || amount < minDeposit || amount > maxDeposit {
+	if !ok || amount < fetchsms.MinDeposit || amount > fetchsms.MaxDeposit {
 		redirectErr(w, r, "/dashboard/wallet", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Enter an amount from $1.00 to $10,000.00."))
 		return
 	}
-	if s.Payments == nil {
+	if s.App.PaymentProviderName() == "" {
 		redirectErr(w, r, "/dashboard/wallet", fetchsms.Errorf(fetchsms.ECONFLICT, "Deposits are not configured on this server."))
 		return
 	}
-	d := &fetchsms.Deposit{UserID: p.User.ID, AmountCents: amount, Provider: s.Payments.Name()}
-	if err := s.App.CreateDeposit(r.Context(), d); err != nil {
-		s.pageError(w, r, p, err)
-		return
-	}
-	ref, checkout, completed, err := s.Payments.Begin(r.Context(), d)
-	if err != nil {
+	d, err := s.App.Deposit(r.Context(), p.User.ID, amount)
+	switch {
+	case err != nil:
 		redirectErr(w, r, "/dashboard/wallet", err)
-		return
-	}
-	if !completed {
-		if checkout != "" {
-			http.Redirect(w, r, checkout, http.StatusSeeOther) // the provider's own page
-			return
-		}
+	case d.Status == fetchsms.DepositPending && d.CheckoutURL != "":
+		http.Redirect(w, r, d.CheckoutURL, http.StatusSeeOther) // the provider's own page
+	case d.Status == fetchsms.DepositPending:
 		redirect(w, r, "/dashboard/wallet", "Deposit started. Your balance updates when the payment clears.")
-		return
+	default:
+		redirect(w, r, "/dashboard/wallet", "Added "+dollarsText(amount)+" to your wallet.")
 	}
-	if _, err := s.App.CompleteDeposit(r.Context(), d.ID, ref); err != nil {
-		s.pageError(w, r, p, err)
-		return
-	}
-	redirect(w, r, "/dashboard/wallet", "Added "+dollarsText(amount)+" to your wallet.")
 }

@@ -22,9 +22,8 @@ type SandboxClock interface {
 // Server holds what the handlers need. Build it, then serve Handler().
 type Server struct {
 	// App is the domain: every route calls it.
-	App      *fetchsms.App
-	Logger   *slog.Logger
-	Payments fetchsms.PaymentProvider
+	App    *fetchsms.App
+	Logger *slog.Logger
 	// Sandbox enables the sandbox-only endpoints; Clock must then be its test clock.
 	Sandbox bool
 	Clock   SandboxClock

@@ -70,7 +70,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if clock, err = sandbox.NewClock(ctx, db); err != nil {
 			return err
 		}
-		opts.Clock = clock
+		opts.Clock, opts.Payments = clock, sandbox.Payments{}
 	}
 	app, err := fetchsms.New(ctx, db, opts)
 	if err != nil {
@@ -83,7 +83,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var sim *sandbox.Simulator
 	var banner []string
 	if *sandboxMode {
-		srv.Sandbox, srv.Clock, srv.Payments = true, clock, sandbox.Payments{}
+		srv.Sandbox, srv.Clock = true, clock
 		seed, err := seedSandbox(ctx, app)
 		if err != nil {
 			return fmt.Errorf("sandbox seed: %w", err)
