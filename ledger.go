@@ -37,6 +37,8 @@ type WalletStore interface {
 	Balance(ctx context.Context, userID string) (Cents, error)
 	// Ledger returns the user's entries newest first, and the next page's cursor.
 	Ledger(ctx context.Context, userID string, p Page) ([]*LedgerEntry, int64, error)
+	// Deposits returns the user's deposits newest first, and the next page's cursor.
+	Deposits(ctx context.Context, userID string, p Page) ([]*Deposit, int64, error)
 	// CheckInvariants checks the money and inventory invariants over the whole
 	// store at business time now.
 	CheckInvariants(ctx context.Context, now time.Time) (*LedgerCheck, error)

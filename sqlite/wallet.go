@@ -48,6 +48,14 @@ func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fe
 	return out, next, engineErr(err)
 }
 
+// Deposits returns the user's deposits newest first.
+func (db *DB) Deposits(ctx context.Context, userID string, p fetchsms.Page) ([]*fetchsms.Deposit, int64, error) {
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.rp.QueryContext(ctx, `SELECT seq, `+sqlrows.DepositCols+` FROM deposits WHERE user_id = +? AND seq < +? ORDER BY seq DESC LIMIT +?`, userID, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanDepositSeq)
+	return out, next, engineErr(err)
+}
+
 // InsertDeposit stores a deposit.
 func (t *wtx) InsertDeposit(ctx context.Context, d *fetchsms.Deposit) error {
 	_, err := t.ExecContext(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

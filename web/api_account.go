@@ -193,7 +193,32 @@ type depositJSON struct {
 	ID          string         `json:"id"`
 	Status      string         `json:"status"`
 	AmountCents fetchsms.Cents `json:"amount_cents"`
-	CheckoutURL *string        `json:"checkout_url,omitempty"`
+	Provider    string         `json:"provider"`
+	CheckoutURL *string        `json:"checkout_url"`
+	CreatedAt   *string        `json:"created_at"`
+}
+
+func depositOut(d *fetchsms.Deposit) depositJSON {
+	return depositJSON{ID: d.ID, Status: d.Status, AmountCents: d.AmountCents, Provider: d.Provider, CheckoutURL: strOrNil(d.CheckoutURL), CreatedAt: ts(d.CreatedAt)}
+}
+
+func (s *Server) handleListDeposits(w http.ResponseWriter, r *http.Request) {
+	p, err := page(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, next, err := s.App.Deposits(r.Context(), principalOf(r).User.ID, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]depositJSON, 0, len(list))
+	for _, d := range list {
+		out = append(out, depositOut(d))
+	}
+	setNext(w, next)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
@@ -213,5 +238,5 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, depositJSON{ID: d.ID, Status: d.Status, AmountCents: d.AmountCents, CheckoutURL: strOrNil(d.CheckoutURL)})
+	writeJSON(w, http.StatusCreated, depositOut(d))
 }

@@ -94,6 +94,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/wallet", s.session(s.handleWallet))
 	mux.Handle("GET /v1/wallet/ledger", s.session(s.handleLedger))
 	mux.Handle("POST /v1/wallet/deposits", s.session(s.handleDeposit))
+	mux.Handle("GET /v1/wallet/deposits", s.session(s.handleListDeposits))
 
 	// Webhook endpoints: sessions.
 	mux.Handle("GET /v1/webhooks", s.session(s.handleListWebhooks))

@@ -31,6 +31,18 @@ func TestWallet(t *testing.T) {
 		if len(l) != 1 || l[0]["kind"] != "deposit" || l[0]["deposit_id"] != d["id"] || num(t, l[0]["amount_cents"]) != 1000 {
 			t.Errorf("ledger after deposit = %v", l)
 		}
+		if d["provider"] != "sandbox" {
+			t.Errorf("deposit provider = %v, want sandbox", d["provider"])
+		}
+		ds := s.list(t, "/v1/wallet/deposits", sess)
+		if len(ds) != 1 || ds[0]["id"] != d["id"] || ds[0]["status"] != "completed" || num(t, ds[0]["amount_cents"]) != 1000 ||
+			ds[0]["provider"] != "sandbox" || ds[0]["created_at"] == nil {
+			t.Errorf("GET /v1/wallet/deposits = %v, want the completed deposit", ds)
+		}
+		other, _ := s.signup(t)
+		if ds := s.list(t, "/v1/wallet/deposits", other); len(ds) != 0 {
+			t.Errorf("another customer sees deposits %v", ds)
+		}
 	})
 	t.Run("BadDeposits", func(t *testing.T) {
 		s.expect(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{}, http.StatusBadRequest)

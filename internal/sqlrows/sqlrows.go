@@ -502,6 +502,17 @@ func ScanDeposit(row Row) (*fetchsms.Deposit, error) {
 	return &d, nil
 }
 
+// ScanDepositSeq reads the row's seq, then DepositCols.
+func ScanDepositSeq(row Row) (*fetchsms.Deposit, int64, error) {
+	var d fetchsms.Deposit
+	var seq, created int64
+	if err := row.Scan(&seq, &d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created); err != nil {
+		return nil, 0, err
+	}
+	d.CreatedAt = FromMS(created)
+	return &d, seq, nil
+}
+
 // ScanString reads a row of one text column.
 func ScanString(row Row) (string, error) {
 	var s string
