@@ -99,7 +99,7 @@ type Deposit struct {
 	ID          string
 	UserID      string
 	AmountCents Cents
-	Status      string // pending, completed, failed
+	Status      string // pending → succeeded or failed; succeeded → refunded or disputed
 	Provider    string
 	ProviderRef string
 	CheckoutURL string
@@ -109,8 +109,10 @@ type Deposit struct {
 // Deposit statuses.
 const (
 	DepositPending   = "pending"
-	DepositCompleted = "completed"
+	DepositSucceeded = "succeeded" // credited
 	DepositFailed    = "failed"
+	DepositRefunded  = "refunded"
+	DepositDisputed  = "disputed"
 )
 
 // Page asks for one page of a newest-first list.

@@ -22,8 +22,17 @@ type DepositTx interface {
 	InsertDeposit(ctx context.Context, d *Deposit) error
 	// LockDeposit reads a deposit, locking its row on PostgreSQL; ErrNoRow when none.
 	LockDeposit(ctx context.Context, id string) (*Deposit, error)
-	// SetDepositCompleted marks the deposit completed with the provider's reference.
-	SetDepositCompleted(ctx context.Context, id, providerRef string, now time.Time) error
+	// SetDepositSucceeded marks the deposit succeeded (credited) with the
+	// provider's reference.
+	SetDepositSucceeded(ctx context.Context, id, providerRef string, now time.Time) error
+	// SetDepositStatus moves the deposit from one status to another; false when
+	// it was not in from.
+	SetDepositStatus(ctx context.Context, id, from, to string) (bool, error)
+	// InsertPaymentEvent keeps a provider's event; false when the provider sent
+	// this event id before (it is then not stored again).
+	InsertPaymentEvent(ctx context.Context, ev *PaymentEvent) (bool, error)
+	// SetPaymentEventResult notes what became of the event.
+	SetPaymentEventResult(ctx context.Context, provider, eventID, result string) error
 }
 
 // The ledger rules. Every balance change is a ledger entry written in the same
@@ -164,7 +173,7 @@ func (a *App) PaymentProviderName() string {
 	return a.payments.Name()
 }
 
-// CompleteDeposit marks a pending deposit completed and credits the wallet with
+// CompleteDeposit marks a pending deposit succeeded and credits the wallet with
 // the amount it was created with, in one transaction. Completing it again is a
 // no-op that returns the deposit.
 func (a *App) CompleteDeposit(ctx context.Context, depositID, providerRef string) (*Deposit, error) {
@@ -178,19 +187,100 @@ func (a *App) CompleteDeposit(ctx context.Context, depositID, providerRef string
 			return err
 		}
 		out = d
-		if d.Status != DepositPending {
-			return nil
-		}
-		if err := tx.SetDepositCompleted(ctx, d.ID, providerRef, now); err != nil {
-			return err
-		}
-		d.Status, d.ProviderRef = DepositCompleted, providerRef
-		return credit(ctx, tx, &LedgerEntry{UserID: d.UserID, Kind: LedgerDeposit, AmountCents: d.AmountCents, DepositID: d.ID, CreatedAt: now})
+		return creditDeposit(ctx, tx, d, providerRef, now)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// creditDeposit credits a pending deposit, once; any other status is left alone.
+func creditDeposit(ctx context.Context, tx Tx, d *Deposit, providerRef string, now time.Time) error {
+	if d.Status != DepositPending {
+		return nil
+	}
+	if err := tx.SetDepositSucceeded(ctx, d.ID, providerRef, now); err != nil {
+		return err
+	}
+	d.Status, d.ProviderRef = DepositSucceeded, providerRef
+	return credit(ctx, tx, &LedgerEntry{UserID: d.UserID, Kind: LedgerDeposit, AmountCents: d.AmountCents, DepositID: d.ID, CreatedAt: now})
+}
+
+// PaymentEvent is what a payment provider told us, once its signature checked out.
+type PaymentEvent struct {
+	Provider    string
+	ID          string // the provider's event id: a repeat is recognised by it
+	Type        string // the provider's event type, as sent
+	DepositID   string // our deposit, as the provider echoes it ("" when none)
+	ProviderRef string // the provider's payment object
+	AmountCents Cents  // what the provider says was paid
+	Currency    string // lower-case ISO 4217 ("usd")
+	Outcome     string // PaymentPaid, PaymentFailed, or "" when it changes nothing here
+	Payload     []byte // the raw event, kept for audit
+	ReceivedAt  time.Time
+}
+
+// Outcomes of a payment event.
+const (
+	PaymentPaid   = "paid"
+	PaymentFailed = "failed"
+)
+
+// HandlePaymentEvent keeps a provider's event and applies it, in one transaction:
+// a payment credits a pending deposit with the amount it was created with, and
+// only when the provider paid exactly that amount in dollars; a failure marks a
+// pending deposit failed. Whatever the order, repetition or concurrency of the
+// provider's events, a deposit is credited once. It returns what became of the
+// event ("credited", "duplicate", "amount mismatch: …", …), which is also kept.
+func (a *App) HandlePaymentEvent(ctx context.Context, ev PaymentEvent) (string, error) {
+	now := a.now()
+	if ev.ReceivedAt.IsZero() {
+		ev.ReceivedAt = now
+	}
+	var result string
+	err := a.update(ctx, "HandlePaymentEvent", func(tx Tx) error {
+		fresh, err := tx.InsertPaymentEvent(ctx, &ev)
+		if err != nil || !fresh {
+			result = "duplicate"
+			return err
+		}
+		result, err = applyPaymentEvent(ctx, tx, &ev, now)
+		if err != nil {
+			return err
+		}
+		return tx.SetPaymentEventResult(ctx, ev.Provider, ev.ID, result)
+	})
+	return result, err
+}
+
+func applyPaymentEvent(ctx context.Context, tx Tx, ev *PaymentEvent, now time.Time) (string, error) {
+	if ev.Outcome == "" {
+		return "ignored", nil
+	}
+	d, err := tx.LockDeposit(ctx, ev.DepositID)
+	if errors.Is(err, ErrNoRow) || (err == nil && d.Provider != ev.Provider) {
+		return "unknown deposit", nil
+	} else if err != nil {
+		return "", err
+	}
+	switch ev.Outcome {
+	case PaymentPaid:
+		if ev.AmountCents != d.AmountCents || ev.Currency != "usd" {
+			return fmt.Sprintf("amount mismatch: paid %d %s for a deposit of %d usd; not credited", ev.AmountCents, ev.Currency, d.AmountCents), nil
+		}
+		if d.Status != DepositPending {
+			return "already " + d.Status, nil
+		}
+		return "credited", creditDeposit(ctx, tx, d, ev.ProviderRef, now)
+	case PaymentFailed:
+		ok, err := tx.SetDepositStatus(ctx, d.ID, DepositPending, DepositFailed)
+		if err != nil || !ok {
+			return "already " + d.Status, err
+		}
+		return "failed", nil
+	}
+	return "ignored", nil
 }
 
 // CheckInvariants checks the money and inventory invariants over the whole store.

@@ -59,6 +59,34 @@ func (db *DB) Deposits(ctx context.Context, userID string, p fetchsms.Page) ([]*
 	return out, next, engineErr(err)
 }
 
+// SetDepositStatus moves a deposit from one status to another.
+func (t *ptx) SetDepositStatus(ctx context.Context, id, from, to string) (bool, error) {
+	res, err := t.Exec(ctx, `UPDATE deposits SET status = $1 WHERE id = $2 AND status = $3`, to, id, from)
+	if err != nil {
+		return false, err
+	}
+	n := res.RowsAffected()
+	return n == 1, nil
+}
+
+// InsertPaymentEvent keeps a provider's event unless its id was seen before.
+func (t *ptx) InsertPaymentEvent(ctx context.Context, ev *fetchsms.PaymentEvent) (bool, error) {
+	res, err := t.Exec(ctx, `INSERT INTO payment_events (provider, event_id, type, deposit_id, amount_cents, currency, payload, received_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (provider, event_id) DO NOTHING`,
+		ev.Provider, ev.ID, ev.Type, ev.DepositID, int64(ev.AmountCents), ev.Currency, string(ev.Payload), sqlrows.Ms(ev.ReceivedAt))
+	if err != nil {
+		return false, err
+	}
+	n := res.RowsAffected()
+	return n == 1, nil
+}
+
+// SetPaymentEventResult notes what became of an event.
+func (t *ptx) SetPaymentEventResult(ctx context.Context, provider, eventID, result string) error {
+	_, err := t.Exec(ctx, `UPDATE payment_events SET result = $1 WHERE provider = $2 AND event_id = $3`, result, provider, eventID)
+	return err
+}
+
 // InsertDeposit stores a deposit.
 func (t *ptx) InsertDeposit(ctx context.Context, d *fetchsms.Deposit) error {
 	_, err := t.Exec(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -73,9 +101,9 @@ func (t *ptx) LockDeposit(ctx context.Context, id string) (*fetchsms.Deposit, er
 	return d, noRow(err)
 }
 
-// SetDepositCompleted marks a deposit completed.
-func (t *ptx) SetDepositCompleted(ctx context.Context, id, providerRef string, now time.Time) error {
-	_, err := t.Exec(ctx, `UPDATE deposits SET status = 'completed', provider_ref = $1, completed_at = $2 WHERE id = $3`, providerRef, sqlrows.Ms(now), id)
+// SetDepositSucceeded marks a deposit succeeded (credited).
+func (t *ptx) SetDepositSucceeded(ctx context.Context, id, providerRef string, now time.Time) error {
+	_, err := t.Exec(ctx, `UPDATE deposits SET status = 'succeeded', provider_ref = $1, completed_at = $2 WHERE id = $3`, providerRef, sqlrows.Ms(now), id)
 	return err
 }
 

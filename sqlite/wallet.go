@@ -56,6 +56,34 @@ func (db *DB) Deposits(ctx context.Context, userID string, p fetchsms.Page) ([]*
 	return out, next, engineErr(err)
 }
 
+// SetDepositStatus moves a deposit from one status to another.
+func (t *wtx) SetDepositStatus(ctx context.Context, id, from, to string) (bool, error) {
+	res, err := t.ExecContext(ctx, `UPDATE deposits SET status = ? WHERE id = ? AND status = ?`, to, id, from)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// InsertPaymentEvent keeps a provider's event unless its id was seen before.
+func (t *wtx) InsertPaymentEvent(ctx context.Context, ev *fetchsms.PaymentEvent) (bool, error) {
+	res, err := t.ExecContext(ctx, `INSERT INTO payment_events (provider, event_id, type, deposit_id, amount_cents, currency, payload, received_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (provider, event_id) DO NOTHING`,
+		ev.Provider, ev.ID, ev.Type, ev.DepositID, int64(ev.AmountCents), ev.Currency, string(ev.Payload), sqlrows.Ms(ev.ReceivedAt))
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// SetPaymentEventResult notes what became of an event.
+func (t *wtx) SetPaymentEventResult(ctx context.Context, provider, eventID, result string) error {
+	_, err := t.ExecContext(ctx, `UPDATE payment_events SET result = ? WHERE provider = ? AND event_id = ?`, result, provider, eventID)
+	return err
+}
+
 // InsertDeposit stores a deposit.
 func (t *wtx) InsertDeposit(ctx context.Context, d *fetchsms.Deposit) error {
 	_, err := t.ExecContext(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -69,9 +97,9 @@ func (t *wtx) LockDeposit(ctx context.Context, id string) (*fetchsms.Deposit, er
 	return d, noRow(err)
 }
 
-// SetDepositCompleted marks a deposit completed.
-func (t *wtx) SetDepositCompleted(ctx context.Context, id, providerRef string, now time.Time) error {
-	_, err := t.ExecContext(ctx, `UPDATE deposits SET status = 'completed', provider_ref = ?, completed_at = ? WHERE id = ?`, providerRef, sqlrows.Ms(now), id)
+// SetDepositSucceeded marks a deposit succeeded (credited).
+func (t *wtx) SetDepositSucceeded(ctx context.Context, id, providerRef string, now time.Time) error {
+	_, err := t.ExecContext(ctx, `UPDATE deposits SET status = 'succeeded', provider_ref = ?, completed_at = ? WHERE id = ?`, providerRef, sqlrows.Ms(now), id)
 	return err
 }
 

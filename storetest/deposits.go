@@ -54,7 +54,7 @@ func testDeposits(t *testing.T, open Opener) {
 		}
 	}
 	d, err := instant.Deposit(ctx, u.ID, 1500)
-	if err != nil || d.Status != fetchsms.DepositCompleted || f.balance(t, u.ID) != 1500 {
+	if err != nil || d.Status != fetchsms.DepositSucceeded || f.balance(t, u.ID) != 1500 {
 		t.Fatalf("an instant deposit: %+v %v, balance %d", d, err, f.balance(t, u.ID))
 	}
 
@@ -80,7 +80,7 @@ func testDeposits(t *testing.T, open Opener) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if got, err := f.db.CompleteDeposit(ctx, d.ID, "cs_"+d.ID); err != nil || got.Status != fetchsms.DepositCompleted || got.AmountCents != 2000 {
+			if got, err := f.db.CompleteDeposit(ctx, d.ID, "cs_"+d.ID); err != nil || got.Status != fetchsms.DepositSucceeded || got.AmountCents != 2000 {
 				t.Errorf("completion: %+v %v", got, err)
 			}
 		}()
@@ -94,5 +94,94 @@ func testDeposits(t *testing.T, open Opener) {
 	}
 	if _, err := f.db.CompleteDeposit(ctx, fetchsms.NewID(), "x"); fetchsms.ErrorCode(err) != fetchsms.ENOTFOUND {
 		t.Fatalf("completing an unknown deposit: %v, want ENOTFOUND", err)
+	}
+}
+
+// testPaymentEvents: a provider's events credit a deposit once, for its own
+// amount, whatever their order, repetition or concurrency; every event is kept
+// with what became of it.
+func testPaymentEvents(t *testing.T, open Opener) {
+	ctx := context.Background()
+	f := setup(t, open, 0)
+	u := f.user(t, 0)
+	app, err := fetchsms.New(ctx, f.store, fetchsms.Options{Clock: f.clock, WallClock: f.wall, Payments: &provider{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := app.Deposit(ctx, u.ID, 2500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := func(id string, amount fetchsms.Cents, currency string) fetchsms.PaymentEvent {
+		return fetchsms.PaymentEvent{Provider: "test", ID: id, Type: "checkout.session.completed", DepositID: d.ID, ProviderRef: "cs_1",
+			AmountCents: amount, Currency: currency, Outcome: fetchsms.PaymentPaid, Payload: []byte(`{"id":"` + id + `"}`)}
+	}
+	expect := func(ev fetchsms.PaymentEvent, want string, balance fetchsms.Cents) {
+		t.Helper()
+		got, err := app.HandlePaymentEvent(ctx, ev)
+		if err != nil || got != want {
+			t.Fatalf("event %s: %q %v, want %q", ev.ID, got, err, want)
+		}
+		if b := f.balance(t, u.ID); b != balance {
+			t.Fatalf("after event %s: balance %d, want %d", ev.ID, b, balance)
+		}
+	}
+	expect(fetchsms.PaymentEvent{Provider: "test", ID: "evt_0", Type: "payment_intent.created", Payload: []byte(`{}`)}, "ignored", 0)
+	expect(paid("evt_1", 2400, "usd"), "amount mismatch: paid 2400 usd for a deposit of 2500 usd; not credited", 0)
+	expect(paid("evt_2", 2500, "eur"), "amount mismatch: paid 2500 eur for a deposit of 2500 usd; not credited", 0)
+	unknown := paid("evt_3", 2500, "usd")
+	unknown.DepositID = fetchsms.NewID()
+	expect(unknown, "unknown deposit", 0)
+	otherProvider := paid("evt_4", 2500, "usd")
+	otherProvider.Provider = "other"
+	expect(otherProvider, "unknown deposit", 0)
+
+	// The payment's event arrives eight times at once: one credit.
+	var wg sync.WaitGroup
+	results := make(chan string, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := app.HandlePaymentEvent(ctx, paid("evt_5", 2500, "usd"))
+			if err != nil {
+				t.Error(err)
+			}
+			results <- r
+		}()
+	}
+	wg.Wait()
+	close(results)
+	credited := 0
+	for r := range results {
+		if r == "credited" {
+			credited++
+		} else if r != "duplicate" {
+			t.Errorf("a repeat of the payment event: %q", r)
+		}
+	}
+	if credited != 1 || f.balance(t, u.ID) != 2500 {
+		t.Fatalf("%d credits, balance %d; want one credit of 2500", credited, f.balance(t, u.ID))
+	}
+	// Another event for the same payment (the async success after the session's
+	// completion), and a failure arriving late: neither changes anything.
+	expect(paid("evt_6", 2500, "usd"), "already succeeded", 2500)
+	late := paid("evt_7", 2500, "usd")
+	late.Outcome = fetchsms.PaymentFailed
+	expect(late, "already succeeded", 2500)
+
+	// A failure first, then a payment: the deposit stays failed and is not credited.
+	d2, err := app.Deposit(ctx, u.ID, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := fetchsms.PaymentEvent{Provider: "test", ID: "evt_8", DepositID: d2.ID, Outcome: fetchsms.PaymentFailed, Payload: []byte(`{}`)}
+	expect(failed, "failed", 2500)
+	after := paid("evt_9", 1000, "usd")
+	after.DepositID = d2.ID
+	expect(after, "already failed", 2500)
+	ds, _, err := f.db.Deposits(ctx, u.ID, fetchsms.Page{})
+	if err != nil || len(ds) != 2 || ds[0].Status != fetchsms.DepositFailed || ds[1].Status != fetchsms.DepositSucceeded {
+		t.Fatalf("deposits %+v %v", ds, err)
 	}
 }

@@ -40,6 +40,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("InboundLog", func(t *testing.T) { t.Parallel(); testInboundLog(t, open) })
 	t.Run("Services", func(t *testing.T) { t.Parallel(); testServices(t, open) })
 	t.Run("Deposits", func(t *testing.T) { t.Parallel(); testDeposits(t, open) })
+	t.Run("PaymentEvents", func(t *testing.T) { t.Parallel(); testPaymentEvents(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testConcurrent(t, open) })
 }
 

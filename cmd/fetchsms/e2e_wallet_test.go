@@ -21,8 +21,8 @@ func TestWallet(t *testing.T) {
 	})
 	t.Run("SandboxDepositCompletes", func(t *testing.T) {
 		d := s.call(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{"amount_cents": 1000}, http.StatusCreated)
-		if d["status"] != "completed" || num(t, d["amount_cents"]) != 1000 || d["id"] == nil {
-			t.Errorf("deposit = %v, want completed 1000", d)
+		if d["status"] != "succeeded" || num(t, d["amount_cents"]) != 1000 || d["id"] == nil {
+			t.Errorf("deposit = %v, want succeeded 1000", d)
 		}
 		if b := s.balance(t, sess); b != 1000 {
 			t.Errorf("balance after deposit = %d, want 1000", b)
@@ -35,9 +35,9 @@ func TestWallet(t *testing.T) {
 			t.Errorf("deposit provider = %v, want sandbox", d["provider"])
 		}
 		ds := s.list(t, "/v1/wallet/deposits", sess)
-		if len(ds) != 1 || ds[0]["id"] != d["id"] || ds[0]["status"] != "completed" || num(t, ds[0]["amount_cents"]) != 1000 ||
+		if len(ds) != 1 || ds[0]["id"] != d["id"] || ds[0]["status"] != "succeeded" || num(t, ds[0]["amount_cents"]) != 1000 ||
 			ds[0]["provider"] != "sandbox" || ds[0]["created_at"] == nil {
-			t.Errorf("GET /v1/wallet/deposits = %v, want the completed deposit", ds)
+			t.Errorf("GET /v1/wallet/deposits = %v, want the succeeded deposit", ds)
 		}
 		other, _ := s.signup(t)
 		if ds := s.list(t, "/v1/wallet/deposits", other); len(ds) != 0 {
