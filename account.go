@@ -104,6 +104,8 @@ type Deposit struct {
 	ProviderRef string
 	CheckoutURL string
 	CreatedAt   time.Time
+	// ReturnURL is where a hosted checkout sends the customer back (not stored).
+	ReturnURL string
 }
 
 // Deposit statuses.

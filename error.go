@@ -17,6 +17,7 @@ const (
 	EUNPROCESSABLE = "unprocessable" // 422: invalid duration or parameter value
 	ERATELIMIT     = "rate_limited"  // 429: too many requests
 	EINTERNAL      = "internal"      // 500: a bug or an unavailable dependency; never shown in detail
+	EUPSTREAM      = "upstream"      // 502: a provider we depend on (payments) failed or could not be reached
 	EUNAVAILABLE   = "unavailable"   // 503: storage has failed or cannot be reached
 )
 

@@ -138,14 +138,14 @@ const (
 // stored, pending, with the provider's reference and checkout URL. A provider that
 // takes the money at once (the sandbox) has it credited before the answer. An
 // amount out of bounds is EUNPROCESSABLE; a server without a provider ECONFLICT.
-func (a *App) Deposit(ctx context.Context, userID string, amount Cents) (*Deposit, error) {
+func (a *App) Deposit(ctx context.Context, userID string, amount Cents, returnURL string) (*Deposit, error) {
 	if amount < MinDeposit || amount > MaxDeposit {
 		return nil, Errorf(EUNPROCESSABLE, "amount_cents must be from %d to %d", MinDeposit, MaxDeposit)
 	}
 	if a.payments == nil {
 		return nil, Errorf(ECONFLICT, "deposits are not configured on this server")
 	}
-	d := &Deposit{ID: NewID(), UserID: userID, AmountCents: amount, Status: DepositPending, Provider: a.payments.Name(), CreatedAt: a.now()}
+	d := &Deposit{ID: NewID(), UserID: userID, AmountCents: amount, Status: DepositPending, Provider: a.payments.Name(), CreatedAt: a.now(), ReturnURL: returnURL}
 	ref, url, completed, err := a.payments.Begin(ctx, d)
 	if err != nil {
 		return nil, err

@@ -12,3 +12,9 @@ type PaymentProvider interface {
 	// customer must visit ("" when none), and whether the money is already taken.
 	Begin(ctx context.Context, d *Deposit) (ref, checkoutURL string, completed bool, err error)
 }
+
+// PaymentEventParser reads a provider's signed notification: an error when its
+// signature does not check out.
+type PaymentEventParser interface {
+	ParseEvent(payload []byte, signature string) (*PaymentEvent, error)
+}

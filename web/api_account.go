@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net/http"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -233,10 +234,52 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "amount_cents is required"))
 		return
 	}
-	d, err := s.App.Deposit(r.Context(), principalOf(r).User.ID, fetchsms.Cents(body.AmountCents.Value))
+	d, err := s.App.Deposit(r.Context(), principalOf(r).User.ID, fetchsms.Cents(body.AmountCents.Value), baseURL(r)+"/dashboard/wallet")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, depositOut(d))
+}
+
+// baseURL is the scheme and host the request reached this server by: where a
+// provider's hosted checkout sends the customer back.
+func baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// maxPaymentEvent bounds a provider's notification (Stripe's are a few KB).
+const maxPaymentEvent = 512 << 10
+
+// handleStripeWebhook takes Stripe's signed events: a bad signature is 400 and
+// changes nothing; a good one is kept and applied once (App.HandlePaymentEvent),
+// and answered 200 so that Stripe stops sending it. A failure to store it is 5xx:
+// Stripe sends it again.
+func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
+	if s.StripeEvents == nil {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.ENOTFOUND, "Stripe is not configured on this server"))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPaymentEvent))
+	if err != nil {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.ETOOLARGE, "the event is larger than %d bytes", maxPaymentEvent))
+		return
+	}
+	ev, err := s.StripeEvents.ParseEvent(body, r.Header.Get("Stripe-Signature"))
+	if err != nil {
+		s.Logger.Warn("stripe event refused", "err", err)
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "the Stripe-Signature of this event does not check out"))
+		return
+	}
+	result, err := s.App.HandlePaymentEvent(r.Context(), *ev)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.Logger.Info("stripe event", "id", ev.ID, "type", ev.Type, "deposit", ev.DepositID, "result", result)
+	writeJSON(w, http.StatusOK, map[string]string{"received": ev.ID, "result": result})
 }

@@ -25,7 +25,7 @@ type apiView struct {
 
 // dashAPIPage renders the API page, with a secret just made when there is one.
 func (s *Server) dashAPIPage(w http.ResponseWriter, r *http.Request, p *pageData, status int, secret *secretView) {
-	v := &apiView{Events: fetchsms.EventTypes, Secret: secret, BaseURL: baseURL(r)}
+	v := &apiView{Events: fetchsms.EventTypes, Secret: secret, BaseURL: baseURL(r) + "/v1"}
 	var err error
 	if v.Keys, err = s.App.ListAPIKeys(r.Context(), p.User.ID); err == nil {
 		v.Endpoints, err = s.App.Endpoints(r.Context(), p.User.ID)
@@ -36,15 +36,6 @@ func (s *Server) dashAPIPage(w http.ResponseWriter, r *http.Request, p *pageData
 	}
 	p.Title, p.Data = "API & webhooks", v
 	s.render(w, r, status, "api", p)
-}
-
-// baseURL is the API's address as the browser reached it, for the examples.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/v1"
 }
 
 func (s *Server) dashAPI(w http.ResponseWriter, r *http.Request, p *pageData) {

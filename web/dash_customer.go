@@ -320,7 +320,7 @@ func (s *Server) dashDeposit(w http.ResponseWriter, r *http.Request, p *pageData
 		redirectErr(w, r, "/dashboard/wallet", fetchsms.Errorf(fetchsms.ECONFLICT, "Deposits are not configured on this server."))
 		return
 	}
-	d, err := s.App.Deposit(r.Context(), p.User.ID, amount)
+	d, err := s.App.Deposit(r.Context(), p.User.ID, amount, baseURL(r)+"/dashboard/wallet")
 	switch {
 	case err != nil:
 		redirectErr(w, r, "/dashboard/wallet", err)

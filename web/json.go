@@ -29,6 +29,7 @@ var statusOf = map[string]int{
 	fetchsms.ERATELIMIT:     http.StatusTooManyRequests,
 	fetchsms.EINTERNAL:      http.StatusInternalServerError,
 	fetchsms.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	fetchsms.EUPSTREAM:      http.StatusBadGateway,
 }
 
 // writeJSON writes v as indented JSON, the shape the API document shows.
@@ -71,7 +72,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status >= 500 {
+	if code == fetchsms.EUPSTREAM {
+		// A provider's failure, not ours: worth a look, not an alarm.
+		s.Logger.Warn("request failed upstream", "method", r.Method, "path", r.URL.Path, "err", err)
+	} else if status >= 500 {
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, errorBody{Detail: fetchsms.ErrorMessage(err)})

@@ -20,6 +20,7 @@ import (
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/sandbox"
+	"github.com/fetchsms/fetchsms/stripepay"
 	"github.com/fetchsms/fetchsms/web"
 	"github.com/fetchsms/fetchsms/webhook"
 	"github.com/fetchsms/fetchsms/worker"
@@ -37,6 +38,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
 	simulator := fs.Bool("simulator", true, "in sandbox, answer purchases with simulated SMS")
 	servers := fs.Int("servers", 1, "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
+	stripeKey := fs.String("stripe-secret-key", "", "Stripe secret key (sk_…): deposits go through Stripe Checkout")
+	stripeWebhookSecret := fs.String("stripe-webhook-secret", "", "signing secret (whsec_…) of the Stripe webhook endpoint POST /v1/payments/stripe/webhook")
+	stripeAPIURL := fs.String("stripe-api-url", "", "the Stripe API's base URL (default https://api.stripe.com; tests point it at a stand-in)")
 	writerCPU := &writerCPUFlag{}
 	writerCPU.Set("auto")
 	fs.Var(writerCPU, "writer-cpu", "no effect since session 7 (the SQLite writer's CPU pinning was removed); auto, off or a CPU number are accepted so that existing scripts keep working")
@@ -72,6 +76,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		opts.Clock, opts.Payments = clock, sandbox.Payments{}
 	}
+	var stripeEvents fetchsms.PaymentEventParser
+	if *stripeKey != "" || *stripeWebhookSecret != "" {
+		if *stripeKey == "" || *stripeWebhookSecret == "" {
+			return fmt.Errorf("--stripe-secret-key and --stripe-webhook-secret go together")
+		}
+		p := stripepay.New(*stripeKey, *stripeWebhookSecret, *stripeAPIURL)
+		opts.Payments, stripeEvents = p, p
+	}
 	app, err := fetchsms.New(ctx, db, opts)
 	if err != nil {
 		return err
@@ -79,7 +91,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Admins edit detection rules: the App rebuilds this server's detector at
 	// once, and every server (several may share a PostgreSQL database) reloads
 	// them every 30 s (below).
-	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers}
+	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, StripeEvents: stripeEvents}
 	var sim *sandbox.Simulator
 	var banner []string
 	if *sandboxMode {

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fetchsms/fetchsms/stripepay/stripetest"
+)
+
+// TestStripeDeposits: with Stripe configured, a deposit is a Checkout Session of
+// the stand-in API; Stripe's signed events credit it once, for its own amount;
+// a forged event is 400 and changes nothing; an unreachable Stripe is 502 and
+// leaves no deposit behind. On every engine.
+func TestStripeDeposits(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		const whsec = "whsec_e2e_secret"
+		api := stripetest.NewAPI(t)
+		s := startServerOn(t, engine, "--stripe-secret-key", "sk_test_e2e", "--stripe-webhook-secret", whsec, "--stripe-api-url", api.URL)
+		sess, _ := s.signup(t)
+
+		d := s.call(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{"amount_cents": 2500}, http.StatusCreated)
+		id := str(t, d["id"])
+		if d["status"] != "pending" || d["provider"] != "stripe" || d["checkout_url"] != "https://checkout.stripe.test/c/pay/cs_test_"+id {
+			t.Fatalf("deposit = %v", d)
+		}
+		if f := api.Sessions()[0]; f["client_reference_id"] != id || f["line_items[0][price_data][unit_amount]"] != "2500" ||
+			!strings.HasSuffix(f["success_url"], "/dashboard/wallet?deposit="+id) {
+			t.Fatalf("checkout session asked for: %v", f)
+		}
+		if b := s.balance(t, sess); b != 0 {
+			t.Fatalf("a pending deposit was credited: %d", b)
+		}
+		post := func(body []byte, sig string) (int, string) {
+			status, _, raw, err := s.sendWith(http.MethodPost, "/v1/payments/stripe/webhook", "", body, http.Header{"Stripe-Signature": {sig}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return status, string(raw)
+		}
+
+		// A forged event (the amount raised after signing) and an unsigned one.
+		body, sig := stripetest.Event(t, whsec, "evt_paid", "checkout.session.completed", id, "paid", 2500, time.Now())
+		forged := []byte(strings.Replace(string(body), `"amount_total":2500`, `"amount_total":250000`, 1))
+		for _, c := range []struct {
+			body []byte
+			sig  string
+		}{{forged, sig}, {body, ""}, {body, stripetest.Sign(body, "whsec_wrong", time.Now())}} {
+			if st, raw := post(c.body, c.sig); st != http.StatusBadRequest || !strings.Contains(raw, `"detail"`) {
+				t.Fatalf("a forged event: %d %s", st, raw)
+			}
+		}
+		if b := s.balance(t, sess); b != 0 {
+			t.Fatalf("a forged event moved money: %d", b)
+		}
+
+		// The real event, delivered six times at once and again later: one credit.
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if st, raw := post(body, sig); st != http.StatusOK {
+					t.Errorf("the payment event: %d %s", st, raw)
+				}
+			}()
+		}
+		wg.Wait()
+		if st, raw := post(body, sig); st != http.StatusOK || !strings.Contains(raw, `"duplicate"`) {
+			t.Fatalf("a repeated event: %d %s", st, raw)
+		}
+		async, asig := stripetest.Event(t, whsec, "evt_async", "checkout.session.async_payment_succeeded", id, "paid", 2500, time.Now())
+		if st, raw := post(async, asig); st != http.StatusOK || !strings.Contains(raw, "already succeeded") {
+			t.Fatalf("a second success event: %d %s", st, raw)
+		}
+		if b := s.balance(t, sess); b != 2500 {
+			t.Fatalf("balance %d after the payment, want 2500 (credited once)", b)
+		}
+		ds := s.list(t, "/v1/wallet/deposits", sess)
+		if len(ds) != 1 || ds[0]["status"] != "succeeded" {
+			t.Fatalf("deposits = %v", ds)
+		}
+
+		// A session paid for a different amount is recorded, not credited.
+		d2 := s.call(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{"amount_cents": 1000}, http.StatusCreated)
+		short, ssig := stripetest.Event(t, whsec, "evt_short", "checkout.session.completed", str(t, d2["id"]), "paid", 900, time.Now())
+		if st, raw := post(short, ssig); st != http.StatusOK || !strings.Contains(raw, "amount mismatch") {
+			t.Fatalf("a short payment: %d %s", st, raw)
+		}
+		if b := s.balance(t, sess); b != 2500 {
+			t.Fatalf("a short payment was credited: balance %d", b)
+		}
+
+		// Stripe down: 502 with a clear detail, and no deposit is left behind.
+		api.SetFail(true)
+		raw := s.expect(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{"amount_cents": 1500}, http.StatusBadGateway)
+		if !strings.Contains(raw, "payment provider") {
+			t.Errorf("502 detail: %s", raw)
+		}
+		if ds := s.list(t, "/v1/wallet/deposits", sess); len(ds) != 2 {
+			t.Errorf("after a failed provider: %d deposits, want 2 (%v)", len(ds), ds)
+		}
+	})
+}
