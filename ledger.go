@@ -48,6 +48,11 @@ type WalletStore interface {
 	Ledger(ctx context.Context, userID string, p Page) ([]*LedgerEntry, int64, error)
 	// Deposits returns the user's deposits newest first, and the next page's cursor.
 	Deposits(ctx context.Context, userID string, p Page) ([]*Deposit, int64, error)
+	// AllDeposits returns every customer's deposits newest first (admins).
+	AllDeposits(ctx context.Context, p Page) ([]*Deposit, int64, error)
+	// PaymentEvents returns the providers' events newest first, with what became
+	// of each, without their payloads (admins).
+	PaymentEvents(ctx context.Context, p Page) ([]*PaymentEvent, int64, error)
 	// CheckInvariants checks the money and inventory invariants over the whole
 	// store at business time now.
 	CheckInvariants(ctx context.Context, now time.Time) (*LedgerCheck, error)
@@ -219,6 +224,7 @@ type PaymentEvent struct {
 	Outcome     string // PaymentPaid, PaymentFailed, or "" when it changes nothing here
 	Payload     []byte // the raw event, kept for audit
 	ReceivedAt  time.Time
+	Result      string // what became of it, once handled
 }
 
 // Outcomes of a payment event.

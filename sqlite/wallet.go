@@ -84,6 +84,22 @@ func (t *wtx) SetPaymentEventResult(ctx context.Context, provider, eventID, resu
 	return err
 }
 
+// AllDeposits returns every deposit newest first.
+func (db *DB) AllDeposits(ctx context.Context, p fetchsms.Page) ([]*fetchsms.Deposit, int64, error) {
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.rp.QueryContext(ctx, `SELECT seq, `+sqlrows.DepositCols+` FROM deposits WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanDepositSeq)
+	return out, next, engineErr(err)
+}
+
+// PaymentEvents returns the providers' events newest first, without payloads.
+func (db *DB) PaymentEvents(ctx context.Context, p fetchsms.Page) ([]*fetchsms.PaymentEvent, int64, error) {
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.PaymentEventCols+` FROM payment_events WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanPaymentEvent)
+	return out, next, engineErr(err)
+}
+
 // InsertDeposit stores a deposit.
 func (t *wtx) InsertDeposit(ctx context.Context, d *fetchsms.Deposit) error {
 	_, err := t.ExecContext(ctx, `INSERT INTO deposits (id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,

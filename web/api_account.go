@@ -204,22 +204,59 @@ func depositOut(d *fetchsms.Deposit) depositJSON {
 }
 
 func (s *Server) handleListDeposits(w http.ResponseWriter, r *http.Request) {
+	userID := principalOf(r).User.ID
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Deposit, int64, error) { return s.App.Deposits(r.Context(), userID, p) }, depositOut)
+}
+
+func (s *Server) handleAdminDeposits(w http.ResponseWriter, r *http.Request) {
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Deposit, int64, error) { return s.App.AllDeposits(r.Context(), p) },
+		func(d *fetchsms.Deposit) adminDepositJSON { return adminDepositJSON{depositOut(d), d.UserID, d.ProviderRef} })
+}
+
+type adminDepositJSON struct {
+	depositJSON
+	UserID      string `json:"user_id"`
+	ProviderRef string `json:"provider_ref"`
+}
+
+type paymentEventJSON struct {
+	Provider    string         `json:"provider"`
+	ID          string         `json:"id"`
+	Type        string         `json:"type"`
+	DepositID   *string        `json:"deposit_id"`
+	AmountCents fetchsms.Cents `json:"amount_cents"`
+	Currency    string         `json:"currency"`
+	Result      string         `json:"result"`
+	ReceivedAt  *string        `json:"received_at"`
+}
+
+func (s *Server) handleAdminPaymentEvents(w http.ResponseWriter, r *http.Request) {
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.PaymentEvent, int64, error) { return s.App.PaymentEvents(r.Context(), p) },
+		func(e *fetchsms.PaymentEvent) paymentEventJSON {
+			return paymentEventJSON{Provider: e.Provider, ID: e.ID, Type: e.Type, DepositID: strOrNil(e.DepositID), AmountCents: e.AmountCents,
+				Currency: e.Currency, Result: e.Result, ReceivedAt: ts(e.ReceivedAt)}
+		})
+}
+
+// writePage answers one page of a list, each item as out makes it, with the
+// next page's cursor in X-Next-Cursor.
+func writePage[T, J any](s *Server, w http.ResponseWriter, r *http.Request, load func(fetchsms.Page) ([]T, int64, error), out func(T) J) {
 	p, err := page(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	list, next, err := s.App.Deposits(r.Context(), principalOf(r).User.ID, p)
+	list, next, err := load(p)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]depositJSON, 0, len(list))
-	for _, d := range list {
-		out = append(out, depositOut(d))
+	items := make([]J, 0, len(list))
+	for _, x := range list {
+		items = append(items, out(x))
 	}
 	setNext(w, next)
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, items)
 }
 
 func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {

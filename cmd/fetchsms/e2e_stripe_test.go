@@ -19,7 +19,7 @@ func TestStripeDeposits(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, engine string) {
 		const whsec = "whsec_e2e_secret"
 		api := stripetest.NewAPI(t)
-		s := startServerOn(t, engine, "--stripe-secret-key", "sk_test_e2e", "--stripe-webhook-secret", whsec, "--stripe-api-url", api.URL)
+		s := startServerOn(t, engine, "--sandbox", "--simulator=false", "--stripe-secret-key", "sk_test_e2e", "--stripe-webhook-secret", whsec, "--stripe-api-url", api.URL)
 		sess, _ := s.signup(t)
 
 		d := s.call(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{"amount_cents": 2500}, http.StatusCreated)
@@ -103,5 +103,20 @@ func TestStripeDeposits(t *testing.T) {
 		if ds := s.list(t, "/v1/wallet/deposits", sess); len(ds) != 2 {
 			t.Errorf("after a failed provider: %d deposits, want 2 (%v)", len(ds), ds)
 		}
+
+		// Admins see every deposit, and every event with what became of it.
+		all := s.list(t, "/v1/admin/deposits", s.AdminSession)
+		if len(all) != 2 || all[0]["id"] != d2["id"] || all[0]["status"] != "pending" || all[1]["provider_ref"] != "cs_test_"+id || all[1]["user_id"] == nil {
+			t.Errorf("admin deposits = %v", all)
+		}
+		results := map[string]string{}
+		for _, e := range s.list(t, "/v1/admin/payment-events", s.AdminSession) {
+			results[str(t, e["id"])] = str(t, e["result"])
+		}
+		if len(results) != 3 || results["evt_paid"] != "credited" || results["evt_async"] != "already succeeded" ||
+			!strings.HasPrefix(results["evt_short"], "amount mismatch") {
+			t.Errorf("payment events = %v", results)
+		}
+		s.expect(t, http.MethodGet, "/v1/admin/payment-events", sess, nil, http.StatusForbidden)
 	})
 }

@@ -513,6 +513,20 @@ func ScanDepositSeq(row Row) (*fetchsms.Deposit, int64, error) {
 	return &d, seq, nil
 }
 
+// PaymentEventCols are a payment_events row without its payload, for ScanPaymentEvent.
+const PaymentEventCols = `seq, provider, event_id, type, deposit_id, amount_cents, currency, result, received_at`
+
+// ScanPaymentEvent reads PaymentEventCols, and the row's seq.
+func ScanPaymentEvent(row Row) (*fetchsms.PaymentEvent, int64, error) {
+	var e fetchsms.PaymentEvent
+	var seq, received int64
+	if err := row.Scan(&seq, &e.Provider, &e.ID, &e.Type, &e.DepositID, &e.AmountCents, &e.Currency, &e.Result, &received); err != nil {
+		return nil, 0, err
+	}
+	e.ReceivedAt = FromMS(received)
+	return &e, seq, nil
+}
+
 // ScanString reads a row of one text column.
 func ScanString(row Row) (string, error) {
 	var s string
