@@ -205,12 +205,16 @@ func depositOut(d *fetchsms.Deposit) depositJSON {
 
 func (s *Server) handleListDeposits(w http.ResponseWriter, r *http.Request) {
 	userID := principalOf(r).User.ID
-	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Deposit, int64, error) { return s.App.Deposits(r.Context(), userID, p) }, depositOut)
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Deposit, int64, error) {
+		return s.App.Deposits(r.Context(), userID, p)
+	}, depositOut)
 }
 
 func (s *Server) handleAdminDeposits(w http.ResponseWriter, r *http.Request) {
 	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Deposit, int64, error) { return s.App.AllDeposits(r.Context(), p) },
-		func(d *fetchsms.Deposit) adminDepositJSON { return adminDepositJSON{depositOut(d), d.UserID, d.ProviderRef} })
+		func(d *fetchsms.Deposit) adminDepositJSON {
+			return adminDepositJSON{depositOut(d), d.UserID, d.ProviderRef}
+		})
 }
 
 type adminDepositJSON struct {
@@ -231,7 +235,9 @@ type paymentEventJSON struct {
 }
 
 func (s *Server) handleAdminPaymentEvents(w http.ResponseWriter, r *http.Request) {
-	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.PaymentEvent, int64, error) { return s.App.PaymentEvents(r.Context(), p) },
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.PaymentEvent, int64, error) {
+		return s.App.PaymentEvents(r.Context(), p)
+	},
 		func(e *fetchsms.PaymentEvent) paymentEventJSON {
 			return paymentEventJSON{Provider: e.Provider, ID: e.ID, Type: e.Type, DepositID: strOrNil(e.DepositID), AmountCents: e.AmountCents,
 				Currency: e.Currency, Result: e.Result, ReceivedAt: ts(e.ReceivedAt)}
