@@ -247,9 +247,12 @@ func (a *App) HandlePaymentEvent(ctx context.Context, ev PaymentEvent) (string, 
 	var result string
 	err := a.update(ctx, "HandlePaymentEvent", func(tx Tx) error {
 		fresh, err := tx.InsertPaymentEvent(ctx, &ev)
-		if err != nil || !fresh {
-			result = "duplicate"
+		if err != nil {
 			return err
+		}
+		if !fresh {
+			result = "duplicate"
+			return nil
 		}
 		result, err = applyPaymentEvent(ctx, tx, &ev, now)
 		if err != nil {

@@ -172,22 +172,10 @@ func (s *Server) handleWallet(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
-	p, err := page(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list, next, err := s.App.Ledger(r.Context(), principalOf(r).User.ID, p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := make([]ledgerJSON, 0, len(list))
-	for _, e := range list {
-		out = append(out, ledgerOut(e))
-	}
-	setNext(w, next)
-	writeJSON(w, http.StatusOK, out)
+	userID := principalOf(r).User.ID
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.LedgerEntry, int64, error) {
+		return s.App.Ledger(r.Context(), userID, p)
+	}, ledgerOut)
 }
 
 type depositJSON struct {
@@ -242,27 +230,6 @@ func (s *Server) handleAdminPaymentEvents(w http.ResponseWriter, r *http.Request
 			return paymentEventJSON{Provider: e.Provider, ID: e.ID, Type: e.Type, DepositID: strOrNil(e.DepositID), AmountCents: e.AmountCents,
 				Currency: e.Currency, Result: e.Result, ReceivedAt: ts(e.ReceivedAt)}
 		})
-}
-
-// writePage answers one page of a list, each item as out makes it, with the
-// next page's cursor in X-Next-Cursor.
-func writePage[T, J any](s *Server, w http.ResponseWriter, r *http.Request, load func(fetchsms.Page) ([]T, int64, error), out func(T) J) {
-	p, err := page(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list, next, err := load(p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	items := make([]J, 0, len(list))
-	for _, x := range list {
-		items = append(items, out(x))
-	}
-	setNext(w, next)
-	writeJSON(w, http.StatusOK, items)
 }
 
 func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {

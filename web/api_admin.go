@@ -18,22 +18,7 @@ func adminUserOut(u *fetchsms.User) adminUserJSON {
 }
 
 func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
-	p, err := page(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list, next, err := s.App.ListUsers(r.Context(), p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := make([]adminUserJSON, 0, len(list))
-	for _, u := range list {
-		out = append(out, adminUserOut(u))
-	}
-	setNext(w, next)
-	writeJSON(w, http.StatusOK, out)
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.User, int64, error) { return s.App.ListUsers(r.Context(), p) }, adminUserOut)
 }
 
 func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {

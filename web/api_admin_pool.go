@@ -44,22 +44,9 @@ func inboundLogOut(e *fetchsms.InboundLogEntry) inboundLogJSON {
 
 // handleAdminInbound lists every stored inbound SMS, routed or not, newest first.
 func (s *Server) handleAdminInbound(w http.ResponseWriter, r *http.Request) {
-	p, err := page(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list, next, err := s.App.ListInboundMessages(r.Context(), p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := make([]inboundLogJSON, 0, len(list))
-	for _, e := range list {
-		out = append(out, inboundLogOut(e))
-	}
-	setNext(w, next)
-	writeJSON(w, http.StatusOK, out)
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.InboundLogEntry, int64, error) {
+		return s.App.ListInboundMessages(r.Context(), p)
+	}, inboundLogOut)
 }
 
 // handleAdminNumberStatus disables or enables a pool number: a disabled number is

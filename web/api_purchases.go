@@ -114,22 +114,10 @@ func (s *Server) handleListVerifications(w http.ResponseWriter, r *http.Request)
 	if !ok {
 		return
 	}
-	p, err := page(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list, next, err := s.App.ListVerifications(r.Context(), principalOf(r).User.ID, t == "history", p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := make([]verificationJSON, 0, len(list))
-	for _, v := range list {
-		out = append(out, verificationOut(v))
-	}
-	setNext(w, next)
-	writeJSON(w, http.StatusOK, out)
+	userID := principalOf(r).User.ID
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Verification, int64, error) {
+		return s.App.ListVerifications(r.Context(), userID, t == "history", p)
+	}, verificationOut)
 }
 
 func (s *Server) handleCancelVerification(w http.ResponseWriter, r *http.Request) {
@@ -197,22 +185,10 @@ func (s *Server) handleListRentals(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	p, err := page(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list, next, err := s.App.ListRentals(r.Context(), principalOf(r).User.ID, t == "history", p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := make([]rentalJSON, 0, len(list))
-	for _, x := range list {
-		out = append(out, rentalOut(x))
-	}
-	setNext(w, next)
-	writeJSON(w, http.StatusOK, out)
+	userID := principalOf(r).User.ID
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Rental, int64, error) {
+		return s.App.ListRentals(r.Context(), userID, t == "history", p)
+	}, rentalOut)
 }
 
 func (s *Server) handleRentalMessages(w http.ResponseWriter, r *http.Request) {
@@ -220,22 +196,13 @@ func (s *Server) handleRentalMessages(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	p, err := page(r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	list, next, err := s.App.RentalMessages(r.Context(), principalOf(r).User.ID, id, p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	out := make([]messageJSON, 0, len(list))
-	for _, m := range list {
-		out = append(out, messageJSON{ID: m.ID, Sender: m.Sender, Body: m.Body, Code: strOrNil(m.Code), ReceivedAt: ts(m.ReceivedAt)})
-	}
-	setNext(w, next)
-	writeJSON(w, http.StatusOK, out)
+	userID := principalOf(r).User.ID
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Message, int64, error) {
+		return s.App.RentalMessages(r.Context(), userID, id, p)
+	},
+		func(m *fetchsms.Message) messageJSON {
+			return messageJSON{ID: m.ID, Sender: m.Sender, Body: m.Body, Code: strOrNil(m.Code), ReceivedAt: ts(m.ReceivedAt)}
+		})
 }
 
 func (s *Server) handleCancelRental(w http.ResponseWriter, r *http.Request) {

@@ -257,3 +257,24 @@ func setNext(w http.ResponseWriter, next int64) {
 		w.Header().Set("X-Next-Cursor", strconv.FormatInt(next, 10))
 	}
 }
+
+// writePage answers one page of a list, each item as out makes it, with the
+// next page's cursor in X-Next-Cursor.
+func writePage[T, J any](s *Server, w http.ResponseWriter, r *http.Request, load func(fetchsms.Page) ([]T, int64, error), out func(T) J) {
+	p, err := page(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	list, next, err := load(p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	items := make([]J, 0, len(list))
+	for _, x := range list {
+		items = append(items, out(x))
+	}
+	setNext(w, next)
+	writeJSON(w, http.StatusOK, items)
+}
