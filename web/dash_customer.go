@@ -311,9 +311,11 @@ func parseDollars(s string) (fetchsms.Cents, bool) {
 }
 
 func (s *Server) dashDeposit(w http.ResponseWriter, r *http.Request, p *pageData) {
+	// The bounds are App.Deposit's (MinDeposit, MaxDeposit); this is their wording for a form.
+	badAmount := fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Enter an amount from $1.00 to $10,000.00.")
 	amount, ok := parseDollars(r.PostFormValue("amount"))
-	if !ok || amount < fetchsms.MinDeposit || amount > fetchsms.MaxDeposit {
-		redirectErr(w, r, "/dashboard/wallet", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Enter an amount from $1.00 to $10,000.00."))
+	if !ok {
+		redirectErr(w, r, "/dashboard/wallet", badAmount)
 		return
 	}
 	if s.App.PaymentProviderName() == "" {
@@ -322,6 +324,8 @@ func (s *Server) dashDeposit(w http.ResponseWriter, r *http.Request, p *pageData
 	}
 	d, err := s.App.Deposit(r.Context(), p.User.ID, amount, baseURL(r)+"/dashboard/wallet")
 	switch {
+	case fetchsms.ErrorCode(err) == fetchsms.EUNPROCESSABLE: // out of the bounds App.Deposit keeps
+		redirectErr(w, r, "/dashboard/wallet", badAmount)
 	case err != nil:
 		redirectErr(w, r, "/dashboard/wallet", err)
 	case d.Status == fetchsms.DepositPending && d.CheckoutURL != "":
