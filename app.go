@@ -34,7 +34,7 @@ type App struct {
 	wall     Clock // wall time: sessions, credentials, idempotency, leases
 	detector atomic.Pointer[detectorBox]
 	reloadMu sync.Mutex
-	payments PaymentProvider // nil: deposits are not configured
+	payments []PaymentProvider // the first is the default; none: deposits are not configured
 
 	mu        sync.Mutex
 	listeners []func(context.Context, any)
@@ -52,9 +52,9 @@ type Options struct {
 	// Detector recognises inbound SMS; when nil, New builds one from the
 	// services in the store.
 	Detector Detector
-	// Payments takes customers' money into their wallets; nil leaves deposits
-	// off.
-	Payments PaymentProvider
+	// Payments take customers' money into their wallets; the first is the
+	// default of a deposit that names none. None leaves deposits off.
+	Payments []PaymentProvider
 }
 
 // New returns the domain over an opened store.

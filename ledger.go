@@ -137,21 +137,28 @@ const (
 	MaxDeposit Cents = 1_000_000
 )
 
-// Deposit starts a top-up of the user's wallet through the server's payment
-// provider. The provider is asked first (with the deposit's id as its
-// reference), so a provider that fails leaves nothing behind; then the deposit is
-// stored, pending, with the provider's reference and checkout URL. A provider that
-// takes the money at once (the sandbox) has it credited before the answer. An
-// amount out of bounds is EUNPROCESSABLE; a server without a provider ECONFLICT.
-func (a *App) Deposit(ctx context.Context, userID string, amount Cents, returnURL string) (*Deposit, error) {
+// Deposit starts a top-up of the user's wallet through a payment provider (by
+// name; "" is the server's default). The provider is asked first (with the
+// deposit's id as its reference), so a provider that fails leaves nothing
+// behind; then the deposit is stored, pending, with the provider's reference and
+// checkout URL. A provider that takes the money at once (the sandbox) has it
+// credited before the answer. An amount out of bounds or an unknown provider is
+// EUNPROCESSABLE; a server without providers ECONFLICT.
+func (a *App) Deposit(ctx context.Context, userID, provider string, amount Cents, returnURL string) (*Deposit, error) {
 	if amount < MinDeposit || amount > MaxDeposit {
 		return nil, Errorf(EUNPROCESSABLE, "amount_cents must be from %d to %d", MinDeposit, MaxDeposit)
 	}
-	if a.payments == nil {
+	if len(a.payments) == 0 {
 		return nil, Errorf(ECONFLICT, "deposits are not configured on this server")
 	}
-	d := &Deposit{ID: NewID(), UserID: userID, AmountCents: amount, Status: DepositPending, Provider: a.payments.Name(), CreatedAt: a.now(), ReturnURL: returnURL}
-	ref, url, completed, err := a.payments.Begin(ctx, d)
+	p := a.payments[0]
+	if provider != "" {
+		if p = a.PaymentProvider(provider); p == nil {
+			return nil, Errorf(EUNPROCESSABLE, "provider must be one of: %s", strings.Join(a.PaymentProviders(), ", "))
+		}
+	}
+	d := &Deposit{ID: NewID(), UserID: userID, AmountCents: amount, Status: DepositPending, Provider: p.Name(), CreatedAt: a.now(), ReturnURL: returnURL}
+	ref, url, completed, err := p.Begin(ctx, d)
 	if err != nil {
 		return nil, err
 	}
@@ -170,12 +177,25 @@ func (a *App) Deposit(ctx context.Context, userID string, amount Cents, returnUR
 	return done, nil
 }
 
-// PaymentProviderName names the server's payment provider, "" when it has none.
-func (a *App) PaymentProviderName() string {
-	if a.payments == nil {
-		return ""
+// PaymentProviders names the server's payment providers, the default first;
+// none when deposits are not configured.
+func (a *App) PaymentProviders() []string {
+	names := make([]string, len(a.payments))
+	for i, p := range a.payments {
+		names[i] = p.Name()
 	}
-	return a.payments.Name()
+	return names
+}
+
+// PaymentProvider returns the provider of that name, nil when the server has
+// none of that name.
+func (a *App) PaymentProvider(name string) PaymentProvider {
+	for _, p := range a.payments {
+		if p.Name() == name {
+			return p
+		}
+	}
+	return nil
 }
 
 // CompleteDeposit marks a pending deposit succeeded and credits the wallet with

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"testing"
 
@@ -29,6 +30,12 @@ func (p *provider) Begin(_ context.Context, d *fetchsms.Deposit) (string, string
 	return "cs_" + d.ID, "https://pay.example/" + d.ID, false, nil
 }
 
+func (p *provider) ParseEvent(context.Context, []byte, http.Header) (*fetchsms.PaymentEvent, error) {
+	return nil, fetchsms.ErrPaymentSignature
+}
+
+func (p *provider) Refund(context.Context, *fetchsms.Deposit) error { return p.fail }
+
 // testDeposits: a deposit is bounded, asks the provider before anything is
 // stored, and is credited once, for the amount it was created with, however
 // often and however concurrently its completion arrives.
@@ -37,29 +44,29 @@ func testDeposits(t *testing.T, open Opener) {
 	f := setup(t, open, 0)
 	u := f.user(t, 0)
 	withProvider := func(p fetchsms.PaymentProvider) *fetchsms.App {
-		a, err := fetchsms.New(ctx, f.store, fetchsms.Options{Clock: f.clock, WallClock: f.wall, Payments: p})
+		a, err := fetchsms.New(ctx, f.store, fetchsms.Options{Clock: f.clock, WallClock: f.wall, Payments: []fetchsms.PaymentProvider{p}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return a
 	}
 
-	if _, err := f.db.Deposit(ctx, u.ID, 1000, ""); fetchsms.ErrorCode(err) != fetchsms.ECONFLICT {
+	if _, err := f.db.Deposit(ctx, u.ID, "", 1000, ""); fetchsms.ErrorCode(err) != fetchsms.ECONFLICT {
 		t.Fatalf("a deposit without a provider: %v, want ECONFLICT", err)
 	}
 	instant := withProvider(&provider{completes: true})
 	for _, amount := range []fetchsms.Cents{0, 99, fetchsms.MaxDeposit + 1, -500} {
-		if _, err := instant.Deposit(ctx, u.ID, amount, ""); fetchsms.ErrorCode(err) != fetchsms.EUNPROCESSABLE {
+		if _, err := instant.Deposit(ctx, u.ID, "", amount, ""); fetchsms.ErrorCode(err) != fetchsms.EUNPROCESSABLE {
 			t.Errorf("deposit of %d: %v, want EUNPROCESSABLE", amount, err)
 		}
 	}
-	d, err := instant.Deposit(ctx, u.ID, 1500, "")
+	d, err := instant.Deposit(ctx, u.ID, "", 1500, "")
 	if err != nil || d.Status != fetchsms.DepositSucceeded || f.balance(t, u.ID) != 1500 {
 		t.Fatalf("an instant deposit: %+v %v, balance %d", d, err, f.balance(t, u.ID))
 	}
 
 	down := &provider{fail: errors.New("connection refused")}
-	if _, err := withProvider(down).Deposit(ctx, u.ID, 1000, ""); err == nil {
+	if _, err := withProvider(down).Deposit(ctx, u.ID, "", 1000, ""); err == nil {
 		t.Fatal("a deposit through an unreachable provider succeeded")
 	}
 	if f.balance(t, u.ID) != 1500 {
@@ -67,7 +74,7 @@ func testDeposits(t *testing.T, open Opener) {
 	}
 
 	hosted := &provider{}
-	d, err = withProvider(hosted).Deposit(ctx, u.ID, 2000, "")
+	d, err = withProvider(hosted).Deposit(ctx, u.ID, "", 2000, "")
 	if err != nil || d.Status != fetchsms.DepositPending || d.CheckoutURL != "https://pay.example/"+d.ID || hosted.begun[0] != d.ID {
 		t.Fatalf("a hosted deposit: %+v %v (provider saw %v)", d, err, hosted.begun)
 	}
@@ -104,11 +111,11 @@ func testPaymentEvents(t *testing.T, open Opener) {
 	ctx := context.Background()
 	f := setup(t, open, 0)
 	u := f.user(t, 0)
-	app, err := fetchsms.New(ctx, f.store, fetchsms.Options{Clock: f.clock, WallClock: f.wall, Payments: &provider{}})
+	app, err := fetchsms.New(ctx, f.store, fetchsms.Options{Clock: f.clock, WallClock: f.wall, Payments: []fetchsms.PaymentProvider{&provider{}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := app.Deposit(ctx, u.ID, 2500, "")
+	d, err := app.Deposit(ctx, u.ID, "", 2500, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +178,7 @@ func testPaymentEvents(t *testing.T, open Opener) {
 	expect(late, "already succeeded", 2500)
 
 	// A failure first, then a payment: the deposit stays failed and is not credited.
-	d2, err := app.Deposit(ctx, u.ID, 1000, "")
+	d2, err := app.Deposit(ctx, u.ID, "", 1000, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,17 +76,14 @@ func (p *Provider) Begin(ctx context.Context, d *fetchsms.Deposit) (string, stri
 	return s.ID, s.URL, false, nil
 }
 
-// ErrSignature: the event's Stripe-Signature does not check out.
-var ErrSignature = errors.New("stripe: bad signature")
-
 // ParseEvent checks an event's Stripe-Signature (HMAC-SHA256 of the timestamp and
 // the raw body with the endpoint's secret, within Stripe's five-minute
 // tolerance) and returns what it means for a deposit. Checkout Session events
 // carry the deposit; any other event is kept and changes nothing.
-func (p *Provider) ParseEvent(payload []byte, signature string) (*fetchsms.PaymentEvent, error) {
-	ev, err := webhook.ConstructEventWithOptions(payload, signature, p.webhookSecret, webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
+func (p *Provider) ParseEvent(_ context.Context, payload []byte, h http.Header) (*fetchsms.PaymentEvent, error) {
+	ev, err := webhook.ConstructEventWithOptions(payload, h.Get("Stripe-Signature"), p.webhookSecret, webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrSignature, err)
+		return nil, fmt.Errorf("stripe: %w: %w", fetchsms.ErrPaymentSignature, err)
 	}
 	out := &fetchsms.PaymentEvent{Provider: "stripe", ID: ev.ID, Type: string(ev.Type), Payload: payload}
 	if !strings.HasPrefix(out.Type, "checkout.session.") || ev.Data == nil {
@@ -110,4 +107,9 @@ func (p *Provider) ParseEvent(payload []byte, signature string) (*fetchsms.Payme
 		out.Outcome = fetchsms.PaymentFailed
 	}
 	return out, nil
+}
+
+// Refund gives a deposit's payment back through Stripe.
+func (p *Provider) Refund(ctx context.Context, d *fetchsms.Deposit) error {
+	return fetchsms.Errorf(fetchsms.ECONFLICT, "refunds through Stripe are not available yet")
 }

@@ -3,6 +3,7 @@ package stripepay
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -61,14 +62,14 @@ func TestParseEvent(t *testing.T) {
 		{"checkout.session.expired", "unpaid", fetchsms.PaymentFailed},
 	} {
 		body, sig := signed(t, "evt_1", c.typ, "dep-1", c.status, 2500, now)
-		ev, err := p.ParseEvent(body, sig)
+		ev, err := p.ParseEvent(context.Background(), body, http.Header{"Stripe-Signature": {sig}})
 		if err != nil || ev.Outcome != c.outcome || ev.DepositID != "dep-1" || ev.AmountCents != 2500 || ev.Currency != "usd" ||
 			ev.ProviderRef != "cs_test_dep-1" || ev.ID != "evt_1" || ev.Provider != "stripe" {
 			t.Errorf("%s/%s: %+v %v", c.typ, c.status, ev, err)
 		}
 	}
 	other, sig := signed(t, "evt_2", "charge.succeeded", "", "", 0, now)
-	if ev, err := p.ParseEvent(other, sig); err != nil || ev.Outcome != "" || ev.DepositID != "" {
+	if ev, err := p.ParseEvent(context.Background(), other, http.Header{"Stripe-Signature": {sig}}); err != nil || ev.Outcome != "" || ev.DepositID != "" {
 		t.Errorf("another event: %+v %v", ev, err)
 	}
 
@@ -82,12 +83,12 @@ func TestParseEvent(t *testing.T) {
 		"no signature": {body, ""},
 		"other secret": {body, stripetest.Sign(body, "whsec_other", now)},
 	} {
-		if _, err := p.ParseEvent(c.body, c.sig); !errors.Is(err, ErrSignature) {
+		if _, err := p.ParseEvent(context.Background(), c.body, http.Header{"Stripe-Signature": {c.sig}}); !errors.Is(err, fetchsms.ErrPaymentSignature) {
 			t.Errorf("%s: %v, want ErrSignature", name, err)
 		}
 	}
 	old, oldSig := signed(t, "evt_4", "checkout.session.completed", "dep-1", "paid", 2500, now.Add(-time.Hour))
-	if _, err := p.ParseEvent(old, oldSig); !errors.Is(err, ErrSignature) {
+	if _, err := p.ParseEvent(context.Background(), old, http.Header{"Stripe-Signature": {oldSig}}); !errors.Is(err, fetchsms.ErrPaymentSignature) {
 		t.Errorf("an event signed an hour ago (a replay): %v, want ErrSignature", err)
 	}
 }

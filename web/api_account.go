@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"io"
 	"net/http"
 
@@ -235,6 +236,7 @@ func (s *Server) handleAdminPaymentEvents(w http.ResponseWriter, r *http.Request
 func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		AmountCents intField `json:"amount_cents"`
+		Provider    string   `json:"provider"`
 	}
 	if err := decode(w, r, &body); err != nil {
 		s.writeError(w, r, unwrapDecodeErr(err))
@@ -244,7 +246,7 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "amount_cents is required"))
 		return
 	}
-	d, err := s.App.Deposit(r.Context(), principalOf(r).User.ID, fetchsms.Cents(body.AmountCents.Value), baseURL(r)+"/dashboard/wallet")
+	d, err := s.App.Deposit(r.Context(), principalOf(r).User.ID, body.Provider, fetchsms.Cents(body.AmountCents.Value), baseURL(r)+"/dashboard/wallet")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -265,13 +267,16 @@ func baseURL(r *http.Request) string {
 // maxPaymentEvent bounds a provider's notification (Stripe's are a few KB).
 const maxPaymentEvent = 512 << 10
 
-// handleStripeWebhook takes Stripe's signed events: a bad signature is 400 and
-// changes nothing; a good one is kept and applied once (App.HandlePaymentEvent),
-// and answered 200 so that Stripe stops sending it. A failure to store it is 5xx:
-// Stripe sends it again.
-func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
-	if s.StripeEvents == nil {
-		s.writeError(w, r, fetchsms.Errorf(fetchsms.ENOTFOUND, "Stripe is not configured on this server"))
+// handlePaymentWebhook takes a payment provider's signed notifications
+// (POST /v1/payments/{provider}/webhook): a bad signature is 400 and changes
+// nothing; a good one is kept and applied once (App.HandlePaymentEvent), and
+// answered 200 so that the provider stops sending it. A failure to store it, or
+// to ask the provider about it, is 5xx: the provider sends it again.
+func (s *Server) handlePaymentWebhook(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("provider")
+	p := s.App.PaymentProvider(name)
+	if p == nil || name == "sandbox" {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.ENOTFOUND, "payment provider %q is not configured on this server", name))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPaymentEvent))
@@ -279,10 +284,13 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.ETOOLARGE, "the event is larger than %d bytes", maxPaymentEvent))
 		return
 	}
-	ev, err := s.StripeEvents.ParseEvent(body, r.Header.Get("Stripe-Signature"))
-	if err != nil {
-		s.Logger.Warn("stripe event refused", "err", err)
-		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "the Stripe-Signature of this event does not check out"))
+	ev, err := p.ParseEvent(r.Context(), body, r.Header)
+	if errors.Is(err, fetchsms.ErrPaymentSignature) {
+		s.Logger.Warn("payment event refused", "provider", name, "err", err)
+		s.writeError(w, r, fetchsms.ErrPaymentSignature)
+		return
+	} else if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	result, err := s.App.HandlePaymentEvent(r.Context(), *ev)
@@ -290,6 +298,6 @@ func (s *Server) handleStripeWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.Logger.Info("stripe event", "id", ev.ID, "type", ev.Type, "deposit", ev.DepositID, "result", result)
+	s.Logger.Info("payment event", "provider", name, "id", ev.ID, "type", ev.Type, "deposit", ev.DepositID, "result", result)
 	writeJSON(w, http.StatusOK, map[string]string{"received": ev.ID, "result": result})
 }

@@ -268,8 +268,8 @@ type walletView struct {
 
 func (s *Server) dashWallet(w http.ResponseWriter, r *http.Request, p *pageData) {
 	v := &walletView{Presets: []int{10, 25, 50, 100}}
-	if name := s.App.PaymentProviderName(); name != "" {
-		v.Provider = name
+	if names := s.App.PaymentProviders(); len(names) > 0 {
+		v.Provider = names[0]
 	}
 	var err error
 	if v.Balance, err = s.App.Balance(r.Context(), p.User.ID); err == nil {
@@ -318,11 +318,11 @@ func (s *Server) dashDeposit(w http.ResponseWriter, r *http.Request, p *pageData
 		redirectErr(w, r, "/dashboard/wallet", badAmount)
 		return
 	}
-	if s.App.PaymentProviderName() == "" {
+	if len(s.App.PaymentProviders()) == 0 {
 		redirectErr(w, r, "/dashboard/wallet", fetchsms.Errorf(fetchsms.ECONFLICT, "Deposits are not configured on this server."))
 		return
 	}
-	d, err := s.App.Deposit(r.Context(), p.User.ID, amount, baseURL(r)+"/dashboard/wallet")
+	d, err := s.App.Deposit(r.Context(), p.User.ID, r.PostFormValue("provider"), amount, baseURL(r)+"/dashboard/wallet")
 	switch {
 	case fetchsms.ErrorCode(err) == fetchsms.EUNPROCESSABLE: // out of the bounds App.Deposit keeps
 		redirectErr(w, r, "/dashboard/wallet", badAmount)

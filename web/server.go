@@ -21,8 +21,6 @@ type SandboxClock interface {
 
 // Server holds what the handlers need. Build it, then serve Handler().
 type Server struct {
-	// StripeEvents reads Stripe's signed events; nil when Stripe is not configured.
-	StripeEvents fetchsms.PaymentEventParser
 	// App is the domain: every route calls it.
 	App    *fetchsms.App
 	Logger *slog.Logger
@@ -98,7 +96,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/wallet/deposits", s.session(s.handleDeposit))
 	mux.Handle("GET /v1/wallet/deposits", s.session(s.handleListDeposits))
 	// Payment providers' signed events (no credential: the signature is theirs).
-	mux.HandleFunc("POST /v1/payments/stripe/webhook", s.handleStripeWebhook)
+	mux.HandleFunc("POST /v1/payments/{provider}/webhook", s.handlePaymentWebhook)
 
 	// Webhook endpoints: sessions.
 	mux.Handle("GET /v1/webhooks", s.session(s.handleListWebhooks))

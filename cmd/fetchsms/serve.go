@@ -74,15 +74,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if clock, err = sandbox.NewClock(ctx, db); err != nil {
 			return err
 		}
-		opts.Clock, opts.Payments = clock, sandbox.Payments{}
+		opts.Clock = clock
 	}
-	var stripeEvents fetchsms.PaymentEventParser
+	// Real providers come first (the first is the default); a sandbox also
+	// takes deposits through its own provider, which completes them at once.
 	if *stripeKey != "" || *stripeWebhookSecret != "" {
 		if *stripeKey == "" || *stripeWebhookSecret == "" {
 			return fmt.Errorf("--stripe-secret-key and --stripe-webhook-secret go together")
 		}
-		p := stripepay.New(*stripeKey, *stripeWebhookSecret, *stripeAPIURL)
-		opts.Payments, stripeEvents = p, p
+		opts.Payments = append(opts.Payments, stripepay.New(*stripeKey, *stripeWebhookSecret, *stripeAPIURL))
+	}
+	if *sandboxMode {
+		opts.Payments = append(opts.Payments, sandbox.Payments{})
 	}
 	app, err := fetchsms.New(ctx, db, opts)
 	if err != nil {
@@ -91,7 +94,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Admins edit detection rules: the App rebuilds this server's detector at
 	// once, and every server (several may share a PostgreSQL database) reloads
 	// them every 30 s (below).
-	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, StripeEvents: stripeEvents}
+	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers}
 	var sim *sandbox.Simulator
 	var banner []string
 	if *sandboxMode {
