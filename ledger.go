@@ -48,6 +48,8 @@ type WalletStore interface {
 	Ledger(ctx context.Context, userID string, p Page) ([]*LedgerEntry, int64, error)
 	// Deposits returns the user's deposits newest first, and the next page's cursor.
 	Deposits(ctx context.Context, userID string, p Page) ([]*Deposit, int64, error)
+	// Deposit reads one deposit; ErrNoRow when there is none.
+	Deposit(ctx context.Context, id string) (*Deposit, error)
 	// AllDeposits returns every customer's deposits newest first (admins).
 	AllDeposits(ctx context.Context, p Page) ([]*Deposit, int64, error)
 	// PaymentEvents returns the providers' events newest first, with what became
@@ -175,6 +177,15 @@ func (a *App) Deposit(ctx context.Context, userID, provider string, amount Cents
 	}
 	done.CheckoutURL = url
 	return done, nil
+}
+
+// UserDeposit returns the user's deposit; ENOTFOUND when it is not theirs.
+func (a *App) UserDeposit(ctx context.Context, userID, id string) (*Deposit, error) {
+	d, err := a.Store.Deposit(ctx, id)
+	if err == nil && d.UserID != userID {
+		err = ErrNoRow
+	}
+	return d, storageError("UserDeposit", err, "deposit not found")
 }
 
 // PaymentProviders names the server's payment providers, the default first;

@@ -84,6 +84,12 @@ func (t *wtx) SetPaymentEventResult(ctx context.Context, provider, eventID, resu
 	return err
 }
 
+// Deposit reads one deposit, or ErrNoRow.
+func (db *DB) Deposit(ctx context.Context, id string) (*fetchsms.Deposit, error) {
+	d, err := sqlrows.ScanDeposit(db.rp.QueryRowContext(ctx, `SELECT `+sqlrows.DepositCols+` FROM deposits WHERE id = ?`, id))
+	return d, engineErr(err)
+}
+
 // AllDeposits returns every deposit newest first.
 func (db *DB) AllDeposits(ctx context.Context, p fetchsms.Page) ([]*fetchsms.Deposit, int64, error) {
 	limit, before := sqlrows.PageArgs(p)

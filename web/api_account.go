@@ -199,6 +199,19 @@ func (s *Server) handleListDeposits(w http.ResponseWriter, r *http.Request) {
 	}, depositOut)
 }
 
+func (s *Server) handleGetDeposit(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "deposit")
+	if id == "" {
+		return
+	}
+	d, err := s.App.UserDeposit(r.Context(), principalOf(r).User.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, depositOut(d))
+}
+
 func (s *Server) handleAdminDeposits(w http.ResponseWriter, r *http.Request) {
 	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Deposit, int64, error) { return s.App.AllDeposits(r.Context(), p) },
 		func(d *fetchsms.Deposit) adminDepositJSON {

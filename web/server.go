@@ -95,6 +95,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/wallet/ledger", s.session(s.handleLedger))
 	mux.Handle("POST /v1/wallet/deposits", s.session(s.handleDeposit))
 	mux.Handle("GET /v1/wallet/deposits", s.session(s.handleListDeposits))
+	mux.Handle("GET /v1/wallet/deposits/{id}", s.session(s.handleGetDeposit))
 	// Payment providers' signed events (no credential: the signature is theirs).
 	mux.HandleFunc("POST /v1/payments/{provider}/webhook", s.handlePaymentWebhook)
 

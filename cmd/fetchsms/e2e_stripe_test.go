@@ -83,6 +83,13 @@ func TestStripeDeposits(t *testing.T) {
 		if len(ds) != 1 || ds[0]["status"] != "succeeded" {
 			t.Fatalf("deposits = %v", ds)
 		}
+		if one := s.call(t, http.MethodGet, "/v1/wallet/deposits/"+id, sess, nil, http.StatusOK); one["status"] != "succeeded" || one["amount_cents"] != 2500.0 {
+			t.Fatalf("GET the deposit = %v", one)
+		}
+		other, _ := s.signup(t)
+		for _, c := range []struct{ path, tok string }{{"/v1/wallet/deposits/" + id, other}, {"/v1/wallet/deposits/not-a-uuid", sess}} {
+			s.expect(t, http.MethodGet, c.path, c.tok, nil, http.StatusNotFound)
+		}
 
 		// A session paid for a different amount is recorded, not credited.
 		d2 := s.call(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{"amount_cents": 1000}, http.StatusCreated)
