@@ -104,6 +104,13 @@ type Deposit struct {
 	ProviderRef string
 	CheckoutURL string
 	CreatedAt   time.Time
+	// PaymentRef is the provider's payment object (Stripe's PaymentIntent), by
+	// which its refund and dispute events name the deposit; "" until paid.
+	PaymentRef string
+	// What the provider took back after the credit: refunds and open or lost
+	// disputes. OwedCents is the part the wallet could not cover yet (the
+	// account cannot buy while it owes); ForgivenCents what an admin wrote off.
+	RefundedCents, DisputedCents, OwedCents, ForgivenCents Cents
 	// ReturnURL is where a hosted checkout sends the customer back (not stored).
 	ReturnURL string
 }

@@ -19,6 +19,7 @@ import (
 //	purchase.go     verifications and rentals: buy, read, cancel, expire
 //	inbound.go      the inbound SMS pipeline: dedupe, route, release codes, events
 //	ledger.go       the ledger rules, admin adjustments, deposits
+//	reversal.go     money a provider takes back: refunds, disputes, what is owed
 //	idempotency.go  Idempotency-Key claims and answers
 //	catalog.go      the public catalog's stock, area codes, services, number imports
 //	webhook.go      webhook endpoints and deliveries: leases, retries, disabling

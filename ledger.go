@@ -12,19 +12,31 @@ import (
 type LedgerTx interface {
 	// Post adds e.AmountCents to the user's balance and appends e (ID and
 	// BalanceAfterCents are set), unless the balance would go below zero: then it
-	// changes nothing and returns applied false and the balance as it is. ErrNoRow
-	// when the user does not exist.
-	Post(ctx context.Context, e *LedgerEntry) (applied bool, balance Cents, err error)
+	// changes nothing and returns applied false. It returns the wallet as it is
+	// then. ErrNoRow when the user does not exist.
+	Post(ctx context.Context, e *LedgerEntry) (applied bool, w Wallet, err error)
 }
+
+// Wallet is a user's balance, and what they owe for deposits the provider took
+// back after they spent them.
+type Wallet struct{ Balance, Owed Cents }
 
 // DepositTx writes deposits.
 type DepositTx interface {
 	InsertDeposit(ctx context.Context, d *Deposit) error
 	// LockDeposit reads a deposit, locking its row on PostgreSQL; ErrNoRow when none.
 	LockDeposit(ctx context.Context, id string) (*Deposit, error)
-	// SetDepositSucceeded marks the deposit succeeded (credited) with the
-	// provider's reference.
-	SetDepositSucceeded(ctx context.Context, id, providerRef string, now time.Time) error
+	// SetDepositSucceeded marks the deposit succeeded (credited) with its
+	// ProviderRef and PaymentRef.
+	SetDepositSucceeded(ctx context.Context, d *Deposit, now time.Time) error
+	// LockDepositByPaymentRef reads (locking, on PostgreSQL) the deposit of a
+	// provider's payment object; ErrNoRow when none.
+	LockDepositByPaymentRef(ctx context.Context, provider, paymentRef string) (*Deposit, error)
+	// SetDepositClaims writes the deposit's Status, RefundedCents,
+	// DisputedCents, OwedCents and ForgivenCents.
+	SetDepositClaims(ctx context.Context, d *Deposit) error
+	// AddOwed changes what the user owes by delta (users' sum of OwedCents).
+	AddOwed(ctx context.Context, userID string, delta Cents) error
 	// SetDepositStatus moves the deposit from one status to another; false when
 	// it was not in from.
 	SetDepositStatus(ctx context.Context, id, from, to string) (bool, error)
@@ -60,14 +72,19 @@ type WalletStore interface {
 	CheckInvariants(ctx context.Context, now time.Time) (*LedgerCheck, error)
 }
 
-// debit posts a negative entry, or EPAYMENT when the balance cannot cover it.
+// debit posts a negative entry, or EPAYMENT when the balance cannot cover it,
+// or when it is a purchase by an account that owes money (the caller's
+// transaction then rolls back).
 func debit(ctx context.Context, tx LedgerTx, e *LedgerEntry) error {
-	applied, have, err := post(ctx, tx, e)
+	applied, w, err := post(ctx, tx, e)
 	if err != nil {
 		return err
 	}
+	if e.Kind == LedgerPurchase && w.Owed > 0 {
+		return Errorf(EPAYMENT, "purchases are paused: a payment of yours was refunded or disputed after you spent it, and %s of it is still owed; contact support to settle it", Dollars(w.Owed))
+	}
 	if !applied {
-		return Errorf(EPAYMENT, "insufficient balance: this costs %s and your balance is %s", Dollars(-e.AmountCents), Dollars(have))
+		return Errorf(EPAYMENT, "insufficient balance: this costs %s and your balance is %s", Dollars(-e.AmountCents), Dollars(w.Balance))
 	}
 	return nil
 }
@@ -84,13 +101,13 @@ func credit(ctx context.Context, tx LedgerTx, e *LedgerEntry) error {
 	return err
 }
 
-func post(ctx context.Context, tx LedgerTx, e *LedgerEntry) (bool, Cents, error) {
+func post(ctx context.Context, tx LedgerTx, e *LedgerEntry) (bool, Wallet, error) {
 	e.ID = NewID()
-	applied, have, err := tx.Post(ctx, e)
+	applied, w, err := tx.Post(ctx, e)
 	if errors.Is(err, ErrNoRow) {
-		return false, 0, Errorf(ENOTFOUND, "user not found")
+		return false, w, Errorf(ENOTFOUND, "user not found")
 	}
-	return applied, have, err
+	return applied, w, err
 }
 
 // Dollars formats cents for a customer: "$0.70", "-$1.05".
@@ -223,7 +240,7 @@ func (a *App) CompleteDeposit(ctx context.Context, depositID, providerRef string
 			return err
 		}
 		out = d
-		return creditDeposit(ctx, tx, d, providerRef, now)
+		return creditDeposit(ctx, tx, d, providerRef, "", now)
 	})
 	if err != nil {
 		return nil, err
@@ -232,14 +249,14 @@ func (a *App) CompleteDeposit(ctx context.Context, depositID, providerRef string
 }
 
 // creditDeposit credits a pending deposit, once; any other status is left alone.
-func creditDeposit(ctx context.Context, tx Tx, d *Deposit, providerRef string, now time.Time) error {
+func creditDeposit(ctx context.Context, tx Tx, d *Deposit, providerRef, paymentRef string, now time.Time) error {
 	if d.Status != DepositPending {
 		return nil
 	}
-	if err := tx.SetDepositSucceeded(ctx, d.ID, providerRef, now); err != nil {
+	d.Status, d.ProviderRef, d.PaymentRef = DepositSucceeded, providerRef, paymentRef
+	if err := tx.SetDepositSucceeded(ctx, d, now); err != nil {
 		return err
 	}
-	d.Status, d.ProviderRef = DepositSucceeded, providerRef
 	return credit(ctx, tx, &LedgerEntry{UserID: d.UserID, Kind: LedgerDeposit, AmountCents: d.AmountCents, DepositID: d.ID, CreatedAt: now})
 }
 
@@ -249,10 +266,11 @@ type PaymentEvent struct {
 	ID          string // the provider's event id: a repeat is recognised by it
 	Type        string // the provider's event type, as sent
 	DepositID   string // our deposit, as the provider echoes it ("" when none)
-	ProviderRef string // the provider's payment object
-	AmountCents Cents  // what the provider says was paid
+	ProviderRef string // the provider's checkout object (Stripe's Checkout Session)
+	PaymentRef  string // the provider's payment object (Stripe's PaymentIntent); names the deposit when DepositID is ""
+	AmountCents Cents  // what the provider says was paid; for PaymentRefunded, all it has refunded so far; for PaymentDisputed, the amount in dispute
 	Currency    string // lower-case ISO 4217 ("usd")
-	Outcome     string // PaymentPaid, PaymentFailed, or "" when it changes nothing here
+	Outcome     string // one of the Payment… outcomes, or "" when it changes nothing here
 	Payload     []byte // the raw event, kept for audit
 	ReceivedAt  time.Time
 	Result      string // what became of it, once handled
@@ -260,8 +278,12 @@ type PaymentEvent struct {
 
 // Outcomes of a payment event.
 const (
-	PaymentPaid   = "paid"
-	PaymentFailed = "failed"
+	PaymentPaid        = "paid"
+	PaymentFailed      = "failed"
+	PaymentRefunded    = "refunded"     // the provider refunded (part of) a payment
+	PaymentDisputed    = "disputed"     // the payer disputed it: the provider took the money back
+	PaymentDisputeWon  = "dispute won"  // the dispute ended for us: the money is back
+	PaymentDisputeLost = "dispute lost" // the dispute ended for the payer
 )
 
 // HandlePaymentEvent keeps a provider's event and applies it, in one transaction:
@@ -298,7 +320,15 @@ func applyPaymentEvent(ctx context.Context, tx Tx, ev *PaymentEvent, now time.Ti
 	if ev.Outcome == "" {
 		return "ignored", nil
 	}
-	d, err := tx.LockDeposit(ctx, ev.DepositID)
+	var d *Deposit
+	var err error
+	if ev.DepositID != "" {
+		d, err = tx.LockDeposit(ctx, ev.DepositID)
+	} else if ev.PaymentRef != "" {
+		d, err = tx.LockDepositByPaymentRef(ctx, ev.Provider, ev.PaymentRef)
+	} else {
+		err = ErrNoRow
+	}
 	if errors.Is(err, ErrNoRow) || (err == nil && d.Provider != ev.Provider) {
 		return "unknown deposit", nil
 	} else if err != nil {
@@ -312,13 +342,15 @@ func applyPaymentEvent(ctx context.Context, tx Tx, ev *PaymentEvent, now time.Ti
 		if d.Status != DepositPending {
 			return "already " + d.Status, nil
 		}
-		return "credited", creditDeposit(ctx, tx, d, ev.ProviderRef, now)
+		return "credited", creditDeposit(ctx, tx, d, ev.ProviderRef, ev.PaymentRef, now)
 	case PaymentFailed:
 		ok, err := tx.SetDepositStatus(ctx, d.ID, DepositPending, DepositFailed)
 		if err != nil || !ok {
 			return "already " + d.Status, err
 		}
 		return "failed", nil
+	case PaymentRefunded, PaymentDisputed, PaymentDisputeWon, PaymentDisputeLost:
+		return takeBack(ctx, tx, d, ev, now)
 	}
 	return "ignored", nil
 }
@@ -339,12 +371,15 @@ type LedgerCheck struct {
 	WaitingPastExpiry  int // waiting verifications whose window has closed (a sweep is due)
 	RefundsWithoutBuys int
 	ReceivedRefunded   int // verifications that both released a code and were refunded
+	DepositMismatches  int // deposits whose ledger entries differ from their credit less what was taken back
+	OwedMismatches     int // users whose owed_cents differs from their deposits'
 }
 
 // OK reports whether every invariant holds.
 func (c *LedgerCheck) OK() bool {
 	return len(c.BalanceMismatches) == 0 && len(c.NegativeBalances) == 0 && c.DoubleRefunds == 0 &&
-		c.DoubleHeldNumbers == 0 && c.RefundsWithoutBuys == 0 && c.ReceivedRefunded == 0
+		c.DoubleHeldNumbers == 0 && c.RefundsWithoutBuys == 0 && c.ReceivedRefunded == 0 &&
+		c.DepositMismatches == 0 && c.OwedMismatches == 0
 }
 
 func (c *LedgerCheck) String() string { return fmt.Sprintf("%+v", *c) }

@@ -15,25 +15,25 @@ import (
 // that records it, unless the balance would go below zero. The conditional UPDATE
 // … RETURNING is the whole check: under READ COMMITTED a concurrent debit of the
 // same wallet waits for this row and re-evaluates the condition on the new balance.
-func (t *ptx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms.Cents, error) {
-	var bal int64
-	err := t.QueryRow(ctx, `UPDATE users SET balance_cents = balance_cents + $1 WHERE id = $2 AND balance_cents + $1 >= 0 RETURNING balance_cents`,
-		int64(e.AmountCents), e.UserID).Scan(&bal)
+func (t *ptx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms.Wallet, error) {
+	var w fetchsms.Wallet
+	err := t.QueryRow(ctx, `UPDATE users SET balance_cents = balance_cents + $1 WHERE id = $2 AND balance_cents + $1 >= 0 RETURNING balance_cents, owed_cents`,
+		int64(e.AmountCents), e.UserID).Scan(&w.Balance, &w.Owed)
 	if errors.Is(err, pgx.ErrNoRows) {
-		err := t.QueryRow(ctx, `SELECT balance_cents FROM users WHERE id = $1`, e.UserID).Scan(&bal)
-		return false, fetchsms.Cents(bal), noRow(err)
+		err := t.QueryRow(ctx, `SELECT balance_cents, owed_cents FROM users WHERE id = $1`, e.UserID).Scan(&w.Balance, &w.Owed)
+		return false, w, noRow(err)
 	}
 	if err != nil {
-		return false, 0, err
+		return false, w, err
 	}
-	e.BalanceAfterCents = fetchsms.Cents(bal)
+	e.BalanceAfterCents = w.Balance
 	_, err = t.Exec(ctx, `INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		e.ID, e.UserID, e.Kind, int64(e.AmountCents), int64(e.BalanceAfterCents), sqlrows.NullStr(e.VerificationID), sqlrows.NullStr(e.RentalID), sqlrows.NullStr(e.DepositID), e.Reason, sqlrows.Ms(e.CreatedAt))
 	if isUnique(err) {
-		return false, 0, fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
+		return false, w, fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
 	}
-	return err == nil, e.BalanceAfterCents, err
+	return err == nil, w, err
 }
 
 // Balance returns the user's balance, or ENOTFOUND.
@@ -123,9 +123,29 @@ func (t *ptx) LockDeposit(ctx context.Context, id string) (*fetchsms.Deposit, er
 	return d, noRow(err)
 }
 
-// SetDepositSucceeded marks a deposit succeeded (credited).
-func (t *ptx) SetDepositSucceeded(ctx context.Context, id, providerRef string, now time.Time) error {
-	_, err := t.Exec(ctx, `UPDATE deposits SET status = 'succeeded', provider_ref = $1, completed_at = $2 WHERE id = $3`, providerRef, sqlrows.Ms(now), id)
+// SetDepositSucceeded marks a deposit succeeded (credited) with the provider's references.
+func (t *ptx) SetDepositSucceeded(ctx context.Context, d *fetchsms.Deposit, now time.Time) error {
+	_, err := t.Exec(ctx, `UPDATE deposits SET status = 'succeeded', provider_ref = $1, payment_ref = $2, completed_at = $3 WHERE id = $4`,
+		d.ProviderRef, d.PaymentRef, sqlrows.Ms(now), d.ID)
+	return err
+}
+
+// LockDepositByPaymentRef reads the deposit of a provider's payment object and locks its row, or ErrNoRow.
+func (t *ptx) LockDepositByPaymentRef(ctx context.Context, provider, paymentRef string) (*fetchsms.Deposit, error) {
+	d, err := sqlrows.ScanDeposit(t.QueryRow(ctx, `SELECT `+sqlrows.DepositCols+` FROM deposits WHERE provider = $1 AND payment_ref = $2 AND payment_ref <> '' FOR UPDATE`, provider, paymentRef))
+	return d, noRow(err)
+}
+
+// SetDepositClaims writes what the provider took back for a deposit and its status.
+func (t *ptx) SetDepositClaims(ctx context.Context, d *fetchsms.Deposit) error {
+	_, err := t.Exec(ctx, `UPDATE deposits SET status = $1, refunded_cents = $2, disputed_cents = $3, owed_cents = $4, forgiven_cents = $5 WHERE id = $6`,
+		d.Status, int64(d.RefundedCents), int64(d.DisputedCents), int64(d.OwedCents), int64(d.ForgivenCents), d.ID)
+	return err
+}
+
+// AddOwed changes what the user owes by delta.
+func (t *ptx) AddOwed(ctx context.Context, userID string, delta fetchsms.Cents) error {
+	_, err := t.Exec(ctx, `UPDATE users SET owed_cents = owed_cents + $1 WHERE id = $2`, int64(delta), userID)
 	return err
 }
 

@@ -12,25 +12,25 @@ import (
 
 // Post applies a signed amount to the user's balance and appends the ledger entry
 // that records it, unless the balance would go below zero.
-func (t *wtx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms.Cents, error) {
-	var bal int64
-	err := t.QueryRowContext(ctx, `UPDATE users SET balance_cents = balance_cents + ? WHERE id = ? AND balance_cents + ? >= 0 RETURNING balance_cents`,
-		e.AmountCents, e.UserID, e.AmountCents).Scan(&bal)
+func (t *wtx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms.Wallet, error) {
+	var w fetchsms.Wallet
+	err := t.QueryRowContext(ctx, `UPDATE users SET balance_cents = balance_cents + ? WHERE id = ? AND balance_cents + ? >= 0 RETURNING balance_cents, owed_cents`,
+		e.AmountCents, e.UserID, e.AmountCents).Scan(&w.Balance, &w.Owed)
 	if err == sql.ErrNoRows {
-		err := t.QueryRowContext(ctx, `SELECT balance_cents FROM users WHERE id = ?`, e.UserID).Scan(&bal)
-		return false, fetchsms.Cents(bal), noRow(err)
+		err := t.QueryRowContext(ctx, `SELECT balance_cents, owed_cents FROM users WHERE id = ?`, e.UserID).Scan(&w.Balance, &w.Owed)
+		return false, w, noRow(err)
 	}
 	if err != nil {
-		return false, 0, err
+		return false, w, err
 	}
-	e.BalanceAfterCents = fetchsms.Cents(bal)
+	e.BalanceAfterCents = w.Balance
 	_, err = t.ExecContext(ctx, `INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.ID, e.UserID, e.Kind, e.AmountCents, e.BalanceAfterCents, sqlrows.NullStr(e.VerificationID), sqlrows.NullStr(e.RentalID), sqlrows.NullStr(e.DepositID), e.Reason, sqlrows.Ms(e.CreatedAt))
 	if isUnique(err) {
-		return false, 0, fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
+		return false, w, fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
 	}
-	return err == nil, e.BalanceAfterCents, err
+	return err == nil, w, err
 }
 
 // Balance returns the user's balance.
@@ -119,9 +119,29 @@ func (t *wtx) LockDeposit(ctx context.Context, id string) (*fetchsms.Deposit, er
 	return d, noRow(err)
 }
 
-// SetDepositSucceeded marks a deposit succeeded (credited).
-func (t *wtx) SetDepositSucceeded(ctx context.Context, id, providerRef string, now time.Time) error {
-	_, err := t.ExecContext(ctx, `UPDATE deposits SET status = 'succeeded', provider_ref = ?, completed_at = ? WHERE id = ?`, providerRef, sqlrows.Ms(now), id)
+// SetDepositSucceeded marks a deposit succeeded (credited) with the provider's references.
+func (t *wtx) SetDepositSucceeded(ctx context.Context, d *fetchsms.Deposit, now time.Time) error {
+	_, err := t.ExecContext(ctx, `UPDATE deposits SET status = 'succeeded', provider_ref = ?, payment_ref = ?, completed_at = ? WHERE id = ?`,
+		d.ProviderRef, d.PaymentRef, sqlrows.Ms(now), d.ID)
+	return err
+}
+
+// LockDepositByPaymentRef reads the deposit of a provider's payment object, or ErrNoRow.
+func (t *wtx) LockDepositByPaymentRef(ctx context.Context, provider, paymentRef string) (*fetchsms.Deposit, error) {
+	d, err := sqlrows.ScanDeposit(t.QueryRowContext(ctx, `SELECT `+sqlrows.DepositCols+` FROM deposits WHERE provider = ? AND payment_ref = ? AND payment_ref <> ''`, provider, paymentRef))
+	return d, noRow(err)
+}
+
+// SetDepositClaims writes what the provider took back for a deposit and its status.
+func (t *wtx) SetDepositClaims(ctx context.Context, d *fetchsms.Deposit) error {
+	_, err := t.ExecContext(ctx, `UPDATE deposits SET status = ?, refunded_cents = ?, disputed_cents = ?, owed_cents = ?, forgiven_cents = ? WHERE id = ?`,
+		d.Status, d.RefundedCents, d.DisputedCents, d.OwedCents, d.ForgivenCents, d.ID)
+	return err
+}
+
+// AddOwed changes what the user owes by delta.
+func (t *wtx) AddOwed(ctx context.Context, userID string, delta fetchsms.Cents) error {
+	_, err := t.ExecContext(ctx, `UPDATE users SET owed_cents = owed_cents + ? WHERE id = ?`, delta, userID)
 	return err
 }
 

@@ -15,6 +15,7 @@ type provider struct {
 	completes bool  // takes the money at once, as the sandbox does
 	fail      error // the provider cannot be reached
 	begun     []string
+	refunded  []string
 }
 
 func (p *provider) Name() string { return "test" }
@@ -34,7 +35,13 @@ func (p *provider) ParseEvent(context.Context, []byte, http.Header) (*fetchsms.P
 	return nil, fetchsms.ErrPaymentSignature
 }
 
-func (p *provider) Refund(context.Context, *fetchsms.Deposit) error { return p.fail }
+func (p *provider) Refund(_ context.Context, d *fetchsms.Deposit) error {
+	if p.fail != nil {
+		return p.fail
+	}
+	p.refunded = append(p.refunded, d.ID)
+	return nil
+}
 
 // testDeposits: a deposit is bounded, asks the provider before anything is
 // stored, and is credited once, for the amount it was created with, however

@@ -78,38 +78,102 @@ func (p *Provider) Begin(ctx context.Context, d *fetchsms.Deposit) (string, stri
 
 // ParseEvent checks an event's Stripe-Signature (HMAC-SHA256 of the timestamp and
 // the raw body with the endpoint's secret, within Stripe's five-minute
-// tolerance) and returns what it means for a deposit. Checkout Session events
-// carry the deposit; any other event is kept and changes nothing.
-func (p *Provider) ParseEvent(_ context.Context, payload []byte, h http.Header) (*fetchsms.PaymentEvent, error) {
+// tolerance) and returns what it means for a deposit:
+//
+//   - Checkout Session events pay or fail the deposit named by
+//     client_reference_id, and name its PaymentIntent;
+//   - charge.refunded takes back what Stripe has refunded of the PaymentIntent's
+//     charge so far (amount_refunded: a total, so repeats and reordering change
+//     nothing more);
+//   - charge.dispute.* events are read against the dispute as Stripe holds it now
+//     (an event may arrive late, after the dispute closed): open or lost, the
+//     disputed amount is taken back; won (or an inquiry closed), it is given back.
+//
+// Any other event is kept and changes nothing. A Stripe that cannot be asked
+// about a dispute is an error (Stripe sends the event again).
+func (p *Provider) ParseEvent(ctx context.Context, payload []byte, h http.Header) (*fetchsms.PaymentEvent, error) {
 	ev, err := webhook.ConstructEventWithOptions(payload, h.Get("Stripe-Signature"), p.webhookSecret, webhook.ConstructEventOptions{IgnoreAPIVersionMismatch: true})
 	if err != nil {
 		return nil, fmt.Errorf("stripe: %w: %w", fetchsms.ErrPaymentSignature, err)
 	}
 	out := &fetchsms.PaymentEvent{Provider: "stripe", ID: ev.ID, Type: string(ev.Type), Payload: payload}
-	if !strings.HasPrefix(out.Type, "checkout.session.") || ev.Data == nil {
+	if ev.Data == nil {
 		return out, nil
 	}
-	var s stripe.CheckoutSession
-	if err := json.Unmarshal(ev.Data.Raw, &s); err != nil {
-		return nil, fmt.Errorf("stripe: event %s: %w", ev.ID, err)
-	}
-	out.DepositID, out.ProviderRef, out.AmountCents, out.Currency = s.ClientReferenceID, s.ID, fetchsms.Cents(s.AmountTotal), strings.ToLower(string(s.Currency))
-	switch ev.Type {
-	case "checkout.session.completed":
-		// An asynchronous method (a bank debit) completes the session unpaid and
-		// pays later: async_payment_succeeded.
-		if s.PaymentStatus == stripe.CheckoutSessionPaymentStatusPaid {
-			out.Outcome = fetchsms.PaymentPaid
+	read := func(v any) error {
+		if err := json.Unmarshal(ev.Data.Raw, v); err != nil {
+			return fmt.Errorf("stripe: event %s: %w", ev.ID, err)
 		}
-	case "checkout.session.async_payment_succeeded":
-		out.Outcome = fetchsms.PaymentPaid
-	case "checkout.session.async_payment_failed", "checkout.session.expired":
-		out.Outcome = fetchsms.PaymentFailed
+		return nil
+	}
+	switch {
+	case strings.HasPrefix(out.Type, "checkout.session."):
+		var s stripe.CheckoutSession
+		if err := read(&s); err != nil {
+			return nil, err
+		}
+		out.DepositID, out.ProviderRef, out.AmountCents, out.Currency = s.ClientReferenceID, s.ID, fetchsms.Cents(s.AmountTotal), strings.ToLower(string(s.Currency))
+		if s.PaymentIntent != nil {
+			out.PaymentRef = s.PaymentIntent.ID
+		}
+		switch ev.Type {
+		case "checkout.session.completed":
+			// An asynchronous method (a bank debit) completes the session
+			// unpaid and pays later: async_payment_succeeded.
+			if s.PaymentStatus == stripe.CheckoutSessionPaymentStatusPaid {
+				out.Outcome = fetchsms.PaymentPaid
+			}
+		case "checkout.session.async_payment_succeeded":
+			out.Outcome = fetchsms.PaymentPaid
+		case "checkout.session.async_payment_failed", "checkout.session.expired":
+			out.Outcome = fetchsms.PaymentFailed
+		}
+	case ev.Type == "charge.refunded":
+		var c stripe.Charge
+		if err := read(&c); err != nil {
+			return nil, err
+		}
+		if c.PaymentIntent != nil {
+			out.PaymentRef = c.PaymentIntent.ID
+		}
+		out.ProviderRef, out.AmountCents, out.Currency, out.Outcome = c.ID, fetchsms.Cents(c.AmountRefunded), strings.ToLower(string(c.Currency)), fetchsms.PaymentRefunded
+	case strings.HasPrefix(out.Type, "charge.dispute."):
+		var d stripe.Dispute
+		if err := read(&d); err != nil {
+			return nil, err
+		}
+		now, err := p.client.V1Disputes.Retrieve(ctx, d.ID, nil)
+		if err != nil {
+			return nil, fmt.Errorf("stripe: reading dispute %s of event %s: %w", d.ID, ev.ID, err)
+		}
+		if now.PaymentIntent != nil {
+			out.PaymentRef = now.PaymentIntent.ID
+		}
+		out.ProviderRef, out.AmountCents, out.Currency = now.ID, fetchsms.Cents(now.Amount), strings.ToLower(string(now.Currency))
+		switch now.Status {
+		case stripe.DisputeStatusWon, stripe.DisputeStatusWarningClosed:
+			out.Outcome = fetchsms.PaymentDisputeWon
+		case stripe.DisputeStatusLost:
+			out.Outcome = fetchsms.PaymentDisputeLost
+		default:
+			out.Outcome = fetchsms.PaymentDisputed
+		}
 	}
 	return out, nil
 }
 
-// Refund gives a deposit's payment back through Stripe.
+// Refund refunds a deposit's PaymentIntent in full through Stripe (once, whatever
+// the retries: the deposit's id is the idempotency key). A Stripe that refuses
+// or cannot be reached is EUPSTREAM.
 func (p *Provider) Refund(ctx context.Context, d *fetchsms.Deposit) error {
-	return fetchsms.Errorf(fetchsms.ECONFLICT, "refunds through Stripe are not available yet")
+	if d.PaymentRef == "" {
+		return fetchsms.Errorf(fetchsms.ECONFLICT, "this deposit has no Stripe payment to refund")
+	}
+	params := &stripe.RefundCreateParams{PaymentIntent: stripe.String(d.PaymentRef), Amount: stripe.Int64(int64(d.AmountCents))}
+	params.AddMetadata("deposit_id", d.ID)
+	params.SetIdempotencyKey("refund-" + d.ID)
+	if _, err := p.client.V1Refunds.Create(ctx, params); err != nil {
+		return &fetchsms.Error{Code: fetchsms.EUPSTREAM, Message: "Stripe could not refund this deposit; nothing changed, try again", Op: "stripe.Refund", Err: err}
+	}
+	return nil
 }

@@ -489,13 +489,14 @@ func ScanLedgerEntry(row Row) (*fetchsms.LedgerEntry, int64, error) {
 }
 
 // DepositCols are a deposits row, for ScanDeposit.
-const DepositCols = `id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at`
+const DepositCols = `id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at, payment_ref, refunded_cents, disputed_cents, owed_cents, forgiven_cents`
 
 // ScanDeposit reads DepositCols.
 func ScanDeposit(row Row) (*fetchsms.Deposit, error) {
 	var d fetchsms.Deposit
 	var created int64
-	if err := row.Scan(&d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created); err != nil {
+	if err := row.Scan(&d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created,
+		&d.PaymentRef, &d.RefundedCents, &d.DisputedCents, &d.OwedCents, &d.ForgivenCents); err != nil {
 		return nil, err
 	}
 	d.CreatedAt = FromMS(created)
@@ -506,7 +507,8 @@ func ScanDeposit(row Row) (*fetchsms.Deposit, error) {
 func ScanDepositSeq(row Row) (*fetchsms.Deposit, int64, error) {
 	var d fetchsms.Deposit
 	var seq, created int64
-	if err := row.Scan(&seq, &d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created); err != nil {
+	if err := row.Scan(&seq, &d.ID, &d.UserID, &d.AmountCents, &d.Status, &d.Provider, &d.ProviderRef, &d.CheckoutURL, &created,
+		&d.PaymentRef, &d.RefundedCents, &d.DisputedCents, &d.OwedCents, &d.ForgivenCents); err != nil {
 		return nil, 0, err
 	}
 	d.CreatedAt = FromMS(created)
@@ -603,6 +605,12 @@ func CheckInvariants(query func(q string) (Rows, error), queryRow func(q string)
 		{&c.ReceivedRefunded, `SELECT count(*) FROM verifications v WHERE (v.status = 'received' OR v.code IS NOT NULL) AND EXISTS (
 			SELECT 1 FROM ledger l WHERE l.kind = 'refund' AND l.verification_id = v.id)`},
 		{&c.WaitingPastExpiry, `SELECT count(*) FROM verifications WHERE status = 'waiting' AND expires_at <= ` + strconv.FormatInt(Ms(now), 10)},
+		// What the ledger holds for a deposit: its credit, less what the
+		// provider took back, except what is still owed or was forgiven.
+		{&c.DepositMismatches, `SELECT count(*) FROM deposits d WHERE COALESCE((SELECT sum(amount_cents) FROM ledger l WHERE l.deposit_id = d.id), 0) <>
+			CASE WHEN d.status IN ('succeeded', 'refunded', 'disputed')
+				THEN d.amount_cents - d.refunded_cents - d.disputed_cents + d.owed_cents + d.forgiven_cents ELSE 0 END`},
+		{&c.OwedMismatches, `SELECT count(*) FROM users u WHERE u.owed_cents <> COALESCE((SELECT sum(owed_cents) FROM deposits d WHERE d.user_id = u.id), 0)`},
 	} {
 		if err := queryRow(q.query).Scan(q.dst); err != nil {
 			return nil, err

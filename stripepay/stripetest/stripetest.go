@@ -21,6 +21,9 @@ type API struct {
 	mu    sync.Mutex
 	forms []map[string]string
 	fail  bool
+
+	refunds  []map[string]string       // the form of each refund asked for
+	disputes map[string]map[string]any // dispute id → the dispute as Stripe holds it
 }
 
 // NewAPI starts a stand-in; it stops when the test ends.
@@ -42,6 +45,9 @@ func (a *API) Sessions() []map[string]string {
 }
 
 func (a *API) serve(w http.ResponseWriter, r *http.Request) {
+	if a.serveRefundsAndDisputes(w, r) {
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/checkout/sessions" || !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer sk_") {
 		w.WriteHeader(http.StatusBadRequest)
 		w.Write([]byte(`{"error": {"type": "invalid_request_error", "message": "unexpected request"}}`))
@@ -67,13 +73,16 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 		"amount_total": json.Number(form["line_items[0][price_data][unit_amount]"])})
 }
 
+// PaymentIntent is the id of the PaymentIntent of a deposit's Checkout Session.
+func PaymentIntent(deposit string) string { return "pi_test_" + deposit }
+
 // Event is a Stripe event about a Checkout Session, signed with secret at a time
 // as Stripe signs (Stripe-Signature: t=…,v1=…); it returns the body and the header.
 func Event(t testing.TB, secret, id, typ, deposit, paymentStatus string, amount int64, at time.Time) ([]byte, string) {
 	t.Helper()
 	body, err := json.Marshal(map[string]any{"id": id, "object": "event", "type": typ, "api_version": "2025-01-27.acacia", "created": at.Unix(),
 		"data": map[string]any{"object": map[string]any{"id": "cs_test_" + deposit, "object": "checkout.session", "client_reference_id": deposit,
-			"amount_total": amount, "currency": "usd", "payment_status": paymentStatus}}})
+			"amount_total": amount, "currency": "usd", "payment_status": paymentStatus, "payment_intent": PaymentIntent(deposit)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
