@@ -144,7 +144,8 @@ func (p *Provider) ParseEvent(ctx context.Context, payload []byte, h http.Header
 		}
 		now, err := p.client.V1Disputes.Retrieve(ctx, d.ID, nil)
 		if err != nil {
-			return nil, fmt.Errorf("stripe: reading dispute %s of event %s: %w", d.ID, ev.ID, err)
+			return nil, &fetchsms.Error{Code: fetchsms.EUPSTREAM, Message: "Stripe could not be asked about this dispute; send the event again", Op: "stripe.ParseEvent",
+				Err: fmt.Errorf("reading dispute %s of event %s: %w", d.ID, ev.ID, err)}
 		}
 		if now.PaymentIntent != nil {
 			out.PaymentRef = now.PaymentIntent.ID

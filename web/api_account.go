@@ -180,16 +180,20 @@ func (s *Server) handleLedger(w http.ResponseWriter, r *http.Request) {
 }
 
 type depositJSON struct {
-	ID          string         `json:"id"`
-	Status      string         `json:"status"`
-	AmountCents fetchsms.Cents `json:"amount_cents"`
-	Provider    string         `json:"provider"`
-	CheckoutURL *string        `json:"checkout_url"`
-	CreatedAt   *string        `json:"created_at"`
+	ID            string         `json:"id"`
+	Status        string         `json:"status"`
+	AmountCents   fetchsms.Cents `json:"amount_cents"`
+	Provider      string         `json:"provider"`
+	CheckoutURL   *string        `json:"checkout_url"`
+	RefundedCents fetchsms.Cents `json:"refunded_cents"`
+	DisputedCents fetchsms.Cents `json:"disputed_cents"`
+	OwedCents     fetchsms.Cents `json:"owed_cents"`
+	CreatedAt     *string        `json:"created_at"`
 }
 
 func depositOut(d *fetchsms.Deposit) depositJSON {
-	return depositJSON{ID: d.ID, Status: d.Status, AmountCents: d.AmountCents, Provider: d.Provider, CheckoutURL: strOrNil(d.CheckoutURL), CreatedAt: ts(d.CreatedAt)}
+	return depositJSON{ID: d.ID, Status: d.Status, AmountCents: d.AmountCents, Provider: d.Provider, CheckoutURL: strOrNil(d.CheckoutURL),
+		RefundedCents: d.RefundedCents, DisputedCents: d.DisputedCents, OwedCents: d.OwedCents, CreatedAt: ts(d.CreatedAt)}
 }
 
 func (s *Server) handleListDeposits(w http.ResponseWriter, r *http.Request) {
@@ -214,15 +218,66 @@ func (s *Server) handleGetDeposit(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleAdminDeposits(w http.ResponseWriter, r *http.Request) {
 	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Deposit, int64, error) { return s.App.AllDeposits(r.Context(), p) },
-		func(d *fetchsms.Deposit) adminDepositJSON {
-			return adminDepositJSON{depositOut(d), d.UserID, d.ProviderRef}
-		})
+		adminDepositOut)
 }
 
 type adminDepositJSON struct {
 	depositJSON
-	UserID      string `json:"user_id"`
-	ProviderRef string `json:"provider_ref"`
+	UserID        string         `json:"user_id"`
+	ProviderRef   string         `json:"provider_ref"`
+	PaymentRef    string         `json:"payment_ref"`
+	ForgivenCents fetchsms.Cents `json:"forgiven_cents"`
+}
+
+func adminDepositOut(d *fetchsms.Deposit) adminDepositJSON {
+	return adminDepositJSON{depositOut(d), d.UserID, d.ProviderRef, d.PaymentRef, d.ForgivenCents}
+}
+
+// handleAdminRefundDeposit refunds a credited deposit through its provider
+// (POST /v1/admin/deposits/{id}/refund, body {"reason"} or none).
+func (s *Server) handleAdminRefundDeposit(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "deposit")
+	if id == "" {
+		return
+	}
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &body); err != nil {
+			s.writeError(w, r, unwrapDecodeErr(err))
+			return
+		}
+	}
+	d, err := s.App.RefundDeposit(r.Context(), id, body.Reason)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, adminDepositOut(d))
+}
+
+// handleAdminSettleDeposit settles what a customer owes for a deposit taken
+// back (POST /v1/admin/deposits/{id}/settle, {"action": "collect"|"forgive", "reason"}).
+func (s *Server) handleAdminSettleDeposit(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "deposit")
+	if id == "" {
+		return
+	}
+	var body struct {
+		Action string `json:"action"`
+		Reason string `json:"reason"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		s.writeError(w, r, unwrapDecodeErr(err))
+		return
+	}
+	d, err := s.App.SettleDeposit(r.Context(), id, body.Action, body.Reason)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, adminDepositOut(d))
 }
 
 type paymentEventJSON struct {

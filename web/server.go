@@ -124,6 +124,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/admin/users/{id}/disable", s.admin(s.handleAdminDisable))
 	mux.Handle("POST /v1/admin/users/{id}/enable", s.admin(s.handleAdminEnable))
 	mux.Handle("GET /v1/admin/deposits", s.admin(s.handleAdminDeposits))
+	mux.Handle("POST /v1/admin/deposits/{id}/refund", s.admin(s.handleAdminRefundDeposit))
+	mux.Handle("POST /v1/admin/deposits/{id}/settle", s.admin(s.handleAdminSettleDeposit))
 	mux.Handle("GET /v1/admin/payment-events", s.admin(s.handleAdminPaymentEvents))
 	mux.Handle("GET /v1/admin/gateways", s.admin(s.handleAdminGateways))
 	mux.Handle("POST /v1/admin/gateways", s.admin(s.handleAdminCreateGateway))

@@ -127,3 +127,119 @@ func TestStripeDeposits(t *testing.T) {
 		s.expect(t, http.MethodGet, "/v1/admin/payment-events", sess, nil, http.StatusForbidden)
 	})
 }
+
+// TestStripeRefundsAndDisputes: an admin's refund goes through Stripe and takes
+// the money from the wallet once (Stripe's own refund event changes nothing
+// more); a dispute takes back what the wallet holds, the rest is owed and
+// purchases stop until an admin settles; a dispute won gives back what it took,
+// and a late "created" event is read against the dispute as Stripe holds it.
+// On every engine.
+func TestStripeRefundsAndDisputes(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		const whsec = "whsec_e2e_refunds"
+		api := stripetest.NewAPI(t)
+		s := startServerOn(t, engine, "--sandbox", "--simulator=false", "--stripe-secret-key", "sk_test_e2e", "--stripe-webhook-secret", whsec, "--stripe-api-url", api.URL)
+		sess, userID := s.signup(t)
+		post := func(body []byte, sig string) (int, string) {
+			t.Helper()
+			status, _, raw, err := s.sendWith(http.MethodPost, "/v1/payments/stripe/webhook", "", body, http.Header{"Stripe-Signature": {sig}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return status, string(raw)
+		}
+		expectEvent := func(body []byte, sig, result string, balance int64) {
+			t.Helper()
+			if st, raw := post(body, sig); st != http.StatusOK || !strings.Contains(raw, `"result": "`+result+`"`) {
+				t.Fatalf("event: %d %s, want result %q", st, raw, result)
+			}
+			if b := s.balance(t, sess); b != balance {
+				t.Fatalf("balance %d, want %d", b, balance)
+			}
+		}
+		paidDeposit := func(amount int64, evt string) string {
+			t.Helper()
+			before := s.balance(t, sess)
+			id := str(t, s.call(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{"amount_cents": amount}, http.StatusCreated)["id"])
+			body, sig := stripetest.Event(t, whsec, evt, "checkout.session.completed", id, "paid", amount, time.Now())
+			expectEvent(body, sig, "credited", before+amount)
+			return id
+		}
+
+		// An admin refunds a deposit the customer has not spent.
+		d1 := paidDeposit(2500, "evt_pay1")
+		s.expect(t, http.MethodPost, "/v1/admin/deposits/"+d1+"/refund", sess, nil, http.StatusForbidden)
+		got := s.call(t, http.MethodPost, "/v1/admin/deposits/"+d1+"/refund", s.AdminSession, map[string]any{"reason": "customer asked"}, http.StatusOK)
+		if got["status"] != "refunded" || got["refunded_cents"] != 2500.0 || got["payment_ref"] != stripetest.PaymentIntent(d1) {
+			t.Fatalf("refund = %v", got)
+		}
+		if r := api.Refunds(); len(r) != 1 || r[0]["payment_intent"] != stripetest.PaymentIntent(d1) || r[0]["amount"] != "2500" {
+			t.Fatalf("refunds asked of Stripe: %v", r)
+		}
+		if b := s.balance(t, sess); b != 0 {
+			t.Fatalf("balance after the refund: %d", b)
+		}
+		body, sig := stripetest.ChargeRefunded(t, whsec, "evt_ref1", stripetest.PaymentIntent(d1), 2500, 2500, time.Now())
+		expectEvent(body, sig, "already refunded", 0)
+		s.expect(t, http.MethodPost, "/v1/admin/deposits/"+d1+"/refund", s.AdminSession, nil, http.StatusConflict)
+
+		// Money the customer has spent is not refunded by an admin.
+		d2 := paidDeposit(1000, "evt_pay2")
+		s.fund(t, userID, -700)
+		if raw := s.expect(t, http.MethodPost, "/v1/admin/deposits/"+d2+"/refund", s.AdminSession, nil, http.StatusConflict); !strings.Contains(raw, "spent") {
+			t.Fatalf("refund of spent money: %s", raw)
+		}
+
+		// The payer disputes it: the $3.00 left is taken, $7.00 is owed, and
+		// purchases stop.
+		pi2 := stripetest.PaymentIntent(d2)
+		api.SetDispute("dp_1", pi2, "needs_response", 1000)
+		created, csig := stripetest.DisputeEvent(t, whsec, "evt_dp1", "charge.dispute.created", "dp_1", pi2, "needs_response", 1000, time.Now())
+		expectEvent(created, csig, "disputed; $7.00 owed", 0)
+		if d := s.call(t, http.MethodGet, "/v1/wallet/deposits/"+d2, sess, nil, http.StatusOK); d["status"] != "disputed" || d["owed_cents"] != 700.0 {
+			t.Fatalf("the disputed deposit = %v", d)
+		}
+		s.fund(t, userID, 500)
+		if raw := s.expect(t, http.MethodPost, "/v1/verifications", sess, map[string]any{"service": "telegram"}, http.StatusPaymentRequired); !strings.Contains(raw, "purchases are paused") {
+			t.Fatalf("a purchase while owing: %s", raw)
+		}
+		// Stripe down while the event is read: 502, and Stripe's redelivery works.
+		api.SetFail(true)
+		if st, raw := post(created, csig); st != http.StatusBadGateway || !strings.Contains(raw, "dispute") {
+			t.Fatalf("an event Stripe cannot be asked about: %d %s", st, raw)
+		}
+		api.SetFail(false)
+
+		// An admin collects what the balance holds and forgives the rest.
+		s.expect(t, http.MethodPost, "/v1/admin/deposits/"+d2+"/settle", s.AdminSession, map[string]any{"action": "collect"}, http.StatusUnprocessableEntity)
+		if d := s.call(t, http.MethodPost, "/v1/admin/deposits/"+d2+"/settle", s.AdminSession, map[string]any{"action": "collect", "reason": "topped up"}, http.StatusOK); d["owed_cents"] != 200.0 {
+			t.Fatalf("collect = %v", d)
+		}
+		if d := s.call(t, http.MethodPost, "/v1/admin/deposits/"+d2+"/settle", s.AdminSession, map[string]any{"action": "forgive", "reason": "small"}, http.StatusOK); d["owed_cents"] != 0.0 || d["forgiven_cents"] != 200.0 {
+			t.Fatalf("forgive = %v", d)
+		}
+		s.fund(t, userID, 400)
+		s.call(t, http.MethodPost, "/v1/verifications", sess, map[string]any{"service": "telegram"}, http.StatusCreated)
+		spent := s.balance(t, sess)
+
+		// The dispute is won: the $3.00 taken and the $5.00 collected come back;
+		// the "created" event arriving again late takes nothing.
+		api.SetDispute("dp_1", pi2, "won", 1000)
+		closed, clsig := stripetest.DisputeEvent(t, whsec, "evt_dp2", "charge.dispute.closed", "dp_1", pi2, "won", 1000, time.Now())
+		expectEvent(closed, clsig, "succeeded", spent+800)
+		late, lsig := stripetest.DisputeEvent(t, whsec, "evt_dp3", "charge.dispute.created", "dp_1", pi2, "needs_response", 1000, time.Now())
+		expectEvent(late, lsig, "already succeeded", spent+800)
+
+		// The ledger names the deposit in every entry that moved its money.
+		var forD2 []int64
+		for _, e := range s.list(t, "/v1/wallet/ledger?limit=200", sess) {
+			if e["deposit_id"] == d2 {
+				forD2 = append(forD2, num(t, e["amount_cents"]))
+			}
+		}
+		if len(forD2) != 4 { // +1000 credit, −300 dispute, −500 collected, +800 dispute won
+			t.Fatalf("ledger entries of the disputed deposit: %v", forD2)
+		}
+	})
+}
