@@ -343,8 +343,12 @@ const maxPaymentEvent = 512 << 10
 func (s *Server) handlePaymentWebhook(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("provider")
 	p := s.App.PaymentProvider(name)
-	if p == nil || name == "sandbox" {
+	switch {
+	case p == nil:
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.ENOTFOUND, "payment provider %q is not configured on this server", name))
+		return
+	case name == "sandbox":
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.ENOTFOUND, "the sandbox payment provider completes deposits at once and sends no notifications"))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxPaymentEvent))
