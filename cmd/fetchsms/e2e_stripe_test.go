@@ -10,6 +10,21 @@ import (
 	"github.com/fetchsms/fetchsms/stripepay/stripetest"
 )
 
+// startStripeServer starts a sandbox server whose Stripe is a local stand-in,
+// and returns a function that posts a signed event to its webhook.
+func startStripeServer(t *testing.T, engine, whsec string) (*testServer, *stripetest.API, func([]byte, string) (int, string)) {
+	api := stripetest.NewAPI(t)
+	s := startServerOn(t, engine, "--sandbox", "--simulator=false", "--stripe-secret-key", "sk_test_e2e", "--stripe-webhook-secret", whsec, "--stripe-api-url", api.URL)
+	return s, api, func(body []byte, sig string) (int, string) {
+		t.Helper()
+		status, _, raw, err := s.sendWith(http.MethodPost, "/v1/payments/stripe/webhook", "", body, http.Header{"Stripe-Signature": {sig}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return status, string(raw)
+	}
+}
+
 // TestStripeDeposits: with Stripe configured, a deposit is a Checkout Session of
 // the stand-in API; Stripe's signed events credit it once, for its own amount;
 // a forged event is 400 and changes nothing; an unreachable Stripe is 502 and
@@ -18,8 +33,7 @@ func TestStripeDeposits(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		const whsec = "whsec_e2e_secret"
-		api := stripetest.NewAPI(t)
-		s := startServerOn(t, engine, "--sandbox", "--simulator=false", "--stripe-secret-key", "sk_test_e2e", "--stripe-webhook-secret", whsec, "--stripe-api-url", api.URL)
+		s, api, post := startStripeServer(t, engine, whsec)
 		sess, _ := s.signup(t)
 
 		d := s.call(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{"amount_cents": 2500}, http.StatusCreated)
@@ -33,13 +47,6 @@ func TestStripeDeposits(t *testing.T) {
 		}
 		if b := s.balance(t, sess); b != 0 {
 			t.Fatalf("a pending deposit was credited: %d", b)
-		}
-		post := func(body []byte, sig string) (int, string) {
-			status, _, raw, err := s.sendWith(http.MethodPost, "/v1/payments/stripe/webhook", "", body, http.Header{"Stripe-Signature": {sig}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return status, string(raw)
 		}
 
 		// A forged event (the amount raised after signing) and an unsigned one.
@@ -138,17 +145,8 @@ func TestStripeRefundsAndDisputes(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
 		const whsec = "whsec_e2e_refunds"
-		api := stripetest.NewAPI(t)
-		s := startServerOn(t, engine, "--sandbox", "--simulator=false", "--stripe-secret-key", "sk_test_e2e", "--stripe-webhook-secret", whsec, "--stripe-api-url", api.URL)
+		s, api, post := startStripeServer(t, engine, whsec)
 		sess, userID := s.signup(t)
-		post := func(body []byte, sig string) (int, string) {
-			t.Helper()
-			status, _, raw, err := s.sendWith(http.MethodPost, "/v1/payments/stripe/webhook", "", body, http.Header{"Stripe-Signature": {sig}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return status, string(raw)
-		}
 		expectEvent := func(body []byte, sig, result string, balance int64) {
 			t.Helper()
 			if st, raw := post(body, sig); st != http.StatusOK || !strings.Contains(raw, `"result": "`+result+`"`) {
