@@ -26,6 +26,7 @@ const usage = `fetchsms — real US numbers for SMS verification
 Usage:
   fetchsms serve [--addr 127.0.0.1:8080] [--db fetchsms.db | --database-url postgres://…] [--servers N] [--sandbox] [--simulator=false]
                  [--stripe-secret-key sk_… --stripe-webhook-secret whsec_… [--stripe-api-url URL]]
+                 [--btcpay-url URL --btcpay-api-key KEY --btcpay-store-id ID --btcpay-webhook-secret SECRET]
   fetchsms user create --db fetchsms.db --email E --password P [--role admin]
   fetchsms gateway create --db fetchsms.db --name N
   fetchsms bench [--duration 5s] [--keys 200]     load a fresh sandbox server beside a bare handler

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"runtime/pprof"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/btcpay"
 	"github.com/fetchsms/fetchsms/sandbox"
 	"github.com/fetchsms/fetchsms/stripepay"
 	"github.com/fetchsms/fetchsms/web"
@@ -41,6 +43,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stripeKey := fs.String("stripe-secret-key", "", "Stripe secret key (sk_…): deposits go through Stripe Checkout")
 	stripeWebhookSecret := fs.String("stripe-webhook-secret", "", "signing secret (whsec_…) of the Stripe webhook endpoint POST /v1/payments/stripe/webhook")
 	stripeAPIURL := fs.String("stripe-api-url", "", "the Stripe API's base URL (default https://api.stripe.com; tests point it at a stand-in)")
+	var btcpayFlags btcpayConfig
+	btcpayFlags.register(fs)
 	writerCPU := &writerCPUFlag{}
 	writerCPU.Set("auto")
 	fs.Var(writerCPU, "writer-cpu", "no effect since session 7 (the SQLite writer's CPU pinning was removed); auto, off or a CPU number are accepted so that existing scripts keep working")
@@ -76,13 +80,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		opts.Clock = clock
 	}
-	// Real providers come first (the first is the default); a sandbox also
-	// takes deposits through its own provider, which completes them at once.
+	// Real providers come first, Stripe then BTCPay Server (the first is the
+	// default); a sandbox also takes deposits through its own provider, which
+	// completes them at once.
 	if *stripeKey != "" || *stripeWebhookSecret != "" {
 		if *stripeKey == "" || *stripeWebhookSecret == "" {
 			return fmt.Errorf("--stripe-secret-key and --stripe-webhook-secret go together")
 		}
 		opts.Payments = append(opts.Payments, stripepay.New(*stripeKey, *stripeWebhookSecret, *stripeAPIURL))
+	}
+	if p, err := btcpayFlags.provider(logger); err != nil {
+		return err
+	} else if p != nil {
+		opts.Payments = append(opts.Payments, p)
 	}
 	if *sandboxMode {
 		opts.Payments = append(opts.Payments, sandbox.Payments{})
@@ -219,4 +229,36 @@ func inboundVia(srv *web.Server, token string) sandbox.Deliverer {
 		}
 		return nil
 	}
+}
+
+// btcpayConfig is the serve flags of a BTCPay Server store: all four, or none.
+type btcpayConfig struct{ url, apiKey, storeID, webhookSecret string }
+
+func (c *btcpayConfig) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.url, "btcpay-url", "", "BTCPay Server's URL (https://…): deposits in crypto through its invoices")
+	fs.StringVar(&c.apiKey, "btcpay-api-key", "", "BTCPay Server API key of the store (View invoices, Create an invoice, Create pull payments)")
+	fs.StringVar(&c.storeID, "btcpay-store-id", "", "BTCPay Server store id")
+	fs.StringVar(&c.webhookSecret, "btcpay-webhook-secret", "", "secret of the store's webhook POST /v1/payments/btcpay/webhook")
+}
+
+// provider is the BTCPay provider the flags describe, nil when none is set.
+func (c *btcpayConfig) provider(logger *slog.Logger) (*btcpay.Provider, error) {
+	set := 0
+	for _, v := range []string{c.url, c.apiKey, c.storeID, c.webhookSecret} {
+		if v != "" {
+			set++
+		}
+	}
+	if set == 0 {
+		return nil, nil
+	}
+	if set != 4 {
+		return nil, errors.New("--btcpay-url, --btcpay-api-key, --btcpay-store-id and --btcpay-webhook-secret go together: set all four or none")
+	}
+	if u, err := url.Parse(c.url); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("--btcpay-url %q is not an http(s) URL", c.url)
+	}
+	p := btcpay.New(c.url, c.apiKey, c.storeID, c.webhookSecret)
+	p.Logger = logger
+	return p, nil
 }
