@@ -113,7 +113,7 @@ type notification struct {
 	DeliveryID         string `json:"deliveryId"`
 	WebhookID          string `json:"webhookId"`
 	OriginalDeliveryID string `json:"originalDeliveryId"`
-	// Versions before 1.1 misspelt originalDeliveryId this way.
+	// Older versions of BTCPay Server misspelt originalDeliveryId this way.
 	OldOriginalDeliveryID string         `json:"orignalDeliveryId"`
 	IsRedelivery          bool           `json:"isRedelivery"`
 	Type                  string         `json:"type"`
