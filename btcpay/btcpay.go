@@ -41,7 +41,14 @@ type Provider struct {
 // the store's webhook that points at POST /v1/payments/btcpay/webhook.
 func New(baseURL, apiKey, storeID, webhookSecret string) *Provider {
 	return &Provider{base: strings.TrimRight(baseURL, "/"), apiKey: apiKey, storeID: storeID, webhookSecret: webhookSecret,
-		client: &http.Client{Timeout: 20 * time.Second}}
+		client: &http.Client{Timeout: 20 * time.Second, CheckRedirect: refuseRedirect}}
+}
+
+// refuseRedirect stops at a redirect, which would turn a POST into a GET (an
+// http:// URL sent to https://, say): the operator should configure the URL
+// it leads to.
+func refuseRedirect(r *http.Request, _ []*http.Request) error {
+	return fmt.Errorf("BTCPay Server redirected to %s://%s%s: configure that URL", r.URL.Scheme, r.URL.Host, r.URL.Path)
 }
 
 // Name is how deposits name this provider.
@@ -114,12 +121,14 @@ type notification struct {
 	WebhookID          string `json:"webhookId"`
 	OriginalDeliveryID string `json:"originalDeliveryId"`
 	// Older versions of BTCPay Server misspelt originalDeliveryId this way.
-	OldOriginalDeliveryID string         `json:"orignalDeliveryId"`
-	IsRedelivery          bool           `json:"isRedelivery"`
-	Type                  string         `json:"type"`
-	StoreID               string         `json:"storeId"`
-	InvoiceID             string         `json:"invoiceId"`
-	Metadata              map[string]any `json:"metadata"`
+	OldOriginalDeliveryID string `json:"orignalDeliveryId"`
+	IsRedelivery          bool   `json:"isRedelivery"`
+	Type                  string `json:"type"`
+	StoreID               string `json:"storeId"`
+	InvoiceID             string `json:"invoiceId"`
+	// Metadata is the invoice's, in invoice notifications; it is read only for
+	// the deposit's id, and leniently: other notifications may carry another shape.
+	Metadata json.RawMessage `json:"metadata"`
 }
 
 // id identifies the notification across its redeliveries: BTCPay gives every
@@ -152,8 +161,10 @@ func (p *Provider) ParseEvent(ctx context.Context, payload []byte, h http.Header
 	if n.id() == "" || n.Type == "" {
 		return nil, fetchsms.Errorf(fetchsms.EINVALID, "the notification has no deliveryId or no type")
 	}
+	var metadata map[string]any
+	json.Unmarshal(n.Metadata, &metadata) // anything but an object: no deposit named
 	out := &fetchsms.PaymentEvent{Provider: "btcpay", ID: n.id(), Type: n.Type, Payload: payload,
-		DepositID: orderID(n.Metadata), ProviderRef: n.InvoiceID}
+		DepositID: orderID(metadata), ProviderRef: n.InvoiceID}
 	if n.StoreID != p.storeID {
 		out.DepositID, out.ProviderRef = "", ""
 		return out, nil // another store's: not ours to act on

@@ -92,6 +92,15 @@ func TestBeginRequest(t *testing.T) {
 func TestBeginFailuresAreUpstream(t *testing.T) {
 	status, answer := http.StatusInternalServerError, `{"code": "oops", "message": "boom"}`
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A redirect leads to a good answer: following it would be wrong.
+		if strings.HasPrefix(r.URL.Path, "/moved/") {
+			w.Write([]byte(`{"id": "Inv1", "checkoutLink": "https://btcpay.example/i/Inv1"}`))
+			return
+		}
+		if status == http.StatusMovedPermanently {
+			http.Redirect(w, r, "/moved"+r.URL.Path, status)
+			return
+		}
 		w.WriteHeader(status)
 		w.Write([]byte(answer))
 	}))
@@ -113,6 +122,8 @@ func TestBeginFailuresAreUpstream(t *testing.T) {
 	check("no checkout link")
 	answer = `<html>`
 	check("not JSON")
+	status = http.StatusMovedPermanently
+	check("redirected")
 	srv.Close()
 	check("unreachable")
 
@@ -249,6 +260,11 @@ func TestParseEvent(t *testing.T) {
 	if ev, err := signed(`{"deliveryId": "D1", "type": "InvoiceSettled", "storeId": "` + storeID + `", "invoiceId": "Nope", "metadata": {"orderId": "dep-paid"}}`); err != nil ||
 		ev.Outcome != "" || ev.DepositID != "" || ev.ID != "D1" {
 		t.Errorf("an unknown invoice: %+v %v", ev, err)
+	}
+	// Metadata of another shape names no deposit, and is no reason to refuse.
+	if ev, err := signed(`{"deliveryId": "D5", "type": "SubscriberCreated", "storeId": "` + storeID + `", "metadata": ["x"]}`); err != nil ||
+		ev.Outcome != "" || ev.DepositID != "" {
+		t.Errorf("metadata of another shape: %+v %v", ev, err)
 	}
 	// Old versions spelt originalDeliveryId orignalDeliveryId.
 	if ev, err := signed(`{"deliveryId": "D2", "orignalDeliveryId": "D0", "isRedelivery": true, "type": "InvoiceCreated", "storeId": "` + storeID + `"}`); err != nil || ev.ID != "D0" {
