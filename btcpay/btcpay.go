@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -32,6 +33,7 @@ type Provider struct {
 	storeID       string
 	webhookSecret string
 	client        *http.Client
+	refunding     sync.Mutex // one refund at a time: see Refund
 	// Logger notes each refund's pull payment; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -233,6 +235,7 @@ func checkSignature(secret string, payload []byte, header string) error {
 // pullPayment is the part of a Greenfield pull payment that Refund reads.
 type pullPayment struct {
 	ID       string `json:"id"`
+	Name     string `json:"name"`
 	Amount   string `json:"amount"`
 	Currency string `json:"currency"`
 }
@@ -246,21 +249,43 @@ type pullPayment struct {
 // create pull payments the claim needs no approval (Fiat would fix the dollars
 // and convert only when the payout is sent, leaving the rate to move meanwhile,
 // and every claim waits for staff to approve it).
+//
+// BTCPay takes no idempotency key, and refunds an invoice as often as it is
+// asked: the pull payment is named after the deposit, and a refund whose pull
+// payment the store already has is not made again (a retry after an answer
+// that was lost, or the wallet's update that failed). Refunds are serialised in
+// this process, so that two at once cannot both miss the other's.
 func (p *Provider) Refund(ctx context.Context, d *fetchsms.Deposit) error {
+	fail := func(err error) error {
+		return &fetchsms.Error{Code: fetchsms.EUPSTREAM, Message: refundFailed, Op: "btcpay.Refund", Err: err}
+	}
 	if d.ProviderRef == "" {
-		return &fetchsms.Error{Code: fetchsms.EUPSTREAM, Message: refundFailed, Op: "btcpay.Refund", Err: errors.New("the deposit has no invoice")}
+		return fail(errors.New("the deposit has no invoice"))
+	}
+	p.refunding.Lock()
+	defer p.refunding.Unlock()
+	name := "Fetch SMS refund of deposit " + d.ID
+	var made []pullPayment
+	if err := p.call(ctx, http.MethodGet, p.storePath("pull-payments")+"?includeArchived=true", nil, &made); err != nil {
+		return fail(err)
+	}
+	for _, pp := range made {
+		if pp.Name == name {
+			p.logger().Info("btcpay refund made before", "deposit", d.ID, "invoice", d.ProviderRef, "pull_payment", pp.ID)
+			return nil
+		}
 	}
 	req := map[string]any{
 		"refundVariant": "CurrentRate",
-		"name":          "Fetch SMS refund of deposit " + d.ID,
+		"name":          name,
 		"description":   "Refund of a " + fetchsms.Dollars(d.AmountCents) + " Fetch SMS wallet top-up",
 	}
 	var pp pullPayment
 	if err := p.call(ctx, http.MethodPost, p.storePath("invoices", d.ProviderRef, "refund"), req, &pp); err != nil {
-		return &fetchsms.Error{Code: fetchsms.EUPSTREAM, Message: refundFailed, Op: "btcpay.Refund", Err: err}
+		return fail(err)
 	}
 	if pp.ID == "" {
-		return &fetchsms.Error{Code: fetchsms.EUPSTREAM, Message: refundFailed, Op: "btcpay.Refund", Err: errors.New("refund answered without a pull payment id")}
+		return fail(errors.New("refund answered without a pull payment id"))
 	}
 	// The pull payment's link lets whoever holds it claim the money: it is not logged.
 	p.logger().Info("btcpay refund", "deposit", d.ID, "invoice", d.ProviderRef, "pull_payment", pp.ID, "amount", pp.Amount, "currency", pp.Currency)
@@ -291,8 +316,9 @@ type apiError struct {
 
 func (e *apiError) Error() string { return fmt.Sprintf("answered %d: %s", e.status, e.body) }
 
-// maxAnswer bounds what is read of one answer of BTCPay Server.
-const maxAnswer = 1 << 20
+// maxAnswer bounds what is read of one answer of BTCPay Server (the store's
+// pull payments are a list).
+const maxAnswer = 16 << 20
 
 // call sends a Greenfield request (in as JSON, when not nil) with the API key
 // and decodes a 2xx answer into out. The key is never part of an error.

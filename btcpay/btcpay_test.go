@@ -301,6 +301,20 @@ func TestRefund(t *testing.T) {
 	if l := log.String(); !strings.Contains(l, rs[0].PullPaymentID) || strings.Contains(l, "pull-payments/") || strings.Contains(l, apiKey) {
 		t.Errorf("the refund's log line: %s", l)
 	}
+	// Asked again (an answer lost, a retry): the store has the deposit's pull
+	// payment, so nothing more is refunded.
+	if err := p.Refund(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	if rs := api.Refunds(); len(rs) != 1 || !strings.Contains(log.String(), "made before") {
+		t.Fatalf("refunds after a retry: %+v", rs)
+	}
+	// Another deposit of the same store is refunded on its own.
+	inv2 := begin(t, p, "dep-2", 1000)
+	api.Settle(inv2)
+	if err := p.Refund(context.Background(), &fetchsms.Deposit{ID: "dep-2", AmountCents: 1000, ProviderRef: inv2}); err != nil || len(api.Refunds()) != 2 {
+		t.Fatalf("a second deposit's refund: %v, %+v", err, api.Refunds())
+	}
 
 	api.SetFail(true)
 	if err := p.Refund(context.Background(), d); fetchsms.ErrorCode(err) != fetchsms.EUPSTREAM {
@@ -309,20 +323,27 @@ func TestRefund(t *testing.T) {
 	if err := p.Refund(context.Background(), &fetchsms.Deposit{ID: "dep-2", AmountCents: 100}); fetchsms.ErrorCode(err) != fetchsms.EUPSTREAM {
 		t.Errorf("refund of a deposit without an invoice: %v", err)
 	}
-	if len(api.Refunds()) != 1 {
+	if len(api.Refunds()) != 2 {
 		t.Errorf("refunds: %+v", api.Refunds())
 	}
 }
 
-// TestRefundRequest: the refund is a POST of the store's invoice, with the key.
+// TestRefundRequest: the refund looks for the deposit's pull payment among the
+// store's, archived ones included, then POSTs the refund of the store's
+// invoice, with the key.
 func TestRefundRequest(t *testing.T) {
 	var mu sync.Mutex
-	var path, auth string
+	var paths []string
+	var auth string
 	var body map[string]any
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
-		path, auth = r.Method+" "+r.URL.Path, r.Header.Get("Authorization")
+		paths, auth = append(paths, r.Method+" "+r.URL.RequestURI()), r.Header.Get("Authorization")
+		if r.Method == http.MethodGet {
+			w.Write([]byte(`[{"id": "PP0", "name": "Fetch SMS refund of deposit dep-0"}]`))
+			return
+		}
 		json.NewDecoder(r.Body).Decode(&body)
 		w.Write([]byte(`{"id": "PP1", "viewLink": "https://btcpay.example/pull-payments/PP1"}`))
 	}))
@@ -334,8 +355,9 @@ func TestRefundRequest(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if path != "POST /api/v1/stores/"+storeID+"/invoices/Inv1/refund" || auth != "token "+apiKey || body["refundVariant"] != "CurrentRate" {
-		t.Errorf("refund request: %s %s %v", path, auth, body)
+	want := []string{"GET /api/v1/stores/" + storeID + "/pull-payments?includeArchived=true", "POST /api/v1/stores/" + storeID + "/invoices/Inv1/refund"}
+	if !reflect.DeepEqual(paths, want) || auth != "token "+apiKey || body["refundVariant"] != "CurrentRate" || body["name"] != "Fetch SMS refund of deposit dep-1" {
+		t.Errorf("refund requests: %q %s %v", paths, auth, body)
 	}
 }
 

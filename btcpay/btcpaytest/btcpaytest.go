@@ -1,6 +1,6 @@
 // Package btcpaytest is a local stand-in of the part of BTCPay Server's
 // Greenfield API that the server uses (creating and reading a store's invoices,
-// refunding them), with the invoice's hosted checkout page, and it sends
+// refunding them, listing the refunds' pull payments), with the invoice's hosted checkout page, and it sends
 // notifications signed as BTCPay Server signs them, for tests: point serve
 // --btcpay-url at Server.URL.
 package btcpaytest
@@ -71,6 +71,7 @@ func New(t testing.TB, apiKey, storeID string) *Server {
 	mux.HandleFunc("POST /api/v1/stores/{storeId}/invoices", s.api(s.createInvoice))
 	mux.HandleFunc("GET /api/v1/stores/{storeId}/invoices/{invoiceId}", s.api(s.getInvoice))
 	mux.HandleFunc("POST /api/v1/stores/{storeId}/invoices/{invoiceId}/refund", s.api(s.refund))
+	mux.HandleFunc("GET /api/v1/stores/{storeId}/pull-payments", s.api(s.pullPayments))
 	mux.HandleFunc("GET /i/{invoiceId}", s.checkoutPage)
 	mux.HandleFunc("POST /i/{invoiceId}/pay", s.pay)
 	s.Server = httptest.NewServer(mux)
@@ -248,11 +249,31 @@ func (s *Server) refund(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "non-refundable", "Cannot refund this invoice")
 		return
 	}
-	id := randomID()
-	s.refunds = append(s.refunds, Refund{InvoiceID: inv.ID, Request: req, PullPaymentID: id})
-	name, _ := req["name"].(string)
-	writeJSON(w, http.StatusOK, map[string]any{"id": id, "name": name, "currency": "BTC", "amount": "0.00041000",
-		"archived": false, "autoApproveClaims": true, "viewLink": s.URL + "/pull-payments/" + id})
+	r2 := Refund{InvoiceID: inv.ID, Request: req, PullPaymentID: randomID()}
+	s.refunds = append(s.refunds, r2)
+	writeJSON(w, http.StatusOK, s.pullPaymentJSON(r2))
+}
+
+// pullPaymentJSON is a refund's pull payment as Greenfield shows it (PullPaymentData).
+func (s *Server) pullPaymentJSON(r Refund) map[string]any {
+	name, _ := r.Request["name"].(string)
+	if name == "" {
+		name = "Refund " + r.InvoiceID
+	}
+	description, _ := r.Request["description"].(string)
+	return map[string]any{"id": r.PullPaymentID, "name": name, "description": description, "currency": "BTC", "amount": "0.00041000",
+		"archived": false, "autoApproveClaims": true, "viewLink": s.URL + "/pull-payments/" + r.PullPaymentID}
+}
+
+// pullPayments lists the store's pull payments: its refunds', newest first.
+func (s *Server) pullPayments(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	out := make([]map[string]any, 0, len(s.refunds))
+	for i := len(s.refunds) - 1; i >= 0; i-- {
+		out = append(out, s.pullPaymentJSON(s.refunds[i]))
+	}
+	s.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
 }
 
 var checkoutTemplate = template.Must(template.New("checkout").Parse(`<!doctype html>
