@@ -234,6 +234,20 @@ func TestBTCPayDeposits(t *testing.T) {
 		if b := s.balance(t, sess); b != 5000 {
 			t.Errorf("balance %d after a sandbox deposit, want 5000", b)
 		}
+		// An admin refunds a paid deposit: BTCPay refunds the invoice as a pull
+		// payment at the current rate, the wallet gives the money up, once.
+		got := s.call(t, http.MethodPost, "/v1/admin/deposits/"+payID+"/refund", s.AdminSession, map[string]any{"reason": "customer asked"}, http.StatusOK)
+		if got["status"] != "refunded" || got["refunded_cents"] != 1000.0 {
+			t.Fatalf("refund = %v", got)
+		}
+		if r := api.Refunds(); len(r) != 1 || r[0].InvoiceID != pay || r[0].Request["refundVariant"] != "CurrentRate" {
+			t.Fatalf("refunds asked of BTCPay Server: %+v", r)
+		}
+		s.expect(t, http.MethodPost, "/v1/admin/deposits/"+payID+"/refund", s.AdminSession, nil, http.StatusConflict)
+		if b := s.balance(t, sess); b != 4000 || len(api.Refunds()) != 1 {
+			t.Fatalf("balance %d after the refund, want 4000; refunds %+v", b, api.Refunds())
+		}
+
 		// Without a provider, the first real one: BTCPay Server.
 		if d := s.call(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{"amount_cents": 1000}, http.StatusCreated); d["provider"] != "btcpay" {
 			t.Errorf("the default provider: %v", d)
