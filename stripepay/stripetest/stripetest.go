@@ -24,6 +24,7 @@ type API struct {
 
 	refunds  []map[string]string       // the form of each refund asked for
 	disputes map[string]map[string]any // dispute id → the dispute as Stripe holds it
+	hosted   *hosted                   // set by Hosted: sessions are paid on the stand-in (checkout.go)
 }
 
 // NewAPI starts a stand-in; it stops when the test ends.
@@ -48,6 +49,9 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	if a.serveRefundsAndDisputes(w, r) {
 		return
 	}
+	if a.serveHosted(w, r) {
+		return
+	}
 	if r.Method != http.MethodPost || r.URL.Path != "/v1/checkout/sessions" || !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer sk_") {
 		w.WriteHeader(http.StatusBadRequest)
 		w.Write([]byte(`{"error": {"type": "invalid_request_error", "message": "unexpected request"}}`))
@@ -68,7 +72,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := "cs_test_" + form["client_reference_id"]
-	json.NewEncoder(w).Encode(map[string]any{"id": id, "object": "checkout.session", "url": "https://checkout.stripe.test/c/pay/" + id,
+	json.NewEncoder(w).Encode(map[string]any{"id": id, "object": "checkout.session", "url": a.checkoutURL(id),
 		"client_reference_id": form["client_reference_id"], "currency": "usd", "payment_status": "unpaid",
 		"amount_total": json.Number(form["line_items[0][price_data][unit_amount]"])})
 }
