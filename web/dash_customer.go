@@ -21,9 +21,13 @@ func (s *Server) dashID(w http.ResponseWriter, r *http.Request, p *pageData, nam
 }
 
 // cursorOf reads ?cursor= for a page of a list; a bad one starts from the newest.
-func cursorOf(r *http.Request) fetchsms.Page {
-	p := fetchsms.Page{Limit: 25}
-	if c, err := strconv.ParseInt(r.URL.Query().Get("cursor"), 10, 64); err == nil && c > 0 {
+func cursorOf(r *http.Request) fetchsms.Page { return pageOf(r, "cursor", 25) }
+
+// pageOf reads the cursor of a page of limit items from the query parameter
+// param (a page with two lists pages each by its own).
+func pageOf(r *http.Request, param string, limit int) fetchsms.Page {
+	p := fetchsms.Page{Limit: limit}
+	if c, err := strconv.ParseInt(r.URL.Query().Get(param), 10, 64); err == nil && c > 0 {
 		p.Cursor = c
 	}
 	return p
@@ -259,21 +263,25 @@ func (s *Server) dashCancelRental(w http.ResponseWriter, r *http.Request, p *pag
 }
 
 type walletView struct {
-	Balance  fetchsms.Cents
-	Entries  []*fetchsms.LedgerEntry
-	Next     int64
-	Presets  []int
-	Provider string
+	Balance      fetchsms.Cents
+	Entries      []*fetchsms.LedgerEntry
+	Next         int64
+	Deposits     []*fetchsms.Deposit
+	DepositsNext int64
+	Presets      []int
+	Providers    []string       // the server's payment providers, the default first
+	Return       *depositReturn // the deposit a provider sent the customer back with
 }
 
 func (s *Server) dashWallet(w http.ResponseWriter, r *http.Request, p *pageData) {
-	v := &walletView{Presets: []int{10, 25, 50, 100}}
-	if names := s.App.PaymentProviders(); len(names) > 0 {
-		v.Provider = names[0]
-	}
+	v := &walletView{Presets: []int{10, 25, 50, 100}, Providers: s.App.PaymentProviders()}
 	var err error
-	if v.Balance, err = s.App.Balance(r.Context(), p.User.ID); err == nil {
-		v.Entries, v.Next, err = s.App.Ledger(r.Context(), p.User.ID, cursorOf(r))
+	if v.Return, err = s.depositReturn(r, p.User.ID); err == nil {
+		if v.Balance, err = s.App.Balance(r.Context(), p.User.ID); err == nil {
+			if v.Entries, v.Next, err = s.App.Ledger(r.Context(), p.User.ID, cursorOf(r)); err == nil {
+				v.Deposits, v.DepositsNext, err = s.App.Deposits(r.Context(), p.User.ID, pageOf(r, depositsCursor, 10))
+			}
+		}
 	}
 	if err != nil {
 		s.pageError(w, r, p, err)
@@ -313,7 +321,11 @@ func parseDollars(s string) (fetchsms.Cents, bool) {
 func (s *Server) dashDeposit(w http.ResponseWriter, r *http.Request, p *pageData) {
 	// The bounds are App.Deposit's (MinDeposit, MaxDeposit); this is their wording for a form.
 	badAmount := fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Enter an amount from $1.00 to $10,000.00.")
-	amount, ok := parseDollars(r.PostFormValue("amount"))
+	in := r.PostFormValue("preset") // a quick amount's button, else the amount field
+	if in == "" {
+		in = r.PostFormValue("amount")
+	}
+	amount, ok := parseDollars(in)
 	if !ok {
 		redirectErr(w, r, "/dashboard/wallet", badAmount)
 		return
@@ -322,14 +334,19 @@ func (s *Server) dashDeposit(w http.ResponseWriter, r *http.Request, p *pageData
 		redirectErr(w, r, "/dashboard/wallet", fetchsms.Errorf(fetchsms.ECONFLICT, "Deposits are not configured on this server."))
 		return
 	}
-	d, err := s.App.Deposit(r.Context(), p.User.ID, r.PostFormValue("provider"), amount, baseURL(r)+"/dashboard/wallet")
+	provider := r.PostFormValue("provider")
+	if provider != "" && s.App.PaymentProvider(provider) == nil {
+		redirectErr(w, r, "/dashboard/wallet", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Choose how to pay from the list."))
+		return
+	}
+	d, err := s.App.Deposit(r.Context(), p.User.ID, provider, amount, baseURL(r)+"/dashboard/wallet")
 	switch {
 	case fetchsms.ErrorCode(err) == fetchsms.EUNPROCESSABLE: // out of the bounds App.Deposit keeps
 		redirectErr(w, r, "/dashboard/wallet", badAmount)
 	case err != nil:
 		redirectErr(w, r, "/dashboard/wallet", err)
 	case d.Status == fetchsms.DepositPending && d.CheckoutURL != "":
-		http.Redirect(w, r, d.CheckoutURL, http.StatusSeeOther) // the provider's own page
+		s.dashCheckout(w, r, p, d) // on to the provider's own page
 	case d.Status == fetchsms.DepositPending:
 		redirect(w, r, "/dashboard/wallet", "Deposit started. Your balance updates when the payment clears.")
 	default:

@@ -41,6 +41,7 @@ type pageData struct {
 	FlashErr string
 	Sandbox  bool
 	Now      time.Time // business time
+	Refresh  string    // a URL the page moves on to at once (meta refresh)
 	Data     any
 }
 
@@ -49,6 +50,10 @@ func (p *pageData) IsAdmin() bool { return p.User != nil && p.User.Role == fetch
 
 var dashFuncs = template.FuncMap{
 	"dollars": dollarsText,
+	// Payments (dash_payments.go).
+	"providerLabel": providerLabel,
+	"providerBrand": providerBrand,
+	"depositStatus": depositStatusLabel,
 	// amount shows cents as a form value in dollars: "0.35".
 	"amount": func(c fetchsms.Cents) string { return fmt.Sprintf("%d.%02d", c/100, c%100) },
 	"signed": func(c fetchsms.Cents) string {

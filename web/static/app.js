@@ -40,6 +40,41 @@
     }, 2000);
   }
 
+  // A deposit back from its provider: <section data-deposit-poll="/v1/wallet/deposits/ID">
+  // asks the API about it every 1.5 s (a read: the session cookie is enough, no
+  // CSRF token) for two minutes at most. Once it is no longer pending, the parts
+  // of the page marked data-live (this box, the balance, the lists) are replaced
+  // by the server's fresh ones, without reloading the page. Past two minutes the
+  // box's [data-slow] note replaces its [data-waiting] one.
+  function pollDeposit(el, until) {
+    until = until || Date.now() + 120000;
+    var later = function () {
+      if (Date.now() < until) { setTimeout(check, 1500); return; }
+      el.querySelectorAll("[data-waiting]").forEach(function (n) { n.hidden = true; });
+      el.querySelectorAll("[data-slow]").forEach(function (n) { n.hidden = false; });
+    };
+    var check = function () {
+      fetch(el.dataset.depositPoll, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+        .then(function (d) { if (d.status === "pending") later(); else refreshLive(until); })
+        .catch(later);
+    };
+    setTimeout(check, 1500);
+  }
+  function refreshLive(until) {
+    fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        document.querySelectorAll("[data-live][id]").forEach(function (old) {
+          var next = fresh.getElementById(old.id);
+          if (next) old.replaceWith(document.importNode(next, true));
+        });
+        document.querySelectorAll("[data-deposit-poll]").forEach(function (el) { pollDeposit(el, until); });
+      })
+      .catch(function () { if (Date.now() < until) setTimeout(function () { refreshLive(until); }, 3000); });
+  }
+
   // Copy buttons: <button data-copy="#id"> copies the element's text.
   function bindCopy(root) {
     root.querySelectorAll("[data-copy]").forEach(function (btn) {
@@ -89,4 +124,5 @@
   bindCopy(document);
   bindFilters(document);
   document.querySelectorAll("[data-poll]").forEach(startPolling);
+  document.querySelectorAll("[data-deposit-poll]").forEach(function (el) { pollDeposit(el); });
 })();
