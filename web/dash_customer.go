@@ -283,12 +283,7 @@ func (s *Server) dashWallet(w http.ResponseWriter, r *http.Request, p *pageData)
 			}
 		}
 	}
-	if err != nil {
-		s.pageError(w, r, p, err)
-		return
-	}
-	p.Title, p.Data = "Wallet", v
-	s.render(w, r, http.StatusOK, "wallet", p)
+	s.show(w, r, p, err, "wallet", "Wallet", v)
 }
 
 // parseDollars reads an amount such as "25", "25.5" or "$1,000.00" as cents.

@@ -3,13 +3,14 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"strings"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/google/uuid"
 )
 
 // Payments on the dashboard: the wallet's deposits and the page a provider sends
-// the customer back to.
+// the customer back to; for admins, every deposit and the providers' events.
 
 // depositsCursor is the wallet page's query parameter of its deposits' page (the
 // ledger pages by "cursor").
@@ -41,6 +42,10 @@ func providerBrand(name string) string {
 	}
 	return name
 }
+
+// idEnd is the random end of an id, to tell ids apart in a list (a UUIDv7's
+// first part is the time it was made: the same for ids made within a minute).
+func idEnd(id string) string { return id[strings.LastIndex(id, "-")+1:] }
 
 // depositStatusLabel words a deposit's status for its badge.
 func depositStatusLabel(status string) string {
@@ -102,4 +107,51 @@ func (s *Server) dashCheckout(w http.ResponseWriter, r *http.Request, p *pageDat
 	}
 	p.Title, p.Refresh, p.Data = "Taking you to "+providerBrand(d.Provider), d.CheckoutURL, &checkoutView{Deposit: d, URL: d.CheckoutURL}
 	s.render(w, r, http.StatusOK, "checkout", p)
+}
+
+type adminDepositsView struct {
+	Deposits []*fetchsms.Deposit
+	Emails   map[string]string // user id → email
+	Next     int64
+}
+
+// adminDeposits lists every customer's deposits, newest first.
+func (s *Server) adminDeposits(w http.ResponseWriter, r *http.Request, p *pageData) {
+	v := &adminDepositsView{Emails: map[string]string{}}
+	var err error
+	if v.Deposits, v.Next, err = s.App.AllDeposits(r.Context(), cursorOf(r)); err == nil {
+		for _, d := range v.Deposits {
+			if _, seen := v.Emails[d.UserID]; seen {
+				continue
+			}
+			u, uerr := s.App.UserByID(r.Context(), d.UserID)
+			if fetchsms.ErrorCode(uerr) == fetchsms.ENOTFOUND {
+				v.Emails[d.UserID] = "" // the page shows the id
+				continue
+			} else if uerr != nil {
+				err = uerr
+				break
+			}
+			v.Emails[d.UserID] = u.Email
+		}
+	}
+	s.show(w, r, p, err, "admin_payments", "Payments", v)
+}
+
+type adminPaymentEventsView struct {
+	Events []*fetchsms.PaymentEvent
+	Next   int64
+}
+
+// adminPaymentEvents lists the providers' events and what became of each.
+func (s *Server) adminPaymentEvents(w http.ResponseWriter, r *http.Request, p *pageData) {
+	events, next, err := s.App.PaymentEvents(r.Context(), cursorOf(r))
+	s.show(w, r, p, err, "admin_payment_events", "Payment events", &adminPaymentEventsView{events, next})
+}
+
+// eventResultUsual reports whether a payment event's result is routine: anything
+// else ("amount mismatch: …", "unknown deposit", a dispute…) is for an admin to
+// look at.
+func eventResultUsual(result string) bool {
+	return result == "credited" || result == "duplicate" || result == "ignored"
 }

@@ -51,9 +51,11 @@ func (p *pageData) IsAdmin() bool { return p.User != nil && p.User.Role == fetch
 var dashFuncs = template.FuncMap{
 	"dollars": dollarsText,
 	// Payments (dash_payments.go).
-	"providerLabel": providerLabel,
-	"providerBrand": providerBrand,
-	"depositStatus": depositStatusLabel,
+	"providerLabel":    providerLabel,
+	"providerBrand":    providerBrand,
+	"depositStatus":    depositStatusLabel,
+	"idEnd":            idEnd,
+	"eventResultUsual": eventResultUsual,
 	// amount shows cents as a form value in dollars: "0.35".
 	"amount": func(c fetchsms.Cents) string { return fmt.Sprintf("%d.%02d", c/100, c%100) },
 	"signed": func(c fetchsms.Cents) string {
@@ -97,6 +99,7 @@ var dashFuncs = template.FuncMap{
 	"short":     func(id string) string { return strings.SplitN(id, "-", 2)[0] },
 	"join":      strings.Join,
 	"hasPrefix": strings.HasPrefix,
+	"upper":     strings.ToUpper,
 	"list":      func(v ...string) []string { return v },
 	"lastAttempt": func(h []fetchsms.DeliveryAttempt) *fetchsms.DeliveryAttempt {
 		if len(h) == 0 {
@@ -171,6 +174,16 @@ func (d *dashTemplates) load() error {
 // render writes a whole page (the layout around the page's "content").
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *pageData) {
 	s.renderTemplate(w, r, status, name, "layout", p)
+}
+
+// show renders a page with its data, or the error that kept it from being read.
+func (s *Server) show(w http.ResponseWriter, r *http.Request, p *pageData, err error, page, title string, data any) {
+	if err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
+	p.Title, p.Data = title, data
+	s.render(w, r, http.StatusOK, page, p)
 }
 
 // renderTemplate writes one named template of a page's set: the layout, or a

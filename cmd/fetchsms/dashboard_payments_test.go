@@ -158,6 +158,33 @@ func TestDashboardPayments(t *testing.T) {
 	if page := wallet(sess, "?deposits_cursor="+older[1]); strings.Count(page, "<tr data-deposit=") != 1 || !strings.Contains(page, "badge-succeeded") {
 		t.Fatalf("the second page of deposits:\n%s", page)
 	}
+
+	// A short payment is recorded, not credited, and stands out to admins.
+	short := s.call(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{"amount_cents": 5000}, http.StatusCreated)
+	event("evt_dash_short", "checkout.session.completed", str(t, short["id"]), "paid", 4000)
+
+	// Admins: every deposit with its customer, every event with its result.
+	if resp, _ := s.page(t, "GET", "/admin/payments", sess, nil, nil); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a customer on /admin/payments: %d", resp.StatusCode)
+	}
+	if resp, _ := s.page(t, "GET", "/admin/payment-events", sess, nil, nil); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("a customer on /admin/payment-events: %d", resp.StatusCode)
+	}
+	resp, body = s.page(t, "GET", "/admin/payments", s.AdminSession, nil, nil)
+	if resp.StatusCode != http.StatusOK || strings.Count(body, "<tr data-deposit=") != 12 || !strings.Contains(body, `<a href="/admin/users/`) ||
+		!strings.Contains(body, "@example.com</a>") || !strings.Contains(body, "cs_test_"+paid) {
+		t.Fatalf("/admin/payments: %d\n%s", resp.StatusCode, body)
+	}
+	resp, body = s.page(t, "GET", "/admin/payment-events", s.AdminSession, nil, nil)
+	rows := regexp.MustCompile(`(?s)<tr data-event="([^"]+)"( class="needs-look")?>`).FindAllStringSubmatch(body, -1)
+	look := map[string]bool{}
+	for _, r := range rows {
+		look[r[1]] = r[2] != ""
+	}
+	if resp.StatusCode != http.StatusOK || len(rows) != 3 || look["evt_dash_paid"] || !look["evt_dash_short"] || !look["evt_dash_expired"] ||
+		!strings.Contains(body, "amount mismatch") || !strings.Contains(body, "25.00 USD") {
+		t.Fatalf("/admin/payment-events: %d %v\n%s", resp.StatusCode, look, body)
+	}
 }
 
 // TestDashboardOneProvider: with a single payment provider the wallet offers no
