@@ -171,6 +171,18 @@ func follow(sel string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// adminLogin logs the browser's customer out and the sandbox's admin in.
+func adminLogin() []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.Submit(chromedp.CSS(`.who button`)),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), "admin@fetchsms.dev"),
+		chromedp.SendKeys(chromedp.ID("password"), "sandbox-admin"),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.ID("balance")),
+	}
+}
+
 // browserHook is a webhook endpoint on loopback that records what it receives.
 type browserHook struct {
 	mu     sync.Mutex
@@ -315,19 +327,13 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 	)
 
 	// Log out; the admin logs in and credits the customer.
-	step(t, ctx, "log out, log in as admin",
-		chromedp.Submit(css(`.who button`)),
-		chromedp.WaitVisible(id("email")),
-		chromedp.SendKeys(id("email"), "admin@fetchsms.dev"),
-		chromedp.SendKeys(id("password"), "sandbox-admin"),
-		chromedp.Submit(id("password")),
-		chromedp.WaitVisible(id("balance")),
+	step(t, ctx, "log out, log in as admin", append(adminLogin(),
 		chromedp.Navigate(base+"/admin/users"),
 		chromedp.WaitVisible(id("users")),
 		shot.take("admin-users"),
 		follow(fmt.Sprintf(`tr[data-name=%q] a`, email)),
 		chromedp.WaitVisible(id("adj-amount")),
-	)
+	)...)
 	before := read(t, ctx, "balance before", chromedp.Text(id("user-balance")))
 	step(t, ctx, "adjust balance",
 		chromedp.SendKeys(id("adj-amount"), "5.00"),
