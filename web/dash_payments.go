@@ -155,3 +155,43 @@ func (s *Server) adminPaymentEvents(w http.ResponseWriter, r *http.Request, p *p
 func eventResultUsual(result string) bool {
 	return result == "credited" || result == "duplicate" || result == "ignored"
 }
+
+// adminRefundDeposit refunds a credited deposit through its provider
+// (App.RefundDeposit) and goes back to the Payments page with what happened.
+func (s *Server) adminRefundDeposit(w http.ResponseWriter, r *http.Request, p *pageData) {
+	id := s.dashID(w, r, p, "id", "deposit")
+	if id == "" {
+		return
+	}
+	d, err := s.App.RefundDeposit(r.Context(), id, r.PostFormValue("reason"))
+	if err != nil {
+		redirectErr(w, r, "/admin/payments", err)
+		return
+	}
+	redirect(w, r, "/admin/payments", "Refunded "+dollarsText(d.RefundedCents)+" through "+providerLabel(d.Provider)+"; the wallet was debited.")
+}
+
+// adminSettleDeposit collects or forgives what a customer owes for a deposit
+// taken back (App.SettleDeposit).
+func (s *Server) adminSettleDeposit(w http.ResponseWriter, r *http.Request, p *pageData) {
+	id := s.dashID(w, r, p, "id", "deposit")
+	if id == "" {
+		return
+	}
+	action := r.PostFormValue("action")
+	d, err := s.App.SettleDeposit(r.Context(), id, action, r.PostFormValue("reason"))
+	if err != nil {
+		redirectErr(w, r, "/admin/payments", err)
+		return
+	}
+	msg := "Forgiven."
+	if action == fetchsms.SettleCollect {
+		msg = "Collected from the balance."
+	}
+	if d.OwedCents > 0 {
+		msg += " Still owed: " + dollarsText(d.OwedCents) + "."
+	} else {
+		msg += " Nothing is owed now; the customer can buy again."
+	}
+	redirect(w, r, "/admin/payments", msg)
+}

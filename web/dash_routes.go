@@ -57,6 +57,8 @@ func (s *Server) dashRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/users/{id}/disable", s.page(true, "admin_users", s.adminSetDisabled(true)))
 	mux.HandleFunc("POST /admin/users/{id}/enable", s.page(true, "admin_users", s.adminSetDisabled(false)))
 	mux.HandleFunc("GET /admin/payments", s.page(true, "admin_payments", s.adminDeposits))
+	mux.HandleFunc("POST /admin/deposits/{id}/refund", s.page(true, "admin_payments", s.adminRefundDeposit))
+	mux.HandleFunc("POST /admin/deposits/{id}/settle", s.page(true, "admin_payments", s.adminSettleDeposit))
 	mux.HandleFunc("GET /admin/payment-events", s.page(true, "admin_payment_events", s.adminPaymentEvents))
 	mux.HandleFunc("GET /admin/gateways", s.page(true, "admin_gateways", s.adminGateways))
 	mux.HandleFunc("POST /admin/gateways", s.page(true, "admin_gateways", s.adminCreateGateway))

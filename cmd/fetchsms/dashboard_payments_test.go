@@ -209,3 +209,70 @@ func TestDashboardOneProvider(t *testing.T) {
 		t.Fatalf("the sandbox deposit in the list:\n%s", body)
 	}
 }
+
+// TestDashboardAdminRefundsAndSettles: from the admin console's Payments page an
+// admin refunds a credited deposit through Stripe, and collects or forgives what
+// a customer owes after a dispute; each action answers with what happened.
+func TestDashboardAdminRefundsAndSettles(t *testing.T) {
+	t.Parallel()
+	const whsec = "whsec_dash_admin"
+	s, api, post := startStripeServer(t, engineSQLite, whsec)
+	sess, userID := s.signup(t)
+	admin := s.csrfOf(t, s.AdminSession)
+	deposit := func(amount int64, evt string) string {
+		t.Helper()
+		id := str(t, s.call(t, http.MethodPost, "/v1/wallet/deposits", sess, map[string]any{"amount_cents": amount}, http.StatusCreated)["id"])
+		if st, raw := post(stripetest.Event(t, whsec, evt, "checkout.session.completed", id, "paid", amount, time.Now())); st != http.StatusOK {
+			t.Fatalf("payment event: %d %s", st, raw)
+		}
+		return id
+	}
+	act := func(path string, form url.Values, want string) {
+		t.Helper()
+		form.Set("csrf_token", admin)
+		resp, _ := s.page(t, "POST", path, s.AdminSession, form, nil)
+		if got := flashOf(t, resp); !strings.Contains(got, want) {
+			t.Fatalf("POST %s: flash %q, want %q", path, got, want)
+		}
+	}
+	row := func(id string) string {
+		t.Helper()
+		_, body := s.page(t, "GET", "/admin/payments", s.AdminSession, nil, nil)
+		m := regexp.MustCompile(`(?s)<tr data-deposit="` + id + `">.*?</tr>`).FindString(body)
+		if m == "" {
+			t.Fatalf("no row for deposit %s:\n%s", id, body)
+		}
+		return m
+	}
+
+	d1 := deposit(2500, "evt_adm_1")
+	if !strings.Contains(row(d1), "/refund") {
+		t.Fatalf("a credited deposit offers no refund:\n%s", row(d1))
+	}
+	act("/admin/deposits/"+d1+"/refund", url.Values{"reason": {"asked"}}, "Refunded $25.00 through Card (Stripe)")
+	if b := s.balance(t, sess); b != 0 || len(api.Refunds()) != 1 || strings.Contains(row(d1), "/refund") {
+		t.Fatalf("after the refund: balance %d, refunds %v, row:\n%s", b, api.Refunds(), row(d1))
+	}
+	act("/admin/deposits/"+d1+"/refund", url.Values{}, "!") // refused: already refunded
+
+	// A dispute after the customer spent most of it: $7.00 owed.
+	d2 := deposit(1000, "evt_adm_2")
+	s.fund(t, userID, -700)
+	pi := stripetest.PaymentIntent(d2)
+	api.SetDispute("dp_adm", pi, "needs_response", 1000)
+	if st, raw := post(stripetest.DisputeEvent(t, whsec, "evt_adm_3", "charge.dispute.created", "dp_adm", pi, "needs_response", 1000, time.Now())); st != http.StatusOK {
+		t.Fatalf("dispute event: %d %s", st, raw)
+	}
+	if r := row(d2); !strings.Contains(r, "/settle") || !strings.Contains(r, "$7.00") {
+		t.Fatalf("an owing deposit offers no settling:\n%s", r)
+	}
+	s.fund(t, userID, 500)
+	act("/admin/deposits/"+d2+"/settle", url.Values{"action": {"collect"}, "reason": {"topped up"}}, "Still owed: $2.00.")
+	act("/admin/deposits/"+d2+"/settle", url.Values{"action": {"forgive"}, "reason": {"small"}}, "Nothing is owed now")
+	if strings.Contains(row(d2), "/settle") {
+		t.Fatalf("a settled deposit still offers settling:\n%s", row(d2))
+	}
+	if raw := s.expect(t, http.MethodPost, "/v1/verifications", sess, map[string]any{"service": "telegram"}, http.StatusPaymentRequired); !strings.Contains(raw, "insufficient balance") {
+		t.Fatalf("a purchase once settled (no longer paused, but $0.00): %s", raw)
+	}
+}
