@@ -66,10 +66,13 @@ const SessionLifetime = 30 * 24 * time.Hour
 
 // Gateway is an SMS gateway that posts inbound messages for its own numbers.
 type Gateway struct {
-	ID        string
-	Name      string
-	CreatedAt time.Time
-	Token     string // only set in the answer that creates it
+	ID         string
+	Name       string
+	CreatedAt  time.Time
+	Token      string    // only set in the answer that creates or rotates it
+	Disabled   bool      // its token is refused and its messages too
+	LastSeenAt time.Time // its last message or heartbeat; zero: never heard from
+	Signs      bool      // its token is kept (sealed) to check the signatures of signed gateway software
 }
 
 // Ledger entry kinds.

@@ -36,6 +36,7 @@ type App struct {
 	detector atomic.Pointer[detectorBox]
 	reloadMu sync.Mutex
 	payments []PaymentProvider // the first is the default; none: deposits are not configured
+	secrets  Sealer            // nil: secrets that must be read back are not kept
 
 	mu        sync.Mutex
 	listeners []func(context.Context, any)
@@ -56,11 +57,15 @@ type Options struct {
 	// Payments take customers' money into their wallets; the first is the
 	// default of a deposit that names none. None leaves deposits off.
 	Payments []PaymentProvider
+	// Secrets seals the secrets the server must read back (a gateway's token,
+	// which signs what the gateway sends); nil keeps none, and gateway
+	// software that signs its requests cannot be checked.
+	Secrets Sealer
 }
 
 // New returns the domain over an opened store.
 func New(ctx context.Context, store Store, o Options) (*App, error) {
-	a := &App{Store: store, clock: o.Clock, wall: o.WallClock, payments: o.Payments}
+	a := &App{Store: store, clock: o.Clock, wall: o.WallClock, payments: o.Payments, secrets: o.Secrets}
 	if a.clock == nil {
 		a.clock = SystemClock{}
 	}

@@ -1,6 +1,7 @@
 package fetchsms
 
 import (
+	"fmt"
 	"context"
 	"errors"
 	"sort"
@@ -22,6 +23,26 @@ type StockCounts struct {
 // NewNumber is a number joining the pool.
 type NewNumber struct {
 	ID, E164, AreaCode string
+	DeviceID           string // where it lives on its gateway ("" when not said)
+	SimSlot            int
+}
+
+// NumberImport is a number to add to a gateway's pool, with where it lives on
+// that gateway when the gateway's software names devices and SIM slots (or
+// ports) instead of numbers.
+type NumberImport struct {
+	E164     string
+	DeviceID string // "" when not said
+	SimSlot  int    // 1-based; 0 with no device
+}
+
+// PlainNumbers are numbers to import with no device or slot.
+func PlainNumbers(e164s []string) []NumberImport {
+	out := make([]NumberImport, len(e164s))
+	for i, n := range e164s {
+		out[i] = NumberImport{E164: n}
+	}
+	return out
 }
 
 // CatalogStore is the engine side of the catalog and the pool.
@@ -116,25 +137,42 @@ func (a *App) AreaCodes(ctx context.Context, mode string, service *Service) ([]s
 	return out, nil
 }
 
-// ImportNumbers adds E.164 numbers to a gateway's pool, all or nothing: any bad
-// number fails the whole import with EUNPROCESSABLE naming them (the first 20);
-// numbers already in the pool, or repeated, are skipped. An unknown gateway is
-// ENOTFOUND.
-func (a *App) ImportNumbers(ctx context.Context, gatewayID string, numbers []string) (added, skipped int, err error) {
+// ImportNumbers adds numbers to a gateway's pool, all or nothing: any bad
+// number, device or slot fails the whole import with EUNPROCESSABLE naming them
+// (the first 20); numbers already in the pool, or repeated, are skipped. Two
+// numbers in one device's slot are ECONFLICT. An unknown gateway is ENOTFOUND.
+func (a *App) ImportNumbers(ctx context.Context, gatewayID string, numbers []NumberImport) (added, skipped int, err error) {
 	var bad []string
 	seen := map[string]bool{}
+	slots := map[string]string{}
 	var clean []NewNumber
 	for _, n := range numbers {
-		if _, err := ParseE164(n); err != nil {
-			bad = append(bad, n)
+		if _, err := ParseE164(n.E164); err != nil {
+			bad = append(bad, n.E164)
 			continue
 		}
-		if seen[n] {
+		n.DeviceID = strings.TrimSpace(n.DeviceID)
+		switch {
+		case n.DeviceID == "" && n.SimSlot != 0:
+			bad = append(bad, n.E164+" (a sim_slot needs a device_id)")
+			continue
+		case n.DeviceID != "" && (n.SimSlot < 1 || n.SimSlot > 512 || len(n.DeviceID) > 200 || !printable(n.DeviceID)):
+			bad = append(bad, n.E164+" (device_id of 1–200 printable characters and sim_slot 1–512)")
+			continue
+		}
+		if seen[n.E164] {
 			skipped++
 			continue
 		}
-		seen[n] = true
-		clean = append(clean, NewNumber{ID: NewID(), E164: n, AreaCode: AreaCodeOf(n)})
+		seen[n.E164] = true
+		if n.DeviceID != "" {
+			at := fmt.Sprintf("%s slot %d", n.DeviceID, n.SimSlot)
+			if other, ok := slots[at]; ok {
+				return 0, 0, Errorf(ECONFLICT, "%s and %s are both in device %s; nothing imported", other, n.E164, at)
+			}
+			slots[at] = n.E164
+		}
+		clean = append(clean, NewNumber{ID: NewID(), E164: n.E164, AreaCode: AreaCodeOf(n.E164), DeviceID: n.DeviceID, SimSlot: n.SimSlot})
 	}
 	if len(bad) > 0 {
 		if len(bad) > 20 {
@@ -154,11 +192,24 @@ func (a *App) ImportNumbers(ctx context.Context, gatewayID string, numbers []str
 		added, err = tx.InsertNumbers(ctx, gatewayID, clean, now)
 		return err
 	})
+	if ErrorCode(err) == ECONFLICT {
+		return 0, 0, Errorf(ECONFLICT, "a device's SIM slot already holds another number of this gateway; nothing imported")
+	}
 	if err != nil {
 		return 0, 0, err
 	}
 	a.publish(ctx, StockChanged{})
 	return added, skipped + len(clean) - added, nil
+}
+
+// printable reports whether s has no control characters.
+func printable(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // NumberGateway returns the id of the gateway that owns a pool number, or ENOTFOUND.

@@ -139,15 +139,22 @@ type AccountTx interface {
 	LockAPIKey(ctx context.Context, userID, id string) (*APIKey, error)
 	// RevokeAPIKey marks the key revoked at now.
 	RevokeAPIKey(ctx context.Context, id string, now time.Time) error
-	// InsertGateway stores g (ID set by the caller) with its token's hash.
-	InsertGateway(ctx context.Context, g *Gateway, hash []byte) error
+	// InsertGateway stores g (ID set by the caller) with its token's hash and
+	// the token sealed ("" when the server keeps none).
+	InsertGateway(ctx context.Context, g *Gateway, hash []byte, sealed string) error
 	// LockGatewayByName returns the oldest gateway with this name; ErrNoRow when
 	// none. Transactions that ask for one name run one after the other to their
 	// end (on PostgreSQL, an advisory lock on the name), so of two that find none,
 	// the second sees the first's insert.
 	LockGatewayByName(ctx context.Context, name string) (*Gateway, error)
-	// SetGatewayToken replaces the gateway's token hash.
-	SetGatewayToken(ctx context.Context, id string, hash []byte) error
+	// SetGatewayToken replaces the gateway's token hash and sealed token; false
+	// when there is no such gateway.
+	SetGatewayToken(ctx context.Context, id string, hash []byte, sealed string) (bool, error)
+	// SetGatewayDisabled disables or enables a gateway; false when there is none.
+	SetGatewayDisabled(ctx context.Context, id string, disabled bool) (bool, error)
+	// TouchGateway notes that the gateway was heard from at now (never moving
+	// last_seen_at back).
+	TouchGateway(ctx context.Context, id string, now time.Time) error
 }
 
 // StoredCredential is a credential as an engine finds it by its token's hash,
@@ -178,6 +185,9 @@ type AccountStore interface {
 	ListAPIKeys(ctx context.Context, userID string) ([]*APIKey, error)
 	// ListGateways lists every gateway newest first, without their tokens.
 	ListGateways(ctx context.Context) ([]*Gateway, error)
+	// GatewaySecret returns the gateway's sealed token ("" when none is kept)
+	// and whether it is disabled; ErrNoRow when there is no such gateway.
+	GatewaySecret(ctx context.Context, id string) (sealed string, disabled bool, err error)
 	// LoadCredential returns the credential of kind whose token hash is hash;
 	// ErrNoRow when none.
 	LoadCredential(ctx context.Context, kind string, hash []byte) (*StoredCredential, error)
@@ -417,7 +427,8 @@ func (a *App) CreateGateway(ctx context.Context, name string) (*Gateway, error) 
 		return nil, err
 	}
 	g := &Gateway{ID: NewID(), Name: name, CreatedAt: a.credentialNow(), Token: NewToken(PrefixGateway)}
-	if err := a.update(ctx, "CreateGateway", func(tx Tx) error { return tx.InsertGateway(ctx, g, HashToken(g.Token)) }); err != nil {
+	g.Signs = a.secrets != nil
+	if err := a.update(ctx, "CreateGateway", func(tx Tx) error { return tx.InsertGateway(ctx, g, HashToken(g.Token), a.sealGatewayToken(g.ID, g.Token)) }); err != nil {
 		return nil, err
 	}
 	return g, nil
@@ -438,14 +449,15 @@ func (a *App) EnsureGateway(ctx context.Context, name string) (*Gateway, error) 
 	err = a.update(ctx, "EnsureGateway", func(tx Tx) error {
 		g, err := tx.LockGatewayByName(ctx, name)
 		if errors.Is(err, ErrNoRow) {
-			out, replaced = &Gateway{ID: NewID(), Name: name, CreatedAt: now, Token: token}, false
-			return tx.InsertGateway(ctx, out, HashToken(token))
+			out, replaced = &Gateway{ID: NewID(), Name: name, CreatedAt: now, Token: token, Signs: a.secrets != nil}, false
+			return tx.InsertGateway(ctx, out, HashToken(token), a.sealGatewayToken(out.ID, token))
 		} else if err != nil {
 			return err
 		}
-		g.Token = token
+		g.Token, g.Signs = token, a.secrets != nil
 		out, replaced = g, true
-		return tx.SetGatewayToken(ctx, g.ID, HashToken(token))
+		_, err = tx.SetGatewayToken(ctx, g.ID, HashToken(token), a.sealGatewayToken(g.ID, token))
+		return err
 	})
 	if err != nil {
 		return nil, err

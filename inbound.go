@@ -14,6 +14,11 @@ type InboundTx interface {
 	InboundSeen(ctx context.Context, gatewayID, gatewayMsgID string) (*InboundResult, error)
 	// InsertMessage stores m (ID set by the caller).
 	InsertMessage(ctx context.Context, m *Message) error
+	// InsertUnmatched keeps a message for no number of the gateway; a repeat
+	// (gateway, message id) changes nothing.
+	InsertUnmatched(ctx context.Context, m *UnmatchedMessage) error
+	// TouchGateway notes that the gateway was heard from at now.
+	TouchGateway(ctx context.Context, id string, now time.Time) error
 }
 
 // The inbound SMS pipeline, one transaction per message:
@@ -29,9 +34,10 @@ type InboundTx interface {
 //
 // A purchase found past its time is ended instead, as a read would.
 
-// ReceiveSMS stores an inbound SMS from a gateway and routes it. A repeated
-// (gateway, id) returns the first result and changes nothing. A number that is not
-// this gateway's own is ENOTFOUND.
+// ReceiveSMS stores an inbound SMS from a gateway and routes it, and notes that
+// the gateway was heard from. A repeated (gateway, id) returns the first result
+// and changes nothing. A number that is not this gateway's own (or a device slot
+// that holds none) is ENOTFOUND; the message is kept as unmatched for admins.
 func (a *App) ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (*InboundResult, error) {
 	now := a.now()
 	if in.ReceivedAt.IsZero() || in.ReceivedAt.After(now) {
@@ -54,7 +60,11 @@ func (a *App) ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (
 
 func (a *App) receive(ctx context.Context, gatewayID string, in InboundSMS, det Detection, now time.Time) (*InboundResult, error) {
 	var res *InboundResult
+	unmatched := false
 	err := a.update(ctx, "ReceiveSMS", func(tx Tx) error {
+		if err := tx.TouchGateway(ctx, gatewayID, a.wall.Now()); err != nil {
+			return err
+		}
 		seen, err := tx.InboundSeen(ctx, gatewayID, in.ID)
 		if err == nil {
 			res = seen
@@ -63,9 +73,16 @@ func (a *App) receive(ctx context.Context, gatewayID string, in InboundSMS, det 
 		if !errors.Is(err, ErrNoRow) {
 			return err
 		}
-		numberID, holder, err := tx.InboundNumber(ctx, gatewayID, in.To)
+		var numberID, holder string
+		if in.DeviceID != "" {
+			numberID, in.To, holder, err = tx.InboundNumberAt(ctx, gatewayID, in.DeviceID, in.SimSlot)
+		} else {
+			numberID, holder, err = tx.InboundNumber(ctx, gatewayID, in.To)
+		}
 		if errors.Is(err, ErrNoRow) {
-			return Errorf(ENOTFOUND, "%s is not a number of this gateway", in.To)
+			unmatched = true
+			return tx.InsertUnmatched(ctx, &UnmatchedMessage{GatewayID: gatewayID, GatewayMsgID: in.ID, To: in.To, DeviceID: in.DeviceID, SimSlot: in.SimSlot,
+				Sender: in.From, Body: in.Body, ReceivedAt: in.ReceivedAt, CreatedAt: now})
 		} else if err != nil {
 			return err
 		}
@@ -94,6 +111,12 @@ func (a *App) receive(ctx context.Context, gatewayID string, in InboundSMS, det 
 			Sender: in.From, Body: in.Body, Code: det.Code, DetectedService: det.ServiceID, ReceivedAt: in.ReceivedAt, CreatedAt: now,
 			VerificationID: res.VerificationID, RentalID: res.RentalID})
 	})
+	if err == nil && unmatched {
+		if in.DeviceID != "" {
+			return nil, Errorf(ENOTFOUND, "device %q slot %d holds no number of this gateway; the message is kept as unmatched", in.DeviceID, in.SimSlot)
+		}
+		return nil, Errorf(ENOTFOUND, "%s is not a number of this gateway; the message is kept as unmatched", in.To)
+	}
 	return res, err
 }
 

@@ -32,6 +32,9 @@ type NumberTx interface {
 	// InboundNumber returns the pool number e164 of gatewayID and its holder ("" when
 	// free); ErrNoRow when the gateway has no such number.
 	InboundNumber(ctx context.Context, gatewayID, e164 string) (numberID, holder string, err error)
+	// InboundNumberAt returns the gateway's number in a device's SIM slot or port
+	// (set at import), with its E.164 and holder; ErrNoRow when none.
+	InboundNumberAt(ctx context.Context, gatewayID, deviceID string, slot int) (numberID, e164, holder string, err error)
 }
 
 // VerificationUpdate moves a verification from one status to another. The move

@@ -146,6 +146,18 @@ type InboundLogEntry struct {
 	ReceivedAt      time.Time
 }
 
+// UnmatchedMessage is an SMS a gateway sent for no number of its own (an
+// unknown number, or a device slot that holds none), kept for admins.
+type UnmatchedMessage struct {
+	GatewayID, GatewayName string
+	GatewayMsgID           string
+	To                     string
+	DeviceID               string
+	SimSlot                int
+	Sender, Body           string
+	ReceivedAt, CreatedAt  time.Time
+}
+
 // Routed reports whether the message reached a verification or a rental.
 func (e *InboundLogEntry) Routed() bool { return e.VerificationID != "" || e.RentalID != "" }
 
@@ -173,6 +185,9 @@ type SupportStore interface {
 	// ListInboundMessages lists every stored inbound SMS newest first, routed or
 	// not, with the cursor of the next page.
 	ListInboundMessages(ctx context.Context, p Page) ([]*InboundLogEntry, int64, error)
+	// ListUnmatchedMessages lists the messages gateways sent for no number of
+	// theirs, newest first.
+	ListUnmatchedMessages(ctx context.Context, p Page) ([]*UnmatchedMessage, int64, error)
 }
 
 // SupportTx writes tickets, and the admins' switch of a pool number.

@@ -112,7 +112,9 @@ type Message struct {
 // InboundSMS is what a gateway posts.
 type InboundSMS struct {
 	ID         string
-	To         string
+	To         string // the receiving number; "" when DeviceID and SimSlot name it
+	DeviceID   string // the gateway's device and SIM slot (or port) it arrived on,
+	SimSlot    int    // as set at import, for software that names no number
 	From       string
 	Body       string
 	ReceivedAt time.Time // zero → now

@@ -59,9 +59,9 @@ func (t *ptx) RevokeAPIKey(ctx context.Context, id string, now time.Time) error 
 	return err
 }
 
-// InsertGateway stores g with its token's hash.
-func (t *ptx) InsertGateway(ctx context.Context, g *fetchsms.Gateway, hash []byte) error {
-	_, err := t.Exec(ctx, `INSERT INTO gateways (id, name, token_hash, created_at) VALUES ($1, $2, $3, $4)`, g.ID, g.Name, hash, sqlrows.Ms(g.CreatedAt))
+// InsertGateway stores g with its token's hash and its sealed token.
+func (t *ptx) InsertGateway(ctx context.Context, g *fetchsms.Gateway, hash []byte, sealed string) error {
+	_, err := t.Exec(ctx, `INSERT INTO gateways (id, name, token_hash, token_sealed, created_at) VALUES ($1, $2, $3, $4, $5)`, g.ID, g.Name, hash, sealed, sqlrows.Ms(g.CreatedAt))
 	return err
 }
 
@@ -76,9 +76,20 @@ func (t *ptx) LockGatewayByName(ctx context.Context, name string) (*fetchsms.Gat
 	return g, noRow(err)
 }
 
-// SetGatewayToken replaces the gateway's token hash.
-func (t *ptx) SetGatewayToken(ctx context.Context, id string, hash []byte) error {
-	_, err := t.Exec(ctx, `UPDATE gateways SET token_hash = $1 WHERE id = $2`, hash, id)
+// SetGatewayToken replaces the gateway's token hash and sealed token; false
+// when there is no such gateway.
+func (t *ptx) SetGatewayToken(ctx context.Context, id string, hash []byte, sealed string) (bool, error) {
+	return affected(t.Exec(ctx, `UPDATE gateways SET token_hash = $1, token_sealed = $2 WHERE id = $3`, hash, sealed, id))
+}
+
+// SetGatewayDisabled disables or enables a gateway; false when there is none.
+func (t *ptx) SetGatewayDisabled(ctx context.Context, id string, disabled bool) (bool, error) {
+	return affected(t.Exec(ctx, `UPDATE gateways SET disabled = $1 WHERE id = $2`, disabled, id))
+}
+
+// TouchGateway notes that the gateway was heard from at now.
+func (t *ptx) TouchGateway(ctx context.Context, id string, now time.Time) error {
+	_, err := t.Exec(ctx, `UPDATE gateways SET last_seen_at = $1 WHERE id = $2 AND (last_seen_at IS NULL OR last_seen_at < $1)`, sqlrows.Ms(now), id)
 	return err
 }
 
@@ -109,6 +120,15 @@ func (db *DB) ListAPIKeys(ctx context.Context, userID string) ([]*fetchsms.APIKe
 	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.APIKeyCols+` FROM api_keys WHERE user_id = $1 ORDER BY seq DESC LIMIT 500`, userID)
 	out, err := sqlrows.All(rows, err, sqlrows.ScanAPIKey)
 	return out, engineErr(err)
+}
+
+// GatewaySecret returns the gateway's sealed token ('' when none is kept) and
+// whether it is disabled, or ErrNoRow.
+func (db *DB) GatewaySecret(ctx context.Context, id string) (string, bool, error) {
+	var sealed string
+	var disabled bool
+	err := db.pool.QueryRow(ctx, `SELECT token_sealed, disabled FROM gateways WHERE id = $1`, id).Scan(&sealed, &disabled)
+	return sealed, disabled, engineErr(err)
 }
 
 // ListGateways returns every gateway, newest first.

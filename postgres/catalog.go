@@ -97,13 +97,16 @@ func (t *ptx) GatewayExists(ctx context.Context, id string) (bool, error) {
 // InsertNumbers adds numbers to a gateway's pool in one statement, skipping those
 // the pool holds (also when another server adds them at once).
 func (t *ptx) InsertNumbers(ctx context.Context, gatewayID string, numbers []fetchsms.NewNumber, now time.Time) (int, error) {
-	var ids, e164s, areas []string
+	var ids, e164s, areas, devices []string
+	var slots []int32
 	for _, n := range numbers {
 		ids, e164s, areas = append(ids, n.ID), append(e164s, n.E164), append(areas, n.AreaCode)
+		devices, slots = append(devices, n.DeviceID), append(slots, int32(n.SimSlot))
 	}
-	tag, err := t.Exec(ctx, `INSERT INTO numbers (id, e164, area_code, gateway_id, created_at)
-		SELECT id, e164, area_code, $4, $5 FROM unnest($1::text[], $2::text[], $3::text[]) AS t (id, e164, area_code)
-		ON CONFLICT (e164) DO NOTHING`, ids, e164s, areas, gatewayID, sqlrows.Ms(now))
+	tag, err := t.Exec(ctx, `INSERT INTO numbers (id, e164, area_code, device_id, sim_slot, gateway_id, created_at)
+		SELECT id, e164, area_code, device_id, sim_slot, $6, $7
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[]) AS t (id, e164, area_code, device_id, sim_slot)
+		ON CONFLICT (e164) DO NOTHING`, ids, e164s, areas, devices, slots, gatewayID, sqlrows.Ms(now))
 	return int(tag.RowsAffected()), err
 }
 

@@ -15,3 +15,11 @@ func (db *DB) ListInboundMessages(ctx context.Context, p fetchsms.Page) ([]*fetc
 	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanInboundLog)
 	return out, next, engineErr(err)
 }
+
+// ListUnmatchedMessages lists the messages gateways sent for no number of theirs, newest first.
+func (db *DB) ListUnmatchedMessages(ctx context.Context, p fetchsms.Page) ([]*fetchsms.UnmatchedMessage, int64, error) {
+	limit, before := sqlrows.PageArgs(p)
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.UnmatchedCols+sqlrows.UnmatchedFrom+` WHERE u.seq < $1 ORDER BY u.seq DESC LIMIT $2`, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanUnmatched)
+	return out, next, engineErr(err)
+}

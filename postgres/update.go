@@ -7,6 +7,7 @@ import (
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // ptx is one transaction of the domain's atomic steps.
@@ -56,4 +57,9 @@ func (t *ptx) ServiceByRef(ctx context.Context, ref string) (*fetchsms.Service, 
 func (t *ptx) ServiceByID(ctx context.Context, id int) (*fetchsms.Service, error) {
 	s, err := sqlrows.ScanService(t.QueryRow(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE id = $1`, id))
 	return s, noRow(err)
+}
+
+// affected tells whether a statement changed a row.
+func affected(tag pgconn.CommandTag, err error) (bool, error) {
+	return err == nil && tag.RowsAffected() > 0, err
 }

@@ -58,9 +58,9 @@ func (t *wtx) RevokeAPIKey(ctx context.Context, id string, now time.Time) error 
 	return err
 }
 
-// InsertGateway stores g with its token's hash.
-func (t *wtx) InsertGateway(ctx context.Context, g *fetchsms.Gateway, hash []byte) error {
-	_, err := t.ExecContext(ctx, `INSERT INTO gateways (id, name, token_hash, created_at) VALUES (?, ?, ?, ?)`, g.ID, g.Name, hash, sqlrows.Ms(g.CreatedAt))
+// InsertGateway stores g with its token's hash and its sealed token.
+func (t *wtx) InsertGateway(ctx context.Context, g *fetchsms.Gateway, hash []byte, sealed string) error {
+	_, err := t.ExecContext(ctx, `INSERT INTO gateways (id, name, token_hash, token_sealed, created_at) VALUES (?, ?, ?, ?, ?)`, g.ID, g.Name, hash, sealed, sqlrows.Ms(g.CreatedAt))
 	return err
 }
 
@@ -71,9 +71,20 @@ func (t *wtx) LockGatewayByName(ctx context.Context, name string) (*fetchsms.Gat
 	return g, noRow(err)
 }
 
-// SetGatewayToken replaces the gateway's token hash.
-func (t *wtx) SetGatewayToken(ctx context.Context, id string, hash []byte) error {
-	_, err := t.ExecContext(ctx, `UPDATE gateways SET token_hash = ? WHERE id = ?`, hash, id)
+// SetGatewayToken replaces the gateway's token hash and sealed token; false
+// when there is no such gateway.
+func (t *wtx) SetGatewayToken(ctx context.Context, id string, hash []byte, sealed string) (bool, error) {
+	return affected(t.ExecContext(ctx, `UPDATE gateways SET token_hash = ?, token_sealed = ? WHERE id = ?`, hash, sealed, id))
+}
+
+// SetGatewayDisabled disables or enables a gateway; false when there is none.
+func (t *wtx) SetGatewayDisabled(ctx context.Context, id string, disabled bool) (bool, error) {
+	return affected(t.ExecContext(ctx, `UPDATE gateways SET disabled = ? WHERE id = ?`, disabled, id))
+}
+
+// TouchGateway notes that the gateway was heard from at now.
+func (t *wtx) TouchGateway(ctx context.Context, id string, now time.Time) error {
+	_, err := t.ExecContext(ctx, `UPDATE gateways SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`, sqlrows.Ms(now), id, sqlrows.Ms(now))
 	return err
 }
 
@@ -103,6 +114,15 @@ func (db *DB) ListAPIKeys(ctx context.Context, userID string) ([]*fetchsms.APIKe
 	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.APIKeyCols+` FROM api_keys WHERE user_id = ? ORDER BY seq DESC LIMIT 500`, userID)
 	out, err := sqlrows.All(rows, err, sqlrows.ScanAPIKey)
 	return out, engineErr(err)
+}
+
+// GatewaySecret returns the gateway's sealed token ('' when none is kept) and
+// whether it is disabled, or ErrNoRow.
+func (db *DB) GatewaySecret(ctx context.Context, id string) (string, bool, error) {
+	var sealed string
+	var disabled bool
+	err := db.rp.QueryRowContext(ctx, `SELECT token_sealed, disabled FROM gateways WHERE id = ?`, id).Scan(&sealed, &disabled)
+	return sealed, disabled, engineErr(err)
 }
 
 // ListGateways returns every gateway, newest first.

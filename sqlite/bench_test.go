@@ -28,7 +28,7 @@ func benchDB(b *testing.B) (*fetchsms.App, *fetchsms.User, *fetchsms.APIKey, *fe
 	for i := 0; i < 100; i++ {
 		nums = append(nums, "+1332555"+string(rune('1'+i/10%9))+"0"+string(rune('0'+i/10))+string(rune('0'+i%10)))
 	}
-	app.ImportNumbers(ctx, gw.ID, nums)
+	app.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers(nums))
 	u, _ := app.CreateUser(ctx, "b@example.com", "password123", "customer")
 	app.Adjust(ctx, u.ID, 1_000_000, "bench")
 	k, _ := app.CreateAPIKey(ctx, u.ID, "k")

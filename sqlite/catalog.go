@@ -109,8 +109,8 @@ func (t *wtx) GatewayExists(ctx context.Context, id string) (bool, error) {
 func (t *wtx) InsertNumbers(ctx context.Context, gatewayID string, numbers []fetchsms.NewNumber, now time.Time) (int, error) {
 	added := 0
 	for _, n := range numbers {
-		res, err := t.ExecContext(ctx, `INSERT INTO numbers (id, e164, area_code, gateway_id, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (e164) DO NOTHING`,
-			n.ID, n.E164, n.AreaCode, gatewayID, sqlrows.Ms(now))
+		res, err := t.ExecContext(ctx, `INSERT INTO numbers (id, e164, area_code, gateway_id, device_id, sim_slot, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (e164) DO NOTHING`,
+			n.ID, n.E164, n.AreaCode, gatewayID, n.DeviceID, n.SimSlot, sqlrows.Ms(now))
 		if err != nil {
 			return added, err
 		}

@@ -28,6 +28,23 @@ func (t *wtx) InboundNumber(ctx context.Context, gatewayID, e164 string) (string
 	return id, holder.String, noRow(err)
 }
 
+// InboundNumberAt returns the gateway's number in a device's SIM slot (its id,
+// E.164 and holder), or ErrNoRow.
+func (t *wtx) InboundNumberAt(ctx context.Context, gatewayID, deviceID string, slot int) (string, string, string, error) {
+	var id, e164 string
+	var holder sql.NullString
+	err := t.QueryRowContext(ctx, `SELECT id, e164, holder FROM numbers WHERE gateway_id = ? AND device_id = ? AND sim_slot = ? AND device_id <> ''`, gatewayID, deviceID, slot).Scan(&id, &e164, &holder)
+	return id, e164, holder.String, noRow(err)
+}
+
+// InsertUnmatched keeps a message for no number of the gateway, once per (gateway, message id).
+func (t *wtx) InsertUnmatched(ctx context.Context, m *fetchsms.UnmatchedMessage) error {
+	_, err := t.ExecContext(ctx, `INSERT INTO unmatched_messages (gateway_id, gateway_msg_id, to_number, device_id, sim_slot, sender, body, received_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (gateway_id, gateway_msg_id) DO NOTHING`,
+		m.GatewayID, m.GatewayMsgID, m.To, m.DeviceID, m.SimSlot, m.Sender, m.Body, sqlrows.Ms(m.ReceivedAt), sqlrows.Ms(m.CreatedAt))
+	return err
+}
+
 // InsertMessage stores an inbound SMS.
 func (t *wtx) InsertMessage(ctx context.Context, m *fetchsms.Message) error {
 	_, err := t.ExecContext(ctx, `INSERT INTO messages (id, gateway_id, gateway_msg_id, to_number, number_id, sender, body, code, detected_service, verification_id, rental_id, received_at, created_at)

@@ -157,7 +157,7 @@ func refTestDB(t *testing.T, path string) (*DB, *fetchsms.User) {
 	for i := range 20 {
 		nums = append(nums, fmt.Sprintf("+1332555%04d", i))
 	}
-	if _, _, err := app.ImportNumbers(ctx, gw.ID, nums); err != nil {
+	if _, _, err := app.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers(nums)); err != nil {
 		t.Fatal(err)
 	}
 	u, err := app.CreateUser(ctx, "refs@example.com", "password123", "customer")

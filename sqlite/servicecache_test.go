@@ -30,7 +30,7 @@ func TestWriterServiceCacheFollowsChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := app.ImportNumbers(ctx, gw.ID, []string{"+13325550101", "+13325550102"}); err != nil {
+	if _, _, err := app.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers([]string{"+13325550101", "+13325550102"})); err != nil {
 		t.Fatal(err)
 	}
 	u, err := app.CreateUser(ctx, "cache@example.com", "password123", "customer")

@@ -49,3 +49,12 @@ func (t *wtx) ServiceByRef(ctx context.Context, ref string) (*fetchsms.Service, 
 func (t *wtx) ServiceByID(ctx context.Context, id int) (*fetchsms.Service, error) {
 	return t.serviceByID(ctx, id)
 }
+
+// affected tells whether a statement changed a row.
+func affected(res sql.Result, err error) (bool, error) {
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}

@@ -72,14 +72,14 @@ func testAccounts(t *testing.T, open Opener) {
 	if _, err := f.db.Authenticate(ctx, f.gateway.Token); fetchsms.ErrorCode(err) != fetchsms.EUNAUTHORIZED {
 		t.Fatalf("old gateway token still works after EnsureGateway: %v", err)
 	}
-	added, skipped, err := f.db.ImportNumbers(ctx, f.gateway.ID, []string{"+13325550001", "+13325550001", "+13325550002"})
+	added, skipped, err := f.db.ImportNumbers(ctx, f.gateway.ID, fetchsms.PlainNumbers([]string{"+13325550001", "+13325550001", "+13325550002"}))
 	if err != nil || added != 2 || skipped != 1 {
 		t.Fatalf("import: %d %d %v", added, skipped, err)
 	}
-	if added, skipped, err := f.db.ImportNumbers(ctx, f.gateway.ID, []string{"+13325550002", "+13325550003"}); err != nil || added != 1 || skipped != 1 {
+	if added, skipped, err := f.db.ImportNumbers(ctx, f.gateway.ID, fetchsms.PlainNumbers([]string{"+13325550002", "+13325550003"})); err != nil || added != 1 || skipped != 1 {
 		t.Fatalf("import again: %d %d %v", added, skipped, err)
 	}
-	if _, _, err := f.db.ImportNumbers(ctx, f.gateway.ID, []string{"+13325550004", "12"}); fetchsms.ErrorCode(err) != fetchsms.EUNPROCESSABLE {
+	if _, _, err := f.db.ImportNumbers(ctx, f.gateway.ID, fetchsms.PlainNumbers([]string{"+13325550004", "12"})); fetchsms.ErrorCode(err) != fetchsms.EUNPROCESSABLE {
 		t.Fatalf("bad number: %v", err)
 	}
 	if n, err := f.db.CountNumbers(ctx); err != nil || n != 3 {

@@ -29,7 +29,7 @@ func Bench(b *testing.B, open func(b *testing.B) fetchsms.Store) {
 	for i := 0; i < 2000; i++ {
 		numbers = append(numbers, fmt.Sprintf("+1332%07d", 5550000+i))
 	}
-	if _, _, err := db.ImportNumbers(ctx, gw.ID, numbers); err != nil {
+	if _, _, err := db.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers(numbers)); err != nil {
 		b.Fatal(err)
 	}
 	u, err := db.CreateUser(ctx, "bench@example.com", "password123", "")

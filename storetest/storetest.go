@@ -102,7 +102,7 @@ func setup(t *testing.T, open Opener, n int) *fixture {
 		f.numbers = append(f.numbers, fmt.Sprintf("+1332555%04d", 1000+i))
 	}
 	if n > 0 {
-		if _, _, err := db.ImportNumbers(ctx, gw.ID, f.numbers); err != nil {
+		if _, _, err := db.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers(f.numbers)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -144,7 +144,7 @@ func (s *Server) handleAdminImportNumbers(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "import at most 5000 numbers per request"))
 		return
 	}
-	added, skipped, err := s.App.ImportNumbers(r.Context(), body.GatewayID, body.Numbers)
+	added, skipped, err := s.App.ImportNumbers(r.Context(), body.GatewayID, fetchsms.PlainNumbers(body.Numbers))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

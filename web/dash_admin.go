@@ -168,7 +168,7 @@ func (s *Server) adminImportNumbers(w http.ResponseWriter, r *http.Request, p *p
 		redirectErr(w, r, "/admin/numbers", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Import at most 5000 numbers at a time."))
 		return
 	}
-	added, skipped, err := s.App.ImportNumbers(r.Context(), gw, numbers)
+	added, skipped, err := s.App.ImportNumbers(r.Context(), gw, fetchsms.PlainNumbers(numbers))
 	if err != nil {
 		redirectErr(w, r, "/admin/numbers", err)
 		return

@@ -26,7 +26,7 @@ func BenchmarkInboundToWebhook(b *testing.B) {
 	db := open(b, filepath.Join(b.TempDir(), "bench.db"), &testClock{t: time.Now().UTC()})
 	defer db.Close()
 	gw, _ := db.CreateGateway(ctx, "bank")
-	db.ImportNumbers(ctx, gw.ID, []string{"+14155550142"})
+	db.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers([]string{"+14155550142"}))
 	u, _ := db.CreateUser(ctx, "bench@example.com", "password123", "customer")
 	db.Adjust(ctx, u.ID, 100000, "credit")
 	if _, err := db.CreateEndpoint(ctx, u.ID, srv.URL, nil); err != nil {

@@ -124,7 +124,7 @@ func TestRetriesSurviveRestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hooks.db")
 	db := open(t, path, clock)
 	gw, _ := db.CreateGateway(ctx, "bank")
-	if _, _, err := db.ImportNumbers(ctx, gw.ID, []string{"+13325550184"}); err != nil {
+	if _, _, err := db.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers([]string{"+13325550184"})); err != nil {
 		t.Fatal(err)
 	}
 	u, _ := db.CreateUser(ctx, "hooks@example.com", "password123", "customer")

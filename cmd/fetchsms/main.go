@@ -16,6 +16,7 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sealbox"
 	"github.com/fetchsms/fetchsms/loadgen"
 	"github.com/fetchsms/fetchsms/postgres"
 	"github.com/fetchsms/fetchsms/sqlite"
@@ -82,8 +83,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // dbFlags are the storage flags every command takes.
 type dbFlags struct {
-	path string
-	url  string
+	path    string
+	url     string
+	keyFile string
 	// sqlite tunes an SQLite database (no options at present).
 	sqlite sqlite.Options
 }
@@ -91,6 +93,29 @@ type dbFlags struct {
 func (d *dbFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.path, "db", "fetchsms.db", "SQLite database file")
 	fs.StringVar(&d.url, "database-url", "", "PostgreSQL URL (postgres://…) instead of SQLite")
+	fs.StringVar(&d.keyFile, "secret-key-file", "", "file of the key(s) that seal secrets the server must read back, such as gateway tokens (default: FETCHSMS_SECRET_KEY, else <db>.key beside an SQLite database, made when missing)")
+}
+
+// secrets returns the box that seals the secrets the server must read back:
+// the keys of FETCHSMS_SECRET_KEY (base64, comma-separated, the first seals),
+// else of --secret-key-file, else of a key file beside an SQLite database (made
+// on first use). PostgreSQL without a key keeps no such secrets (nil): several
+// servers must share the key, so it is never made up.
+func (d *dbFlags) secrets() (*sealbox.Box, error) {
+	if v := os.Getenv("FETCHSMS_SECRET_KEY"); v != "" {
+		keys, err := sealbox.ParseKeys(v)
+		if err != nil {
+			return nil, fmt.Errorf("FETCHSMS_SECRET_KEY: %w", err)
+		}
+		return sealbox.New(keys...)
+	}
+	switch {
+	case d.keyFile != "":
+		return sealbox.FromFile(d.keyFile)
+	case d.url == "":
+		return sealbox.FromFile(d.path + ".key")
+	}
+	return nil, nil
 }
 
 // open opens the PostgreSQL database when --database-url is set, else the SQLite
@@ -119,7 +144,16 @@ func (d *dbFlags) openApp(ctx context.Context) (*fetchsms.App, error) {
 	if err != nil {
 		return nil, err
 	}
-	app, err := fetchsms.New(ctx, db, fetchsms.Options{})
+	box, err := d.secrets()
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	opts := fetchsms.Options{}
+	if box != nil {
+		opts.Secrets = box
+	}
+	app, err := fetchsms.New(ctx, db, opts)
 	if err != nil {
 		db.Close()
 		return nil, err

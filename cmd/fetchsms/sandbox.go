@@ -56,7 +56,7 @@ func seedSandbox(ctx context.Context, db *fetchsms.App) (*sandboxSeed, error) {
 			numbers = append(numbers, fmt.Sprintf("+1%s5550%03d", ac, 100+i*3%100))
 		}
 	}
-	if _, _, err := db.ImportNumbers(ctx, gw.ID, numbers); err != nil {
+	if _, _, err := db.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers(numbers)); err != nil {
 		return nil, err
 	}
 	demo, err := ensureUser(ctx, db, demoEmail, demoPassword, fetchsms.RoleCustomer)

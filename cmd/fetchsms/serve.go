@@ -74,6 +74,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	var clock *sandbox.Clock
 	var opts fetchsms.Options
+	box, err := d.secrets()
+	if err != nil {
+		return err
+	}
+	if box != nil {
+		opts.Secrets = box
+	} else {
+		logger.Warn("no secret key (FETCHSMS_SECRET_KEY or --secret-key-file): gateway tokens are not kept, so gateway software that signs its requests (the Android app, Twilio-style posts) cannot be checked")
+	}
 	if *sandboxMode {
 		if clock, err = sandbox.NewClock(ctx, db); err != nil {
 			return err

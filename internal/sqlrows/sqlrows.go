@@ -152,17 +152,21 @@ func ScanAPIKey(row Row) (*fetchsms.APIKey, error) {
 	return &k, nil
 }
 
-// GatewayCols are a gateways row without its token hash, for ScanGateway.
-const GatewayCols = `id, name, created_at`
+// GatewayCols are a gateways row without its token, for ScanGateway.
+const GatewayCols = `id, name, created_at, disabled, last_seen_at, token_sealed <> ''`
 
 // ScanGateway reads GatewayCols.
 func ScanGateway(row Row) (*fetchsms.Gateway, error) {
 	var g fetchsms.Gateway
 	var created int64
-	if err := row.Scan(&g.ID, &g.Name, &created); err != nil {
+	var seen sql.NullInt64
+	if err := row.Scan(&g.ID, &g.Name, &created, &g.Disabled, &seen, &g.Signs); err != nil {
 		return nil, err
 	}
 	g.CreatedAt = FromMS(created)
+	if seen.Valid {
+		g.LastSeenAt = FromMS(seen.Int64)
+	}
 	return &g, nil
 }
 
@@ -513,6 +517,23 @@ func ScanDepositSeq(row Row) (*fetchsms.Deposit, int64, error) {
 	}
 	d.CreatedAt = FromMS(created)
 	return &d, seq, nil
+}
+
+// UnmatchedCols are an unmatched message (u) with its gateway's name (g), after the row's seq.
+const (
+	UnmatchedCols = `u.seq, u.gateway_id, coalesce(g.name, ''), u.gateway_msg_id, u.to_number, u.device_id, u.sim_slot, u.sender, u.body, u.received_at, u.created_at`
+	UnmatchedFrom = ` FROM unmatched_messages u LEFT JOIN gateways g ON g.id = u.gateway_id`
+)
+
+// ScanUnmatched reads UnmatchedCols.
+func ScanUnmatched(row Row) (*fetchsms.UnmatchedMessage, int64, error) {
+	var m fetchsms.UnmatchedMessage
+	var seq, received, created int64
+	if err := row.Scan(&seq, &m.GatewayID, &m.GatewayName, &m.GatewayMsgID, &m.To, &m.DeviceID, &m.SimSlot, &m.Sender, &m.Body, &received, &created); err != nil {
+		return nil, 0, err
+	}
+	m.ReceivedAt, m.CreatedAt = FromMS(received), FromMS(created)
+	return &m, seq, nil
 }
 
 // PaymentEventCols are a payment_events row without its payload, for ScanPaymentEvent.

@@ -1,0 +1,120 @@
+package fetchsms
+
+import (
+	"context"
+	"strings"
+)
+
+// Sealer keeps secrets the server must read back, encrypted at rest, each bound
+// to a context (its row): internal/sealbox.
+type Sealer interface {
+	Seal(plain []byte, context string) string
+	Open(sealed, context string) ([]byte, error)
+}
+
+// The gateway rules: a gateway is a SIM bank, phone or provider account that
+// delivers SMS for its own numbers. Its token authenticates it (stored as a
+// hash); gateway software that signs its requests with the token instead (the
+// Android app, Twilio-style posts) needs the token itself, which is kept sealed
+// when the server has a secret key. A disabled gateway's token and signatures
+// are refused. Every message or heartbeat notes when it was last heard from.
+
+func gatewayContext(id string) string { return "gateway-token:" + id }
+
+// sealGatewayToken seals a gateway's token for its row, "" when the server
+// keeps no secrets.
+func (a *App) sealGatewayToken(id, token string) string {
+	if a.secrets == nil {
+		return ""
+	}
+	return a.secrets.Seal([]byte(token), gatewayContext(id))
+}
+
+// RotateGatewayToken gives a gateway a new token (shown once, in the answer):
+// the old one stops at once, on every server. ENOTFOUND when there is no such
+// gateway.
+func (a *App) RotateGatewayToken(ctx context.Context, id string) (*Gateway, error) {
+	token := NewToken(PrefixGateway)
+	err := a.update(ctx, "RotateGatewayToken", func(tx Tx) error {
+		ok, err := tx.SetGatewayToken(ctx, id, HashToken(token), a.sealGatewayToken(id, token))
+		if err == nil && !ok {
+			err = Errorf(ENOTFOUND, "gateway not found")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.publish(ctx, CredentialsChanged{})
+	g, err := a.Gateway(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	g.Token = token
+	return g, nil
+}
+
+// SetGatewayDisabled disables a gateway (its token and signatures are refused
+// from now on, on every server) or enables it again.
+func (a *App) SetGatewayDisabled(ctx context.Context, id string, disabled bool) (*Gateway, error) {
+	err := a.update(ctx, "SetGatewayDisabled", func(tx Tx) error {
+		ok, err := tx.SetGatewayDisabled(ctx, id, disabled)
+		if err == nil && !ok {
+			err = Errorf(ENOTFOUND, "gateway not found")
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.publish(ctx, CredentialsChanged{})
+	return a.Gateway(ctx, id)
+}
+
+// Gateway returns one gateway (without its token), or ENOTFOUND.
+func (a *App) Gateway(ctx context.Context, id string) (*Gateway, error) {
+	gs, err := a.Store.ListGateways(ctx)
+	if err != nil {
+		return nil, storageError("Gateway", err, "")
+	}
+	for _, g := range gs {
+		if g.ID == id {
+			return g, nil
+		}
+	}
+	return nil, Errorf(ENOTFOUND, "gateway not found")
+}
+
+// GatewaySigningKey returns the token with which a gateway's software signs its
+// requests. ENOTFOUND for an unknown gateway; EUNAUTHORIZED for a disabled one,
+// and for one whose token the server does not keep (no secret key, or a gateway
+// made before: rotate its token once the server has a key).
+func (a *App) GatewaySigningKey(ctx context.Context, id string) ([]byte, error) {
+	sealed, disabled, err := a.Store.GatewaySecret(ctx, id)
+	if err != nil {
+		return nil, storageError("GatewaySigningKey", err, "gateway not found")
+	}
+	switch {
+	case disabled:
+		return nil, Errorf(EUNAUTHORIZED, "this gateway is disabled")
+	case sealed == "" || a.secrets == nil:
+		return nil, Errorf(EUNAUTHORIZED, "this gateway's token is not kept for signatures: start the server with a secret key (FETCHSMS_SECRET_KEY) and rotate the gateway's token")
+	}
+	key, err := a.secrets.Open(sealed, gatewayContext(id))
+	if err != nil {
+		return nil, Errorf(EUNAUTHORIZED, "this gateway's token was sealed under a key the server no longer has: rotate the gateway's token")
+	}
+	return key, nil
+}
+
+// GatewayHeartbeat notes that a gateway is alive (its software's ping).
+func (a *App) GatewayHeartbeat(ctx context.Context, id string) error {
+	now := a.wall.Now()
+	return a.update(ctx, "GatewayHeartbeat", func(tx Tx) error { return tx.TouchGateway(ctx, id, now) })
+}
+
+// validDeviceID reports whether a device id as gateway software sends it is
+// one we can store and look up.
+func validDeviceID(s string) bool {
+	return s != "" && len(s) <= 200 && printable(s) && strings.TrimSpace(s) == s
+}
