@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -92,10 +94,17 @@ func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bo
 }
 
 type gatewayJSON struct {
-	ID        string  `json:"id"`
-	Name      string  `json:"name"`
-	Token     string  `json:"token,omitempty"`
-	CreatedAt *string `json:"created_at,omitempty"`
+	ID         string  `json:"id"`
+	Name       string  `json:"name"`
+	Token      string  `json:"token,omitempty"`
+	Disabled   bool    `json:"disabled"`
+	Signs      bool    `json:"signs"` // its token is kept to check signed gateway software
+	LastSeenAt *string `json:"last_seen_at"`
+	CreatedAt  *string `json:"created_at"`
+}
+
+func gatewayOut(g *fetchsms.Gateway) gatewayJSON {
+	return gatewayJSON{ID: g.ID, Name: g.Name, Token: g.Token, Disabled: g.Disabled, Signs: g.Signs, LastSeenAt: ts(g.LastSeenAt), CreatedAt: ts(g.CreatedAt)}
 }
 
 func (s *Server) handleAdminGateways(w http.ResponseWriter, r *http.Request) {
@@ -106,7 +115,7 @@ func (s *Server) handleAdminGateways(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]gatewayJSON, 0, len(list))
 	for _, g := range list {
-		out = append(out, gatewayJSON{ID: g.ID, Name: g.Name, CreatedAt: ts(g.CreatedAt)})
+		out = append(out, gatewayOut(g))
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -124,13 +133,69 @@ func (s *Server) handleAdminCreateGateway(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, gatewayJSON{ID: g.ID, Name: g.Name, Token: g.Token})
+	writeJSON(w, http.StatusCreated, gatewayOut(g))
+}
+
+// handleAdminRotateGateway gives a gateway a new token (in the answer, once);
+// the old one stops at once.
+func (s *Server) handleAdminRotateGateway(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "gateway")
+	if id == "" {
+		return
+	}
+	g, err := s.App.RotateGatewayToken(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, gatewayOut(g))
+}
+
+// handleAdminGatewayDisabled disables or enables a gateway.
+func (s *Server) handleAdminGatewayDisabled(disabled bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := s.pathID(w, r, "gateway")
+		if id == "" {
+			return
+		}
+		g, err := s.App.SetGatewayDisabled(r.Context(), id, disabled)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, gatewayOut(g))
+	}
+}
+
+// numberItem is one entry of an import's numbers: "+1…", or {"number": "+1…",
+// "device_id": "…", "sim_slot": 1}.
+type numberItem fetchsms.NumberImport
+
+func (n *numberItem) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		return json.Unmarshal(b, &n.E164)
+	}
+	var o struct {
+		Number   string `json:"number"`
+		DeviceID string `json:"device_id"`
+		SimSlot  *int   `json:"sim_slot"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		return fetchsms.Errorf(fetchsms.EINVALID, "each of numbers is \"+1…\" or {\"number\", \"device_id\", \"sim_slot\"}: %v", err)
+	}
+	n.E164, n.DeviceID = o.Number, o.DeviceID
+	if o.SimSlot != nil {
+		n.SimSlot = *o.SimSlot
+	}
+	return nil
 }
 
 func (s *Server) handleAdminImportNumbers(w http.ResponseWriter, r *http.Request) {
 	var body struct {
-		GatewayID string   `json:"gateway_id"`
-		Numbers   []string `json:"numbers"`
+		GatewayID string       `json:"gateway_id"`
+		Numbers   []numberItem `json:"numbers"`
 	}
 	if err := decode(w, r, &body); err != nil {
 		s.writeError(w, r, err)
@@ -144,7 +209,11 @@ func (s *Server) handleAdminImportNumbers(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "import at most 5000 numbers per request"))
 		return
 	}
-	added, skipped, err := s.App.ImportNumbers(r.Context(), body.GatewayID, fetchsms.PlainNumbers(body.Numbers))
+	numbers := make([]fetchsms.NumberImport, len(body.Numbers))
+	for i, n := range body.Numbers {
+		numbers[i] = fetchsms.NumberImport(n)
+	}
+	added, skipped, err := s.App.ImportNumbers(r.Context(), body.GatewayID, numbers)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

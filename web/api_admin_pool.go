@@ -49,6 +49,30 @@ func (s *Server) handleAdminInbound(w http.ResponseWriter, r *http.Request) {
 	}, inboundLogOut)
 }
 
+// handleAdminUnmatched lists the messages gateways sent for no number of
+// theirs, newest first.
+func (s *Server) handleAdminUnmatched(w http.ResponseWriter, r *http.Request) {
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.UnmatchedMessage, int64, error) {
+		return s.App.ListUnmatchedMessages(r.Context(), p)
+	}, func(m *fetchsms.UnmatchedMessage) unmatchedJSON {
+		return unmatchedJSON{GatewayID: m.GatewayID, GatewayName: m.GatewayName, MessageID: m.GatewayMsgID, To: strOrNil(m.To), DeviceID: strOrNil(m.DeviceID),
+			SimSlot: m.SimSlot, From: m.Sender, Body: m.Body, ReceivedAt: ts(m.ReceivedAt), CreatedAt: ts(m.CreatedAt)}
+	})
+}
+
+type unmatchedJSON struct {
+	GatewayID   string  `json:"gateway_id"`
+	GatewayName string  `json:"gateway_name"`
+	MessageID   string  `json:"message_id"`
+	To          *string `json:"to"`
+	DeviceID    *string `json:"device_id"`
+	SimSlot     int     `json:"sim_slot"`
+	From        string  `json:"from"`
+	Body        string  `json:"body"`
+	ReceivedAt  *string `json:"received_at"`
+	CreatedAt   *string `json:"created_at"`
+}
+
 // handleAdminNumberStatus disables or enables a pool number: a disabled number is
 // never sold; one held stays held until its purchase ends.
 func (s *Server) handleAdminNumberStatus(status string) http.HandlerFunc {
