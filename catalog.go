@@ -1,9 +1,9 @@
 package fetchsms
 
 import (
-	"fmt"
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 	"time"

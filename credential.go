@@ -428,7 +428,9 @@ func (a *App) CreateGateway(ctx context.Context, name string) (*Gateway, error) 
 	}
 	g := &Gateway{ID: NewID(), Name: name, CreatedAt: a.credentialNow(), Token: NewToken(PrefixGateway)}
 	g.Signs = a.secrets != nil
-	if err := a.update(ctx, "CreateGateway", func(tx Tx) error { return tx.InsertGateway(ctx, g, HashToken(g.Token), a.sealGatewayToken(g.ID, g.Token)) }); err != nil {
+	if err := a.update(ctx, "CreateGateway", func(tx Tx) error {
+		return tx.InsertGateway(ctx, g, HashToken(g.Token), a.sealGatewayToken(g.ID, g.Token))
+	}); err != nil {
 		return nil, err
 	}
 	return g, nil

@@ -116,7 +116,7 @@ func (db *DB) ListAPIKeys(ctx context.Context, userID string) ([]*fetchsms.APIKe
 	return out, engineErr(err)
 }
 
-// GatewaySecret returns the gateway's sealed token ('' when none is kept) and
+// GatewaySecret returns the gateway's sealed token (” when none is kept) and
 // whether it is disabled, or ErrNoRow.
 func (db *DB) GatewaySecret(ctx context.Context, id string) (string, bool, error) {
 	var sealed string
