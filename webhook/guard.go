@@ -62,6 +62,13 @@ var blockedPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("203.0.113.0/24"),  // documentation
 	netip.MustParsePrefix("240.0.0.0/4"),     // reserved
 	netip.MustParsePrefix("64:ff9b::/96"),    // NAT64 can reach IPv4 private space
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64, likewise
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated): embeds any IPv4 address
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // IPv4-translated (SIIT), likewise
+	netip.MustParsePrefix("2002::/16"),       // 6to4: embeds an IPv4 address, relayed by whoever answers
+	netip.MustParsePrefix("2001::/32"),       // Teredo: embeds an IPv4 address and port
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("100::/64"),        // discard-only
 	netip.MustParsePrefix("fc00::/7"),        // unique local
 	netip.MustParsePrefix("fd00:ec2::254/128"),
 }

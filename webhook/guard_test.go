@@ -41,6 +41,13 @@ func TestCheckURLRefusesPrivateAddresses(t *testing.T) {
 		"http://[::ffff:127.0.0.1]/hook",
 		"http://0.0.0.0/hook",
 		"http://100.64.1.1/hook",
+		"http://[::127.0.0.1]/hook",                          // IPv4-compatible (::/96)
+		"http://[::a00:1]/hook",                              // IPv4-compatible 10.0.0.1
+		"http://[64:ff9b:1::a00:1]/hook",                     // local-use NAT64 (64:ff9b:1::/48)
+		"http://[2002:7f00:1::1]/hook",                       // 6to4 of 127.0.0.1 (2002::/16)
+		"http://[2002:c0a8:101::1]/hook",                     // 6to4 of 192.168.1.1
+		"http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook", // Teredo (2001::/32)
+		"http://[2001:db8::1]/hook",                          // documentation
 		"http://localhost/hook",
 		"http://LOCALHOST:9000/hook",
 		"http://api.localhost/hook",
