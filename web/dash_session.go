@@ -85,8 +85,20 @@ func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
 
 // safeNext keeps a post-login redirect on this site: a local path only.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
-		return "/dashboard"
+	const home = "/dashboard"
+	if len(next) > 1024 || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return home
+	}
+	// Only printable ASCII without spaces or backslashes: browsers strip tabs
+	// and newlines and read "\" as "/", so "/\t/evil.example" would leave the site.
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return home
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return home
 	}
 	return next
 }

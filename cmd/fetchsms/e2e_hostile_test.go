@@ -95,3 +95,21 @@ func TestNoRouteCanBeMadeToFail(t *testing.T) {
 	}
 	t.Logf("%d hostile requests, none answered 5xx", n)
 }
+
+// TestNoOpenRedirect: a signed-in browser sent to /login?next=… goes only to a
+// path of this site, whatever the next parameter hides (issue 19, finding 1:
+// browsers strip a tab, so "/\t/evil.example" left the site).
+func TestNoOpenRedirect(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--sandbox", "--simulator=false")
+	for next, want := range map[string]string{
+		"/%09/evil.example": "/dashboard", "/%0a/evil.example": "/dashboard", "/%0d%0a/evil.example": "/dashboard",
+		"//evil.example": "/dashboard", "/%5Cevil.example": "/dashboard", "https://evil.example": "/dashboard",
+		"/%20/evil.example": "/dashboard", "/dashboard/wallet": "/dashboard/wallet",
+	} {
+		resp, _ := s.page(t, "GET", "/login?next="+next, s.DemoSession, nil, nil)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != want {
+			t.Errorf("/login?next=%s: %d Location %q, want %q", next, resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+}
