@@ -4,6 +4,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,10 +15,13 @@ import (
 )
 
 // keyedLimiter is a token bucket per key (an IP, an email), forgetting keys idle for
-// longer than it takes their bucket to refill.
+// longer than it takes their bucket to refill. It holds at most maxKeys buckets:
+// past that, new keys share one overflow bucket until idle ones are forgotten, so
+// a flood of fresh addresses costs bounded memory and slows only newcomers.
 type keyedLimiter struct {
-	limit rate.Limit
-	burst int
+	limit   rate.Limit
+	burst   int
+	maxKeys int
 
 	mu      sync.Mutex
 	buckets map[string]*bucket
@@ -30,14 +34,21 @@ type bucket struct {
 }
 
 func newKeyedLimiter(perSecond float64, burst int) *keyedLimiter {
-	return &keyedLimiter{limit: rate.Limit(perSecond), burst: burst, buckets: map[string]*bucket{}}
+	return &keyedLimiter{limit: rate.Limit(perSecond), burst: burst, maxKeys: defaultMaxKeys, buckets: map[string]*bucket{}}
 }
+
+// defaultMaxKeys bounds a limiter's buckets (~200 bytes each).
+const defaultMaxKeys = 100_000
+
+// overflowKey is the bucket new keys share while a limiter is full.
+const overflowKey = "\x00overflow"
 
 // allow takes a token for key; when none is left it returns how long until one is.
 func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if now.Sub(k.swept) > time.Minute {
+	b, ok := k.buckets[key]
+	if !ok && (now.Sub(k.swept) > time.Minute || len(k.buckets) >= k.maxKeys) {
 		idle := time.Duration(float64(k.burst)/float64(k.limit)*float64(time.Second)) + time.Minute
 		for key, b := range k.buckets {
 			if now.Sub(b.seen) > idle {
@@ -46,7 +57,10 @@ func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 		}
 		k.swept = now
 	}
-	b, ok := k.buckets[key]
+	if !ok && len(k.buckets) >= k.maxKeys {
+		key = overflowKey
+		b, ok = k.buckets[key]
+	}
 	if !ok {
 		b = &bucket{lim: rate.NewLimiter(k.limit, k.burst)}
 		k.buckets[key] = b
@@ -60,14 +74,24 @@ func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
-// clientIP is the peer address of the request. Proxies' forwarding headers are not
-// trusted: they are set by whoever sends the request.
+// clientIP is the peer address of the request, as a limiter's key: an IPv4
+// address, or the /64 of an IPv6 one (a single client is routinely given a whole
+// /64, so per-address buckets would not limit it). Proxies' forwarding headers
+// are not trusted: they are set by whoever sends the request.
 func clientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return r.RemoteAddr
+		host = r.RemoteAddr
 	}
-	return host
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	if a = a.Unmap().WithZone(""); a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // throttled answers 429 with Retry-After when the request is over a limit.

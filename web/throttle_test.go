@@ -1,6 +1,8 @@
 package web
 
 import (
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -55,6 +57,51 @@ func TestPerKeyLimitSplitAcrossServers(t *testing.T) {
 		}
 		if ok != want {
 			t.Errorf("servers=%d: %d requests admitted by two of them at once, want %d", servers, ok, want)
+		}
+	}
+}
+
+// TestLimiterKeysAreBounded: a flood of fresh keys fills the limiter up to its
+// bound; past it newcomers share one bucket while known keys keep their own, and
+// idle keys are swept when room is needed (issue 19, finding 7).
+func TestLimiterKeysAreBounded(t *testing.T) {
+	t.Parallel()
+	lim := newKeyedLimiter(1, 2)
+	lim.maxKeys = 100
+	now := time.Unix(1000, 0)
+	lim.allow("known", now)
+	for i := range 1000 {
+		lim.allow(fmt.Sprint("fresh-", i), now)
+	}
+	if len(lim.buckets) > lim.maxKeys+1 {
+		t.Fatalf("%d buckets kept, bound %d", len(lim.buckets), lim.maxKeys)
+	}
+	if ok, _ := lim.allow("another", now); ok {
+		t.Fatal("a newcomer past the bound got a fresh bucket instead of the shared one")
+	}
+	if ok, _ := lim.allow("known", now); !ok {
+		t.Fatal("a known key lost its own bucket in the flood")
+	}
+	later := now.Add(time.Hour)
+	if ok, _ := lim.allow("newcomer", later); !ok || len(lim.buckets) > 2 {
+		t.Fatalf("idle keys were not swept when room was needed: ok=%v, %d buckets", ok, len(lim.buckets))
+	}
+}
+
+// TestClientIPGroupsIPv6By64: every address of one IPv6 /64 is one client.
+func TestClientIPGroupsIPv6By64(t *testing.T) {
+	t.Parallel()
+	for addr, want := range map[string]string{
+		"203.0.113.7:5000":                   "203.0.113.7",
+		"[::ffff:203.0.113.7]:5000":          "203.0.113.7",
+		"[2001:db8:1:2:aaaa::1]:443":         "2001:db8:1:2::/64",
+		"[2001:db8:1:2:ffff:ffff:ffff:1]:80": "2001:db8:1:2::/64",
+		"[2001:db8:1:3::1]:80":               "2001:db8:1:3::/64",
+		"[fe80::1%eth0]:80":                  "fe80::/64",
+	} {
+		r := &http.Request{RemoteAddr: addr}
+		if got := clientIP(r); got != want {
+			t.Errorf("clientIP(%s) = %q, want %q", addr, got, want)
 		}
 	}
 }
