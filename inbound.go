@@ -151,8 +151,10 @@ func deliverToVerification(ctx context.Context, tx Tx, id string, in InboundSMS,
 	return true, enqueue(ctx, tx, VerificationSMSEvent(v, in.From, det.Code, v.ServiceName, in.ReceivedAt, now), "")
 }
 
-// deliverToRental records the SMS for the live rental holding the number; a code
-// moves it to received and becomes its last_code.
+// deliverToRental records the SMS for the live rental holding the number. Any
+// message moves it to received (every body is handed to the customer, so a
+// rental that only receives links is not free: SPEC §4); a code becomes its
+// last_code.
 func deliverToRental(ctx context.Context, tx Tx, id, numberID string, in InboundSMS, det Detection, now time.Time) (bool, error) {
 	r, err := tx.LockRental(ctx, id)
 	if err != nil {
@@ -173,7 +175,7 @@ func deliverToRental(ctx context.Context, tx Tx, id, numberID string, in Inbound
 			detected = s.Name
 		}
 	}
-	if det.Code != "" {
+	if det.Code != "" || r.Status == StatusWaiting {
 		if _, err := tx.UpdateRental(ctx, RentalUpdate{ID: id, From: r.Status, To: StatusReceived, LastCode: det.Code, Now: now}); err != nil {
 			return false, err
 		}

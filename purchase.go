@@ -388,7 +388,7 @@ func (a *App) CancelRental(ctx context.Context, userID, id string) (*Rental, err
 		}
 		switch r.Status {
 		case StatusReceived:
-			conflict = Errorf(ECONFLICT, "this rental has already received a code and cannot be cancelled")
+			conflict = Errorf(ECONFLICT, "this rental has already received a message (its code, or any text: every message is yours) and cannot be cancelled")
 		case StatusExpired:
 			conflict = Errorf(ECONFLICT, "this rental's term has ended")
 		case StatusCancelled:
@@ -415,7 +415,7 @@ func (a *App) CancelRental(ctx context.Context, userID, id string) (*Rental, err
 }
 
 // endRental ends a live rental with status, frees its number, refunds it when it
-// never received a code, and announces an expiry. The status guard makes it
+// never received a message, and announces an expiry. The status guard makes it
 // happen once.
 func endRental(ctx context.Context, tx Tx, r *Rental, status string, now time.Time) error {
 	ok, err := tx.UpdateRental(ctx, RentalUpdate{ID: r.ID, From: r.Status, To: status, Now: now})

@@ -14,6 +14,32 @@ func TestRentalLifecycle(t *testing.T) {
 	forEachEngine(t, testRentalLifecycle)
 }
 
+// TestRentalAnyMessageCounts: every message is handed to the customer, so any
+// message — a link, a text without digits — makes a rental received: no refund
+// on cancel or at the term's end (SPEC §4; issue 19, finding 11: a rental that
+// only received links was free).
+func TestRentalAnyMessageCounts(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s := startServerOn(t, engine, "--sandbox", "--simulator=false")
+		before := s.balance(t, s.DemoSession)
+		r := s.call(t, http.MethodPost, "/v1/rentals", s.APIKey, map[string]any{"service": 1, "days": 7}, http.StatusCreated)
+		id := str(t, r["id"])
+		s.sms(t, str(t, r["number"]), "AcmeBank", "Sign in with this link: https://acme.example/l/abc")
+		if got := s.call(t, http.MethodGet, "/v1/rentals/"+id, s.APIKey, nil, http.StatusOK); got["status"] != "received" || got["last_code"] != nil {
+			t.Errorf("rental after a codeless message = %v, want received with last_code null", got)
+		}
+		s.expect(t, http.MethodPost, "/v1/rentals/"+id+"/cancel", s.APIKey, nil, http.StatusConflict)
+		s.advance(t, 8*24*3600)
+		if got := s.call(t, http.MethodGet, "/v1/rentals/"+id, s.APIKey, nil, http.StatusOK); got["status"] != "expired" {
+			t.Errorf("rental after its term = %v", got["status"])
+		}
+		if b := s.balance(t, s.DemoSession); b != before-num(t, r["cost_cents"]) {
+			t.Errorf("balance %d, want %d: a rental that received a message is paid for", b, before-num(t, r["cost_cents"]))
+		}
+	})
+}
+
 func testRentalLifecycle(t *testing.T, engine string) {
 	s := startServerOn(t, engine, "--sandbox", "--simulator=false")
 	rent := func(t *testing.T, body map[string]any) map[string]any {
