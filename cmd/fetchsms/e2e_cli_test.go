@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fetchsms/fetchsms/sqlite"
 )
@@ -172,5 +174,60 @@ func TestCLIPrintsCause(t *testing.T) {
 		if strings.Contains(stderr.String(), "internal error") {
 			t.Errorf("%v printed %q: a generic message", c.args, stderr.String())
 		}
+	}
+}
+
+// TestSandboxRefusesUnsafeTargets: the sandbox seeds accounts whose passwords
+// are public, so it starts only on loopback and on a database a sandbox made (or
+// an empty one), unless --sandbox-force says so (issue 19, finding 5).
+func TestSandboxRefusesUnsafeTargets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	prod := filepath.Join(t.TempDir(), "prod.db")
+	if code := cli(ctx, []string{"user", "create", "--db", prod, "--email", "ops@example.com", "--password", "operator-pass", "--role", "admin"}, io.Discard, io.Discard); code != 0 {
+		t.Fatalf("user create: exit %d", code)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--sandbox", "--addr", "0.0.0.0:0", "--db", filepath.Join(t.TempDir(), "s.db")}, "listens only on loopback"},
+		{[]string{"serve", "--sandbox", "--addr", ":0", "--db", filepath.Join(t.TempDir(), "s.db")}, "listens only on loopback"},
+		{[]string{"serve", "--sandbox", "--addr", "127.0.0.1:0", "--db", prod}, "holds accounts no sandbox made"},
+	} {
+		var stderr bytes.Buffer
+		if code := cli(ctx, c.args, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), c.want) || !strings.Contains(stderr.String(), "--sandbox-force") {
+			t.Errorf("%v: exit %d, %q; want refused with %q", c.args, code, stderr.String(), c.want)
+		}
+	}
+	// Forced, it starts; and a database a sandbox made starts again without force.
+	sbx := filepath.Join(t.TempDir(), "sbx.db")
+	for _, args := range [][]string{{"--sandbox-force", "--db", prod}, {"--db", sbx}, {"--db", sbx}} {
+		started(t, append([]string{"serve", "--sandbox", "--simulator=false", "--addr", "127.0.0.1:0"}, args...))
+	}
+}
+
+// started runs the CLI until it says it is listening, then stops it; it fails
+// the test when the command ends first or with an error.
+func started(t *testing.T, args []string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errs lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- cli(ctx, args, &out, &errs) }()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "listening on"); time.Sleep(20 * time.Millisecond) {
+		select {
+		case code := <-done:
+			t.Fatalf("%v ended (exit %d) before listening: %s", args, code, errs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%v is not listening after 30 s: %s", args, errs.String())
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("%v: exit %d: %s", args, code, errs.String())
 	}
 }

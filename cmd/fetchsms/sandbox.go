@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 )
@@ -43,9 +45,39 @@ func (s *sandboxSeed) banner() []string {
 	}
 }
 
+// sandboxMarker is the setting a sandbox leaves in its database.
+const sandboxMarker = "sandbox.made"
+
+// sandboxSafe refuses to start a sandbox where its public passwords would do
+// harm: listening beyond loopback, or on a database that holds accounts no
+// sandbox made (a production database). --sandbox-force overrides both.
+func sandboxSafe(ctx context.Context, db fetchsms.Store, addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--addr %q: %w", addr, err)
+	}
+	if ip, err := netip.ParseAddr(host); host != "localhost" && (err != nil || !ip.IsLoopback()) {
+		return fmt.Errorf("--sandbox listens only on loopback (127.0.0.1, ::1 or localhost), not %q: its accounts' passwords are public; add --sandbox-force to mean it", addr)
+	}
+	if made, err := db.Setting(ctx, sandboxMarker); err != nil || made != "" {
+		return err
+	}
+	users, _, err := db.ListUsers(ctx, fetchsms.Page{Limit: 1})
+	if err != nil || len(users) == 0 {
+		return err
+	}
+	if _, _, err := db.LoadUserByEmail(ctx, demoEmail); err == nil {
+		return nil // a sandbox made before the marker
+	}
+	return fmt.Errorf("--sandbox on a database that holds accounts no sandbox made (a production database?): the sandbox would add an admin whose password is public; use another database, or add --sandbox-force to mean it")
+}
+
 // seedSandbox makes (once) the sandbox pool and accounts, and mints fresh
 // credentials to print.
 func seedSandbox(ctx context.Context, db *fetchsms.App) (*sandboxSeed, error) {
+	if err := db.SetSetting(ctx, sandboxMarker, "1"); err != nil {
+		return nil, err
+	}
 	gw, err := db.EnsureGateway(ctx, simGateway)
 	if err != nil {
 		return nil, err

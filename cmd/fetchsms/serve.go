@@ -35,6 +35,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	d.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (port 0 picks a free port)")
 	sandboxMode := fs.Bool("sandbox", false, "sandbox mode: seeded pool, demo account, test clock, simulated SIM bank")
+	sandboxForce := fs.Bool("sandbox-force", false, "start the sandbox even on a non-loopback address or on a database no sandbox made (it seeds accounts whose passwords are public)")
 	allowPrivate := fs.Bool("webhook-allow-private", false, "let webhooks reach private and loopback addresses (loopback is always allowed in sandbox)")
 	noIPLimits := fs.Bool("no-ip-limits", false, "lift the per-IP limits on the catalog, signup and login (load tests from one address); per-key limits stay")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
@@ -82,6 +83,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		opts.Secrets = box
 	} else {
 		logger.Warn("no secret key (FETCHSMS_SECRET_KEY or --secret-key-file): gateway tokens are not kept, so gateway software that signs its requests (the Android app, Twilio-style posts) cannot be checked")
+	}
+	if *sandboxMode && !*sandboxForce {
+		if err := sandboxSafe(ctx, db, *addr); err != nil {
+			return err
+		}
 	}
 	if *sandboxMode {
 		if clock, err = sandbox.NewClock(ctx, db); err != nil {
