@@ -10,6 +10,8 @@ import (
 type Sealer interface {
 	Seal(plain []byte, context string) string
 	Open(sealed, context string) ([]byte, error)
+	// Current reports whether a value is sealed under the key that seals now.
+	Current(sealed string) bool
 }
 
 // The gateway rules: a gateway is a SIM bank, phone or provider account that
@@ -19,15 +21,12 @@ type Sealer interface {
 // when the server has a secret key. A disabled gateway's token and signatures
 // are refused. Every message or heartbeat notes when it was last heard from.
 
-func gatewayContext(id string) string { return "gateway-token:" + id }
+func gatewayContext(id string) string { return SecretGateway + ":" + id }
 
 // sealGatewayToken seals a gateway's token for its row, "" when the server
 // keeps no secrets.
 func (a *App) sealGatewayToken(id, token string) string {
-	if a.secrets == nil {
-		return ""
-	}
-	return a.secrets.Seal([]byte(token), gatewayContext(id))
+	return a.sealSecret(SecretGateway, id, token)
 }
 
 // RotateGatewayToken gives a gateway a new token (shown once, in the answer):
@@ -117,4 +116,80 @@ func (a *App) GatewayHeartbeat(ctx context.Context, id string) error {
 // one we can store and look up.
 func validDeviceID(s string) bool {
 	return s != "" && len(s) <= 200 && printable(s) && strings.TrimSpace(s) == s
+}
+
+// Kinds of stored secrets, and the context each is sealed for.
+const (
+	SecretWebhook = "webhook-secret" // a webhook endpoint's signing secret (webhook_endpoints.secret)
+	SecretGateway = "gateway-token"  // a gateway's token (gateways.token_sealed)
+)
+
+// StoredSecret is a secret as stored: sealed, or (webhook secrets stored before
+// the server had a key) plain.
+type StoredSecret struct {
+	Kind, ID, Value string
+}
+
+// sealed reports whether a stored value is sealed (plain secrets have their own
+// prefixes: whsec_, fsg_).
+func sealed(v string) bool { return strings.HasPrefix(v, "v1.") }
+
+// sealSecret seals a secret for its row; without a key it stays plain for a
+// webhook secret ("" for a gateway token, which is then not kept).
+func (a *App) sealSecret(kind, id, plain string) string {
+	if a.secrets == nil {
+		if kind == SecretGateway {
+			return ""
+		}
+		return plain
+	}
+	return a.secrets.Seal([]byte(plain), kind+":"+id)
+}
+
+// openSecret opens a stored secret; a plain one is returned as it is.
+func (a *App) openSecret(kind, id, stored string) (string, error) {
+	if !sealed(stored) {
+		return stored, nil
+	}
+	if a.secrets == nil {
+		return "", Errorf(EUNAVAILABLE, "a sealed secret needs the server's secret key")
+	}
+	p, err := a.secrets.Open(stored, kind+":"+id)
+	if err != nil {
+		return "", err
+	}
+	return string(p), nil
+}
+
+// SealStoredSecrets seals the webhook secrets stored plain, and seals again
+// under the current key what an older key sealed (the second half of a key
+// rotation); it returns how many it changed. Values no key of this server opens
+// are left alone and counted in stuck. Safe to run on several servers at once.
+func (a *App) SealStoredSecrets(ctx context.Context) (changed, stuck int, err error) {
+	if a.secrets == nil {
+		return 0, 0, nil
+	}
+	all, err := a.Store.StoredSecrets(ctx)
+	if err != nil {
+		return 0, 0, storageError("SealStoredSecrets", err, "")
+	}
+	for _, s := range all {
+		if s.Value == "" || sealed(s.Value) && a.secrets.Current(s.Value) {
+			continue
+		}
+		plain, err := a.openSecret(s.Kind, s.ID, s.Value)
+		if err != nil {
+			stuck++
+			continue
+		}
+		next := StoredSecret{Kind: s.Kind, ID: s.ID, Value: a.secrets.Seal([]byte(plain), s.Kind+":"+s.ID)}
+		var ok bool
+		if err := a.update(ctx, "SealStoredSecrets", func(tx Tx) (err error) { ok, err = tx.ReplaceSecret(ctx, next, s.Value); return err }); err != nil {
+			return changed, stuck, err
+		}
+		if ok {
+			changed++
+		}
+	}
+	return changed, stuck, nil
 }

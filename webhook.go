@@ -214,6 +214,9 @@ type WebhookStore interface {
 	LeaseDeliveries(ctx context.Context, c DeliveryClaim) ([]*Delivery, error)
 	// PendingDeliveries counts deliveries not yet delivered nor given up.
 	PendingDeliveries(ctx context.Context) (int, error)
+	// StoredSecrets lists every webhook endpoint's stored secret and every
+	// gateway's sealed token (for sealing and resealing them).
+	StoredSecrets(ctx context.Context) ([]StoredSecret, error)
 	// DeliveriesDue is signalled after a commit that may have made deliveries due
 	// (on PostgreSQL, a commit on any server).
 	DeliveriesDue() <-chan struct{}
@@ -236,6 +239,10 @@ type WebhookTx interface {
 	CountEndpoints(ctx context.Context, userID string) (int, error)
 	// InsertEndpoint stores e (ID, Secret and CreatedAt set by the caller).
 	InsertEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// ReplaceSecret replaces a stored secret (an endpoint's secret or a
+	// gateway's sealed token) when it is still old; false when it changed
+	// meanwhile.
+	ReplaceSecret(ctx context.Context, s StoredSecret, old string) (bool, error)
 	// HasEndpoint tells whether id is one of the user's live endpoints.
 	HasEndpoint(ctx context.Context, userID, id string) (bool, error)
 	// MarkEndpointDeleted deletes (and disables) the user's live endpoint at now;
@@ -287,6 +294,8 @@ func (a *App) CreateEndpoint(ctx context.Context, userID, url string, events []s
 	}
 	e := &WebhookEndpoint{ID: NewID(), UserID: userID, URL: url, Secret: strings.ReplaceAll(NewToken("whsec_"), "-", "A"), Events: events,
 		Enabled: true, CreatedAt: a.wall.Now().Truncate(time.Millisecond).UTC()}
+	stored := *e
+	stored.Secret = a.sealSecret(SecretWebhook, e.ID, e.Secret)
 	err := a.update(ctx, "CreateEndpoint", func(tx Tx) error {
 		n, err := tx.CountEndpoints(ctx, userID)
 		if err != nil {
@@ -295,7 +304,7 @@ func (a *App) CreateEndpoint(ctx context.Context, userID, url string, events []s
 		if n >= MaxEndpoints {
 			return Errorf(ECONFLICT, "at most %d webhook endpoints per account: delete one first", MaxEndpoints)
 		}
-		return tx.InsertEndpoint(ctx, e)
+		return tx.InsertEndpoint(ctx, &stored)
 	})
 	if err != nil {
 		return nil, err
@@ -417,7 +426,21 @@ func (a *App) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 	if err != nil {
 		return nil, storageError("ClaimDeliveries", err, "")
 	}
-	return ds, nil
+	// Secrets are stored sealed: a delivery whose secret this server cannot open
+	// (a key removed too soon) is not sent unsigned; the attempt fails, visibly.
+	out := ds[:0]
+	for _, d := range ds {
+		secret, err := a.openSecret(SecretWebhook, d.EndpointID, d.Secret)
+		if err != nil {
+			if err := a.RecordAttempt(ctx, d, DeliveryAttempt{At: wall, Error: "the endpoint's signing secret cannot be opened with this server's secret key"}); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		d.Secret = secret
+		out = append(out, d)
+	}
+	return out, nil
 }
 
 // RecordAttempt stores the outcome of one POST of a claimed delivery and

@@ -221,3 +221,22 @@ func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
 	err := db.rp.QueryRowContext(ctx, `SELECT count(*) FROM deliveries WHERE status = 'pending'`).Scan(&n)
 	return n, engineErr(err)
 }
+
+// StoredSecrets lists every webhook endpoint's stored secret and every gateway's sealed token.
+func (db *DB) StoredSecrets(ctx context.Context) ([]fetchsms.StoredSecret, error) {
+	rows, err := db.rp.QueryContext(ctx, `SELECT '`+fetchsms.SecretWebhook+`', id, secret FROM webhook_endpoints
+		UNION ALL SELECT '`+fetchsms.SecretGateway+`', id, token_sealed FROM gateways WHERE token_sealed <> ''`)
+	out, err := sqlrows.All(rows, err, func(r sqlrows.Row) (fetchsms.StoredSecret, error) {
+		var s fetchsms.StoredSecret
+		return s, r.Scan(&s.Kind, &s.ID, &s.Value)
+	})
+	return out, engineErr(err)
+}
+
+// ReplaceSecret replaces a stored secret when it is still old.
+func (t *wtx) ReplaceSecret(ctx context.Context, s fetchsms.StoredSecret, old string) (bool, error) {
+	if s.Kind == fetchsms.SecretGateway {
+		return affected(t.ExecContext(ctx, `UPDATE gateways SET token_sealed = ? WHERE id = ? AND token_sealed = ?`, s.Value, s.ID, old))
+	}
+	return affected(t.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = ? WHERE id = ? AND secret = ?`, s.Value, s.ID, old))
+}

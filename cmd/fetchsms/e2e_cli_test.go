@@ -4,13 +4,17 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/sqlite"
 )
 
@@ -229,5 +233,43 @@ func started(t *testing.T, args []string) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("%v: exit %d: %s", args, code, errs.String())
+	}
+}
+
+// TestUserCreatePasswordOffArgv: user create takes the password from standard
+// input or from FETCHSMS_PASSWORD, so it need not be on the command line where
+// every local user can read it (issue 19, finding 10).
+func TestUserCreatePasswordOffArgv(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "users.db")
+	run := func(args []string, env []string, in string) {
+		t.Helper()
+		argv, _ := json.Marshal(args)
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(append(os.Environ(), childEnv+"="+string(argv)), env...)
+		cmd.Stdin = strings.NewReader(in)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+	}
+	run([]string{"user", "create", "--db", path, "--email", "stdin@example.com", "--password-stdin"}, nil, "from-stdin-pass\n")
+	run([]string{"user", "create", "--db", path, "--email", "env@example.com"}, []string{"FETCHSMS_PASSWORD=from-env-pass"}, "")
+	db, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	app, err := fetchsms.New(context.Background(), db, fetchsms.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for email, pw := range map[string]string{"stdin@example.com": "from-stdin-pass", "env@example.com": "from-env-pass"} {
+		if _, _, err := app.Login(context.Background(), email, pw); err != nil {
+			t.Errorf("login %s with the password given off argv: %v", email, err)
+		}
+	}
+	var stderr bytes.Buffer
+	if code := cli(context.Background(), []string{"user", "create", "--db", path, "--email", "x@example.com", "--password", "a-password", "--password-stdin"}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "exclusive") {
+		t.Errorf("--password with --password-stdin: exit %d, %s", code, stderr.String())
 	}
 }

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -28,7 +29,7 @@ Usage:
   fetchsms serve [--addr 127.0.0.1:8080] [--db fetchsms.db | --database-url postgres://…] [--servers N] [--sandbox] [--simulator=false]
                  [--stripe-secret-key sk_… --stripe-webhook-secret whsec_… [--stripe-api-url URL]]
                  [--btcpay-url URL --btcpay-api-key KEY --btcpay-store-id ID --btcpay-webhook-secret SECRET]
-  fetchsms user create --db fetchsms.db --email E --password P [--role admin]
+  fetchsms user create --db fetchsms.db --email E (FETCHSMS_PASSWORD=P | --password-stdin | --password P) [--role admin]
   fetchsms gateway create --db fetchsms.db --name N
   fetchsms bench [--duration 5s] [--keys 200]     load a fresh sandbox server beside a bare handler
 
@@ -193,13 +194,24 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var d dbFlags
 	d.register(fs)
 	email := fs.String("email", "", "email address (required)")
-	password := fs.String("password", "", "password, at least 8 characters (required)")
+	password := fs.String("password", "", "password, at least 8 characters (visible to other local users while the command runs: prefer FETCHSMS_PASSWORD or --password-stdin)")
+	passwordStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	role := fs.String("role", "customer", "customer or admin")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
+	if *passwordStdin {
+		if *password != "" {
+			return errors.New("user create: --password and --password-stdin are exclusive")
+		}
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("user create: reading the password: %w", err)
+		}
+		*password = strings.TrimRight(line, "\r\n")
+	}
 	if *email == "" || *password == "" {
-		return errors.New("user create: --email and --password are required")
+		return errors.New("user create: --email and a password (FETCHSMS_PASSWORD, --password-stdin or --password) are required")
 	}
 	app, err := d.openApp(ctx)
 	if err != nil {

@@ -116,6 +116,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// Secrets stored plain (webhook secrets from before the key) are sealed, and
+	// what an older key sealed is sealed again under the current one.
+	if changed, stuck, err := app.SealStoredSecrets(ctx); err != nil {
+		return fmt.Errorf("sealing stored secrets: %w", err)
+	} else if changed > 0 || stuck > 0 {
+		logger.Info("stored secrets sealed under the current key", "changed", changed, "unopenable", stuck)
+		if stuck > 0 {
+			logger.Warn("some stored secrets open with none of this server's keys: deliveries to those webhook endpoints fail, and those gateways must rotate their tokens", "count", stuck)
+		}
+	}
 	// Admins edit detection rules: the App rebuilds this server's detector at
 	// once, and every server (several may share a PostgreSQL database) reloads
 	// them every 30 s (below).
