@@ -322,16 +322,6 @@ func (s *Server) handleDeposit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, depositOut(d))
 }
 
-// baseURL is the scheme and host the request reached this server by: where a
-// provider's hosted checkout sends the customer back.
-func baseURL(r *http.Request) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
-}
-
 // maxPaymentEvent bounds a provider's notification (Stripe's are a few KB).
 const maxPaymentEvent = 512 << 10
 

@@ -89,7 +89,7 @@ func preSessionToken(w http.ResponseWriter, r *http.Request) string {
 	rand.Read(b)
 	v := base64.RawURLEncoding.EncodeToString(b)
 	http.SetCookie(w, &http.Cookie{Name: preSessionCookie, Value: v, Path: "/", HttpOnly: true,
-		Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode, MaxAge: 3600})
+		Secure: isSecure(r), SameSite: http.SameSiteLaxMode, MaxAge: 3600})
 	return v
 }
 

@@ -240,7 +240,7 @@ func setFlash(w http.ResponseWriter, r *http.Request, msg string, isErr bool) {
 		msg = "!" + msg
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(msg)), Path: "/",
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode, MaxAge: 60})
+		HttpOnly: true, Secure: isSecure(r), SameSite: http.SameSiteLaxMode, MaxAge: 60})
 }
 
 func takeFlash(w http.ResponseWriter, r *http.Request) (msg, errMsg string) {
@@ -248,7 +248,7 @@ func takeFlash(w http.ResponseWriter, r *http.Request) (msg, errMsg string) {
 	if err != nil {
 		return "", ""
 	}
-	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", HttpOnly: true, Secure: isSecure(r), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	b, err := base64.RawURLEncoding.DecodeString(c.Value)
 	if err != nil || len(b) > 1000 {
 		return "", ""

@@ -74,12 +74,12 @@ func (s *Server) cookieSession(r *http.Request) (string, *fetchsms.Principal) {
 // setSessionCookie hands the browser its session: HttpOnly (scripts never see it),
 // SameSite=Lax (not sent on cross-site POSTs), Secure when the request came over TLS.
 func setSessionCookie(w http.ResponseWriter, r *http.Request, sess *fetchsms.Session) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sess.Token, Path: "/", HttpOnly: true, Secure: isSecure(r),
 		SameSite: http.SameSiteLaxMode, Expires: sess.ExpiresAt, MaxAge: int(time.Until(sess.ExpiresAt).Seconds())})
 }
 
 func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: isSecure(r),
 		SameSite: http.SameSiteLaxMode, MaxAge: -1})
 }
 

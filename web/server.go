@@ -6,6 +6,8 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
+	"net/url"
 	"runtime/debug"
 	"strings"
 
@@ -36,6 +38,12 @@ type Server struct {
 	// (0 counts as 1). Each enforces 1/Servers of the per-key rate limit, so the
 	// limit holds across them while the balancer spreads a key's requests evenly.
 	Servers int
+	// TrustedProxies are the load balancers whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (serve --trusted-proxies).
+	TrustedProxies []netip.Prefix
+	// PublicURL is how clients reach this server (serve --public-url): an
+	// https one makes cookies Secure and answers carry HSTS.
+	PublicURL *url.URL
 
 	handler    http.Handler
 	authLimits *authLimits
@@ -57,7 +65,7 @@ func (s *Server) Handler() http.Handler {
 		s.limits = newLimits(s.Servers)
 		mux := http.NewServeMux()
 		s.routes(mux)
-		s.handler = s.recoverer(securityHeaders(jsonStatusErrors(mux)))
+		s.handler = s.recoverer(securityHeaders(s.withClientInfo(jsonStatusErrors(mux))))
 	}
 	return s.handler
 }

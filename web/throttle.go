@@ -2,9 +2,7 @@ package web
 
 import (
 	"math"
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,26 +70,6 @@ func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 		return false, d
 	}
 	return true, 0
-}
-
-// clientIP is the peer address of the request, as a limiter's key: an IPv4
-// address, or the /64 of an IPv6 one (a single client is routinely given a whole
-// /64, so per-address buckets would not limit it). Proxies' forwarding headers
-// are not trusted: they are set by whoever sends the request.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	if a = a.Unmap().WithZone(""); a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
 }
 
 // throttled answers 429 with Retry-After when the request is over a limit.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -69,4 +70,53 @@ func TestRateLimits(t *testing.T) {
 			t.Fatalf("statuses %v", counts)
 		}
 	})
+}
+
+// TestTrustedProxies: behind a trusted load balancer each client has its own
+// per-IP bucket (keyed by X-Forwarded-For), so one client cannot lock everyone
+// out; from anyone else the header is ignored. A public https URL makes the
+// dashboard's cookies Secure and sends HSTS (issue 19, finding 4).
+func TestTrustedProxies(t *testing.T) {
+	t.Parallel()
+	flood := func(s *testServer, client string) int {
+		t.Helper()
+		last := 0
+		for i := range 40 {
+			st, _, _, err := s.sendWith(http.MethodPost, "/v1/auth/login", "", map[string]any{"email": fmt.Sprintf("nobody%d@example.com", i), "password": "wrong-password"},
+				http.Header{"X-Forwarded-For": {client}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = st
+		}
+		return last
+	}
+	behind := startServer(t, "--sandbox", "--simulator=false", "--trusted-proxies", "127.0.0.0/8,::1", "--public-url", "https://fetchsms.example")
+	if st := flood(behind, "198.51.100.7"); st != http.StatusTooManyRequests {
+		t.Fatalf("40 logins from one client behind the proxy: last %d, want 429", st)
+	}
+	if st, _, _, _ := behind.sendWith(http.MethodPost, "/v1/auth/login", "", map[string]any{"email": "demo@fetchsms.dev", "password": "sandbox-demo"},
+		http.Header{"X-Forwarded-For": {"198.51.100.8"}}); st != http.StatusOK {
+		t.Fatalf("another client behind the same proxy: %d, want 200 (its own bucket)", st)
+	}
+	resp, _ := behind.page(t, "GET", "/login", "", nil, nil)
+	if hsts := resp.Header.Get("Strict-Transport-Security"); hsts == "" {
+		t.Error("no HSTS with an https public URL")
+	}
+	for _, c := range resp.Cookies() {
+		if !c.Secure {
+			t.Errorf("cookie %s is not Secure with an https public URL", c.Name)
+		}
+	}
+
+	direct := startServer(t, "--sandbox", "--simulator=false")
+	flood(direct, "198.51.100.7")
+	if st, _, _, _ := direct.sendWith(http.MethodPost, "/v1/auth/login", "", map[string]any{"email": "demo@fetchsms.dev", "password": "sandbox-demo"},
+		http.Header{"X-Forwarded-For": {"198.51.100.8"}}); st != http.StatusTooManyRequests {
+		t.Fatalf("a forged X-Forwarded-For without trusted proxies: %d, want 429 (the header is not believed)", st)
+	}
+	resp, _ = direct.page(t, "GET", "/login", "", nil, nil)
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Error("HSTS over plain HTTP without a public URL")
+	}
 }

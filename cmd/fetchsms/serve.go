@@ -37,6 +37,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sandboxMode := fs.Bool("sandbox", false, "sandbox mode: seeded pool, demo account, test clock, simulated SIM bank")
 	sandboxForce := fs.Bool("sandbox-force", false, "start the sandbox even on a non-loopback address or on a database no sandbox made (it seeds accounts whose passwords are public)")
 	allowPrivate := fs.Bool("webhook-allow-private", false, "let webhooks reach private and loopback addresses (loopback is always allowed in sandbox)")
+	trustedProxies := fs.String("trusted-proxies", "", "load balancers (CIDR,…) whose X-Forwarded-For and X-Forwarded-Proto are believed: per-IP limits then key on the client behind them")
+	publicURL := fs.String("public-url", "", "how clients reach this server (https://api.example.com): an https URL makes cookies Secure and sends HSTS; providers' checkouts return there")
 	noIPLimits := fs.Bool("no-ip-limits", false, "lift the per-IP limits on the catalog, signup and login (load tests from one address); per-key limits stay")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
 	simulator := fs.Bool("simulator", true, "in sandbox, answer purchases with simulated SMS")
@@ -130,6 +132,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// once, and every server (several may share a PostgreSQL database) reloads
 	// them every 30 s (below).
 	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers}
+	if srv.TrustedProxies, err = web.ParseTrustedProxies(*trustedProxies); err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
+	if *publicURL != "" {
+		if srv.PublicURL, err = web.ParsePublicURL(*publicURL); err != nil {
+			return fmt.Errorf("--public-url: %w", err)
+		}
+	}
 	var sim *sandbox.Simulator
 	var banner []string
 	if *sandboxMode {
