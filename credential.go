@@ -277,11 +277,14 @@ func (a *App) Login(ctx context.Context, email, password string) (*User, *Sessio
 	} else if err != nil {
 		return nil, nil, storageError("Login", err, "")
 	}
-	if !CheckPassword(hash, password) {
-		return nil, nil, wrong()
-	}
+	// A disabled account says so whatever the password: answering 403 only to
+	// the right one would confirm a guessed password.
+	right := CheckPassword(hash, password)
 	if u.Disabled {
 		return nil, nil, Errorf(EFORBIDDEN, "this account is disabled")
+	}
+	if !right {
+		return nil, nil, wrong()
 	}
 	s, err := a.CreateSession(ctx, u.ID)
 	if err != nil {

@@ -60,6 +60,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u, sess, err := s.App.Login(r.Context(), body.Email, body.Password)
+	s.noteSignIn(r, body.Email, err)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -169,14 +169,16 @@ func (s *Server) authFormIn(w http.ResponseWriter, r *http.Request, mode string)
 
 // throttleAuthPage applies the sign-in limits of the JSON API to the forms.
 func (s *Server) throttleAuthPage(r *http.Request, email string) bool {
-	if s.authLimits == nil || s.NoIPLimits {
+	if s.authLimits == nil {
 		return false
 	}
 	now := time.Now()
-	if ok, _ := s.authLimits.perIP.allow(clientIP(r), now); !ok {
-		return true
+	if !s.NoIPLimits {
+		if ok, _ := s.authLimits.perIP.allow(clientIP(r), now); !ok {
+			return true
+		}
 	}
-	ok, _ := s.authLimits.perAccount.allow(strings.ToLower(email), now)
+	_, ok := s.authLimits.mayTry(email, clientIP(r), now)
 	return !ok
 }
 
@@ -186,6 +188,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, sess, err := s.App.Login(r.Context(), f.Email, password)
+	s.noteSignIn(r, f.Email, err)
 	if err != nil {
 		f.Error = fetchsms.ErrorMessage(err)
 		if fetchsms.ErrorCode(err) == fetchsms.EUNAUTHORIZED {

@@ -72,6 +72,28 @@ func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
+// wait returns how long until key has a token, without taking one (0: now).
+func (k *keyedLimiter) wait(key string, now time.Time) time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, ok := k.buckets[key]
+	if !ok {
+		return 0
+	}
+	if t := b.lim.TokensAt(now); t < 1 {
+		return time.Duration((1 - t) / float64(k.limit) * float64(time.Second))
+	}
+	return 0
+}
+
+// has reports whether key has been seen and not yet forgotten.
+func (k *keyedLimiter) has(key string, now time.Time) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_, ok := k.buckets[key]
+	return ok
+}
+
 // throttled answers 429 with Retry-After when the request is over a limit.
 func (s *Server) throttled(w http.ResponseWriter, r *http.Request, lim *keyedLimiter, key, what string) bool {
 	ok, wait := lim.allow(key, time.Now())
@@ -123,25 +145,91 @@ func (s *Server) perIP(h http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// authLimits throttle signup and login: per client IP, and per account email.
+// authLimits throttle sign-up and sign-in. Every attempt counts against the
+// client's address (perIP, lifted by --no-ip-limits). Failed passwords count
+// twice more: against the pair (account, client), which stops one client's
+// guessing without locking the owner out from anywhere else; and against the
+// account from anywhere, which stops guessing spread over many addresses — once
+// that is spent, only clients that signed in to the account lately (known) may
+// still try. Neither counts a right password, so a correct login never uses up
+// a limit, and no answer depends on the password before the limits pass.
 type authLimits struct {
-	perIP      *keyedLimiter
-	perAccount *keyedLimiter
+	perIP        *keyedLimiter
+	pairFails    *keyedLimiter
+	accountFails *keyedLimiter
+	known        *keyedLimiter // (account, client) pairs that signed in lately; only their presence matters
 }
 
 func newAuthLimits() *authLimits {
 	return &authLimits{
-		perIP:      newKeyedLimiter(1, 30),     // 30 at once, then one a second
-		perAccount: newKeyedLimiter(1.0/6, 10), // 10 at once, then one every 6 seconds
+		perIP:        newKeyedLimiter(1, 30),      // 30 at once, then one a second
+		pairFails:    newKeyedLimiter(1.0/6, 10),  // 10 failures at once, then one every 6 seconds
+		accountFails: newKeyedLimiter(1.0/30, 100), // 100 failures from anywhere, then one every 30 seconds
+		known:        newKeyedLimiter(1.0/(30*24*3600), 1),
 	}
 }
 
+// throttleAuth answers 429 when a sign-up or sign-in may not go ahead: too many
+// attempts from the client, or (with an email: a sign-in) too many failed
+// passwords for the account from this client, or from everywhere while this
+// client is not one that signed in to it lately.
 func (s *Server) throttleAuth(w http.ResponseWriter, r *http.Request, email string) bool {
-	if s.authLimits == nil || s.NoIPLimits {
+	if s.authLimits == nil {
 		return false
 	}
-	if s.throttled(w, r, s.authLimits.perIP, clientIP(r), "sign-in") {
+	if !s.NoIPLimits && s.throttled(w, r, s.authLimits.perIP, clientIP(r), "sign-in") {
 		return true
 	}
-	return email != "" && s.throttled(w, r, s.authLimits.perAccount, strings.ToLower(strings.TrimSpace(email)), "sign-in")
+	if email == "" {
+		return false
+	}
+	if wait, ok := s.authLimits.mayTry(email, clientIP(r), time.Now()); !ok {
+		secs := int(math.Ceil(wait.Seconds()))
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.ERATELIMIT, "too many failed sign-ins for this account: retry in %d second(s)", secs))
+		return true
+	}
+	return false
+}
+
+func accountKey(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// mayTry tells whether a client may try a password for an account now.
+func (l *authLimits) mayTry(email, client string, now time.Time) (time.Duration, bool) {
+	acct := accountKey(email)
+	if wait := l.pairFails.wait(acct+"\x00"+client, now); wait > 0 {
+		return wait, false
+	}
+	if wait := l.accountFails.wait(acct, now); wait > 0 && !l.known.has(acct+"\x00"+client, now) {
+		return wait, false
+	}
+	return 0, true
+}
+
+// noteSignIn counts a sign-in's password check: a wrong password (or email)
+// counts against the limits; a right one makes the client known to the account.
+func (s *Server) noteSignIn(r *http.Request, email string, err error) {
+	switch fetchsms.ErrorCode(err) {
+	case "", fetchsms.EFORBIDDEN: // the password was right (a disabled account says so either way)
+		if err == nil {
+			s.authLimits.signedIn(email, clientIP(r), true, time.Now())
+		}
+	case fetchsms.EUNAUTHORIZED:
+		s.authLimits.signedIn(email, clientIP(r), false, time.Now())
+	}
+}
+
+// signedIn notes the outcome of a password check: a failure counts against
+// the pair and the account; a success makes the client known to the account.
+func (l *authLimits) signedIn(email, client string, ok bool, now time.Time) {
+	if l == nil {
+		return
+	}
+	acct := accountKey(email)
+	if ok {
+		l.known.allow(acct+"\x00"+client, now)
+		return
+	}
+	l.pairFails.allow(acct+"\x00"+client, now)
+	l.accountFails.allow(acct, now)
 }

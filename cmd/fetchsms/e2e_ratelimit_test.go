@@ -120,3 +120,65 @@ func TestTrustedProxies(t *testing.T) {
 		t.Error("HSTS over plain HTTP without a public URL")
 	}
 }
+
+// TestLoginLimits: wrong passwords from one client stop that client, not the
+// account's owner elsewhere; guessing spread over many addresses stops every
+// client that has not signed in to the account lately, while the owner's known
+// client still can; a disabled account answers the same to any password; and
+// --no-ip-limits keeps the per-account limits (issue 19, findings 3 and 8).
+func TestLoginLimits(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--sandbox", "--simulator=false", "--trusted-proxies", "127.0.0.0/8,::1", "--no-ip-limits")
+	login := func(client, email, password string) (int, string) {
+		t.Helper()
+		st, _, raw, err := s.sendWith(http.MethodPost, "/v1/auth/login", "", map[string]any{"email": email, "password": password},
+			http.Header{"X-Forwarded-For": {client}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, string(raw)
+	}
+	const victim, right = "demo@fetchsms.dev", "sandbox-demo"
+
+	// The owner signs in from home first: that client is known to the account.
+	if st, raw := login("203.0.113.10", victim, right); st != http.StatusOK {
+		t.Fatalf("the owner's first sign-in: %d %s", st, raw)
+	}
+	// One client guesses: 10 wrong passwords, then it is stopped, right password or not.
+	for i := range 10 {
+		if st, _ := login("198.51.100.66", victim, fmt.Sprint("guess-", i)); st != http.StatusUnauthorized {
+			t.Fatalf("guess %d: %d, want 401", i, st)
+		}
+	}
+	for _, pw := range []string{"guess-x", right} {
+		if st, _ := login("198.51.100.66", victim, pw); st != http.StatusTooManyRequests {
+			t.Fatalf("the guessing client after 10 failures (%s): %d, want 429", pw, st)
+		}
+	}
+	// The owner elsewhere is not locked out.
+	if st, raw := login("203.0.113.20", victim, right); st != http.StatusOK {
+		t.Fatalf("the owner from another address: %d %s", st, raw)
+	}
+	// Guessing spread over 20 addresses (5 each, under the per-client limit)
+	// spends the account's allowance: a new client is stopped, a known one is not.
+	for i := range 100 {
+		login(fmt.Sprintf("192.0.2.%d", 10+i%20), victim, fmt.Sprint("spread-", i))
+	}
+	if st, _ := login("198.51.100.99", victim, right); st != http.StatusTooManyRequests {
+		t.Fatalf("a new client after 100 failures from everywhere: %d, want 429", st)
+	}
+	if st, raw := login("203.0.113.10", victim, right); st != http.StatusOK {
+		t.Fatalf("the owner's known client after the spread guessing: %d %s", st, raw)
+	}
+
+	// A disabled account answers alike to any password: no oracle.
+	_, id := s.signup(t)
+	s.call(t, http.MethodPost, "/v1/admin/users/"+id+"/disable", s.AdminSession, nil, http.StatusOK)
+	u := s.call(t, http.MethodGet, "/v1/admin/users/"+id, s.AdminSession, nil, http.StatusOK)
+	email := str(t, u["email"])
+	stRight, rawRight := login("203.0.113.30", email, "correct horse battery")
+	stWrong, rawWrong := login("203.0.113.30", email, "not-the-password")
+	if stRight != stWrong || rawRight != rawWrong {
+		t.Fatalf("a disabled account answers %d %s to its password and %d %s to a wrong one", stRight, rawRight, stWrong, rawWrong)
+	}
+}
