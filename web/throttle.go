@@ -162,8 +162,8 @@ type authLimits struct {
 
 func newAuthLimits() *authLimits {
 	return &authLimits{
-		perIP:        newKeyedLimiter(1, 30),      // 30 at once, then one a second
-		pairFails:    newKeyedLimiter(1.0/6, 10),  // 10 failures at once, then one every 6 seconds
+		perIP:        newKeyedLimiter(1, 30),       // 30 at once, then one a second
+		pairFails:    newKeyedLimiter(1.0/6, 10),   // 10 failures at once, then one every 6 seconds
 		accountFails: newKeyedLimiter(1.0/30, 100), // 100 failures from anywhere, then one every 30 seconds
 		known:        newKeyedLimiter(1.0/(30*24*3600), 1),
 	}

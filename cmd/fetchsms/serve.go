@@ -39,7 +39,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	allowPrivate := fs.Bool("webhook-allow-private", false, "let webhooks reach private and loopback addresses (loopback is always allowed in sandbox)")
 	trustedProxies := fs.String("trusted-proxies", "", "load balancers (CIDR,…) whose X-Forwarded-For and X-Forwarded-Proto are believed: per-IP limits then key on the client behind them")
 	publicURL := fs.String("public-url", "", "how clients reach this server (https://api.example.com): an https URL makes cookies Secure and sends HSTS; providers' checkouts return there")
-	noIPLimits := fs.Bool("no-ip-limits", false, "lift the per-IP limits on the catalog, signup and login (load tests from one address); per-key limits stay")
+	noIPLimits := fs.Bool("no-ip-limits", false, "lift the per-IP limits on the catalog, signup and login (load tests from one address); per-key and per-account limits stay")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
 	simulator := fs.Bool("simulator", true, "in sandbox, answer purchases with simulated SMS")
 	servers := fs.Int("servers", 1, "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
