@@ -83,8 +83,13 @@ func (c *authCache) get(token string, now time.Time) (*fetchsms.Principal, uint6
 	return e.p, c.gen
 }
 
-// put stores p, looked up after get returned gen, unless the cache was purged since.
+// put stores p, looked up after get returned gen, unless the cache was purged
+// since. Gateways are never cached: a gateway's token rotated or disabled on
+// any server stops at once on every server (its requests are few: one per SMS).
 func (c *authCache) put(token string, p *fetchsms.Principal, now time.Time, gen uint64) {
+	if p.Kind == fetchsms.KindGateway {
+		return
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {

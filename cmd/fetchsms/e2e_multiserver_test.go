@@ -227,3 +227,38 @@ func count(statuses []int, want int) int {
 	}
 	return n
 }
+
+// TestGatewayTokenStopsOnEveryServer: a gateway's token rotated or the gateway
+// disabled through one server is refused at once by another on the same database
+// (issue 19, finding 9).
+func TestGatewayTokenStopsOnEveryServer(t *testing.T) {
+	t.Parallel()
+	url := pgtest.NewDatabase(t)
+	storage := []string{"--database-url", url}
+	a := startChildOn(t, storage, url, "--sandbox", "--simulator=false", "--servers", "2").ts
+	b := startChildOn(t, storage, url, "--sandbox", "--simulator=false", "--servers", "2").ts
+	gw := a.call(t, http.MethodPost, "/v1/admin/gateways", a.AdminSession, map[string]any{"name": "bank"}, http.StatusCreated)
+	sms := func(s *testServer, token string) int {
+		t.Helper()
+		st, _, _, err := s.send(http.MethodPost, "/v1/inbound/sms", token, map[string]any{"id": fmt.Sprint(time.Now().UnixNano()), "to": "+13325550199", "from": "x", "body": "hi"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	old := str(t, gw["token"])
+	if st := sms(b, old); st != http.StatusNotFound { // accepted (the number is not the gateway's)
+		t.Fatalf("the token on the other server: %d, want 404", st)
+	}
+	rotated := a.call(t, http.MethodPost, "/v1/admin/gateways/"+str(t, gw["id"])+"/rotate", a.AdminSession, nil, http.StatusCreated)
+	if st := sms(b, old); st != http.StatusUnauthorized {
+		t.Fatalf("the old token on the other server right after the rotation: %d, want 401", st)
+	}
+	if st := sms(b, str(t, rotated["token"])); st != http.StatusNotFound {
+		t.Fatalf("the new token on the other server: %d, want 404", st)
+	}
+	a.call(t, http.MethodPost, "/v1/admin/gateways/"+str(t, gw["id"])+"/disable", a.AdminSession, nil, http.StatusOK)
+	if st := sms(b, str(t, rotated["token"])); st != http.StatusUnauthorized && st != http.StatusForbidden {
+		t.Fatalf("a disabled gateway's token on the other server: %d, want 401", st)
+	}
+}
