@@ -92,6 +92,7 @@ type Delivery struct {
 	EventID       string
 	EventType     string
 	EndpointID    string
+	UserID        string // the endpoint's owner
 	URL           string
 	Secret        string
 	Payload       []byte
@@ -229,6 +230,11 @@ type DeliveryClaim struct {
 	Limit      int
 	Due        time.Time
 	Now, Until time.Time
+	// PerAccount caps one account's deliveries in flight (InFlight, by user
+	// id, counts those the claiming worker already sends): one customer's slow
+	// or hanging endpoints cannot take every sending slot. 0: no cap.
+	PerAccount int
+	InFlight   map[string]int
 }
 
 // WebhookTx writes endpoints and deliveries.
@@ -420,9 +426,10 @@ func (a *App) EndpointDeliveries(ctx context.Context, userID, endpointID string,
 // deliveries of enabled endpoints whose next attempt is due by the business
 // clock, so that no other worker sends them meanwhile. A worker that dies
 // holding some leaves them to another once the lease ends.
-func (a *App) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*Delivery, error) {
+func (a *App) ClaimDeliveries(ctx context.Context, limit int, lease time.Duration, inFlight map[string]int) ([]*Delivery, error) {
 	wall := a.wall.Now()
-	ds, err := a.Store.LeaseDeliveries(ctx, DeliveryClaim{Limit: limit, Due: a.now(), Now: wall, Until: wall.Add(lease)})
+	ds, err := a.Store.LeaseDeliveries(ctx, DeliveryClaim{Limit: limit, Due: a.now(), Now: wall, Until: wall.Add(lease),
+		PerAccount: PerAccountDeliveries, InFlight: inFlight})
 	if err != nil {
 		return nil, storageError("ClaimDeliveries", err, "")
 	}
@@ -442,6 +449,41 @@ func (a *App) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 	}
 	return out, nil
 }
+
+// Fair keeps, of candidate deliveries oldest first, those the claim may take:
+// at most Limit, and per account no more than PerAccount with those in flight.
+// Engines lease what it keeps.
+func (c DeliveryClaim) Fair(ds []*Delivery) []*Delivery {
+	taken := map[string]int{}
+	out := ds[:0]
+	for _, d := range ds {
+		if len(out) == c.Limit {
+			break
+		}
+		if c.PerAccount > 0 && c.InFlight[d.UserID]+taken[d.UserID] >= c.PerAccount {
+			continue
+		}
+		taken[d.UserID]++
+		out = append(out, d)
+	}
+	return out
+}
+
+// Candidates is how many due deliveries an engine reads for a fair claim.
+func (c DeliveryClaim) Candidates() int { return 4*c.Limit + 64 }
+
+// RankCap is the highest per-account rank worth reading (all when uncapped).
+func (c DeliveryClaim) RankCap() int {
+	if c.PerAccount <= 0 {
+		return 1 << 30
+	}
+	return c.PerAccount
+}
+
+// PerAccountDeliveries is how many deliveries of one account a worker sends at
+// once (of its 16 slots): the oldest due deliveries go first, but no customer's
+// backlog or hanging endpoint can hold up the others' deliveries.
+const PerAccountDeliveries = 4
 
 // RecordAttempt stores the outcome of one POST of a claimed delivery and
 // schedules what follows: delivered on success; otherwise a retry after the

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -216,11 +217,21 @@ func (db *DB) LoadDeliveries(ctx context.Context, endpointID string, p fetchsms.
 func (db *DB) LeaseDeliveries(ctx context.Context, c fetchsms.DeliveryClaim) ([]*fetchsms.Delivery, error) {
 	var out []*fetchsms.Delivery
 	err := db.run(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT `+sqlrows.DeliveryCols+sqlrows.DeliveryFrom+`
-			WHERE d.status = 'pending' AND d.next_attempt_at <= $1 AND d.lease_until <= $2 AND e.enabled AND e.deleted_at IS NULL
-			ORDER BY d.next_attempt_at LIMIT $3 FOR UPDATE OF d SKIP LOCKED`, sqlrows.Ms(c.Due), sqlrows.Ms(c.Now), c.Limit)
-		if out, err = sqlrows.All(rows, err, sqlrows.NoSeq(sqlrows.ScanDelivery)); err != nil || len(out) == 0 {
+		var cands []string
+		rows, err := tx.Query(ctx, `SELECT cid FROM (`+fmt.Sprintf(sqlrows.DueDeliveries, "$1", "$2")+`) c WHERE rn <= $3 ORDER BY cdue LIMIT $4`,
+			sqlrows.Ms(c.Due), sqlrows.Ms(c.Now), c.RankCap(), c.Candidates())
+		if cands, err = sqlrows.All(rows, err, sqlrows.ScanString); err != nil || len(cands) == 0 {
 			return err
+		}
+		// Lock what another server has not taken meanwhile, then keep a fair share.
+		rows, err = tx.Query(ctx, `SELECT `+sqlrows.DeliveryCols+sqlrows.DeliveryFrom+`
+			WHERE d.id = ANY($1) AND d.status = 'pending' AND d.lease_until <= $2
+			ORDER BY d.next_attempt_at FOR UPDATE OF d SKIP LOCKED`, cands, sqlrows.Ms(c.Now))
+		if out, err = sqlrows.All(rows, err, sqlrows.NoSeq(sqlrows.ScanDelivery)); err != nil {
+			return err
+		}
+		if out = c.Fair(out); len(out) == 0 {
+			return nil
 		}
 		ids := make([]string, len(out))
 		for i, d := range out {

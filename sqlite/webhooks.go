@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -197,11 +198,12 @@ func (db *DB) LeaseDeliveries(ctx context.Context, c fetchsms.DeliveryClaim) ([]
 	var out []*fetchsms.Delivery
 	err := db.write(ctx, func(t *wtx) error {
 		rows, err := t.QueryContext(ctx, `SELECT `+sqlrows.DeliveryCols+sqlrows.DeliveryFrom+`
-			WHERE d.status = 'pending' AND d.next_attempt_at <= +? AND d.lease_until <= +? AND e.enabled = 1 AND e.deleted_at IS NULL
-			ORDER BY d.next_attempt_at LIMIT +?`, sqlrows.Ms(c.Due), sqlrows.Ms(c.Now), c.Limit) // +?: see Authenticate
+			JOIN (`+fmt.Sprintf(sqlrows.DueDeliveries, "?", "?")+`) c ON c.cid = d.id
+			WHERE c.rn <= ? ORDER BY c.cdue LIMIT ?`, sqlrows.Ms(c.Due), sqlrows.Ms(c.Now), c.RankCap(), c.Candidates())
 		if out, err = sqlrows.All(rows, err, sqlrows.NoSeq(sqlrows.ScanDelivery)); err != nil {
 			return err
 		}
+		out = c.Fair(out)
 		for _, d := range out {
 			if _, err := t.ExecContext(ctx, `UPDATE deliveries SET lease_until = ? WHERE id = ?`, sqlrows.Ms(c.Until), d.ID); err != nil {
 				return err

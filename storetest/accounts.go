@@ -238,8 +238,10 @@ func testCredentialRules(t *testing.T, open Opener) {
 	refusedWhenAnnounced = nil
 	_, _, err = f.db.Login(ctx, "spaced@example.com", "password123")
 	code(err, fetchsms.EFORBIDDEN, "login to a disabled account")
+	// The same answer to a wrong password: a 403 only for the right one would
+	// confirm a guessed password (issue 19, finding 8).
 	_, _, err = f.db.Login(ctx, "spaced@example.com", "password124")
-	code(err, fetchsms.EUNAUTHORIZED, "wrong password for a disabled account")
+	code(err, fetchsms.EFORBIDDEN, "wrong password for a disabled account")
 	if d, err := f.db.SetUserDisabled(ctx, u.ID, false); err != nil || d.Disabled {
 		t.Fatalf("enable: %+v %v", d, err)
 	}

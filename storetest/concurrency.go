@@ -232,7 +232,7 @@ func testConcurrent(t *testing.T, open Opener) {
 		claimed := map[string]int{}
 		parallel(6, func(i int) error {
 			for {
-				ds, err := f.db.ClaimDeliveries(ctx, 4, time.Minute)
+				ds, err := f.db.ClaimDeliveries(ctx, 4, time.Minute, nil)
 				if err != nil {
 					t.Errorf("claim: %v", err)
 					return err

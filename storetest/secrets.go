@@ -82,7 +82,7 @@ func testSealedSecrets(t *testing.T, open Opener) {
 				t.Fatal(err)
 			}
 		}
-		ds, err := a.ClaimDeliveries(ctx, 10, time.Second)
+		ds, err := a.ClaimDeliveries(ctx, 10, time.Second, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +123,7 @@ func testSealedSecrets(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	}
-	if ds, err := wrong.ClaimDeliveries(ctx, 10, time.Second); err != nil || len(ds) != 0 {
+	if ds, err := wrong.ClaimDeliveries(ctx, 10, time.Second, nil); err != nil || len(ds) != 0 {
 		t.Fatalf("a server with the wrong key claimed %d deliveries (%v)", len(ds), err)
 	}
 	ds, _, err := f.db.EndpointDeliveries(ctx, u.ID, sealedEP.ID, fetchsms.Page{})

@@ -36,23 +36,23 @@ func testWebhooks(t *testing.T, open Opener) {
 	if n, err := f.db.PendingDeliveries(ctx); err != nil || n != 1 {
 		t.Fatalf("pending: %d %v", n, err)
 	}
-	ds, err := f.db.ClaimDeliveries(ctx, 10, time.Minute)
+	ds, err := f.db.ClaimDeliveries(ctx, 10, time.Minute, nil)
 	if err != nil || len(ds) != 1 || ds[0].EventType != fetchsms.EventSMSReceived || ds[0].Secret != ep.Secret {
 		t.Fatalf("claim: %+v %v", ds, err)
 	}
 	// Leased: nobody else gets it.
-	if again, err := f.db.ClaimDeliveries(ctx, 10, time.Minute); err != nil || len(again) != 0 {
+	if again, err := f.db.ClaimDeliveries(ctx, 10, time.Minute, nil); err != nil || len(again) != 0 {
 		t.Fatalf("claimed twice: %+v %v", again, err)
 	}
 	if err := f.db.RecordAttempt(ctx, ds[0], fetchsms.DeliveryAttempt{At: f.clock.Now(), StatusCode: 500, Latency: time.Millisecond}); err != nil {
 		t.Fatal(err)
 	}
 	// The retry is due after the first step of the schedule, by the business clock.
-	if again, err := f.db.ClaimDeliveries(ctx, 10, time.Minute); err != nil || len(again) != 0 {
+	if again, err := f.db.ClaimDeliveries(ctx, 10, time.Minute, nil); err != nil || len(again) != 0 {
 		t.Fatalf("retried early: %+v %v", again, err)
 	}
 	f.clock.Advance(fetchsms.RetrySchedule[0] * 2)
-	ds, err = f.db.ClaimDeliveries(ctx, 10, time.Minute)
+	ds, err = f.db.ClaimDeliveries(ctx, 10, time.Minute, nil)
 	if err != nil || len(ds) != 1 || ds[0].Attempts != 1 {
 		t.Fatalf("retry: %+v %v", ds, err)
 	}
@@ -189,7 +189,7 @@ func testWebhookRetries(t *testing.T, open Opener) {
 	u, ep, first := f.testEvent(t)
 	claim := func(want int) []*fetchsms.Delivery {
 		t.Helper()
-		ds, err := f.db.ClaimDeliveries(ctx, 10, time.Second)
+		ds, err := f.db.ClaimDeliveries(ctx, 10, time.Second, nil)
 		if err != nil || len(ds) != want {
 			t.Fatalf("claimed %d (%v), want %d", len(ds), err, want)
 		}
@@ -290,20 +290,20 @@ func testWebhookLease(t *testing.T, open Opener) {
 	ctx := context.Background()
 	f := setup(t, open, 0)
 	_, _, id := f.testEvent(t)
-	if ds, err := f.db.ClaimDeliveries(ctx, 10, time.Minute); err != nil || len(ds) != 1 || ds[0].ID != id {
+	if ds, err := f.db.ClaimDeliveries(ctx, 10, time.Minute, nil); err != nil || len(ds) != 1 || ds[0].ID != id {
 		t.Fatalf("claim: %+v %v", ds, err)
 	}
 	f.wall.Advance(time.Minute - time.Millisecond)
-	if ds, err := f.db.ClaimDeliveries(ctx, 10, time.Minute); err != nil || len(ds) != 0 {
+	if ds, err := f.db.ClaimDeliveries(ctx, 10, time.Minute, nil); err != nil || len(ds) != 0 {
 		t.Fatalf("claimed during the lease: %+v %v", ds, err)
 	}
 	// The business clock does not end a lease.
 	f.clock.Advance(time.Hour)
-	if ds, err := f.db.ClaimDeliveries(ctx, 10, time.Minute); err != nil || len(ds) != 0 {
+	if ds, err := f.db.ClaimDeliveries(ctx, 10, time.Minute, nil); err != nil || len(ds) != 0 {
 		t.Fatalf("claimed during the lease: %+v %v", ds, err)
 	}
 	f.wall.Advance(time.Millisecond)
-	if ds, err := f.db.ClaimDeliveries(ctx, 10, time.Minute); err != nil || len(ds) != 1 || ds[0].ID != id || ds[0].Attempts != 0 {
+	if ds, err := f.db.ClaimDeliveries(ctx, 10, time.Minute, nil); err != nil || len(ds) != 1 || ds[0].ID != id || ds[0].Attempts != 0 {
 		t.Fatalf("after the lease: %+v %v", ds, err)
 	}
 }
@@ -324,5 +324,42 @@ func testEndpointLimit(t *testing.T, open Opener) {
 	list, err := f.db.Endpoints(ctx, u.ID)
 	if added != fetchsms.MaxEndpoints || err != nil || len(list) != fetchsms.MaxEndpoints {
 		t.Fatalf("%d endpoints added at once, %d listed (%v), want %d", added, len(list), err, fetchsms.MaxEndpoints)
+	}
+}
+
+// testFairDeliveries: a claim takes the oldest due deliveries but at most
+// PerAccountDeliveries of one account, counting those its worker already sends:
+// one customer's backlog cannot hold up another's delivery (issue 19, finding 2).
+func testFairDeliveries(t *testing.T, open Opener) {
+	ctx := context.Background()
+	f := setup(t, open, 0)
+	a, epA, _ := f.testEvent(t)
+	for range 11 { // twelve in all, all older than b's
+		if _, err := f.db.SendTestEvent(ctx, a.ID, epA.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.Advance(time.Second)
+	b, _, _ := f.testEvent(t)
+	count := func(ds []*fetchsms.Delivery) map[string]int {
+		m := map[string]int{}
+		for _, d := range ds {
+			m[d.UserID]++
+		}
+		return m
+	}
+	ds, err := f.db.ClaimDeliveries(ctx, 16, time.Second, nil)
+	if got := count(ds); err != nil || got[a.ID] != fetchsms.PerAccountDeliveries || got[b.ID] != 1 {
+		t.Fatalf("a claim of 16 over a backlog of 12 and one newer delivery: %v %v; want %d of the backlog and the newer one", got, err, fetchsms.PerAccountDeliveries)
+	}
+	f.wall.Advance(2 * time.Second) // the leases lapse
+	ds, err = f.db.ClaimDeliveries(ctx, 16, time.Second, map[string]int{a.ID: fetchsms.PerAccountDeliveries})
+	if got := count(ds); err != nil || got[a.ID] != 0 || got[b.ID] != 1 {
+		t.Fatalf("a claim while the backlog's account has its share in flight: %v %v", got, err)
+	}
+	f.wall.Advance(2 * time.Second)
+	ds, err = f.db.ClaimDeliveries(ctx, 2, time.Second, nil)
+	if err != nil || len(ds) != 2 || ds[0].UserID != a.ID {
+		t.Fatalf("a claim of 2 takes the oldest first: %+v %v", ds, err)
 	}
 }

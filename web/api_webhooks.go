@@ -103,6 +103,10 @@ func (s *Server) handleTestWebhook(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
+	if err := s.webhookSendErr(principalOf(r).User.ID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	did, err := s.App.SendTestEvent(r.Context(), principalOf(r).User.ID, id)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -174,6 +178,10 @@ func (s *Server) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 	did := r.PathValue("delivery")
 	if _, err := uuid.Parse(did); err != nil {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.ENOTFOUND, "delivery not found"))
+		return
+	}
+	if err := s.webhookSendErr(principalOf(r).User.ID); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	if err := s.App.Redeliver(r.Context(), principalOf(r).User.ID, id, did); err != nil {

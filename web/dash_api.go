@@ -138,6 +138,9 @@ func (s *Server) dashDeleteWebhook(w http.ResponseWriter, r *http.Request, p *pa
 
 func (s *Server) dashTestWebhook(w http.ResponseWriter, r *http.Request, p *pageData) {
 	s.webhookAction(w, r, p, func(id string) (string, error) {
+		if err := s.webhookSendErr(p.User.ID); err != nil {
+			return "", err
+		}
 		_, err := s.App.SendTestEvent(r.Context(), p.User.ID, id)
 		return "Test event queued: it appears in the delivery log in a moment.", err
 	})
@@ -155,6 +158,9 @@ func (s *Server) dashRedeliver(w http.ResponseWriter, r *http.Request, p *pageDa
 		did := r.PathValue("delivery")
 		if _, err := uuid.Parse(did); err != nil {
 			return "", fetchsms.Errorf(fetchsms.ENOTFOUND, "delivery not found")
+		}
+		if err := s.webhookSendErr(p.User.ID); err != nil {
+			return "", err
 		}
 		return "Delivery queued again.", s.App.Redeliver(r.Context(), p.User.ID, id, did)
 	})

@@ -121,6 +121,22 @@ const catalogIPRate = 50
 type limits struct {
 	perKey    *keyedLimiter
 	catalogIP *keyedLimiter
+	sends     *keyedLimiter // test events and redeliveries, per account
+}
+
+// WebhookSendsPerMinute bounds an account's test events and redeliveries
+// together (each is a POST to the customer's endpoint on our sending slots).
+const WebhookSendsPerMinute = 10
+
+// webhookSendErr is the answer past that bound, or nil.
+func (s *Server) webhookSendErr(userID string) error {
+	if s.limits == nil {
+		return nil
+	}
+	if ok, wait := s.limits.sends.allow(userID, time.Now()); !ok {
+		return fetchsms.Errorf(fetchsms.ERATELIMIT, "at most %d test events and redeliveries a minute per account: retry in %d second(s)", WebhookSendsPerMinute, int(math.Ceil(wait.Seconds())))
+	}
+	return nil
 }
 
 // newLimits makes the limits of one of servers servers: the per-key bucket is split
@@ -131,7 +147,8 @@ func newLimits(servers int) *limits {
 		servers = 1
 	}
 	share := max(1, APIKeyRate/servers)
-	return &limits{perKey: newKeyedLimiter(float64(APIKeyRate)/float64(servers), share), catalogIP: newKeyedLimiter(catalogIPRate, 2*catalogIPRate)}
+	return &limits{perKey: newKeyedLimiter(float64(APIKeyRate)/float64(servers), share), catalogIP: newKeyedLimiter(catalogIPRate, 2*catalogIPRate),
+		sends: newKeyedLimiter(WebhookSendsPerMinute/60.0, WebhookSendsPerMinute)}
 }
 
 // perIP throttles a public endpoint per client IP, unless the operator lifted

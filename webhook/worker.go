@@ -12,7 +12,9 @@ import (
 // Store is what the worker needs: the domain's delivery steps (fetchsms.App),
 // which lease due deliveries and apply the retry rules to each attempt.
 type Store interface {
-	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration) ([]*fetchsms.Delivery, error)
+	// ClaimDeliveries leases due deliveries; inFlight counts, by account, those
+	// the worker sends already (one account gets a fair share of the slots).
+	ClaimDeliveries(ctx context.Context, limit int, lease time.Duration, inFlight map[string]int) ([]*fetchsms.Delivery, error)
 	RecordAttempt(ctx context.Context, d *fetchsms.Delivery, a fetchsms.DeliveryAttempt) error
 }
 
@@ -44,6 +46,8 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 	sem := make(chan struct{}, n)
 	freed := make(chan struct{}, 1)
+	var mu sync.Mutex
+	inFlight := map[string]int{} // by account: what this worker sends now
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	t := time.NewTicker(poll)
@@ -54,7 +58,13 @@ func (w *Worker) Run(ctx context.Context) {
 			if free == 0 {
 				break
 			}
-			ds, err := w.Store.ClaimDeliveries(ctx, free, lease)
+			mu.Lock()
+			busy := make(map[string]int, len(inFlight))
+			for k, v := range inFlight {
+				busy[k] = v
+			}
+			mu.Unlock()
+			ds, err := w.Store.ClaimDeliveries(ctx, free, lease, busy)
 			if err != nil {
 				if ctx.Err() == nil && w.Logger != nil {
 					w.Logger.Error("claim deliveries", "err", err)
@@ -63,10 +73,18 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 			for _, d := range ds {
 				sem <- struct{}{}
+				mu.Lock()
+				inFlight[d.UserID]++
+				mu.Unlock()
 				wg.Add(1)
 				go func(d *fetchsms.Delivery) {
 					defer wg.Done()
 					defer func() {
+						mu.Lock()
+						if inFlight[d.UserID]--; inFlight[d.UserID] <= 0 {
+							delete(inFlight, d.UserID)
+						}
+						mu.Unlock()
 						<-sem
 						select {
 						case freed <- struct{}{}:
@@ -83,7 +101,7 @@ func (w *Worker) Run(ctx context.Context) {
 				}(d)
 			}
 			if len(ds) < free {
-				break
+				break // nothing more due, or only accounts at their share
 			}
 		}
 		select {

@@ -178,3 +178,67 @@ func TestWebhookPrivateAddressesRefused(t *testing.T) {
 		t.Fatalf("refused endpoints were stored: %v", got)
 	}
 }
+
+// TestWebhookFairness: a customer whose endpoint accepts connections and never
+// answers holds at most its share of the sending slots, so another customer's
+// delivery goes out meanwhile; and test events are limited per account (issue
+// 19, finding 2).
+func TestWebhookFairness(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var mu sync.Mutex
+	hanging, most := 0, 0
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hanging++
+		most = max(most, hanging)
+		mu.Unlock()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		mu.Lock()
+		hanging--
+		mu.Unlock()
+	}))
+	defer hang.Close()
+	defer close(release)
+	got := make(chan struct{}, 1)
+	fine := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- struct{}{}:
+		default:
+		}
+	}))
+	defer fine.Close()
+
+	s := startServer(t, "--sandbox", "--simulator=false")
+	slow, _ := s.signup(t)
+	ep := s.call(t, http.MethodPost, "/v1/webhooks", slow, map[string]any{"url": hang.URL}, http.StatusCreated)
+	accepted, limited := 0, 0
+	for range 15 {
+		switch st, _, _, _ := s.send(http.MethodPost, "/v1/webhooks/"+str(t, ep["id"])+"/test", slow, nil); st {
+		case http.StatusAccepted:
+			accepted++
+		case http.StatusTooManyRequests:
+			limited++
+		}
+	}
+	if accepted != 10 || limited != 5 {
+		t.Fatalf("15 test events at once: %d accepted, %d limited; want 10 and 5", accepted, limited)
+	}
+	// The other customer's delivery goes out while the first one's hang.
+	other, _ := s.signup(t)
+	ep2 := s.call(t, http.MethodPost, "/v1/webhooks", other, map[string]any{"url": fine.URL}, http.StatusCreated)
+	s.call(t, http.MethodPost, "/v1/webhooks/"+str(t, ep2["id"])+"/test", other, nil, http.StatusAccepted)
+	select {
+	case <-got:
+	case <-time.After(8 * time.Second): // the sender gives up on a hanging endpoint after 10 s
+		t.Fatal("another customer's delivery waited behind a hanging endpoint")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if most > 4 {
+		t.Fatalf("one customer's hanging endpoint held %d sending slots at once, want at most 4", most)
+	}
+}

@@ -254,7 +254,7 @@ func ScanSubscriber(row Row) (*fetchsms.WebhookEndpoint, error) {
 }
 
 // DeliveryCols are a delivery joined with its event (ev) and endpoint (e), for ScanDelivery.
-const DeliveryCols = `d.seq, d.id, d.event_id, ev.type, d.endpoint_id, e.url, e.secret, ev.payload, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.created_at`
+const DeliveryCols = `d.seq, d.id, d.event_id, ev.type, d.endpoint_id, e.user_id, e.url, e.secret, ev.payload, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.created_at`
 
 // ScanDelivery reads DeliveryCols, and the row's seq.
 func ScanDelivery(row Row) (*fetchsms.Delivery, int64, error) {
@@ -262,7 +262,7 @@ func ScanDelivery(row Row) (*fetchsms.Delivery, int64, error) {
 	var seq, next, created int64
 	var delivered sql.NullInt64
 	var payload string
-	if err := row.Scan(&seq, &d.ID, &d.EventID, &d.EventType, &d.EndpointID, &d.URL, &d.Secret, &payload, &d.Status, &d.Attempts, &next, &delivered, &created); err != nil {
+	if err := row.Scan(&seq, &d.ID, &d.EventID, &d.EventType, &d.EndpointID, &d.UserID, &d.URL, &d.Secret, &payload, &d.Status, &d.Attempts, &next, &delivered, &created); err != nil {
 		return nil, 0, err
 	}
 	d.Payload, d.NextAttemptAt, d.DeliveredAt, d.CreatedAt = []byte(payload), FromMS(next), FromNullMS(delivered), FromMS(created)
@@ -365,6 +365,13 @@ func EndpointEvents(events []string) string {
 	b, _ := json.Marshal(events)
 	return string(b)
 }
+
+// DueDeliveries numbers the due deliveries of enabled endpoints per account,
+// oldest first (rn), for a fair claim: bind due and now (in that order). A
+// subquery: PostgreSQL does not lock rows in a query with window functions.
+const DueDeliveries = `SELECT d2.id AS cid, d2.next_attempt_at AS cdue, ROW_NUMBER() OVER (PARTITION BY e2.user_id ORDER BY d2.next_attempt_at, d2.seq) AS rn
+	FROM deliveries d2 JOIN webhook_endpoints e2 ON e2.id = d2.endpoint_id
+	WHERE d2.status = 'pending' AND d2.next_attempt_at <= %s AND d2.lease_until <= %s AND e2.enabled AND e2.deleted_at IS NULL`
 
 // DeliveryFrom joins a delivery (d) with its event (ev) and endpoint (e), for DeliveryCols.
 const DeliveryFrom = ` FROM deliveries d JOIN events ev ON ev.id = d.event_id JOIN webhook_endpoints e ON e.id = d.endpoint_id`
