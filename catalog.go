@@ -148,6 +148,9 @@ func (a *App) ImportNumbers(ctx context.Context, gatewayID string, numbers []Num
 	var clean []NewNumber
 	for _, n := range numbers {
 		if _, err := ParseE164(n.E164); err != nil {
+			if n.E164 == "" {
+				n.E164 = `""`
+			}
 			bad = append(bad, n.E164)
 			continue
 		}

@@ -34,7 +34,9 @@ var hostileRoutes = []struct{ method, path string }{
 	{"GET", "/v1/webhooks"}, {"POST", "/v1/webhooks"}, {"DELETE", "/v1/webhooks/{id}"}, {"POST", "/v1/webhooks/{id}/test"}, {"GET", "/v1/webhooks/{id}/deliveries"},
 	{"POST", "/v1/inbound/sms"},
 	{"GET", "/v1/admin/users"}, {"GET", "/v1/admin/users/{id}"}, {"POST", "/v1/admin/users/{id}/adjustments"},
-	{"POST", "/v1/admin/gateways"}, {"POST", "/v1/admin/numbers"},
+	{"POST", "/v1/admin/gateways"}, {"POST", "/v1/admin/numbers"}, {"GET", "/v1/admin/gateways"},
+	{"POST", "/v1/admin/gateways/{id}/rotate"}, {"POST", "/v1/admin/gateways/{id}/disable"}, {"POST", "/v1/admin/gateways/{id}/enable"},
+	{"GET", "/v1/admin/inbound/unmatched"}, {"POST", "/v1/webhooks/{id}/deliveries/{id}/redeliver"},
 	{"POST", "/v1/sandbox/clock/advance"}, {"POST", "/v1/sandbox/sms"},
 }
 
