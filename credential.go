@@ -281,7 +281,7 @@ func (a *App) Login(ctx context.Context, email, password string) (*User, *Sessio
 	// the right one would confirm a guessed password.
 	right := CheckPassword(hash, password)
 	if u.Disabled {
-		return nil, nil, Errorf(EFORBIDDEN, "this account is disabled")
+		return nil, nil, Reasonf(EFORBIDDEN, ReasonAccountDisabled, "this account is disabled")
 	}
 	if !right {
 		return nil, nil, wrong()

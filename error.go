@@ -28,6 +28,9 @@ type Error struct {
 	Message string
 	Op      string
 	Err     error
+	// Reason is the stable machine-readable word of the answer's "code" (see
+	// Reasons); "" takes the default of Code.
+	Reason string
 }
 
 func (e *Error) Error() string {
@@ -49,6 +52,54 @@ func (e *Error) Unwrap() error { return e.Err }
 // Errorf returns an *Error with code and a formatted customer-facing message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Reasonf returns an *Error with code, a machine-readable reason and a
+// formatted customer-facing message.
+func Reasonf(code, reason, format string, args ...any) *Error {
+	return &Error{Code: code, Reason: reason, Message: fmt.Sprintf(format, args...)}
+}
+
+// Reasons are the words of an error answer's "code", by the error's code: the
+// default of each class, then the specific ones. Stable: clients branch on
+// them. docs/ERRORS.md lists them with their statuses.
+var Reasons = map[string]string{
+	EINVALID:       "invalid_request",
+	EUNAUTHORIZED:  "unauthorized",
+	EPAYMENT:       "insufficient_balance",
+	EFORBIDDEN:     "forbidden",
+	ENOTFOUND:      "not_found",
+	ECONFLICT:      "conflict",
+	ETOOLARGE:      "body_too_large",
+	EUNPROCESSABLE: "invalid_value",
+	ERATELIMIT:     "rate_limited",
+	EINTERNAL:      "internal_error",
+	EUPSTREAM:      "provider_unavailable",
+	EUNAVAILABLE:   "unavailable",
+}
+
+// Specific reasons.
+const (
+	ReasonOutOfStock      = "out_of_stock"      // 409: no number for this service (and area code) now
+	ReasonAlreadyReceived = "already_received"  // 409: the code (a rental: a message) arrived; no cancel
+	ReasonNotWaiting      = "not_waiting"       // 409: expired, cancelled or changed meanwhile
+	ReasonUnknownService  = "unknown_service"   // 404: no service by that id or slug
+	ReasonPaymentPaused   = "purchases_paused"  // 402: money taken back by a provider is still owed
+	ReasonAccountDisabled = "account_disabled"  // 403: the account is disabled
+	ReasonBadSignature    = "invalid_signature" // 400/401: a provider's or gateway's signature does not check out
+)
+
+// ErrorReason returns the machine-readable word of err's answer: the first
+// *Error's Reason, else the default of its code.
+func ErrorReason(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Reason != "" && e.Code != EINTERNAL {
+		return e.Reason
+	}
+	return Reasons[ErrorCode(err)]
 }
 
 // ErrorCode returns the code of the first *Error in err's chain; for an engine's

@@ -81,7 +81,7 @@ func debit(ctx context.Context, tx LedgerTx, e *LedgerEntry) error {
 		return err
 	}
 	if e.Kind == LedgerPurchase && w.Owed > 0 {
-		return Errorf(EPAYMENT, "purchases are paused: a payment of yours was refunded or disputed after you spent it, and %s of it is still owed; contact support to settle it", Dollars(w.Owed))
+		return Reasonf(EPAYMENT, ReasonPaymentPaused, "purchases are paused: a payment of yours was refunded or disputed after you spent it, and %s of it is still owed; contact support to settle it", Dollars(w.Owed))
 	}
 	if !applied {
 		return Errorf(EPAYMENT, "insufficient balance: this costs %s and your balance is %s", Dollars(-e.AmountCents), Dollars(w.Balance))

@@ -27,4 +27,4 @@ type PaymentProvider interface {
 
 // ErrPaymentSignature: a provider's notification whose signature does not check
 // out. Nothing is stored and nothing changes.
-var ErrPaymentSignature = Errorf(EINVALID, "the signature of this notification does not check out")
+var ErrPaymentSignature = Reasonf(EINVALID, ReasonBadSignature, "the signature of this notification does not check out")

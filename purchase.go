@@ -136,9 +136,9 @@ func (a *App) CreateVerification(ctx context.Context, userID string, req Verific
 		numberID, e164, err := tx.PickNumber(ctx, NumberPick{ServiceID: svc.ID, AreaCode: req.AreaCode})
 		if errors.Is(err, ErrNoRow) {
 			if req.AreaCode != "" {
-				return Errorf(ECONFLICT, "%s is out of stock for short-term verifications in area code %s", svc.Name, req.AreaCode)
+				return Reasonf(ECONFLICT, ReasonOutOfStock, "%s is out of stock for short-term verifications in area code %s", svc.Name, req.AreaCode)
 			}
-			return Errorf(ECONFLICT, "%s is out of stock for short-term verifications", svc.Name)
+			return Reasonf(ECONFLICT, ReasonOutOfStock, "%s is out of stock for short-term verifications", svc.Name)
 		} else if err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func serviceByRef(ctx context.Context, tx CatalogTx, ref string) (*Service, erro
 	ref = strings.TrimSpace(ref)
 	svc, err := tx.ServiceByRef(ctx, ref)
 	if errors.Is(err, ErrNoRow) {
-		return nil, Errorf(ENOTFOUND, "unknown service %q", ref)
+		return nil, Reasonf(ENOTFOUND, ReasonUnknownService, "unknown service %q", ref)
 	}
 	return svc, err
 }
@@ -246,11 +246,11 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 		}
 		switch v.Status {
 		case StatusReceived:
-			conflict = Errorf(ECONFLICT, "the code has already arrived: a verification that received its code cannot be cancelled")
+			conflict = Reasonf(ECONFLICT, ReasonAlreadyReceived, "the code has already arrived: a verification that received its code cannot be cancelled")
 		case StatusExpired:
-			conflict = Errorf(ECONFLICT, "this verification has expired and was refunded; only a waiting verification can be cancelled")
+			conflict = Reasonf(ECONFLICT, ReasonNotWaiting, "this verification has expired and was refunded; only a waiting verification can be cancelled")
 		case StatusCancelled:
-			conflict = Errorf(ECONFLICT, "this verification is already cancelled")
+			conflict = Reasonf(ECONFLICT, ReasonNotWaiting, "this verification is already cancelled")
 		default:
 			conflict = Errorf(ECONFLICT, "this verification changed meanwhile; try again")
 		}
@@ -309,9 +309,9 @@ func (a *App) CreateRental(ctx context.Context, userID string, req RentalRequest
 		numberID, e164, err := tx.PickNumber(ctx, NumberPick{Pristine: true, AreaCode: req.AreaCode})
 		if errors.Is(err, ErrNoRow) {
 			if req.AreaCode != "" {
-				return Errorf(ECONFLICT, "no number is available for long-term rental in area code %s", req.AreaCode)
+				return Reasonf(ECONFLICT, ReasonOutOfStock, "no number is available for long-term rental in area code %s", req.AreaCode)
 			}
-			return Errorf(ECONFLICT, "no number is available for long-term rental right now")
+			return Reasonf(ECONFLICT, ReasonOutOfStock, "no number is available for long-term rental right now")
 		} else if err != nil {
 			return err
 		}
@@ -388,11 +388,11 @@ func (a *App) CancelRental(ctx context.Context, userID, id string) (*Rental, err
 		}
 		switch r.Status {
 		case StatusReceived:
-			conflict = Errorf(ECONFLICT, "this rental has already received a message (its code, or any text: every message is yours) and cannot be cancelled")
+			conflict = Reasonf(ECONFLICT, ReasonAlreadyReceived, "this rental has already received a message (its code, or any text: every message is yours) and cannot be cancelled")
 		case StatusExpired:
-			conflict = Errorf(ECONFLICT, "this rental's term has ended")
+			conflict = Reasonf(ECONFLICT, ReasonNotWaiting, "this rental's term has ended")
 		case StatusCancelled:
-			conflict = Errorf(ECONFLICT, "this rental is already cancelled")
+			conflict = Reasonf(ECONFLICT, ReasonNotWaiting, "this rental is already cancelled")
 		default:
 			if err := endRental(ctx, tx, r, StatusCancelled, now); err != nil {
 				return err
@@ -564,7 +564,7 @@ func (a *App) ServiceByRef(ctx context.Context, ref string) (*Service, error) {
 	ref = strings.TrimSpace(ref)
 	svc, err := a.Store.ServiceByRef(ctx, ref)
 	if errors.Is(err, ErrNoRow) {
-		return nil, Errorf(ENOTFOUND, "unknown service %q", ref)
+		return nil, Reasonf(ENOTFOUND, ReasonUnknownService, "unknown service %q", ref)
 	}
 	return svc, storageError("ServiceByRef", err, "")
 }

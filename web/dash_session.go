@@ -114,7 +114,7 @@ type authForm struct {
 // asking for "/" gets the JSON 404 of any unknown endpoint.
 func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
 	if !strings.Contains(r.Header.Get("Accept"), "text/html") {
-		writeJSON(w, http.StatusNotFound, errorBody{Detail: "no such endpoint"})
+		writeJSON(w, http.StatusNotFound, errorBody{Detail: "no such endpoint", Code: "not_found"})
 		return
 	}
 	if _, p := s.cookieSession(r); p != nil {

@@ -62,6 +62,7 @@ var (
 
 type errorBody struct {
 	Detail string `json:"detail"`
+	Code   string `json:"code,omitempty"`
 }
 
 // writeError answers with the error's status and {"detail": …}; internal causes are
@@ -78,7 +79,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	} else if status >= 500 {
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, status, errorBody{Detail: fetchsms.ErrorMessage(err)})
+	writeJSON(w, status, errorBody{Detail: fetchsms.ErrorMessage(err), Code: fetchsms.ErrorReason(err)})
 }
 
 // decode reads a JSON object body strictly into dst: size-capped, unknown fields

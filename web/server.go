@@ -4,6 +4,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -181,7 +182,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.Logger.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
-				writeJSON(w, http.StatusInternalServerError, errorBody{Detail: "internal error"})
+				writeJSON(w, http.StatusInternalServerError, errorBody{Detail: "internal error", Code: "internal_error"})
 			}
 		}()
 		next.ServeHTTP(w, r)
@@ -219,14 +220,15 @@ func (p *plainErrorWriter) WriteHeader(code int) {
 		p.Header().Del("X-Content-Type-Options")
 		p.Header().Set("X-Content-Type-Options", "nosniff")
 		p.ResponseWriter.WriteHeader(code)
-		detail := http.StatusText(code)
+		detail, reason := http.StatusText(code), "invalid_request"
 		switch code {
 		case http.StatusMethodNotAllowed:
-			detail = "method not allowed on this endpoint (allowed: " + p.Header().Get("Allow") + ")"
+			detail, reason = "method not allowed on this endpoint (allowed: "+p.Header().Get("Allow")+")", "method_not_allowed"
 		case http.StatusNotFound:
-			detail = "no such endpoint"
+			detail, reason = "no such endpoint", "not_found"
 		}
-		p.ResponseWriter.Write([]byte(`{"detail": "` + detail + `"}` + "\n"))
+		b, _ := json.Marshal(errorBody{Detail: detail, Code: reason})
+		p.ResponseWriter.Write(append(b, '\n'))
 		return
 	}
 	p.ResponseWriter.WriteHeader(code)
@@ -244,7 +246,7 @@ func (p *plainErrorWriter) Unwrap() http.ResponseWriter { return p.ResponseWrite
 func (s *Server) sandboxOnly(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.Sandbox {
-			writeJSON(w, http.StatusNotFound, errorBody{Detail: "no such endpoint: sandbox endpoints exist only in sandbox mode"})
+			writeJSON(w, http.StatusNotFound, errorBody{Detail: "no such endpoint: sandbox endpoints exist only in sandbox mode", Code: "not_found"})
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -100,3 +100,41 @@ func TestSandboxEndpointsAbsentOutsideSandbox(t *testing.T) {
 		t.Errorf("a plain server has %d services, want the default catalog", len(services))
 	}
 }
+
+// TestErrorCodes: each error answer carries a stable machine-readable code
+// beside the seed's detail, so clients need not match sentences (SPEC §3).
+func TestErrorCodes(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--sandbox", "--simulator=false")
+	codeOf := func(method, path, token string, body any, want int) string {
+		t.Helper()
+		status, _, raw := s.do(t, method, path, token, body)
+		if status != want {
+			t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, want, raw)
+		}
+		c, _ := decode[map[string]any](t, raw)["code"].(string)
+		return c
+	}
+	broke, _ := s.signup(t)
+	v := s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": "telegram"}, http.StatusCreated)
+	s.sms(t, str(t, v["number"]), "Telegram", "Telegram code: 555123")
+	for _, c := range []struct {
+		method, path, token string
+		body                any
+		status              int
+		code                string
+	}{
+		{"POST", "/v1/verifications", s.APIKey, map[string]any{"service": "no-such-service"}, 404, "unknown_service"},
+		{"POST", "/v1/verifications", broke, map[string]any{"service": "telegram"}, 402, "insufficient_balance"},
+		{"POST", "/v1/verifications", s.APIKey, map[string]any{"service": "telegram", "area_code": "999"}, 409, "out_of_stock"},
+		{"POST", "/v1/verifications/" + str(t, v["id"]) + "/cancel", s.APIKey, nil, 409, "already_received"},
+		{"GET", "/v1/verifications", "", nil, 401, "unauthorized"},
+		{"POST", "/v1/verifications", s.APIKey, "{", 400, "invalid_request"},
+		{"GET", "/v1/nowhere", "", nil, 404, "not_found"},
+		{"DELETE", "/v1/services", "", nil, 405, "method_not_allowed"},
+	} {
+		if got := codeOf(c.method, c.path, c.token, c.body, c.status); got != c.code {
+			t.Errorf("%s %s: code %q, want %q", c.method, c.path, got, c.code)
+		}
+	}
+}

@@ -298,8 +298,8 @@ func (s *testServer) sendWith(method, path, token string, body any, extra http.H
 	return resp.StatusCode, resp.Header, raw, nil
 }
 
-// assertErrorBody checks an error answer: JSON, exactly one key "detail" holding a
-// non-empty string.
+// assertErrorBody checks an error answer: JSON, exactly the keys "detail" (a
+// non-empty string, the seed's) and "code" (a documented word, SPEC §3).
 func assertErrorBody(t *testing.T, what string, hdr http.Header, raw []byte) {
 	t.Helper()
 	if ct := hdr.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
@@ -311,8 +311,9 @@ func assertErrorBody(t *testing.T, what string, hdr http.Header, raw []byte) {
 		return
 	}
 	d, ok := m["detail"].(string)
-	if len(m) != 1 || !ok || strings.TrimSpace(d) == "" {
-		t.Errorf("%s: error body must be exactly {\"detail\": \"…\"}, got %s", what, raw)
+	c, _ := m["code"].(string)
+	if len(m) != 2 || !ok || strings.TrimSpace(d) == "" || !documentedCodes[c] {
+		t.Errorf("%s: error body must be exactly {\"detail\": \"…\", \"code\": <a documented word>}, got %s", what, raw)
 	}
 }
 
@@ -489,3 +490,16 @@ func kinds(entries []map[string]any) []string {
 	}
 	return k
 }
+
+// documentedCodes are the words docs/ERRORS.md lists for an error's "code".
+var documentedCodes = func() map[string]bool {
+	m := map[string]bool{"method_not_allowed": true}
+	for _, r := range fetchsms.Reasons {
+		m[r] = true
+	}
+	for _, r := range []string{fetchsms.ReasonOutOfStock, fetchsms.ReasonAlreadyReceived, fetchsms.ReasonNotWaiting, fetchsms.ReasonUnknownService,
+		fetchsms.ReasonPaymentPaused, fetchsms.ReasonAccountDisabled, fetchsms.ReasonBadSignature} {
+		m[r] = true
+	}
+	return m
+}()
