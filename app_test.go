@@ -94,3 +94,19 @@ func TestEngineSentinelsReachCallersWithTheirCodes(t *testing.T) {
 		t.Errorf("storageError changed a shared error: %+v → %+v", shared, got)
 	}
 }
+
+func TestErrorText(t *testing.T) {
+	for _, c := range []struct {
+		e    *Error
+		want string
+	}{
+		{&Error{Op: "Deposit", Message: "nope", Err: errors.New("boom")}, "Deposit: nope: boom"},
+		{&Error{Op: "Deposit", Err: errors.New("boom")}, "Deposit: boom"},
+		{&Error{Message: "nope"}, "nope"},
+		{&Error{Err: errors.New("boom")}, "boom"},
+	} {
+		if got := c.e.Error(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.e, got, c.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package fetchsms
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes: a closed set. Each maps to one HTTP status in http/errors.go.
@@ -34,17 +35,16 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	s := e.Message
-	if e.Op != "" {
-		s = e.Op + ": " + s
+	parts := make([]string, 0, 3)
+	for _, p := range []string{e.Op, e.Message} {
+		if p != "" {
+			parts = append(parts, p)
+		}
 	}
 	if e.Err != nil {
-		if s != "" {
-			s += ": "
-		}
-		s += e.Err.Error()
+		parts = append(parts, e.Err.Error())
 	}
-	return s
+	return strings.Join(parts, ": ")
 }
 
 func (e *Error) Unwrap() error { return e.Err }
