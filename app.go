@@ -92,6 +92,15 @@ func (a *App) Clock() Clock { return a.clock }
 // equals a later read of the same row.
 func (a *App) now() time.Time { return a.clock.Now().Truncate(time.Millisecond).UTC() }
 
+// Until is how long, by the business clock, until t (0 when it has passed): a
+// waiting request's longest sleep before a purchase's time is up.
+func (a *App) Until(t time.Time) time.Duration {
+	if d := t.Sub(a.clock.Now()); d > 0 {
+		return d
+	}
+	return 0
+}
+
 // ReloadRules rebuilds the inbound detector from the services' detection rules.
 // Admins' edits call it; every server also runs it periodically, since several
 // may share a database. Reloads run one at a time, so an older read never
@@ -128,6 +137,10 @@ type (
 	// rotated or revoked, an account disabled or enabled, a gateway's token
 	// replaced). Caches of resolved credentials drop what they hold.
 	CredentialsChanged struct{}
+	// PurchaseChanged: a verification or rental changed (a code or message
+	// arrived, it was cancelled or ended); both ids "" when several may have
+	// (an expiry sweep): waiters re-read what they wait for.
+	PurchaseChanged struct{ VerificationID, RentalID string }
 )
 
 // Listen registers fn to hear every change, in commit order as seen by this

@@ -55,6 +55,9 @@ func (a *App) ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (
 		return nil, err
 	}
 	a.publish(ctx, StockChanged{})
+	if res.VerificationID != "" || res.RentalID != "" {
+		a.publish(ctx, PurchaseChanged{VerificationID: res.VerificationID, RentalID: res.RentalID})
+	}
 	return res, nil
 }
 

@@ -259,7 +259,7 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 	if err != nil {
 		return nil, err
 	}
-	a.publish(ctx, StockChanged{})
+	a.publish(ctx, StockChanged{}, PurchaseChanged{VerificationID: id})
 	if conflict != nil {
 		return nil, conflict
 	}
@@ -407,7 +407,7 @@ func (a *App) CancelRental(ctx context.Context, userID, id string) (*Rental, err
 	if err != nil {
 		return nil, err
 	}
-	a.publish(ctx, StockChanged{})
+	a.publish(ctx, StockChanged{}, PurchaseChanged{RentalID: id})
 	if conflict != nil {
 		return nil, conflict
 	}
@@ -471,7 +471,7 @@ func (a *App) expireCount(ctx context.Context, verifications, rentals []string) 
 	n := 0
 	defer func() {
 		if n > 0 {
-			a.publish(ctx, StockChanged{})
+			a.publish(ctx, StockChanged{}, PurchaseChanged{})
 		}
 	}()
 	for _, id := range verifications {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/google/uuid"
@@ -101,7 +102,20 @@ func (s *Server) handleGetVerification(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	v, err := s.App.Verification(r.Context(), principalOf(r).User.ID, id)
+	wait, err := waitParam(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var v *fetchsms.Verification
+	userID := principalOf(r).User.ID
+	err = s.longPoll(r.Context(), id, wait, func() (bool, time.Duration, error) {
+		var err error
+		if v, err = s.App.Verification(r.Context(), userID, id); err != nil || v.Status != fetchsms.StatusWaiting {
+			return true, 0, err
+		}
+		return false, s.App.Until(v.ExpiresAt), nil
+	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -197,6 +211,31 @@ func (s *Server) handleRentalMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	userID := principalOf(r).User.ID
+	wait, err := waitParam(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if wait > 0 {
+		// Wait until the newest message is not ?after= (or there is one), or the
+		// rental ends, or the wait runs out; then answer the page as usual.
+		after := r.URL.Query().Get("after")
+		err := s.longPoll(r.Context(), id, wait, func() (bool, time.Duration, error) {
+			ms, _, err := s.App.RentalMessages(r.Context(), userID, id, fetchsms.Page{Limit: 1})
+			if err != nil || len(ms) > 0 && ms[0].ID != after {
+				return true, 0, err
+			}
+			x, err := s.App.Rental(r.Context(), userID, id)
+			if err != nil || x.Status != fetchsms.StatusWaiting && x.Status != fetchsms.StatusReceived {
+				return true, 0, err
+			}
+			return false, s.App.Until(x.ExpiresAt), nil
+		})
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
 	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Message, int64, error) {
 		return s.App.RentalMessages(r.Context(), userID, id, p)
 	},

@@ -113,10 +113,16 @@ func (c *authCache) purge() {
 // so that client never reads an older state after its answer; changes made
 // through another server show within the TTLs.
 func (s *Server) hear(_ context.Context, change any) {
-	switch change.(type) {
+	switch c := change.(type) {
 	case fetchsms.StockChanged, fetchsms.CatalogChanged:
 		s.catalog.invalidate()
 	case fetchsms.CredentialsChanged:
 		s.auth.purge()
+	case fetchsms.PurchaseChanged:
+		if c.VerificationID == "" && c.RentalID == "" {
+			s.waiters.wake()
+		} else {
+			s.waiters.wake(c.VerificationID, c.RentalID)
+		}
 	}
 }

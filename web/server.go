@@ -51,6 +51,7 @@ type Server struct {
 	limits     *limits
 	catalog    catalogCache
 	auth       authCache
+	waiters    waiters
 }
 
 // Handler returns the HTTP handler with every route and middleware.
