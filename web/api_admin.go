@@ -293,8 +293,13 @@ func (s *Server) handleClockAdvance(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	// Expire what the jump made due, so the next read already shows it.
+	// Expire what the jump made due, and deliver the long SMS whose parts it
+	// made overdue, so the next read already shows it.
 	if _, err := s.App.ExpireDue(r.Context(), 10000); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.App.FlushParts(r.Context(), 10000); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
