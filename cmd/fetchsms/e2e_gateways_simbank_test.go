@@ -132,6 +132,11 @@ func TestGatewaySIMBank(t *testing.T) {
 			if p0 := parts[0].(map[string]any); p0["index"] != float64(1) || p0["message_id"] != "lp-1" || p0["body"] != "Telegram code: 771" {
 				t.Fatalf("its first part: %v", p0)
 			}
+			// The admin console's inbound page shows the parts under the message.
+			resp, html := s.page(t, http.MethodGet, "/admin/inbound", s.AdminSession, nil, nil)
+			if resp.StatusCode != http.StatusOK || !strings.Contains(html, "part 1 of 2") || !strings.Contains(html, "lp-2") {
+				t.Fatalf("/admin/inbound: %d, parts not shown", resp.StatusCode)
+			}
 		})
 
 		t.Run("BadCredential401NothingStored", func(t *testing.T) {
