@@ -34,6 +34,10 @@ import (
 // maxEjoinBody caps a push: the device may batch messages (up to ~30 long ones).
 const maxEjoinBody = 1 << 20
 
+// maxEjoinText is the longest text taken, as on /v1/inbound/sms: refused with
+// the rest of the push before any of it is stored.
+const maxEjoinText = 10_000
+
 // EjoinSMS is one entry of an Ejoin push.
 type EjoinSMS struct {
 	Report    bool      // a delivery report, not an SMS
@@ -134,6 +138,9 @@ func parseEjoinEntry(raw json.RawMessage) (EjoinSMS, error) {
 	}
 	if !utf8.Valid(text) {
 		return m, fetchsms.Errorf(fetchsms.EINVALID, "the content decodes to bytes that are not UTF-8 text")
+	}
+	if len(text) > maxEjoinText {
+		return m, fetchsms.Errorf(fetchsms.EINVALID, "the text is longer than %d bytes", maxEjoinText)
 	}
 	m.Body = string(text)
 	return m, nil
