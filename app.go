@@ -31,12 +31,13 @@ import (
 // embedded).
 type App struct {
 	Store
-	clock    Clock // business time: expiries, terms, times shown
-	wall     Clock // wall time: sessions, credentials, idempotency, leases
-	detector atomic.Pointer[detectorBox]
-	reloadMu sync.Mutex
-	payments []PaymentProvider // the first is the default; none: deposits are not configured
-	secrets  Sealer            // nil: secrets that must be read back are not kept
+	clock     Clock // business time: expiries, terms, times shown
+	wall      Clock // wall time: sessions, credentials, idempotency, leases
+	detector  atomic.Pointer[detectorBox]
+	reloadMu  sync.Mutex
+	payments  []PaymentProvider // the first is the default; none: deposits are not configured
+	secrets   Sealer            // nil: secrets that must be read back are not kept
+	partsWait time.Duration     // how long the parts of a long SMS wait for the rest
 
 	mu        sync.Mutex
 	listeners []func(context.Context, any)
@@ -61,11 +62,17 @@ type Options struct {
 	// which signs what the gateway sends); nil keeps none, and gateway
 	// software that signs its requests cannot be checked.
 	Secrets Sealer
+	// PartsWait is how long the parts of a long SMS wait for the rest before
+	// what arrived is delivered (multipart.go); DefaultPartsWait when zero.
+	PartsWait time.Duration
 }
 
 // New returns the domain over an opened store.
 func New(ctx context.Context, store Store, o Options) (*App, error) {
-	a := &App{Store: store, clock: o.Clock, wall: o.WallClock, payments: o.Payments, secrets: o.Secrets}
+	a := &App{Store: store, clock: o.Clock, wall: o.WallClock, payments: o.Payments, secrets: o.Secrets, partsWait: o.PartsWait}
+	if a.partsWait <= 0 {
+		a.partsWait = DefaultPartsWait
+	}
 	if a.clock == nil {
 		a.clock = SystemClock{}
 	}

@@ -40,6 +40,7 @@ type Store interface {
 	IdempotencyStore // idempotency.go
 	WebhookStore     // webhook.go
 	SupportStore     // support.go
+	PartStore        // multipart.go
 	SettingsStore
 }
 
@@ -69,6 +70,7 @@ type Tx interface {
 	LedgerTx      // ledger.go
 	DepositTx     // ledger.go
 	InboundTx     // inbound.go
+	PartTx        // multipart.go
 	OutboxTx      // webhook.go
 	WebhookTx     // webhook.go
 	IdempotencyTx // idempotency.go

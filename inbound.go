@@ -37,13 +37,26 @@ type InboundTx interface {
 // ReceiveSMS stores an inbound SMS from a gateway and routes it, and notes that
 // the gateway was heard from. A repeated (gateway, id) returns the first result
 // and changes nothing. A number that is not this gateway's own (or a device slot
-// that holds none) is ENOTFOUND; the message is kept as unmatched for admins.
+// that holds none) is ENOTFOUND; the message is kept as unmatched for admins. A
+// part of a long SMS (in.Part) waits for the rest of its message, which is
+// routed whole when its last part arrives (multipart.go).
 func (a *App) ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (*InboundResult, error) {
 	now := a.now()
 	if in.ReceivedAt.IsZero() || in.ReceivedAt.After(now) {
 		in.ReceivedAt = now
 	}
-	det := a.detect(in.From, in.Body)
+	if in.Part != nil {
+		if err := checkPart(in.Part); err != nil {
+			return nil, err
+		}
+		if in.Part.Count == 1 {
+			in.Part = nil // a whole message, however the gateway labels it
+		}
+	}
+	var det Detection
+	if in.Part == nil {
+		det = a.detect(in.From, in.Body)
+	}
 	res, err := a.receive(ctx, gatewayID, in, det, now)
 	if errors.Is(err, ErrDuplicate) {
 		// The same message was stored meanwhile by another server sharing the
@@ -65,7 +78,13 @@ func (a *App) receive(ctx context.Context, gatewayID string, in InboundSMS, det 
 	var res *InboundResult
 	unmatched := false
 	err := a.update(ctx, "ReceiveSMS", func(tx Tx) error {
+		res, unmatched = nil, false
 		if err := tx.TouchGateway(ctx, gatewayID, a.wall.Now()); err != nil {
+			return err
+		}
+		if in.Part != nil {
+			var err error
+			res, unmatched, err = a.receivePart(ctx, tx, gatewayID, in, now)
 			return err
 		}
 		seen, err := tx.InboundSeen(ctx, gatewayID, in.ID)
@@ -76,51 +95,70 @@ func (a *App) receive(ctx context.Context, gatewayID string, in InboundSMS, det 
 		if !errors.Is(err, ErrNoRow) {
 			return err
 		}
-		var numberID, holder string
-		if in.DeviceID != "" {
-			numberID, in.To, holder, err = tx.InboundNumberAt(ctx, gatewayID, in.DeviceID, in.SimSlot)
-		} else {
-			numberID, holder, err = tx.InboundNumber(ctx, gatewayID, in.To)
-		}
-		if errors.Is(err, ErrNoRow) {
-			unmatched = true
-			return tx.InsertUnmatched(ctx, &UnmatchedMessage{GatewayID: gatewayID, GatewayMsgID: in.ID, To: in.To, DeviceID: in.DeviceID, SimSlot: in.SimSlot,
-				Sender: in.From, Body: in.Body, ReceivedAt: in.ReceivedAt, CreatedAt: now})
-		} else if err != nil {
-			return err
-		}
-		res = &InboundResult{MessageID: NewID()}
-		switch {
-		case strings.HasPrefix(holder, "v:"):
-			id := strings.TrimPrefix(holder, "v:")
-			ok, err := deliverToVerification(ctx, tx, id, in, det, now)
-			if err != nil {
-				return err
-			}
-			if ok {
-				res.VerificationID = id
-			}
-		case strings.HasPrefix(holder, "r:"):
-			id := strings.TrimPrefix(holder, "r:")
-			ok, err := deliverToRental(ctx, tx, id, numberID, in, det, now)
-			if err != nil {
-				return err
-			}
-			if ok {
-				res.RentalID = id
-			}
-		}
-		return tx.InsertMessage(ctx, &Message{ID: res.MessageID, GatewayID: gatewayID, GatewayMsgID: in.ID, To: in.To, NumberID: numberID,
-			Sender: in.From, Body: in.Body, Code: det.Code, DetectedService: det.ServiceID, ReceivedAt: in.ReceivedAt, CreatedAt: now,
-			VerificationID: res.VerificationID, RentalID: res.RentalID})
+		res, unmatched, err = route(ctx, tx, gatewayID, in, det, now)
+		return err
 	})
 	if err == nil && unmatched {
-		if in.DeviceID != "" {
-			return nil, Errorf(ENOTFOUND, "device %q slot %d holds no number of this gateway; the message is kept as unmatched", in.DeviceID, in.SimSlot)
-		}
-		return nil, Errorf(ENOTFOUND, "%s is not a number of this gateway; the message is kept as unmatched", in.To)
+		return nil, unmatchedError(in)
 	}
 	return res, err
+}
+
+// unmatchedError is the answer to a message kept as unmatched.
+func unmatchedError(in InboundSMS) error {
+	if in.DeviceID != "" {
+		return Errorf(ENOTFOUND, "device %q slot %d holds no number of this gateway; the message is kept as unmatched", in.DeviceID, in.SimSlot)
+	}
+	return Errorf(ENOTFOUND, "%s is not a number of this gateway; the message is kept as unmatched", in.To)
+}
+
+// inboundNumber finds the gateway's number a message arrived at: by device slot
+// when the gateway names one, else by number (in.To). It returns the number's
+// id, E.164 and holder, or ErrNoRow.
+func inboundNumber(ctx context.Context, tx Tx, gatewayID string, in InboundSMS) (numberID, e164, holder string, err error) {
+	if in.DeviceID != "" {
+		return tx.InboundNumberAt(ctx, gatewayID, in.DeviceID, in.SimSlot)
+	}
+	numberID, holder, err = tx.InboundNumber(ctx, gatewayID, in.To)
+	return numberID, in.To, holder, err
+}
+
+// route stores a new whole message in tx and delivers it to the purchase holding
+// its number; a message for no number of the gateway is kept as unmatched
+// (reported true).
+func route(ctx context.Context, tx Tx, gatewayID string, in InboundSMS, det Detection, now time.Time) (*InboundResult, bool, error) {
+	numberID, to, holder, err := inboundNumber(ctx, tx, gatewayID, in)
+	if errors.Is(err, ErrNoRow) {
+		return nil, true, tx.InsertUnmatched(ctx, &UnmatchedMessage{GatewayID: gatewayID, GatewayMsgID: in.ID, To: in.To, DeviceID: in.DeviceID, SimSlot: in.SimSlot,
+			Sender: in.From, Body: in.Body, ReceivedAt: in.ReceivedAt, CreatedAt: now})
+	} else if err != nil {
+		return nil, false, err
+	}
+	in.To = to
+	res := &InboundResult{MessageID: NewID()}
+	switch {
+	case strings.HasPrefix(holder, "v:"):
+		id := strings.TrimPrefix(holder, "v:")
+		ok, err := deliverToVerification(ctx, tx, id, in, det, now)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			res.VerificationID = id
+		}
+	case strings.HasPrefix(holder, "r:"):
+		id := strings.TrimPrefix(holder, "r:")
+		ok, err := deliverToRental(ctx, tx, id, numberID, in, det, now)
+		if err != nil {
+			return nil, false, err
+		}
+		if ok {
+			res.RentalID = id
+		}
+	}
+	return res, false, tx.InsertMessage(ctx, &Message{ID: res.MessageID, GatewayID: gatewayID, GatewayMsgID: in.ID, To: in.To, NumberID: numberID,
+		Sender: in.From, Body: in.Body, Code: det.Code, DetectedService: det.ServiceID, ReceivedAt: in.ReceivedAt, CreatedAt: now,
+		VerificationID: res.VerificationID, RentalID: res.RentalID})
 }
 
 // deliverToVerification releases the code to the waiting verification when the

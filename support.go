@@ -144,6 +144,9 @@ type InboundLogEntry struct {
 	RentalID        string
 	RentalRef       string
 	ReceivedAt      time.Time
+	GatewayMsgID    string
+	// Parts are the parts a long SMS was joined from, by index (multipart.go).
+	Parts []*MessagePart
 }
 
 // UnmatchedMessage is an SMS a gateway sent for no number of its own (an

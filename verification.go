@@ -118,11 +118,17 @@ type InboundSMS struct {
 	From       string
 	Body       string
 	ReceivedAt time.Time // zero → now
+	// Part is set when the gateway forwards one part of a long (concatenated)
+	// SMS by itself: the parts are joined before detection (multipart.go).
+	Part *SMSPart
 }
 
 // InboundResult is the answer to an inbound SMS (the same for a repeat).
 type InboundResult struct {
-	MessageID      string
+	MessageID      string // "" while a part waits for the rest of its message
 	VerificationID string
 	RentalID       string
+	// PartsReceived of PartsCount parts of a long SMS are in, while it waits
+	// for the rest (both 0 otherwise).
+	PartsReceived, PartsCount int
 }

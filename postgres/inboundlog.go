@@ -8,11 +8,17 @@ import (
 )
 
 // ListInboundMessages lists every stored inbound SMS newest first, routed or not,
-// with its gateway, detected service and the ref of the purchase it reached.
+// with its gateway, detected service, the ref of the purchase it reached, and
+// the parts of a long SMS joined from parts.
 func (db *DB) ListInboundMessages(ctx context.Context, p fetchsms.Page) ([]*fetchsms.InboundLogEntry, int64, error) {
 	limit, before := sqlrows.PageArgs(p)
 	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.InboundLogCols+sqlrows.InboundLogFrom+` WHERE m.seq < $1 ORDER BY m.seq DESC LIMIT $2`, before, limit+1)
 	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanInboundLog)
+	if err == nil {
+		err = sqlrows.AttachParts(out, func(messageID string) (sqlrows.Rows, error) {
+			return db.pool.Query(ctx, `SELECT `+sqlrows.MessagePartCols+` FROM sms_parts WHERE message_id = $1 ORDER BY part_index`, messageID)
+		})
+	}
 	return out, next, engineErr(err)
 }
 

@@ -228,12 +228,21 @@ func (s *Server) handleInboundSMS(w http.ResponseWriter, r *http.Request) {
 		From       string  `json:"from"`
 		Body       string  `json:"body"`
 		ReceivedAt *string `json:"received_at"`
+		// Part, optional: this is one part of a long SMS (multipart.go).
+		Part *struct {
+			Ref   string `json:"ref"`
+			Index int    `json:"index"`
+			Count int    `json:"count"`
+		} `json:"part"`
 	}
 	if err := decode(w, r, &body); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	in := fetchsms.InboundSMS{ID: body.ID, To: body.To, From: body.From, Body: body.Body}
+	if body.Part != nil {
+		in.Part = &fetchsms.SMSPart{Ref: body.Part.Ref, Index: body.Part.Index, Count: body.Part.Count}
+	}
 	if body.ReceivedAt != nil {
 		t, err := time.Parse(time.RFC3339, *body.ReceivedAt)
 		if err != nil {
@@ -260,13 +269,19 @@ func (s *Server) receive(r *http.Request, gatewayID string, in fetchsms.InboundS
 	case len(in.Body) > 10_000:
 		return nil, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "body is longer than 10000 characters")
 	}
-	if _, err := fetchsms.ParseE164(in.To); err != nil {
-		return nil, err
+	if in.DeviceID == "" {
+		if _, err := fetchsms.ParseE164(in.To); err != nil {
+			return nil, err
+		}
 	}
 	return s.App.ReceiveSMS(r.Context(), gatewayID, in)
 }
 
 func inboundOut(res *fetchsms.InboundResult) map[string]any {
+	if res.MessageID == "" {
+		// A part of a long SMS, waiting for the rest of it.
+		return map[string]any{"id": nil, "routed_to": nil, "parts": map[string]int{"received": res.PartsReceived, "count": res.PartsCount}}
+	}
 	var routed any
 	switch {
 	case res.VerificationID != "":
@@ -293,8 +308,13 @@ func (s *Server) handleClockAdvance(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	// Expire what the jump made due, so the next read already shows it.
+	// Expire what the jump made due, and deliver the long SMS whose parts it
+	// made overdue, so the next read already shows it.
 	if _, err := s.App.ExpireDue(r.Context(), 10000); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.App.FlushParts(r.Context(), 10000); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -22,6 +22,16 @@ type inboundLogJSON struct {
 	VerificationRef *string `json:"verification_ref"`
 	RentalID        *string `json:"rental_id"`
 	RentalRef       *string `json:"rental_ref"`
+	// Parts are the parts a long SMS was joined from (absent for a whole one).
+	Parts []inboundPartJSON `json:"parts,omitempty"`
+}
+
+type inboundPartJSON struct {
+	Index      int     `json:"index"`
+	Count      int     `json:"count"`
+	MessageID  string  `json:"message_id"` // the gateway's id of the part
+	Body       string  `json:"body"`
+	ReceivedAt *string `json:"received_at"`
 }
 
 func inboundLogOut(e *fetchsms.InboundLogEntry) inboundLogJSON {
@@ -38,6 +48,9 @@ func inboundLogOut(e *fetchsms.InboundLogEntry) inboundLogJSON {
 		out.Routed = "verification"
 	case e.RentalID != "":
 		out.Routed = "rental"
+	}
+	for _, p := range e.Parts {
+		out.Parts = append(out.Parts, inboundPartJSON{Index: p.Index, Count: p.Count, MessageID: p.GatewayMsgID, Body: p.Body, ReceivedAt: ts(p.ReceivedAt)})
 	}
 	return out
 }

@@ -126,6 +126,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// Gateways.
 	mux.Handle("POST /v1/inbound/sms", s.gateway(s.handleInboundSMS))
+	// SIM banks that cannot send a bearer token: the token is in the push URL (inbound_ejoin.go).
+	mux.HandleFunc("POST /v1/inbound/ejoin/{gateway_id}", s.handleInboundEjoin)
 
 	// Admin.
 	mux.Handle("GET /v1/admin/users", s.admin(s.handleAdminUsers))

@@ -21,3 +21,20 @@ func Every(ctx context.Context, interval time.Duration, name string, logger *slo
 		}
 	}
 }
+
+// drain runs step in batches of limit until one comes back short, logging each
+// batch that did something as done.
+func drain(ctx context.Context, limit int, step func(context.Context, int) (int, error), logger *slog.Logger, done string) error {
+	for {
+		n, err := step(ctx, limit)
+		if err != nil {
+			return err
+		}
+		if n > 0 && logger != nil {
+			logger.Info(done, "count", n)
+		}
+		if n < limit {
+			return nil
+		}
+	}
+}

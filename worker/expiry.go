@@ -1,5 +1,6 @@
 // Package worker runs the server's background work: the expiry sweep that ends
-// verifications and rentals whose time is up.
+// verifications and rentals whose time is up, and the flush of long SMS whose
+// parts stopped arriving.
 package worker
 
 import (
@@ -28,28 +29,7 @@ func (e *Expirer) Run(ctx context.Context) {
 	if interval <= 0 {
 		interval = time.Second
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		for {
-			n, err := e.Store.ExpireDue(ctx, 500)
-			if err != nil {
-				if ctx.Err() == nil && e.Logger != nil {
-					e.Logger.Error("expiry sweep failed", "err", err)
-				}
-				break
-			}
-			if n > 0 && e.Logger != nil {
-				e.Logger.Info("expired purchases", "count", n)
-			}
-			if n < 500 {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	Every(ctx, interval, "expiry sweep", e.Logger, func(ctx context.Context) error {
+		return drain(ctx, 500, e.Store.ExpireDue, e.Logger, "expired purchases")
+	})
 }

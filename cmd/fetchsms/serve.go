@@ -179,6 +179,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		worker.FlushParts(workCtx, app, 5*time.Second, logger)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
 		worker.Every(workCtx, 30*time.Second, "catalog rules reload", logger, app.ReloadRules)
 	}()
 	wg.Add(1)

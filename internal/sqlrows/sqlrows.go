@@ -464,7 +464,7 @@ func ScanPoolNumber(row Row) (*fetchsms.PoolNumber, int64, error) {
 const (
 	InboundLogCols = `m.seq, m.id, m.gateway_id, coalesce(g.name, ''), m.to_number, m.sender, m.body,
 		coalesce(m.code, ''), coalesce(m.detected_service, 0), coalesce(s.name, ''),
-		coalesce(m.verification_id, ''), coalesce(v.ref, ''), coalesce(m.rental_id, ''), coalesce(r.ref, ''), m.received_at`
+		coalesce(m.verification_id, ''), coalesce(v.ref, ''), coalesce(m.rental_id, ''), coalesce(r.ref, ''), m.received_at, m.gateway_msg_id`
 	InboundLogFrom = ` FROM messages m
 		LEFT JOIN gateways g ON g.id = m.gateway_id
 		LEFT JOIN services s ON s.id = m.detected_service
@@ -477,11 +477,55 @@ func ScanInboundLog(row Row) (*fetchsms.InboundLogEntry, int64, error) {
 	e := &fetchsms.InboundLogEntry{}
 	var seq, received int64
 	if err := row.Scan(&seq, &e.ID, &e.GatewayID, &e.GatewayName, &e.To, &e.Sender, &e.Body, &e.Code, &e.ServiceID, &e.ServiceName,
-		&e.VerificationID, &e.VerificationRef, &e.RentalID, &e.RentalRef, &received); err != nil {
+		&e.VerificationID, &e.VerificationRef, &e.RentalID, &e.RentalRef, &received, &e.GatewayMsgID); err != nil {
 		return nil, 0, err
 	}
 	e.ReceivedAt = FromMS(received)
 	return e, seq, nil
+}
+
+// StoredPartCols are an sms_parts row, for ScanStoredPart.
+const StoredPartCols = `group_id, gateway_id, sender, to_number, device_id, sim_slot, ref, part_index, part_count, gateway_msg_id, body, received_at, created_at, coalesce(message_id, '')`
+
+// ScanStoredPart reads StoredPartCols.
+func ScanStoredPart(row Row) (*fetchsms.StoredPart, error) {
+	p := &fetchsms.StoredPart{}
+	var received, created int64
+	if err := row.Scan(&p.GroupID, &p.GatewayID, &p.Sender, &p.To, &p.DeviceID, &p.SimSlot, &p.Ref, &p.Index, &p.Count, &p.GatewayMsgID, &p.Body,
+		&received, &created, &p.MessageID); err != nil {
+		return nil, err
+	}
+	p.ReceivedAt, p.CreatedAt = FromMS(received), FromMS(created)
+	return p, nil
+}
+
+// MessagePartCols are an sms_parts row as a part of a joined message, for ScanMessagePart.
+const MessagePartCols = `part_index, part_count, gateway_msg_id, body, received_at`
+
+// ScanMessagePart reads MessagePartCols.
+func ScanMessagePart(row Row) (*fetchsms.MessagePart, error) {
+	p := &fetchsms.MessagePart{}
+	var received int64
+	if err := row.Scan(&p.Index, &p.Count, &p.GatewayMsgID, &p.Body, &received); err != nil {
+		return nil, err
+	}
+	p.ReceivedAt = FromMS(received)
+	return p, nil
+}
+
+// AttachParts reads the parts of each joined message of an inbound log page,
+// by index, with query (which runs the parts' query for one message id).
+func AttachParts(es []*fetchsms.InboundLogEntry, query func(messageID string) (Rows, error)) error {
+	for _, e := range es {
+		if !strings.HasPrefix(e.GatewayMsgID, "parts:") {
+			continue
+		}
+		rows, err := query(e.ID)
+		if e.Parts, err = All(rows, err, ScanMessagePart); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // LedgerCols are a ledger row, for ScanLedgerEntry.
