@@ -272,7 +272,7 @@ func (a *App) FlushParts(ctx context.Context, limit int) (int, error) {
 		}
 	}
 	if n > 0 {
-		a.publish(ctx, StockChanged{})
+		a.publish(ctx, StockChanged{}, PurchaseChanged{})
 	}
 	return n, nil
 }
