@@ -33,7 +33,25 @@ func (a *App) sealGatewayToken(id, token string) string {
 // the old one stops at once, on every server. ENOTFOUND when there is no such
 // gateway.
 func (a *App) RotateGatewayToken(ctx context.Context, id string) (*Gateway, error) {
-	token := NewToken(PrefixGateway)
+	return a.replaceGatewayToken(ctx, id, NewToken(PrefixGateway))
+}
+
+// SetGatewayKey gives a gateway a token of the operator's choosing: the key a
+// provider signs with and that cannot be chosen there (Twilio signs with the
+// account's auth token). It must be 16–200 printable characters without spaces;
+// the old token stops at once. Bearer authentication needs a token of ours
+// (fsg_…), so such a gateway posts only through signed adapters.
+func (a *App) SetGatewayKey(ctx context.Context, id, key string) (*Gateway, error) {
+	if len(key) < 16 || len(key) > 200 || !printable(key) || strings.ContainsAny(key, " \t") {
+		return nil, Errorf(EUNPROCESSABLE, "token must be 16–200 printable characters without spaces")
+	}
+	if a.secrets == nil {
+		return nil, Errorf(ECONFLICT, "this server keeps no secrets (no secret key): a chosen token could not be used to check signatures")
+	}
+	return a.replaceGatewayToken(ctx, id, key)
+}
+
+func (a *App) replaceGatewayToken(ctx context.Context, id, token string) (*Gateway, error) {
 	err := a.update(ctx, "RotateGatewayToken", func(tx Tx) error {
 		ok, err := tx.SetGatewayToken(ctx, id, HashToken(token), a.sealGatewayToken(id, token))
 		if err == nil && !ok {

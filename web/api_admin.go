@@ -136,14 +136,30 @@ func (s *Server) handleAdminCreateGateway(w http.ResponseWriter, r *http.Request
 	writeJSON(w, http.StatusCreated, gatewayOut(g))
 }
 
-// handleAdminRotateGateway gives a gateway a new token (in the answer, once);
-// the old one stops at once.
+// handleAdminRotateGateway gives a gateway a new token (in the answer, once),
+// or the one in the body ({"token": "…"}: a provider's own signing key); the old
+// one stops at once.
 func (s *Server) handleAdminRotateGateway(w http.ResponseWriter, r *http.Request) {
 	id := s.pathID(w, r, "gateway")
 	if id == "" {
 		return
 	}
-	g, err := s.App.RotateGatewayToken(r.Context(), id)
+	var body struct {
+		Token string `json:"token"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &body); err != nil {
+			s.writeError(w, r, unwrapDecodeErr(err))
+			return
+		}
+	}
+	var g *fetchsms.Gateway
+	var err error
+	if body.Token != "" {
+		g, err = s.App.SetGatewayKey(r.Context(), id, body.Token)
+	} else {
+		g, err = s.App.RotateGatewayToken(r.Context(), id)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -204,14 +203,9 @@ func (s *Server) handleInboundEjoin(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxEjoinBody))
+	body, err := readBody(w, r, maxEjoinBody, "a push")
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.writeError(w, r, fetchsms.Errorf(fetchsms.ETOOLARGE, "a push is limited to %d bytes", maxEjoinBody))
-			return
-		}
-		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "could not read the request body"))
+		s.writeError(w, r, err)
 		return
 	}
 	msgs, err := ParseEjoinPush(body)

@@ -279,3 +279,17 @@ func writePage[T, J any](s *Server, w http.ResponseWriter, r *http.Request, load
 	setNext(w, next)
 	writeJSON(w, http.StatusOK, items)
 }
+
+// readBody reads a request body of at most max bytes: ETOOLARGE past it (what
+// names the body in the detail).
+func readBody(w http.ResponseWriter, r *http.Request, max int64, what string) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, fetchsms.Errorf(fetchsms.ETOOLARGE, "%s is limited to %d bytes", what, max)
+		}
+		return nil, fetchsms.Errorf(fetchsms.EINVALID, "could not read the request body")
+	}
+	return body, nil
+}

@@ -128,6 +128,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/inbound/sms", s.gateway(s.handleInboundSMS))
 	// SIM banks that cannot send a bearer token: the token is in the push URL (inbound_ejoin.go).
 	mux.HandleFunc("POST /v1/inbound/ejoin/{gateway_id}", s.handleInboundEjoin)
+	// Gateway software that signs with the gateway's token (inbound_smsgate.go, inbound_twilio.go).
+	mux.HandleFunc("POST /v1/inbound/android/{gateway_id}", s.handleInboundAndroid)
+	mux.HandleFunc("POST /v1/inbound/twilio/{gateway_id}", s.handleInboundTwilio)
 
 	// Admin.
 	mux.Handle("GET /v1/admin/users", s.admin(s.handleAdminUsers))

@@ -4,13 +4,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/fetchsms/fetchsms/internal/sealbox"
 )
 
 // TestGatewaySIMBank drives an Ejoin SIM bank as the device would: an admin makes
@@ -20,11 +16,7 @@ import (
 func TestGatewaySIMBank(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
-		keyFile := filepath.Join(t.TempDir(), "secret.key")
-		if err := os.WriteFile(keyFile, []byte(sealbox.NewKey()+"\n"), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		s := startServerOn(t, engine, "--sandbox", "--simulator=false", "--secret-key-file", keyFile)
+		s := startServerOn(t, engine, "--sandbox", "--simulator=false", "--secret-key-file", secretKeyFile(t))
 
 		gw := s.call(t, http.MethodPost, "/v1/admin/gateways", s.AdminSession, map[string]any{"name": "Ejoin 8 ports"}, http.StatusCreated)
 		gwID, token := str(t, gw["id"]), str(t, gw["token"])

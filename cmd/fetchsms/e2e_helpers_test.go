@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/internal/sealbox"
 	"github.com/fetchsms/fetchsms/postgres"
 	"github.com/fetchsms/fetchsms/postgres/pgtest"
 	"github.com/fetchsms/fetchsms/sqlite"
@@ -503,3 +505,14 @@ var documentedCodes = func() map[string]bool {
 	}
 	return m
 }()
+
+// secretKeyFile writes a fresh secret key to a file for --secret-key-file: the
+// same on both engines (PostgreSQL servers make none up).
+func secretKeyFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "secret.key")
+	if err := os.WriteFile(path, []byte(sealbox.NewKey()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

@@ -32,7 +32,7 @@ var hostileRoutes = []struct{ method, path string }{
 	{"GET", "/v1/balance"}, {"POST", "/v1/payments/sandbox/webhook"}, {"POST", "/v1/payments/{id}/webhook"},
 	{"GET", "/v1/admin/deposits"}, {"POST", "/v1/admin/deposits/{id}/refund"}, {"POST", "/v1/admin/deposits/{id}/settle"}, {"GET", "/v1/admin/payment-events"},
 	{"GET", "/v1/webhooks"}, {"POST", "/v1/webhooks"}, {"DELETE", "/v1/webhooks/{id}"}, {"POST", "/v1/webhooks/{id}/test"}, {"GET", "/v1/webhooks/{id}/deliveries"},
-	{"POST", "/v1/inbound/sms"}, {"POST", "/v1/inbound/ejoin/{id}"},
+	{"POST", "/v1/inbound/sms"}, {"POST", "/v1/inbound/android/{id}"}, {"POST", "/v1/inbound/twilio/{id}"}, {"POST", "/v1/inbound/ejoin/{id}"},
 	{"GET", "/v1/admin/users"}, {"GET", "/v1/admin/users/{id}"}, {"POST", "/v1/admin/users/{id}/adjustments"},
 	{"POST", "/v1/admin/gateways"}, {"POST", "/v1/admin/numbers"}, {"GET", "/v1/admin/gateways"},
 	{"POST", "/v1/admin/gateways/{id}/rotate"}, {"POST", "/v1/admin/gateways/{id}/disable"}, {"POST", "/v1/admin/gateways/{id}/enable"},
