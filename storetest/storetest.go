@@ -39,6 +39,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("AdminViews", func(t *testing.T) { t.Parallel(); testAdminViews(t, open) })
 	t.Run("InboundLog", func(t *testing.T) { t.Parallel(); testInboundLog(t, open) })
 	t.Run("Services", func(t *testing.T) { t.Parallel(); testServices(t, open) })
+	t.Run("ActivationCodes", func(t *testing.T) { t.Parallel(); testActivationCodes(t, open) })
 	t.Run("Deposits", func(t *testing.T) { t.Parallel(); testDeposits(t, open) })
 	t.Run("PaymentEvents", func(t *testing.T) { t.Parallel(); testPaymentEvents(t, open) })
 	t.Run("TakeBack", func(t *testing.T) { t.Parallel(); testTakeBack(t, open) })
