@@ -65,8 +65,8 @@ func Trim[T any](items []T, seqs []int64, limit int) ([]T, int64) {
 	return items, 0
 }
 
-// RefAlphabet is the alphabet of public refs.
-const RefAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+// RefAlphabet is the alphabet of public refs (the domain's).
+const RefAlphabet = fetchsms.RefAlphabet
 
 // NewRef returns a short random public reference such as "r_8R3p2K".
 func NewRef(prefix string) string {
