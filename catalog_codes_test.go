@@ -1,6 +1,11 @@
 package fetchsms
 
-import "testing"
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+)
 
 // TestDefaultActivationCodes: every SMS-Activate code of the default catalog
 // names one of its short-term services, once, in that protocol's form, and the
@@ -38,5 +43,35 @@ func TestDefaultActivationCodes(t *testing.T) {
 	}
 	if len(owner) < 60 {
 		t.Errorf("%d default services have a code, want at least 60", len(owner))
+	}
+}
+
+// TestActivationCodesDocumented: docs/SMS-ACTIVATE.md's table of service codes
+// is the default catalog's, row for row.
+func TestActivationCodesDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("docs", "SMS-ACTIVATE.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z0-9]+)` \\| (.+) \\| (\\$\\d+\\.\\d\\d) \\|$")
+	documented := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
+		documented[m[1]] = m[2] + " " + m[3]
+	}
+	want := map[string]string{}
+	for _, s := range DefaultCatalog() {
+		if s.ActivationCode != "" {
+			want[s.ActivationCode] = s.Name + " " + Dollars(s.PriceCents)
+		}
+	}
+	for code, w := range want {
+		if documented[code] != w {
+			t.Errorf("code %s: documented %q, want %q", code, documented[code], w)
+		}
+	}
+	for code := range documented {
+		if want[code] == "" {
+			t.Errorf("code %s documented, but no default service has it", code)
+		}
 	}
 }

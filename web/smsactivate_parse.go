@@ -119,7 +119,8 @@ type numberOrder struct {
 // when the call cannot be served as asked: WRONG_MAX_PRICE (a maximum that is
 // not a price), BAD_SERVICE (no service), NO_NUMBERS (a filter no number of ours
 // meets: another country than the USA (187), an operator or carrier, a given
-// number, a long-term rental, or area codes that are not area codes).
+// number, a long-term rental, call forwarding, a verification by call, or area
+// codes that are not area codes).
 func parseNumberOrder(p url.Values) (numberOrder, string) {
 	var o numberOrder
 	for _, name := range []string{"max_price", "maxPrice"} {
@@ -141,8 +142,14 @@ func parseNumberOrder(p url.Values) (numberOrder, string) {
 	if op := strings.ToLower(strings.TrimSpace(p.Get("operator"))); op != "" && op != "any" {
 		return o, "NO_NUMBERS"
 	}
-	if p.Get("carriers") != "" || p.Get("number") != "" || (p.Get("ltr") != "" && p.Get("ltr") != "0") {
+	if p.Get("carriers") != "" || p.Get("number") != "" {
 		return o, "NO_NUMBERS"
+	}
+	// A long-term rental, call forwarding, or a verification by call.
+	for _, name := range []string{"ltr", "forward", "activationType"} {
+		if v := strings.TrimSpace(p.Get(name)); v != "" && v != "0" {
+			return o, "NO_NUMBERS"
+		}
 	}
 	if areas := strings.TrimSpace(p.Get("areas")); areas != "" {
 		seen := map[string]bool{}

@@ -87,6 +87,8 @@ func TestParseNumberOrder(t *testing.T) {
 		{"NO_NUMBERS", url.Values{"service": {"tg"}, "carriers": {"tmo"}}},
 		{"NO_NUMBERS", url.Values{"service": {"tg"}, "number": {"13325550100"}}},
 		{"NO_NUMBERS", url.Values{"service": {"tg"}, "ltr": {"1"}}},
+		{"NO_NUMBERS", url.Values{"service": {"tg"}, "forward": {"1"}}},
+		{"NO_NUMBERS", url.Values{"service": {"tg"}, "activationType": {"2"}}},
 		{"NO_NUMBERS", url.Values{"service": {"tg"}, "areas": {"12"}}},
 		{"NO_NUMBERS", url.Values{"service": {"tg"}, "areas": {"212,"}}},
 		{"NO_NUMBERS", url.Values{"service": {"tg"}, "areas": {tooMany}}},
@@ -95,7 +97,7 @@ func TestParseNumberOrder(t *testing.T) {
 			t.Errorf("%v: %q, want %q", c.p, word, c.word)
 		}
 	}
-	if o, word := parseNumberOrder(url.Values{"service": {"tg"}, "ltr": {"0"}, "areas": {strings.Repeat("212,", maxAreas-1) + "213"}}); word != "" || len(o.Areas) != 2 {
+	if o, word := parseNumberOrder(url.Values{"service": {"tg"}, "ltr": {"0"}, "forward": {"0"}, "activationType": {"0"}, "phoneException": {"1212555"}, "areas": {strings.Repeat("212,", maxAreas-1) + "213"}}); word != "" || len(o.Areas) != 2 {
 		t.Fatalf("ltr=0 and %d areas: %+v %q", maxAreas, o, word)
 	}
 }

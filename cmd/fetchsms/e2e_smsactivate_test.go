@@ -339,6 +339,8 @@ func testSMSActivateProtocol(t *testing.T, engine string) {
 			{"NO_NUMBERS", []string{"service", "tg", "carriers", "vz"}},
 			{"NO_NUMBERS", []string{"service", "tg", "number", "13325550100"}},
 			{"NO_NUMBERS", []string{"service", "tg", "ltr", "1"}},
+			{"NO_NUMBERS", []string{"service", "tg", "forward", "1"}},
+			{"NO_NUMBERS", []string{"service", "tg", "activationType", "1"}},
 			{"NO_NUMBERS", []string{"service", "tg", "areas", "201"}},         // no number there
 			{"NO_NUMBERS", []string{"service", "tg", "areas", "201,999x"}},    // not an area code
 			{"NO_NUMBERS", []string{"service", "tg", "areas", "201,202,203"}}, // none there either
