@@ -48,12 +48,17 @@ func PlainNumbers(e164s []string) []NumberImport {
 // CatalogStore is the engine side of the catalog and the pool.
 type CatalogStore interface {
 	// SeedCatalog inserts the services of cat the database does not have yet
-	// (by id); existing rows, which admins may have edited, are left alone.
+	// (by id); existing rows, which admins may have edited, are left alone, but
+	// for one thing: a row of cat's (same id and slug) whose activation code was
+	// never set (it predates them) takes cat's code, unless a service holds it.
 	SeedCatalog(ctx context.Context, cat []Service) error
 	// ServiceByID returns a service, enabled or not; ServiceByRef the enabled
 	// service whose id or slug is ref; ErrNoRow when none.
 	ServiceByID(ctx context.Context, id int) (*Service, error)
 	ServiceByRef(ctx context.Context, ref string) (*Service, error)
+	// ServiceByActivationCode returns the service, enabled or not, whose
+	// SMS-Activate code is code (not ""); ErrNoRow when none.
+	ServiceByActivationCode(ctx context.Context, code string) (*Service, error)
 	// AllServices returns every service in display order, disabled ones included.
 	AllServices(ctx context.Context) ([]*Service, error)
 	CountNumbers(ctx context.Context) (int, error)
@@ -76,10 +81,13 @@ type CatalogTx interface {
 	// LockService reads a service for a change, locking it on PostgreSQL; ErrNoRow
 	// when none.
 	LockService(ctx context.Context, id int) (*Service, error)
+	// ServiceByActivationCode is CatalogStore's, in the transaction.
+	ServiceByActivationCode(ctx context.Context, code string) (*Service, error)
 	// InsertService stores s with the next free id (set in s.ID) after the last
 	// service in display order; ErrDuplicate when its slug is taken.
 	InsertService(ctx context.Context, s *Service) error
-	// SaveService writes s's name, price, state and detection rules.
+	// SaveService writes s's name, price, state, detection rules and activation
+	// code.
 	SaveService(ctx context.Context, s *Service) error
 	// GatewayExists tells whether the gateway exists.
 	GatewayExists(ctx context.Context, id string) (bool, error)
@@ -228,6 +236,9 @@ func (a *App) CreateService(ctx context.Context, s Service) (*Service, error) {
 		return nil, err
 	}
 	err := a.update(ctx, "CreateService", func(tx Tx) error {
+		if err := activationCodeFree(ctx, tx, s); err != nil {
+			return err
+		}
 		err := tx.InsertService(ctx, &s)
 		if errors.Is(err, ErrDuplicate) {
 			return Errorf(ECONFLICT, "a service with slug %q already exists", s.Slug)
@@ -240,8 +251,9 @@ func (a *App) CreateService(ctx context.Context, s Service) (*Service, error) {
 	return a.catalogChanged(ctx, s.ID)
 }
 
-// UpdateService edits a service's name, price, state and detection rules; an
-// unknown id is ENOTFOUND. A disabled service is unknown to purchases and the
+// UpdateService edits a service's name, price, state, detection rules and
+// activation code; an unknown id is ENOTFOUND, a code another service has
+// ECONFLICT. A disabled service is unknown to purchases and the
 // public catalog; purchases already made keep it.
 func (a *App) UpdateService(ctx context.Context, id int, u ServiceUpdate) (*Service, error) {
 	err := a.update(ctx, "UpdateService", func(tx Tx) error {
@@ -255,12 +267,46 @@ func (a *App) UpdateService(ctx context.Context, id int, u ServiceUpdate) (*Serv
 		if err := next.Validate(); err != nil {
 			return err
 		}
+		if err := activationCodeFree(ctx, tx, next); err != nil {
+			return err
+		}
 		return tx.SaveService(ctx, &next)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return a.catalogChanged(ctx, id)
+}
+
+// activationCodeFree checks that no other service holds s's activation code.
+func activationCodeFree(ctx context.Context, tx CatalogTx, s Service) error {
+	if s.ActivationCode == "" {
+		return nil
+	}
+	other, err := tx.ServiceByActivationCode(ctx, s.ActivationCode)
+	switch {
+	case errors.Is(err, ErrNoRow):
+		return nil
+	case err != nil:
+		return err
+	case other.ID != s.ID:
+		return Errorf(ECONFLICT, "activation code %q is already %s's; free it there first", s.ActivationCode, other.Name)
+	}
+	return nil
+}
+
+// ServiceByActivationCode returns the enabled service whose SMS-Activate code is
+// code, or ENOTFOUND (unknown_service).
+func (a *App) ServiceByActivationCode(ctx context.Context, code string) (*Service, error) {
+	unknown := Reasonf(ENOTFOUND, ReasonUnknownService, "no service on sale has the activation code %q", code)
+	if code == "" {
+		return nil, unknown
+	}
+	svc, err := a.Store.ServiceByActivationCode(ctx, code)
+	if errors.Is(err, ErrNoRow) || err == nil && !svc.Enabled {
+		return nil, unknown
+	}
+	return svc, storageError("ServiceByActivationCode", err, "")
 }
 
 // catalogChanged reloads the detection rules after an edit, announces it, and

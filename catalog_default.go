@@ -16,7 +16,7 @@ func DefaultCatalog() []Service {
 		return Service{ID: id, Slug: slug, Name: name, PriceCents: price, Enabled: true, Senders: senders, Keywords: keywords}
 	}
 	type l = []string
-	return []Service{
+	cat := []Service{
 		{
 			ID: UnlimitedServiceID, Slug: "unlimited-services", Name: "Unlimited Services", PriceCents: 300,
 			LongPrices: map[int]Cents{1: 300, 7: 600, 30: 1200, 90: 2500, 365: 9000},
@@ -150,4 +150,36 @@ func DefaultCatalog() []Service {
 		s(111, "adobe", "Adobe", 40, l{"Adobe"}, l{"adobe"}),
 		s(112, "anthropic", "Anthropic (Claude)", 60, l{"Anthropic", "Claude"}, l{"anthropic", "claude.ai"}),
 	}
+	for i := range cat {
+		cat[i].ActivationCode = defaultActivationCodes[cat[i].Slug]
+	}
+	return cat
+}
+
+// defaultActivationCodes are the SMS-Activate protocol's own codes of the default
+// services that protocol knows (by slug), so that its tools buy them unchanged.
+// The others have none until an admin gives them one.
+var defaultActivationCodes = map[string]string{
+	// Messaging & social.
+	"whatsapp": "wa", "telegram": "tg", "google": "go", "facebook": "fb", "instagram": "ig",
+	"tiktok": "lf", "twitter": "tw", "discord": "ds", "snapchat": "fu", "signal": "bw",
+	"viber": "vi", "wechat": "wb", "microsoft": "mm", "apple": "wx", "amazon": "am",
+	"linkedin": "tn", "reddit": "bnl", "twitch": "hb", "kakaotalk": "kt",
+	// Dating.
+	"tinder": "oi", "bumble": "mo", "hinge": "vz", "match": "axr", "okcupid": "vm",
+	"grindr": "yw", "pof": "pf", "badoo": "qv", "feeld": "ws", "coffee-meets-bagel": "agm",
+	// Rideshare, delivery & travel.
+	"uber": "ub", "lyft": "tu", "doordash": "ac", "airbnb": "uk",
+	// Fintech & crypto.
+	"paypal": "ts", "venmo": "yy", "coinbase": "re", "binance-us": "aon", "chime": "bbq",
+	"crypto-com": "ti", "wise": "bo", "revolut": "ij", "klarna": "afz", "affirm": "bow", "okx": "aor",
+	// Marketplaces, shopping & gig work.
+	"ebay": "dh", "offerup": "zm", "craigslist": "wc", "mercari": "dg", "walmart": "wr",
+	"nike": "ew", "ticketmaster": "gp", "nextdoor": "ef", "temu": "ep", "shein": "aez",
+	"fiverr": "cn", "upwork": "abq", "whatnot": "bex",
+	// Gaming.
+	"steam": "mt", "epic-games": "blm", "roblox": "aiw", "blizzard": "bz",
+	// Email, cloud & AI.
+	"yahoo": "mb", "proton": "dp", "openai": "dr", "google-voice": "gf", "netflix": "nf",
+	"spotify": "alj", "aol": "pm", "zoho": "zh", "anthropic": "acz",
 }

@@ -87,6 +87,10 @@ const (
 	ReasonPaymentPaused   = "purchases_paused"  // 402: money taken back by a provider is still owed
 	ReasonAccountDisabled = "account_disabled"  // 403: the account is disabled
 	ReasonBadSignature    = "invalid_signature" // 400/401: a provider's or gateway's signature does not check out
+	// ReasonAboveMaxPrice: 409, the purchase costs more than the buyer's maximum.
+	// Only the SMS-Activate protocol sets a maximum (its max_price): that
+	// protocol answers it with its own word; the JSON API never does.
+	ReasonAboveMaxPrice = "above_max_price"
 )
 
 // ErrorReason returns the machine-readable word of err's answer: the first

@@ -3,6 +3,7 @@ package fetchsms
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"time"
 )
@@ -80,6 +81,9 @@ type PurchaseTx interface {
 type PurchaseStore interface {
 	// LoadVerification returns the user's verification; ErrNoRow when none.
 	LoadVerification(ctx context.Context, userID, id string) (*Verification, error)
+	// LoadVerificationByRef returns the user's verification whose public ref is
+	// ref; ErrNoRow when none (another user's is none).
+	LoadVerificationByRef(ctx context.Context, userID, ref string) (*Verification, error)
 	// LoadVerifications lists the user's waiting (history false) or ended
 	// verifications newest first, and the cursor of the next page.
 	LoadVerifications(ctx context.Context, userID string, history bool, p Page) ([]*Verification, int64, error)
@@ -114,7 +118,8 @@ func rentalHolder(id string) string       { return "r:" + id }
 
 // CreateVerification debits the wallet and reserves a number for the service.
 // Unknown service ENOTFOUND; the long-term product EINVALID; no free number
-// ECONFLICT; balance too low EPAYMENT.
+// ECONFLICT; a price above req.MaxPriceCents ECONFLICT (above_max_price); balance
+// too low EPAYMENT.
 func (a *App) CreateVerification(ctx context.Context, userID string, req VerificationRequest) (*Verification, error) {
 	if err := req.Validate(); err != nil {
 		return nil, err
@@ -132,6 +137,9 @@ func (a *App) CreateVerification(ctx context.Context, userID string, req Verific
 		q, err := QuoteShort(*svc, req.AreaCode != "")
 		if err != nil {
 			return err
+		}
+		if req.MaxPriceCents != nil && q.TotalCents > *req.MaxPriceCents {
+			return Reasonf(ECONFLICT, ReasonAboveMaxPrice, "%s costs %s, more than your maximum of %s", svc.Name, Dollars(q.TotalCents), Dollars(*req.MaxPriceCents))
 		}
 		numberID, e164, err := tx.PickNumber(ctx, NumberPick{ServiceID: svc.ID, AreaCode: req.AreaCode})
 		if errors.Is(err, ErrNoRow) {
@@ -198,6 +206,61 @@ func (a *App) Verification(ctx context.Context, userID, id string) (*Verificatio
 		return v, storageError("Verification", err, "verification not found")
 	}
 	return v, nil
+}
+
+// VerificationByRef is Verification for the verification whose public ref is
+// ref (the SMS-Activate protocol names verifications by it).
+func (a *App) VerificationByRef(ctx context.Context, userID, ref string) (*Verification, error) {
+	v, err := a.Store.LoadVerificationByRef(ctx, userID, ref)
+	if err != nil {
+		return nil, storageError("VerificationByRef", err, "verification not found")
+	}
+	if v.Status == StatusWaiting && !a.now().Before(v.ExpiresAt) {
+		return a.Verification(ctx, userID, v.ID)
+	}
+	return v, nil
+}
+
+// openScan bounds how many ended verifications OpenVerifications reads to find
+// those whose code arrived inside a window still open.
+const openScan = 1000
+
+// OpenVerifications returns, newest first and at most limit (1–200), the user's
+// verifications whose window is still open: the waiting ones, and the received
+// ones until their window closes (the SMS-Activate protocol's active
+// activations: a code stays readable there for the rest of its window).
+func (a *App) OpenVerifications(ctx context.Context, userID string, limit int) ([]*Verification, error) {
+	out, _, err := a.ListVerifications(ctx, userID, false, Page{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	now := a.now()
+	var cursor int64
+	for scanned := 0; scanned < openScan; {
+		ended, next, err := a.Store.LoadVerifications(ctx, userID, true, Page{Limit: 200, Cursor: cursor})
+		if err != nil {
+			return nil, storageError("OpenVerifications", err, "")
+		}
+		for _, v := range ended {
+			if !v.ExpiresAt.After(now) {
+				next = 0 // newest first: every one after this has closed too
+				break
+			}
+			if v.Status == StatusReceived {
+				out = append(out, v)
+			}
+		}
+		scanned += len(ended)
+		if next == 0 {
+			break
+		}
+		cursor = next
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
 }
 
 // ListVerifications returns the user's verifications newest first: the waiting

@@ -22,6 +22,10 @@ type Service struct {
 	Senders []string
 	// Keywords are lower-case words or phrases that name the service in a message body.
 	Keywords []string
+	// ActivationCode is the service's short code in the SMS-Activate protocol
+	// ("tg", "wa", "go"…), by which that protocol's tools buy it; "" when it has
+	// none. Unique among services; admins may change it.
+	ActivationCode string
 }
 
 // IsLongTerm reports whether s is the long-term rental product.
@@ -41,6 +45,8 @@ type ServiceUpdate struct {
 	Enabled    *bool
 	Senders    *[]string
 	Keywords   *[]string
+	// ActivationCode: "" removes the service's SMS-Activate code.
+	ActivationCode *string
 }
 
 // Validate checks a new or edited service's fields.
@@ -61,6 +67,12 @@ func (s Service) Validate() error {
 	}
 	if s.PriceCents < 0 || s.PriceCents > 100_000 {
 		return Errorf(EUNPROCESSABLE, "price_cents must be from 0 to 100000")
+	}
+	if err := ValidActivationCode(s.ActivationCode); err != nil {
+		return err
+	}
+	if s.ActivationCode != "" && s.IsLongTerm() {
+		return Errorf(EUNPROCESSABLE, "the long-term product cannot have an activation code: the SMS-Activate protocol buys verifications only")
 	}
 	for _, list := range [][]string{s.Senders, s.Keywords} {
 		if len(list) > 50 {
@@ -92,7 +104,23 @@ func (u ServiceUpdate) Apply(s Service) Service {
 	if u.Keywords != nil {
 		s.Keywords = *u.Keywords
 	}
+	if u.ActivationCode != nil {
+		s.ActivationCode = *u.ActivationCode
+	}
 	return s
+}
+
+// ValidActivationCode checks an SMS-Activate service code: "" (none), or 1–10
+// characters of a–z and 0–9, as that protocol's codes are ("tg", "wa", "bnl").
+func ValidActivationCode(code string) error {
+	ok := len(code) <= 10
+	for _, c := range code {
+		ok = ok && (c >= 'a' && c <= 'z' || c >= '0' && c <= '9')
+	}
+	if !ok {
+		return Errorf(EUNPROCESSABLE, "activation_code must be 1–10 characters of a–z and 0–9 (such as \"tg\"), or empty for none")
+	}
+	return nil
 }
 
 // ServiceColumns are a service's map and lists as stored: JSON text columns, the

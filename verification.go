@@ -32,10 +32,17 @@ type Verification struct {
 	ReceivedAt  time.Time // zero until received
 }
 
+// RefAlphabet is the alphabet of public refs: a verification's ref is "v_" and
+// six of its characters ("v_8R3p2K"), unique among verifications.
+const RefAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
 // VerificationRequest is the body of POST /v1/verifications, after parsing.
 type VerificationRequest struct {
 	Service  string // numeric id or slug
 	AreaCode string
+	// MaxPriceCents, when set, is the most the buyer will pay: a purchase that
+	// would cost more is refused (the SMS-Activate protocol's max_price).
+	MaxPriceCents *Cents
 }
 
 // Validate checks the fields that need no storage.
@@ -45,6 +52,9 @@ func (r VerificationRequest) Validate() error {
 	}
 	if r.AreaCode != "" && !ValidAreaCode(r.AreaCode) {
 		return Errorf(EUNPROCESSABLE, "area_code must be a 3-digit US area code such as \"332\"")
+	}
+	if r.MaxPriceCents != nil && *r.MaxPriceCents < 0 {
+		return Errorf(EUNPROCESSABLE, "the maximum price cannot be negative")
 	}
 	return nil
 }

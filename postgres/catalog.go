@@ -19,9 +19,18 @@ func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 	return engineErr(db.run(ctx, func(tx pgx.Tx) error {
 		for i, s := range cat {
 			c := s.Columns()
-			_, err := tx.Exec(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-				s.ID, s.Slug, s.Name, s.PriceCents, c.LongPrices, s.Enabled, i, c.Senders, c.Keywords)
+			_, err := tx.Exec(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords, activation_code)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+				s.ID, s.Slug, s.Name, s.PriceCents, c.LongPrices, s.Enabled, i, c.Senders, c.Keywords, s.ActivationCode)
+			if err != nil {
+				return err
+			}
+			if s.ActivationCode == "" {
+				continue
+			}
+			// ON CONFLICT DO NOTHING: two servers filling at once skip each other.
+			_, err = tx.Exec(ctx, `UPDATE services SET activation_code = $1 WHERE id = $2 AND slug = $3 AND activation_code IS NULL
+				AND NOT EXISTS (SELECT 1 FROM services WHERE activation_code = $1)`, s.ActivationCode, s.ID, s.Slug)
 			if err != nil {
 				return err
 			}
@@ -41,6 +50,22 @@ func (db *DB) AllServices(ctx context.Context) ([]*fetchsms.Service, error) {
 // or disabled service is ENOTFOUND.
 func (db *DB) ServiceByRef(ctx context.Context, ref string) (*fetchsms.Service, error) {
 	return serviceByRef(ctx, db.pool, ref)
+}
+
+// ServiceByActivationCode returns the service, enabled or not, whose
+// SMS-Activate code is code; ErrNoRow when none.
+func (db *DB) ServiceByActivationCode(ctx context.Context, code string) (*fetchsms.Service, error) {
+	return serviceByActivationCode(ctx, db.pool, code)
+}
+
+// ServiceByActivationCode is the read above, in the transaction.
+func (t *ptx) ServiceByActivationCode(ctx context.Context, code string) (*fetchsms.Service, error) {
+	return serviceByActivationCode(ctx, t, code)
+}
+
+func serviceByActivationCode(ctx context.Context, q querier, code string) (*fetchsms.Service, error) {
+	s, err := sqlrows.ScanService(q.QueryRow(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE activation_code = $1 AND activation_code <> ''`, code))
+	return s, engineErr(err)
 }
 
 func serviceByRef(ctx context.Context, q querier, ref string) (*fetchsms.Service, error) {

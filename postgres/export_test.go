@@ -14,3 +14,12 @@ func (db *DB) TamperLedgerForTest(ctx context.Context, id string) error {
 		return err
 	})
 }
+
+// ForgetActivationCodesForTest unsets every service's activation code, as in a
+// database from before codes (storetest.CodeForgetter).
+func (db *DB) ForgetActivationCodesForTest(ctx context.Context) error {
+	return db.run(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `UPDATE services SET activation_code = NULL`)
+		return err
+	})
+}

@@ -34,16 +34,18 @@ func (t *ptx) InsertService(ctx context.Context, s *fetchsms.Service) error {
 		return fetchsms.ErrDuplicate
 	}
 	c := s.Columns()
-	return t.QueryRow(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
-		VALUES ((SELECT COALESCE(max(id), 0) + 1 FROM services), $1, $2, $3, '{}', $4, (SELECT COALESCE(max(position), 0) + 1 FROM services), $5, $6)
+	err := t.QueryRow(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords, activation_code)
+		VALUES ((SELECT COALESCE(max(id), 0) + 1 FROM services), $1, $2, $3, '{}', $4, (SELECT COALESCE(max(position), 0) + 1 FROM services), $5, $6, $7)
 		RETURNING id`,
-		s.Slug, s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords).Scan(&s.ID)
+		s.Slug, s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords, s.ActivationCode).Scan(&s.ID)
+	return engineErr(err)
 }
 
-// SaveService writes a service's name, price, state and detection rules.
+// SaveService writes a service's name, price, state, detection rules and
+// activation code.
 func (t *ptx) SaveService(ctx context.Context, s *fetchsms.Service) error {
 	c := s.Columns()
-	_, err := t.Exec(ctx, `UPDATE services SET name = $1, price_cents = $2, enabled = $3, senders = $4, keywords = $5 WHERE id = $6`,
-		s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords, s.ID)
-	return err
+	_, err := t.Exec(ctx, `UPDATE services SET name = $1, price_cents = $2, enabled = $3, senders = $4, keywords = $5, activation_code = $6 WHERE id = $7`,
+		s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords, s.ActivationCode, s.ID)
+	return engineErr(err)
 }

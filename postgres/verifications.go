@@ -138,6 +138,13 @@ func (db *DB) LoadVerification(ctx context.Context, userID, id string) (*fetchsm
 	return v, engineErr(err)
 }
 
+// LoadVerificationByRef returns the user's verification whose ref is ref (its
+// UNIQUE index), or ErrNoRow.
+func (db *DB) LoadVerificationByRef(ctx context.Context, userID, ref string) (*fetchsms.Verification, error) {
+	v, _, err := sqlrows.ScanVerification(db.pool.QueryRow(ctx, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.ref = $1 AND v.user_id = $2`, ref, userID))
+	return v, engineErr(err)
+}
+
 // LoadVerifications lists the user's waiting (or ended) verifications newest first.
 func (db *DB) LoadVerifications(ctx context.Context, userID string, history bool, p fetchsms.Page) ([]*fetchsms.Verification, int64, error) {
 	cond := ` AND v.status = 'waiting'`

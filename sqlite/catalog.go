@@ -19,9 +19,17 @@ func (db *DB) SeedCatalog(ctx context.Context, cat []fetchsms.Service) error {
 		tx.servicesChanged()
 		for i, s := range cat {
 			c := s.Columns()
-			_, err := tx.ExecContext(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-				s.ID, s.Slug, s.Name, s.PriceCents, c.LongPrices, s.Enabled, i, c.Senders, c.Keywords)
+			_, err := tx.ExecContext(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords, activation_code)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+				s.ID, s.Slug, s.Name, s.PriceCents, c.LongPrices, s.Enabled, i, c.Senders, c.Keywords, s.ActivationCode)
+			if err != nil {
+				return err
+			}
+			if s.ActivationCode == "" {
+				continue
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE services SET activation_code = ? WHERE id = ? AND slug = ? AND activation_code IS NULL
+				AND NOT EXISTS (SELECT 1 FROM services WHERE activation_code = ?)`, s.ActivationCode, s.ID, s.Slug, s.ActivationCode)
 			if err != nil {
 				return err
 			}
@@ -41,6 +49,23 @@ func (db *DB) AllServices(ctx context.Context) ([]*fetchsms.Service, error) {
 // or disabled service is ENOTFOUND.
 func (db *DB) ServiceByRef(ctx context.Context, ref string) (*fetchsms.Service, error) {
 	return serviceByRef(ctx, db.rp, ref)
+}
+
+// ServiceByActivationCode returns the service, enabled or not, whose
+// SMS-Activate code is code; ErrNoRow when none.
+func (db *DB) ServiceByActivationCode(ctx context.Context, code string) (*fetchsms.Service, error) {
+	return serviceByActivationCode(ctx, db.rp, code)
+}
+
+// ServiceByActivationCode is the read above, in the writer's transaction.
+func (t *wtx) ServiceByActivationCode(ctx context.Context, code string) (*fetchsms.Service, error) {
+	s, err := serviceByActivationCode(ctx, t, code)
+	return s, noRow(err)
+}
+
+func serviceByActivationCode(ctx context.Context, q queryer, code string) (*fetchsms.Service, error) {
+	s, err := sqlrows.ScanService(q.QueryRowContext(ctx, `SELECT `+sqlrows.ServiceCols+` FROM services WHERE activation_code = ? AND activation_code <> ''`, code))
+	return s, engineErr(err)
 }
 
 type queryer interface {

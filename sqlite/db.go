@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -31,6 +32,7 @@ type DB struct {
 	wt       *wtx // the writer's connection and statements
 	notifyCh chan struct{}
 	vc       vcache
+	refKey   atomic.Pointer[string] // the refs' permutation key, read from settings once (refPermForRead)
 
 	writes     chan *writeReq
 	closed     chan struct{}

@@ -33,3 +33,13 @@ func (db *DB) BulkVerificationsForTest(ctx context.Context, userID, numberID str
 // holds a flush there to look at the database between a commit and its flush, or
 // makes the flush fail by returning an error.
 func (db *DB) SetBeforeSyncForTest(f func() error) { db.dur.beforeSync = f }
+
+// ForgetActivationCodesForTest unsets every service's activation code, as in a
+// database from before codes (storetest.CodeForgetter).
+func (db *DB) ForgetActivationCodesForTest(ctx context.Context) error {
+	return db.write(ctx, func(tx *wtx) error {
+		tx.servicesChanged()
+		_, err := tx.ExecContext(ctx, `UPDATE services SET activation_code = NULL`)
+		return err
+	})
+}

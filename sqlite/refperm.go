@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
@@ -80,6 +81,15 @@ func (p *refPerm) feistel(x uint64) uint64 {
 	return l<<feistelHalf | r
 }
 
+// unfeistel is feistel's inverse: the rounds undone in reverse order.
+func (p *refPerm) unfeistel(x uint64) uint64 {
+	l, r := x>>feistelHalf, x&feistelMask
+	for i := feistelRounds - 1; i >= 0; i-- {
+		l, r = r^p.round(i, l), l
+	}
+	return l<<feistelHalf | r
+}
+
 // apply maps n in [0, refSpace) to its image in [0, refSpace).
 func (p *refPerm) apply(n uint64) uint64 {
 	x := p.feistel(n)
@@ -87,6 +97,43 @@ func (p *refPerm) apply(n uint64) uint64 {
 		x = p.feistel(x)
 	}
 	return x
+}
+
+// invert is apply's inverse: the cycle walked backwards into the range.
+func (p *refPerm) invert(v uint64) uint64 {
+	x := p.unfeistel(v)
+	for x >= refSpace {
+		x = p.unfeistel(x)
+	}
+	return x
+}
+
+// parseBase62 reads the refChars digits of a ref after its "v_"; false when the
+// text is not of that form.
+func parseBase62(digits string) (uint64, bool) {
+	if len(digits) != refChars {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(digits); i++ {
+		d := strings.IndexByte(sqlrows.RefAlphabet, digits[i])
+		if d < 0 {
+			return 0, false
+		}
+		v = v*62 + uint64(d)
+	}
+	return v, true
+}
+
+// refKeyOf returns the ref_key of the row a new-style ref belongs to: the
+// counter the permutation maps to ref. False when ref is not of the v_ form.
+func (p *refPerm) refKeyOf(ref string) (string, bool) {
+	digits, ok := strings.CutPrefix(ref, "v_")
+	v, ok2 := parseBase62(digits)
+	if !ok || !ok2 {
+		return "", false
+	}
+	return string(appendBase62([]byte("~"), p.invert(v))), true
 }
 
 // appendBase62 appends v < refSpace as refChars digits of sqlrows.RefAlphabet, most

@@ -17,23 +17,6 @@ import (
 	"github.com/fetchsms/fetchsms/internal/sqlrows"
 )
 
-// invert is apply's inverse: with it the tests show apply is a bijection.
-func (p *refPerm) invert(n uint64) uint64 {
-	x := p.feistelInverse(n)
-	for x >= refSpace {
-		x = p.feistelInverse(x)
-	}
-	return x
-}
-
-func (p *refPerm) feistelInverse(x uint64) uint64 {
-	l, r := x>>feistelHalf, x&feistelMask
-	for i := feistelRounds - 1; i >= 0; i-- {
-		l, r = r^p.round(i, l), l
-	}
-	return l<<feistelHalf | r
-}
-
 func testPerm(t testing.TB, seed byte) *refPerm {
 	key := bytes.Repeat([]byte{seed}, 16)
 	p, err := newRefPerm(key)
@@ -269,6 +252,12 @@ func TestVerificationRefAvoidsOldRefs(t *testing.T) {
 	if v.Ref == taken || v.Ref != want {
 		t.Fatalf("ref %s; the old row holds %s; want %s", v.Ref, taken, want)
 	}
+	// Each is found by its ref: the new one through its reserved counter.
+	for ref, id := range map[string]string{v.Ref: v.ID, taken: "old"} {
+		if got, err := db.LoadVerificationByRef(ctx, u.ID, ref); err != nil || got.ID != id {
+			t.Fatalf("by ref %s: %+v %v, want %s", ref, got, err, id)
+		}
+	}
 }
 
 // TestMigrationKeepsOldRefs: a database from before migration 0008 keeps every
@@ -320,6 +309,9 @@ func TestMigrationKeepsOldRefs(t *testing.T) {
 		if gotRef != ref || gotKey != ref {
 			t.Fatalf("%s: ref %s, ref_key %s; want both %s", id, gotRef, gotKey, ref)
 		}
+		if got, err := db.LoadVerificationByRef(ctx, "u", ref); err != nil || got.ID != id {
+			t.Fatalf("old row by its ref %s: %+v %v", ref, got, err)
+		}
 	}
 	perm := db.refPermForTest(t)
 	for i := range 20 {
@@ -337,6 +329,9 @@ func TestMigrationKeepsOldRefs(t *testing.T) {
 			t.Fatalf("ref after the upgrade %s, want the permutation of seq %d (%s)", v.Ref, 51+i, want)
 		}
 		old[v.ID] = v.Ref
+		if got, err := db.LoadVerificationByRef(ctx, u.ID, v.Ref); err != nil || got.ID != v.ID {
+			t.Fatalf("new row by its ref %s: %+v %v", v.Ref, got, err)
+		}
 		if _, err := appFor(t, db).CancelVerification(ctx, u.ID, v.ID); err != nil {
 			t.Fatal(err)
 		}

@@ -30,17 +30,18 @@ func (t *wtx) InsertService(ctx context.Context, s *fetchsms.Service) error {
 		return err
 	}
 	c := s.Columns()
-	_, err := t.ExecContext(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords)
-		VALUES (?, ?, ?, ?, '{}', ?, (SELECT COALESCE(max(position), 0) + 1 FROM services), ?, ?)`,
-		s.ID, s.Slug, s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords)
+	_, err := t.ExecContext(ctx, `INSERT INTO services (id, slug, name, price_cents, long_prices, enabled, position, senders, keywords, activation_code)
+		VALUES (?, ?, ?, ?, '{}', ?, (SELECT COALESCE(max(position), 0) + 1 FROM services), ?, ?, ?)`,
+		s.ID, s.Slug, s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords, s.ActivationCode)
 	return engineErr(err)
 }
 
-// SaveService writes a service's name, price, state and detection rules.
+// SaveService writes a service's name, price, state, detection rules and
+// activation code.
 func (t *wtx) SaveService(ctx context.Context, s *fetchsms.Service) error {
 	t.servicesChanged()
 	c := s.Columns()
-	_, err := t.ExecContext(ctx, `UPDATE services SET name = ?, price_cents = ?, enabled = ?, senders = ?, keywords = ? WHERE id = ?`,
-		s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords, s.ID)
-	return err
+	_, err := t.ExecContext(ctx, `UPDATE services SET name = ?, price_cents = ?, enabled = ?, senders = ?, keywords = ?, activation_code = ? WHERE id = ?`,
+		s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords, s.ActivationCode, s.ID)
+	return engineErr(err)
 }

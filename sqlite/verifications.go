@@ -217,6 +217,40 @@ func (db *DB) LoadVerification(ctx context.Context, userID, id string) (*fetchsm
 	return v, nil
 }
 
+// LoadVerificationByRef returns the user's verification whose ref is ref, or
+// ErrNoRow. The ref's row is found through the UNIQUE index on ref_key, which
+// holds a row's own ref when the row is from before migration 0008, and
+// otherwise the counter that the refs' permutation maps to its ref: the
+// permutation's inverse finds it from the ref.
+func (db *DB) LoadVerificationByRef(ctx context.Context, userID, ref string) (*fetchsms.Verification, error) {
+	perm, err := db.refPermForRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	key, ok := perm.refKeyOf(ref)
+	if !ok {
+		return nil, fetchsms.ErrNoRow
+	}
+	v, _, err := sqlrows.ScanVerification(db.rp.QueryRowContext(ctx, `SELECT `+sqlrows.VerificationCols+verificationFrom+
+		` WHERE v.ref_key IN (+?, +?) AND v.ref = +? AND v.user_id = +?`, ref, key, ref, userID))
+	return v, engineErr(err)
+}
+
+// refPermForRead returns a permutation of its own (refPerm is not safe for
+// concurrent use) under the refs' key, which it reads from settings once.
+func (db *DB) refPermForRead(ctx context.Context) (*refPerm, error) {
+	key := db.refKey.Load()
+	if key == nil {
+		var k string
+		if err := db.rp.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, refKeySetting).Scan(&k); err != nil {
+			return nil, engineErr(fmt.Errorf("sqlite: reading the verification ref key: %w", err))
+		}
+		db.refKey.Store(&k)
+		key = &k
+	}
+	return parseRefKey(*key)
+}
+
 // LoadVerifications lists the user's waiting (or ended) verifications newest first.
 func (db *DB) LoadVerifications(ctx context.Context, userID string, history bool, p fetchsms.Page) ([]*fetchsms.Verification, int64, error) {
 	cond := ` AND v.status = 'waiting'`

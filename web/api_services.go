@@ -16,11 +16,13 @@ type adminServiceJSON struct {
 	Enabled    bool           `json:"enabled"`
 	Senders    []string       `json:"senders"`
 	Keywords   []string       `json:"keywords"`
+	// ActivationCode is the service's SMS-Activate code (null: none).
+	ActivationCode *string `json:"activation_code"`
 }
 
 func adminServiceOut(s *fetchsms.Service) adminServiceJSON {
 	out := adminServiceJSON{ID: s.ID, Slug: s.Slug, Name: s.Name, PriceCents: s.PriceCents, LongPrices: longPrices(s.LongPrices),
-		Enabled: s.Enabled, Senders: s.Senders, Keywords: s.Keywords}
+		Enabled: s.Enabled, Senders: s.Senders, Keywords: s.Keywords, ActivationCode: strOrNil(s.ActivationCode)}
 	if out.LongPrices == nil {
 		out.LongPrices = longPrices{}
 	}
@@ -54,6 +56,8 @@ func (s *Server) handleAdminCreateService(w http.ResponseWriter, r *http.Request
 		Enabled    *bool    `json:"enabled"`
 		Senders    []string `json:"senders"`
 		Keywords   []string `json:"keywords"`
+		// ActivationCode: the SMS-Activate code; absent, null or "" for none.
+		ActivationCode *string `json:"activation_code"`
 	}
 	if err := decode(w, r, &body); err != nil {
 		s.writeError(w, r, unwrapDecodeErr(err))
@@ -64,6 +68,9 @@ func (s *Server) handleAdminCreateService(w http.ResponseWriter, r *http.Request
 		return
 	}
 	svc := fetchsms.Service{Slug: body.Slug, Name: body.Name, PriceCents: fetchsms.Cents(body.PriceCents.Value), Enabled: true, Senders: body.Senders, Keywords: body.Keywords}
+	if body.ActivationCode != nil {
+		svc.ActivationCode = *body.ActivationCode
+	}
 	if body.Enabled != nil {
 		svc.Enabled = *body.Enabled
 	}
@@ -87,12 +94,15 @@ func (s *Server) handleAdminUpdateService(w http.ResponseWriter, r *http.Request
 		Enabled    *bool     `json:"enabled"`
 		Senders    *[]string `json:"senders"`
 		Keywords   *[]string `json:"keywords"`
+		// ActivationCode: a new SMS-Activate code, "" to remove it; absent or
+		// null leaves it.
+		ActivationCode *string `json:"activation_code"`
 	}
 	if err := decode(w, r, &body); err != nil {
 		s.writeError(w, r, unwrapDecodeErr(err))
 		return
 	}
-	u := fetchsms.ServiceUpdate{Name: body.Name, Enabled: body.Enabled, Senders: body.Senders, Keywords: body.Keywords}
+	u := fetchsms.ServiceUpdate{Name: body.Name, Enabled: body.Enabled, Senders: body.Senders, Keywords: body.Keywords, ActivationCode: body.ActivationCode}
 	if body.PriceCents != nil && body.PriceCents.Set {
 		p := fetchsms.Cents(body.PriceCents.Value)
 		u.PriceCents = &p

@@ -37,14 +37,9 @@ func (s *Server) authenticate(r *http.Request) (*fetchsms.Principal, error) {
 	if token == "" {
 		return nil, fetchsms.Errorf(fetchsms.EUNAUTHORIZED, "missing credential: send Authorization: Bearer <token>")
 	}
-	now := time.Now()
-	p, gen := s.auth.get(token, now)
-	if p == nil {
-		var err error
-		if p, err = s.App.Authenticate(r.Context(), token); err != nil {
-			return nil, err
-		}
-		s.auth.put(token, p, now, gen)
+	p, err := s.principal(r.Context(), token)
+	if err != nil {
+		return nil, err
 	}
 	if fromCookie {
 		if err := checkCookieCSRF(r, token); err != nil {
@@ -52,6 +47,25 @@ func (s *Server) authenticate(r *http.Request) (*fetchsms.Principal, error) {
 		}
 	}
 	return p, nil
+}
+
+// principal resolves a token through the credential cache.
+func (s *Server) principal(ctx context.Context, token string) (*fetchsms.Principal, error) {
+	now := time.Now()
+	p, gen := s.auth.get(token, now)
+	if p == nil {
+		var err error
+		if p, err = s.App.Authenticate(ctx, token); err != nil {
+			return nil, err
+		}
+		s.auth.put(token, p, now, gen)
+	}
+	return p, nil
+}
+
+// withPrincipal is r carrying its authenticated principal, for principalOf.
+func withPrincipal(r *http.Request, p *fetchsms.Principal) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), principalKey{}, p))
 }
 
 // require builds a wrapper that admits the given credential kinds (and, with admin,
@@ -79,7 +93,7 @@ func (s *Server) require(why string, admin bool, kinds ...string) func(http.Hand
 				s.writeError(w, r, fetchsms.Errorf(fetchsms.EFORBIDDEN, "this endpoint is for administrators only"))
 				return
 			}
-			h(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+			h(w, withPrincipal(r, p))
 		})
 	}
 }

@@ -63,6 +63,11 @@ func splitRules(v string, lower bool) []string {
 	return out
 }
 
+// formActivationCode reads the SMS-Activate code field: trimmed, lower case ("" for none).
+func formActivationCode(r *http.Request) string {
+	return strings.ToLower(strings.TrimSpace(r.PostFormValue("activation_code")))
+}
+
 // formPrice reads the price field in dollars (0.00 to 1000.00).
 func formPrice(r *http.Request) (fetchsms.Cents, error) {
 	c, ok := parseDollars(r.PostFormValue("price"))
@@ -79,7 +84,8 @@ func (s *Server) adminCreateService(w http.ResponseWriter, r *http.Request, p *p
 		return
 	}
 	svc := fetchsms.Service{Slug: strings.TrimSpace(r.PostFormValue("slug")), Name: strings.TrimSpace(r.PostFormValue("name")), PriceCents: price,
-		Enabled: r.PostFormValue("enabled") != "", Senders: splitRules(r.PostFormValue("senders"), false), Keywords: splitRules(r.PostFormValue("keywords"), true)}
+		Enabled: r.PostFormValue("enabled") != "", Senders: splitRules(r.PostFormValue("senders"), false), Keywords: splitRules(r.PostFormValue("keywords"), true),
+		ActivationCode: formActivationCode(r)}
 	created, err := s.App.CreateService(r.Context(), svc)
 	if err != nil {
 		redirectErr(w, r, "/admin/services", err)
@@ -106,7 +112,12 @@ func (s *Server) adminUpdateService(w http.ResponseWriter, r *http.Request, p *p
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	enabled := r.PostFormValue("enabled") != ""
 	senders, keywords := splitRules(r.PostFormValue("senders"), false), splitRules(r.PostFormValue("keywords"), true)
-	updated, err := s.App.UpdateService(r.Context(), id, fetchsms.ServiceUpdate{Name: &name, PriceCents: &price, Enabled: &enabled, Senders: &senders, Keywords: &keywords})
+	u := fetchsms.ServiceUpdate{Name: &name, PriceCents: &price, Enabled: &enabled, Senders: &senders, Keywords: &keywords}
+	if _, sent := r.PostForm["activation_code"]; sent {
+		code := formActivationCode(r)
+		u.ActivationCode = &code
+	}
+	updated, err := s.App.UpdateService(r.Context(), id, u)
 	if err != nil {
 		if fetchsms.ErrorCode(err) == fetchsms.ENOTFOUND {
 			s.pageError(w, r, p, err)

@@ -24,10 +24,6 @@ func (s *Server) idempotent(status int, render func(w http.ResponseWriter, r *ht
 			h(w, r)
 			return
 		}
-		if len(key) > 255 || !printable(key) {
-			s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "Idempotency-Key must be 1–255 printable ASCII characters"))
-			return
-		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		if err != nil {
 			var mbe *http.MaxBytesError
@@ -41,32 +37,54 @@ func (s *Server) idempotent(status int, render func(w http.ResponseWriter, r *ht
 		sum := sha256.New()
 		sum.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
 		sum.Write(bytes.TrimSpace(body))
-		user := principalOf(r).User.ID
-		st, err := s.App.BeginIdempotent(r.Context(), user, key, sum.Sum(nil))
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if st != nil {
-			w.Header().Set("Idempotent-Replayed", "true")
-			if st.Replay {
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(st.Status)
-				w.Write(st.Response)
-				return
-			}
-			render(w, r, st.ResourceID, status)
-			return
-		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		rec := &recorder{header: w.Header(), status: http.StatusOK}
-		h(rec, r.WithContext(fetchsms.WithIdempotency(r.Context(), user, key)))
-		if err := s.App.FinishIdempotent(r.Context(), user, key, rec.status, rec.body.Bytes()); err != nil {
-			s.Logger.Error("store idempotent answer", "err", err)
-		}
-		w.WriteHeader(rec.status)
-		w.Write(rec.body.Bytes())
+		replay := idempotentReplay{status: status, render: render, contentType: func([]byte) string { return "application/json" }, fail: s.writeError}
+		s.runIdempotent(w, r, key, sum.Sum(nil), replay, h)
 	}
+}
+
+// idempotentReplay says how runIdempotent answers a retry: a stored answer with
+// contentType's type for its body; a resource whose answer was lost by render
+// with status; a failure by fail.
+type idempotentReplay struct {
+	status      int
+	render      func(w http.ResponseWriter, r *http.Request, id string, status int)
+	contentType func(body []byte) string
+	fail        func(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// runIdempotent runs h under the Idempotency-Key key for a request whose
+// fingerprint is sum (the same key with another fingerprint is refused), or
+// answers a retry as replay says.
+func (s *Server) runIdempotent(w http.ResponseWriter, r *http.Request, key string, sum []byte, replay idempotentReplay, h http.HandlerFunc) {
+	if len(key) > 255 || !printable(key) {
+		replay.fail(w, r, fetchsms.Errorf(fetchsms.EINVALID, "Idempotency-Key must be 1–255 printable ASCII characters"))
+		return
+	}
+	user := principalOf(r).User.ID
+	st, err := s.App.BeginIdempotent(r.Context(), user, key, sum)
+	if err != nil {
+		replay.fail(w, r, err)
+		return
+	}
+	if st != nil {
+		w.Header().Set("Idempotent-Replayed", "true")
+		if st.Replay {
+			w.Header().Set("Content-Type", replay.contentType(st.Response))
+			w.WriteHeader(st.Status)
+			w.Write(st.Response)
+			return
+		}
+		replay.render(w, r, st.ResourceID, replay.status)
+		return
+	}
+	rec := &recorder{header: w.Header(), status: http.StatusOK}
+	h(rec, r.WithContext(fetchsms.WithIdempotency(r.Context(), user, key)))
+	if err := s.App.FinishIdempotent(r.Context(), user, key, rec.status, rec.body.Bytes()); err != nil {
+		s.Logger.Error("store idempotent answer", "err", err)
+	}
+	w.WriteHeader(rec.status)
+	w.Write(rec.body.Bytes())
 }
 
 func printable(s string) bool {

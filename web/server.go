@@ -160,6 +160,11 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/admin/support/tickets/{id}/messages", s.admin(s.handleAdminTicketReply))
 	mux.Handle("POST /v1/admin/support/tickets/{id}/close", s.admin(s.handleAdminCloseTicket))
 
+	// The SMS-Activate handler API, for the tools that speak it (smsactivate.go):
+	// its API key is a parameter, checked and limited as on the routes above.
+	mux.HandleFunc("GET /stubs/handler_api.php", s.handleHandlerAPI)
+	mux.HandleFunc("POST /stubs/handler_api.php", s.handleHandlerAPI)
+
 	// Sandbox only: 404 elsewhere.
 	mux.Handle("POST /v1/sandbox/clock/advance", s.sandboxOnly(s.admin(s.handleClockAdvance)))
 	mux.Handle("POST /v1/sandbox/sms", s.sandboxOnly(s.admin(s.handleSandboxSMS)))

@@ -69,7 +69,7 @@ func TestAdminInboundLogAndNumberStatus(t *testing.T) {
 		}
 		token := csrfMeta.FindStringSubmatch(body)[1]
 		form := url.Values{"csrf_token": {token}, "slug": {"page-chat"}, "name": {"Page Chat"}, "price": {"0.45"},
-			"senders": {"PageChat, 55501"}, "keywords": {"Page Chat\npagechat"}, "enabled": {"1"}}
+			"senders": {"PageChat, 55501"}, "keywords": {"Page Chat\npagechat"}, "enabled": {"1"}, "activation_code": {" PGC "}}
 		resp, _ = s.page(t, "POST", "/admin/services", s.AdminSession, form, nil)
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/services" {
 			t.Fatalf("add service: %d %s", resp.StatusCode, resp.Header.Get("Location"))
@@ -80,12 +80,19 @@ func TestAdminInboundLogAndNumberStatus(t *testing.T) {
 				svc = x
 			}
 		}
-		if svc == nil || num(t, svc["price_cents"]) != 45 || svc["enabled"] != true || len(svc["senders"].([]any)) != 2 || len(svc["keywords"].([]any)) != 2 {
+		if svc == nil || num(t, svc["price_cents"]) != 45 || svc["enabled"] != true || len(svc["senders"].([]any)) != 2 || len(svc["keywords"].([]any)) != 2 ||
+			svc["activation_code"] != "pgc" {
 			t.Fatalf("added service: %v", svc)
 		}
 		edit := "/admin/services/" + strconv.FormatInt(num(t, svc["id"]), 10)
-		if resp, body := s.page(t, "GET", edit, s.AdminSession, nil, nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, `value="0.45"`) {
+		if resp, body := s.page(t, "GET", edit, s.AdminSession, nil, nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, `value="0.45"`) ||
+			!strings.Contains(body, `name="activation_code" type="text" maxlength="10" pattern="[a-z0-9]*" value="pgc"`) {
 			t.Fatalf("edit page: %d", resp.StatusCode)
+		}
+		// A code another service has is refused, and nothing changes.
+		resp, _ = s.page(t, "POST", edit, s.AdminSession, url.Values{"csrf_token": {token}, "name": {"Page Chat X"}, "price": {"0.45"}, "activation_code": {"tg"}, "enabled": {"1"}}, nil)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != edit {
+			t.Fatalf("taken code: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		resp, _ = s.page(t, "POST", edit, s.AdminSession, url.Values{"csrf_token": {token}, "name": {"Page Chat"}, "price": {"abc"}}, nil)
 		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != edit {
@@ -97,16 +104,23 @@ func TestAdminInboundLogAndNumberStatus(t *testing.T) {
 			t.Fatalf("edit: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}
 		for _, x := range s.list(t, "/v1/admin/services", s.AdminSession) {
-			if x["slug"] == "page-chat" && (x["name"] != "Page Chat 2" || num(t, x["price_cents"]) != 50 || x["enabled"] != false || len(x["senders"].([]any)) != 1) {
+			// The form without the code field leaves the code as it was.
+			if x["slug"] == "page-chat" && (x["name"] != "Page Chat 2" || num(t, x["price_cents"]) != 50 || x["enabled"] != false || len(x["senders"].([]any)) != 1 ||
+				x["activation_code"] != "pgc") {
 				t.Fatalf("edited service: %v", x)
 			}
 		}
 		if _, _, raw := s.do(t, http.MethodGet, "/v1/services", "", nil); strings.Contains(string(raw), "page-chat") {
 			t.Fatal("a disabled service is still in the public catalog")
 		}
-		s.page(t, "POST", edit, s.AdminSession, url.Values{"csrf_token": {token}, "name": {"Page Chat"}, "price": {"0.50"}, "enabled": {"1"}}, nil)
+		s.page(t, "POST", edit, s.AdminSession, url.Values{"csrf_token": {token}, "name": {"Page Chat"}, "price": {"0.50"}, "enabled": {"1"}, "activation_code": {""}}, nil)
 		if _, _, raw := s.do(t, http.MethodGet, "/v1/services", "", nil); !strings.Contains(string(raw), "page-chat") {
 			t.Fatal("a re-enabled service is not in the public catalog")
+		}
+		for _, x := range s.list(t, "/v1/admin/services", s.AdminSession) {
+			if x["slug"] == "page-chat" && x["activation_code"] != nil {
+				t.Fatalf("an emptied code field keeps the code: %v", x)
+			}
 		}
 		if resp, _ := s.page(t, "GET", "/admin/services", s.DemoSession, nil, nil); resp.StatusCode != http.StatusForbidden {
 			t.Fatalf("customer on the services page: %d", resp.StatusCode)

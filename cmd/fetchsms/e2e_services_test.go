@@ -57,4 +57,38 @@ func TestAdminEditsDetectionRules(t *testing.T) {
 	if len(all) < 100 {
 		t.Fatalf("admin list has %d services", len(all))
 	}
+	for _, x := range all {
+		if x["slug"] == "telegram" && x["activation_code"] != "tg" || x["slug"] == "acme-chat" && x["activation_code"] != nil {
+			t.Errorf("activation codes in the admin list: %v", x)
+		}
+	}
+}
+
+// TestAdminEditsActivationCodes: an admin gives a service its SMS-Activate code,
+// changes and removes it; a code names one service; bad codes are refused.
+func TestAdminEditsActivationCodes(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--sandbox", "--simulator=false")
+	svc := s.call(t, http.MethodPost, "/v1/admin/services", s.AdminSession, map[string]any{
+		"slug": "acme-chat", "name": "Acme Chat", "price_cents": 45, "activation_code": "acm",
+	}, http.StatusCreated)
+	path := "/v1/admin/services/" + fmt.Sprint(num(t, svc["id"]))
+	if svc["activation_code"] != "acm" {
+		t.Fatalf("created %v", svc)
+	}
+	s.expect(t, http.MethodPost, "/v1/admin/services", s.AdminSession, map[string]any{"slug": "acme-two", "name": "Two", "price_cents": 1, "activation_code": "acm"}, http.StatusConflict)
+	s.expect(t, http.MethodPatch, path, s.AdminSession, map[string]any{"activation_code": "tg"}, http.StatusConflict)
+	s.expect(t, http.MethodPatch, path, s.AdminSession, map[string]any{"activation_code": "Not Valid"}, http.StatusUnprocessableEntity)
+	s.expect(t, http.MethodPatch, path, s.AdminSession, map[string]any{"activation_code": 7}, http.StatusBadRequest)
+	s.expect(t, http.MethodPatch, "/v1/admin/services/1", s.AdminSession, map[string]any{"activation_code": "ul"}, http.StatusUnprocessableEntity)
+	if got := s.call(t, http.MethodPatch, path, s.AdminSession, map[string]any{"activation_code": "acx"}, http.StatusOK); got["activation_code"] != "acx" {
+		t.Fatalf("changed: %v", got)
+	}
+	// Another field's edit keeps the code; "" removes it.
+	if got := s.call(t, http.MethodPatch, path, s.AdminSession, map[string]any{"price_cents": 50}, http.StatusOK); got["activation_code"] != "acx" {
+		t.Fatalf("after a price edit: %v", got)
+	}
+	if got := s.call(t, http.MethodPatch, path, s.AdminSession, map[string]any{"activation_code": ""}, http.StatusOK); got["activation_code"] != nil {
+		t.Fatalf("removed: %v", got)
+	}
 }

@@ -65,8 +65,8 @@ func Trim[T any](items []T, seqs []int64, limit int) ([]T, int64) {
 	return items, 0
 }
 
-// RefAlphabet is the alphabet of public refs.
-const RefAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+// RefAlphabet is the alphabet of public refs (the domain's).
+const RefAlphabet = fetchsms.RefAlphabet
 
 // NewRef returns a short random public reference such as "r_8R3p2K".
 func NewRef(prefix string) string {
@@ -208,14 +208,15 @@ func ScanCredential(kind string, row Row) (*fetchsms.StoredCredential, error) {
 	return c, nil
 }
 
-// ServiceCols are a services row, for ScanService.
-const ServiceCols = `id, slug, name, price_cents, long_prices, enabled, senders, keywords`
+// ServiceCols are a services row, for ScanService. An activation code never set
+// (NULL: a row from before codes) reads as none.
+const ServiceCols = `id, slug, name, price_cents, long_prices, enabled, senders, keywords, COALESCE(activation_code, '')`
 
 // ScanService reads ServiceCols.
 func ScanService(row Row) (*fetchsms.Service, error) {
 	var s fetchsms.Service
 	var c fetchsms.ServiceColumns
-	if err := row.Scan(&s.ID, &s.Slug, &s.Name, &s.PriceCents, &c.LongPrices, &s.Enabled, &c.Senders, &c.Keywords); err != nil {
+	if err := row.Scan(&s.ID, &s.Slug, &s.Name, &s.PriceCents, &c.LongPrices, &s.Enabled, &c.Senders, &c.Keywords, &s.ActivationCode); err != nil {
 		return nil, err
 	}
 	if err := s.SetColumns(c); err != nil {
