@@ -41,6 +41,9 @@ type InboundTx interface {
 // part of a long SMS (in.Part) waits for the rest of its message, which is
 // routed whole when its last part arrives (multipart.go).
 func (a *App) ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (*InboundResult, error) {
+	if in.DeviceID != "" && !validDeviceID(in.DeviceID) {
+		return nil, Errorf(EINVALID, "the device id must be 1–200 printable characters, without spaces around them")
+	}
 	now := a.now()
 	if in.ReceivedAt.IsZero() || in.ReceivedAt.After(now) {
 		in.ReceivedAt = now

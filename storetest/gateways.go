@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -143,6 +144,15 @@ func testGateways(t *testing.T, open Opener) {
 	un, _, err := app.ListUnmatchedMessages(ctx, fetchsms.Page{})
 	if err != nil || len(un) != 2 || un[0].GatewayID != other.ID || un[0].To != "+13325550101" || un[1].DeviceID != "phone-1" || un[1].SimSlot != 7 || un[1].GatewayName != "android" {
 		t.Fatalf("unmatched messages: %+v %v", un, err)
+	}
+	// A device id no import could have named is refused, and nothing is kept.
+	for _, d := range []string{" phone-1", "phone\x00", strings.Repeat("p", 201)} {
+		if _, err := app.ReceiveSMS(ctx, g.ID, fetchsms.InboundSMS{ID: "m4", DeviceID: d, SimSlot: 1, From: "x", Body: "hello"}); fetchsms.ErrorCode(err) != fetchsms.EINVALID {
+			t.Fatalf("device id %q: %v, want EINVALID", d, err)
+		}
+	}
+	if un, _, _ := app.ListUnmatchedMessages(ctx, fetchsms.Page{}); len(un) != 2 {
+		t.Fatalf("refused device ids kept %d unmatched messages", len(un)-2)
 	}
 
 	// A heartbeat moves last_seen_at forward, never back.
