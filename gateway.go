@@ -3,6 +3,8 @@ package fetchsms
 import (
 	"context"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // Sealer keeps secrets the server must read back, encrypted at rest, each bound
@@ -103,10 +105,14 @@ func (a *App) Gateway(ctx context.Context, id string) (*Gateway, error) {
 }
 
 // GatewaySigningKey returns the token with which a gateway's software signs its
-// requests. ENOTFOUND for an unknown gateway; EUNAUTHORIZED for a disabled one,
+// requests. ENOTFOUND for an unknown gateway (an id that is not one of ours,
+// as a URL may carry, is not looked up: a store may refuse its bytes); EUNAUTHORIZED for a disabled one,
 // and for one whose token the server does not keep (no secret key, or a gateway
 // made before: rotate its token once the server has a key).
 func (a *App) GatewaySigningKey(ctx context.Context, id string) ([]byte, error) {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return nil, Errorf(ENOTFOUND, "gateway not found")
+	}
 	sealed, disabled, err := a.Store.GatewaySecret(ctx, id)
 	if err != nil {
 		return nil, storageError("GatewaySigningKey", err, "gateway not found")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // InboundTx stores inbound SMS.
@@ -41,8 +42,8 @@ type InboundTx interface {
 // part of a long SMS (in.Part) waits for the rest of its message, which is
 // routed whole when its last part arrives (multipart.go).
 func (a *App) ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (*InboundResult, error) {
-	if in.DeviceID != "" && !validDeviceID(in.DeviceID) {
-		return nil, Errorf(EINVALID, "the device id must be 1–200 printable characters, without spaces around them")
+	if err := checkInbound(in); err != nil {
+		return nil, err
 	}
 	now := a.now()
 	if in.ReceivedAt.IsZero() || in.ReceivedAt.After(now) {
@@ -75,6 +76,25 @@ func (a *App) ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (
 		a.publish(ctx, PurchaseChanged{VerificationID: res.VerificationID, RentalID: res.RentalID})
 	}
 	return res, nil
+}
+
+// checkInbound refuses what no gateway sends and no store keeps alike: a
+// device id no import could have named, and text that is not UTF-8 or holds a
+// NUL character (PostgreSQL stores neither).
+func checkInbound(in InboundSMS) error {
+	if in.DeviceID != "" && !validDeviceID(in.DeviceID) {
+		return Errorf(EINVALID, "the device id must be 1–200 printable characters, without spaces around them")
+	}
+	fields := [][2]string{{"id", in.ID}, {"to", in.To}, {"from", in.From}, {"body", in.Body}, {"device id", in.DeviceID}}
+	if in.Part != nil {
+		fields = append(fields, [2]string{"part.ref", in.Part.Ref})
+	}
+	for _, f := range fields {
+		if !utf8.ValidString(f[1]) || strings.IndexByte(f[1], 0) >= 0 {
+			return Errorf(EINVALID, "%s must be UTF-8 text without NUL characters", f[0])
+		}
+	}
+	return nil
 }
 
 func (a *App) receive(ctx context.Context, gatewayID string, in InboundSMS, det Detection, now time.Time) (*InboundResult, error) {

@@ -42,8 +42,10 @@ func testGateways(t *testing.T, open Opener) {
 	if k, err := app.GatewaySigningKey(ctx, g.ID); err != nil || string(k) != g.Token {
 		t.Fatalf("signing key %q %v, want the token", k, err)
 	}
-	if _, err := app.GatewaySigningKey(ctx, fetchsms.NewID()); fetchsms.ErrorCode(err) != fetchsms.ENOTFOUND {
-		t.Fatalf("an unknown gateway's key: %v", err)
+	for _, id := range []string{fetchsms.NewID(), "x", "\x00", "\xff\xfe", strings.Repeat("a", 36)} {
+		if _, err := app.GatewaySigningKey(ctx, id); fetchsms.ErrorCode(err) != fetchsms.ENOTFOUND {
+			t.Fatalf("the key of gateway %q: %v, want ENOTFOUND", id, err)
+		}
 	}
 	if _, err := f.db.GatewaySigningKey(ctx, g.ID); fetchsms.ErrorCode(err) != fetchsms.EUNAUTHORIZED {
 		t.Fatalf("a server without the key opened the token: %v", err)
@@ -145,14 +147,26 @@ func testGateways(t *testing.T, open Opener) {
 	if err != nil || len(un) != 2 || un[0].GatewayID != other.ID || un[0].To != "+13325550101" || un[1].DeviceID != "phone-1" || un[1].SimSlot != 7 || un[1].GatewayName != "android" {
 		t.Fatalf("unmatched messages: %+v %v", un, err)
 	}
-	// A device id no import could have named is refused, and nothing is kept.
-	for _, d := range []string{" phone-1", "phone\x00", strings.Repeat("p", 201)} {
-		if _, err := app.ReceiveSMS(ctx, g.ID, fetchsms.InboundSMS{ID: "m4", DeviceID: d, SimSlot: 1, From: "x", Body: "hello"}); fetchsms.ErrorCode(err) != fetchsms.EINVALID {
-			t.Fatalf("device id %q: %v, want EINVALID", d, err)
+	// A device id no import could have named, or text that is not UTF-8 or
+	// holds a NUL, is refused, and nothing is kept.
+	for _, in := range []fetchsms.InboundSMS{
+		{ID: "m4", DeviceID: " phone-1", SimSlot: 1, From: "x", Body: "hello"},
+		{ID: "m4", DeviceID: "phone\x00", SimSlot: 1, From: "x", Body: "hello"},
+		{ID: "m4", DeviceID: strings.Repeat("p", 201), SimSlot: 1, From: "x", Body: "hello"},
+		{ID: "m4", DeviceID: "phone-1", SimSlot: 1, From: "x", Body: "code\x00 48213"},
+		{ID: "m4", DeviceID: "phone-1", SimSlot: 1, From: "\xff", Body: "hello"},
+		{ID: "m4\xff", To: "+13325550101", From: "x", Body: "hello"},
+		{ID: "m4", To: "+13325550101", From: "x", Body: "part", Part: &fetchsms.SMSPart{Ref: "\xfe", Index: 1, Count: 2}},
+	} {
+		if _, err := app.ReceiveSMS(ctx, g.ID, in); fetchsms.ErrorCode(err) != fetchsms.EINVALID {
+			t.Fatalf("%+v: %v, want EINVALID", in, err)
 		}
 	}
 	if un, _, _ := app.ListUnmatchedMessages(ctx, fetchsms.Page{}); len(un) != 2 {
-		t.Fatalf("refused device ids kept %d unmatched messages", len(un)-2)
+		t.Fatalf("refused messages kept %d unmatched messages", len(un)-2)
+	}
+	if log, _, _ := app.ListInboundMessages(ctx, fetchsms.Page{}); len(log) != 1 {
+		t.Fatalf("refused messages were stored: %d in the log", len(log))
 	}
 
 	// A heartbeat moves last_seen_at forward, never back.
