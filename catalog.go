@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // The catalog and pool rules: what the public catalog shows as in stock, which
@@ -299,8 +300,8 @@ func activationCodeFree(ctx context.Context, tx CatalogTx, s Service) error {
 // code, or ENOTFOUND (unknown_service).
 func (a *App) ServiceByActivationCode(ctx context.Context, code string) (*Service, error) {
 	unknown := Reasonf(ENOTFOUND, ReasonUnknownService, "no service on sale has the activation code %q", code)
-	if code == "" {
-		return nil, unknown
+	if code == "" || !utf8.ValidString(code) || strings.IndexByte(code, 0) >= 0 {
+		return nil, unknown // no code is that: not asked of the store, which may refuse the bytes
 	}
 	svc, err := a.Store.ServiceByActivationCode(ctx, code)
 	if errors.Is(err, ErrNoRow) || err == nil && !svc.Enabled {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // NumberPick says which free number a purchase wants.
@@ -622,10 +623,15 @@ func enqueue(ctx context.Context, tx Tx, ev *Event, onlyEndpoint string) error {
 }
 
 // ServiceByRef returns the enabled service a customer's reference (id or slug)
-// names, or ENOTFOUND.
+// names, or ENOTFOUND (without asking the store when the reference is no text
+// a service could be named by: PostgreSQL refuses NUL and invalid UTF-8).
 func (a *App) ServiceByRef(ctx context.Context, ref string) (*Service, error) {
 	ref = strings.TrimSpace(ref)
-	svc, err := a.Store.ServiceByRef(ctx, ref)
+	var svc *Service
+	err := ErrNoRow
+	if utf8.ValidString(ref) && strings.IndexByte(ref, 0) < 0 {
+		svc, err = a.Store.ServiceByRef(ctx, ref)
+	}
 	if errors.Is(err, ErrNoRow) {
 		return nil, Reasonf(ENOTFOUND, ReasonUnknownService, "unknown service %q", ref)
 	}

@@ -77,11 +77,18 @@ type CodeForgetter interface {
 func testActivationCodes(t *testing.T, open Opener) {
 	ctx := context.Background()
 	f := setup(t, open, 1)
+	// A customer's reference that is no service's, even as bytes no store
+	// keeps, is an unknown service.
+	for _, ref := range []string{"no-such-service", "telegram\x00", "\xfftelegram", "999999"} {
+		if _, err := f.db.ServiceByRef(ctx, ref); fetchsms.ErrorReason(err) != fetchsms.ReasonUnknownService {
+			t.Errorf("service %q: %v, want unknown_service", ref, err)
+		}
+	}
 	tg, err := f.db.ServiceByActivationCode(ctx, "tg")
 	if err != nil || tg.Slug != "telegram" || tg.ActivationCode != "tg" {
 		t.Fatalf("tg: %+v %v", tg, err)
 	}
-	for _, code := range []string{"", "zz9", "TG"} {
+	for _, code := range []string{"", "zz9", "TG", "t\x00g", "\xff"} {
 		if _, err := f.db.ServiceByActivationCode(ctx, code); fetchsms.ErrorReason(err) != fetchsms.ReasonUnknownService {
 			t.Errorf("code %q: %v, want unknown_service", code, err)
 		}
