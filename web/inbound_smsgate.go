@@ -27,6 +27,13 @@ import (
 // (sent, delivered, failed…) are acknowledged and ignored, so that the app does
 // not retry them. docs/GATEWAYS.md, "SMS Gateway for Android", is the
 // operator's side.
+//
+// What the app's source shows beyond its documentation: messageId is a 32-bit
+// hash of the message, so two messages may share one (the app says not to rely
+// on it); newer versions add sender (phoneNumber is kept, deprecated) and
+// recipient, the SIM's own number when the phone knows it; simNumber is left
+// out when the phone cannot tell the SIM; and Android before 7 writes negative
+// time-zone offsets wrongly ("+-5:00": every US phone on Android 5 or 6).
 
 // maxAndroidBody caps one webhook call (one message).
 const maxAndroidBody = 64 << 10
@@ -54,6 +61,8 @@ func ParseAndroidWebhook(b []byte) (*AndroidEvent, error) {
 			MessageID   string          `json:"messageId"`
 			Message     *string         `json:"message"`
 			PhoneNumber string          `json:"phoneNumber"`
+			Sender      string          `json:"sender"`
+			Recipient   string          `json:"recipient"`
 			SimNumber   json.RawMessage `json:"simNumber"`
 			ReceivedAt  string          `json:"receivedAt"`
 		} `json:"payload"`
@@ -82,8 +91,8 @@ func ParseAndroidWebhook(b []byte) (*AndroidEvent, error) {
 	if id == "" {
 		id = in.ID
 	}
-	if !printableID(id) {
-		return bad("payload.messageId (or the event id) is required")
+	if !printableID(id) || len(id) > 100 {
+		return bad("payload.messageId (or the event id, 1–100 printable characters) is required")
 	}
 	slot := 0
 	if len(p.SimNumber) > 0 && string(p.SimNumber) != "null" {
@@ -91,16 +100,34 @@ func ParseAndroidWebhook(b []byte) (*AndroidEvent, error) {
 			return bad("payload.simNumber must be a SIM slot number from 1")
 		}
 	}
+	// A time the phone wrote wrongly is taken as the time of arrival: refusing
+	// it would refuse every message of such a phone.
 	var at time.Time
-	if p.ReceivedAt != "" {
-		t, err := time.Parse(time.RFC3339Nano, p.ReceivedAt)
-		if err != nil {
-			return bad("payload.receivedAt is not an RFC 3339 time")
-		}
+	if t, err := time.Parse(time.RFC3339Nano, p.ReceivedAt); err == nil {
 		at = t.UTC()
 	}
-	ev.SMS = fetchsms.InboundSMS{ID: id, DeviceID: in.DeviceID, SimSlot: slot, From: p.PhoneNumber, Body: *p.Message, ReceivedAt: at}
+	from := p.Sender
+	if from == "" {
+		from = p.PhoneNumber
+	}
+	ev.SMS = fetchsms.InboundSMS{ID: androidMessageID(id, in.DeviceID, slot, from, p.ReceivedAt, *p.Message),
+		DeviceID: in.DeviceID, SimSlot: slot, From: from, Body: *p.Message, ReceivedAt: at}
+	if slot == 0 {
+		// The phone could not tell the SIM: its own number names it, if given.
+		if to, err := fetchsms.ParseE164(normalizeNumber(p.Recipient)); err == nil {
+			ev.SMS.DeviceID, ev.SMS.To = "", to
+		}
+	}
 	return ev, nil
+}
+
+// androidMessageID is the id a received SMS is stored under: the app's
+// messageId with a hash of where, when and what arrived. The same message sent
+// again (a retry, or a second webhook for the event) has the same id and is
+// stored once; two messages whose 32-bit messageIds collide are not one.
+func androidMessageID(appID, deviceID string, slot int, from, receivedAt, text string) string {
+	sum := sha256.Sum256([]byte(deviceID + "\x00" + strconv.Itoa(slot) + "\x00" + from + "\x00" + receivedAt + "\x00" + text))
+	return "android:" + appID + ":" + hex.EncodeToString(sum[:12])
 }
 
 func printableID(s string) bool {
@@ -161,7 +188,12 @@ func (s *Server) handleInboundAndroid(w http.ResponseWriter, r *http.Request) {
 	switch ev.Event {
 	case "sms:received":
 		res, err := s.receive(r, gatewayID, ev.SMS)
-		if fetchsms.ErrorCode(err) == fetchsms.ENOTFOUND && ev.SMS.DeviceID != "" {
+		switch {
+		case fetchsms.ErrorCode(err) != fetchsms.ENOTFOUND || ev.SMS.DeviceID == "":
+		case ev.SMS.SimSlot == 0:
+			err = fetchsms.Errorf(fetchsms.ENOTFOUND, "the phone %q did not say which SIM received the message (simNumber is null) nor that SIM's number; the message is kept as unmatched",
+				ev.SMS.DeviceID)
+		default:
 			err = fetchsms.Errorf(fetchsms.ENOTFOUND, "device %q SIM %d holds no number of this gateway (import its number with that device_id and sim_slot); the message is kept as unmatched",
 				ev.SMS.DeviceID, ev.SMS.SimSlot)
 		}

@@ -184,3 +184,88 @@ func TestGatewayAdapters(t *testing.T) {
 		}
 	})
 }
+
+// TestGatewayAndroidAsSent: what the Android app's source sends beyond its
+// documented example reaches the right purchase: a messageId shared by two
+// messages (it is a 32-bit hash), the time an Android 6 phone writes, no SIM
+// slot but the SIM's own number, the sender in sender; and text no store keeps
+// is refused with nothing stored. On every engine.
+func TestGatewayAndroidAsSent(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s, id, token := startWithGateway(t, engine, "Android 6 phone")
+		const device = "ffffffffceb0b1db00000193991c27e5"
+		s.call(t, http.MethodPost, "/v1/admin/numbers", s.AdminSession, map[string]any{"gateway_id": id, "numbers": []map[string]any{
+			{"number": "+17205553001", "device_id": device, "sim_slot": 1}, {"number": "+17205553002", "device_id": device, "sim_slot": 2}}}, http.StatusCreated)
+		post := func(t *testing.T, payload string, want int) map[string]any {
+			t.Helper()
+			body := `{"deviceId":"` + device + `","event":"sms:received","id":"ev-` + randomHex(6) + `","payload":` + payload + `,"webhookId":"LreFUt-Z3sSq0JufY9uWB"}`
+			ts := strconv.FormatInt(time.Now().Unix(), 10)
+			mac := hmac.New(sha256.New, []byte(token))
+			mac.Write([]byte(body + ts))
+			st, h, raw, err := s.sendWith(http.MethodPost, "/v1/inbound/android/"+id, "", body, http.Header{"X-Signature": {hex.EncodeToString(mac.Sum(nil))}, "X-Timestamp": {ts}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st >= 400 {
+				assertErrorBody(t, "POST /v1/inbound/android", h, raw)
+			}
+			if st != want {
+				t.Fatalf("%s: %d, want %d: %s", payload, st, want, raw)
+			}
+			return decode[map[string]any](t, raw)
+		}
+		buy := func(t *testing.T) (string, int) {
+			t.Helper()
+			v := s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": "telegram", "area_code": "720"}, http.StatusCreated)
+			slot := 1
+			if e164(t, str(t, v["number"])) == "+17205553002" {
+				slot = 2
+			}
+			return str(t, v["id"]), slot
+		}
+		codeOf := func(t *testing.T, vid string) any {
+			t.Helper()
+			return s.call(t, http.MethodGet, "/v1/verifications/"+vid, s.APIKey, nil, http.StatusOK)["code"]
+		}
+		stored := func(t *testing.T) int {
+			t.Helper()
+			return len(s.list(t, "/v1/admin/inbound?limit=200", s.AdminSession))
+		}
+
+		// Android 6 writes -05:00 as "+-5:00"; the same messageId then names
+		// another message.
+		vid, slot := buy(t)
+		post(t, fmt.Sprintf(`{"message":"hello","receivedAt":"2026-06-17T09:14:05.000+-5:00","messageId":"69bde8d0","phoneNumber":"+16505551212","simNumber":%d}`, 3-slot), http.StatusOK)
+		before := stored(t)
+		ans := post(t, fmt.Sprintf(`{"message":"Telegram code: 482910","receivedAt":"2026-06-17T09:14:09.000+-5:00","messageId":"69bde8d0","sender":"Telegram","phoneNumber":"Telegram","simNumber":%d}`, slot), http.StatusOK)
+		if rt, _ := ans["routed_to"].(map[string]any); rt == nil || rt["verification_id"] != vid || stored(t) != before+1 || codeOf(t, vid) != "482910" {
+			t.Fatalf("the second message with the app's same messageId: %v, stored %d → %d, code %v", ans, before, stored(t), codeOf(t, vid))
+		}
+
+		// No SIM slot: the SIM's own number names it; without it, unmatched.
+		vid, slot = buy(t)
+		post(t, fmt.Sprintf(`{"message":"Telegram code: 771204","messageId":"1a2b3c4d","sender":"Telegram","phoneNumber":"Telegram","recipient":"720555300%d"}`, slot), http.StatusOK)
+		if c := codeOf(t, vid); c != "771204" {
+			t.Fatalf("code through the SIM's number: %v", c)
+		}
+		d := post(t, `{"message":"Telegram code: 909090","messageId":"5e6f7a8b","phoneNumber":"Telegram"}`, http.StatusNotFound)["detail"]
+		if !strings.Contains(fmt.Sprint(d), "simNumber is null") {
+			t.Fatalf("detail %v", d)
+		}
+		found := false
+		for _, u := range s.list(t, "/v1/admin/inbound/unmatched", s.AdminSession) {
+			found = found || u["device_id"] == device && u["sim_slot"] == float64(0) && u["body"] == "Telegram code: 909090"
+		}
+		if !found {
+			t.Fatal("the message without a SIM slot is not listed as unmatched")
+		}
+
+		// A NUL in the text: 400, nothing stored, on either engine.
+		before = stored(t)
+		post(t, `{"message":"Telegram code: 1\u00002","messageId":"9c0d1e2f","phoneNumber":"Telegram","simNumber":1}`, http.StatusBadRequest)
+		if after := stored(t); after != before {
+			t.Fatalf("a refused message was stored: %d → %d", before, after)
+		}
+	})
+}

@@ -16,13 +16,7 @@ import (
 func TestGatewaySIMBank(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, func(t *testing.T, engine string) {
-		s := startServerOn(t, engine, "--sandbox", "--simulator=false", "--secret-key-file", secretKeyFile(t))
-
-		gw := s.call(t, http.MethodPost, "/v1/admin/gateways", s.AdminSession, map[string]any{"name": "Ejoin 8 ports"}, http.StatusCreated)
-		gwID, token := str(t, gw["id"]), str(t, gw["token"])
-		if gw["signs"] != true {
-			t.Fatalf("gateway = %v: its token must be kept for the device's checks", gw)
-		}
+		s, gwID, token := startWithGateway(t, engine, "Ejoin 8 ports")
 		// Ports 1–4, one SIM each (slot 1); port 5 holds two SIMs.
 		ports := map[string]string{}
 		var numbers []map[string]any

@@ -516,3 +516,16 @@ func secretKeyFile(t *testing.T) string {
 	}
 	return path
 }
+
+// startWithGateway starts a sandbox that answers no purchase by itself, with a
+// secret key, and makes a gateway whose token the server keeps for gateway
+// software that signs or sends it.
+func startWithGateway(t *testing.T, engine, name string) (s *testServer, id, token string) {
+	t.Helper()
+	s = startServerOn(t, engine, "--sandbox", "--simulator=false", "--secret-key-file", secretKeyFile(t))
+	gw := s.call(t, http.MethodPost, "/v1/admin/gateways", s.AdminSession, map[string]any{"name": name}, http.StatusCreated)
+	if gw["signs"] != true {
+		t.Fatalf("gateway = %v: its token must be kept", gw)
+	}
+	return s, str(t, gw["id"]), str(t, gw["token"])
+}
