@@ -3,8 +3,13 @@ package web
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,6 +29,64 @@ func TestTwilioSignature(t *testing.T) {
 	form.Set("Digits", "9999")
 	if twilioSignature("12345", u, form) == "RSOYDt4T1cUTdK1PDd93/VVr8B8=" {
 		t.Fatal("a changed parameter kept the signature")
+	}
+}
+
+// TestTwilioSignatureSnippet: the example of Twilio's own code snippets for
+// signature validation (api-snippets, security/signature_validation), and a name
+// sent twice, signed as Twilio's libraries sign it (its values sorted).
+func TestTwilioSignatureSnippet(t *testing.T) {
+	t.Parallel()
+	form := url.Values{"To": {"+18005551212"}, "From": {"+14158675310"}, "Digits": {"1234"}, "CallSid": {"CA1234567890ABCDE"}, "Caller": {"+14158675310"}}
+	if got := twilioSignature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", form); got != "GvWf1cFY/Q7PnoempGyD5oXAezc=" {
+		t.Fatalf("signature %q, want GvWf1cFY/Q7PnoempGyD5oXAezc=", got)
+	}
+	a, b := url.Values{"Body": {"b", "a"}, "To": {"x"}}, url.Values{"To": {"x"}, "Body": {"a", "b"}}
+	if twilioSignature("k", "https://h/p", a) != twilioSignature("k", "https://h/p", b) {
+		t.Fatal("the order of a name's values changed the signature")
+	}
+}
+
+// TestTwilioURLs: the URLs a signature is checked against are the one the
+// provider called, as far as this server can know it, with and without the
+// scheme's default port; X-Forwarded-Proto counts only from a trusted proxy.
+func TestTwilioURLs(t *testing.T) {
+	t.Parallel()
+	const path = "/v1/inbound/twilio/0190a8c2-0000-7000-8000-000000000000?x=%2F1"
+	urls := func(s *Server, r *http.Request) []string {
+		var got []string
+		s.withClientInfo(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = twilioURLs(r) })).ServeHTTP(httptest.NewRecorder(), r)
+		return got
+	}
+	req := func(target, from, proto string, secure bool) *http.Request {
+		r := httptest.NewRequest("POST", target+path, nil)
+		r.RemoteAddr = from + ":4000"
+		if proto != "" {
+			r.Header.Set("X-Forwarded-Proto", proto)
+		}
+		if secure {
+			r.TLS = &tls.ConnectionState{}
+		}
+		return r
+	}
+	public, _ := ParsePublicURL("https://api.fetchsms.example")
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	for name, c := range map[string]struct {
+		s    *Server
+		r    *http.Request
+		want []string
+	}{
+		"plain":           {&Server{}, req("http://sms.example", "203.0.113.9", "", false), []string{"http://sms.example" + path, "http://sms.example:80" + path}},
+		"another port":    {&Server{}, req("http://127.0.0.1:8080", "127.0.0.1", "", false), []string{"http://127.0.0.1:8080" + path}},
+		"tls":             {&Server{}, req("https://sms.example:443", "203.0.113.9", "", true), []string{"https://sms.example:443" + path, "https://sms.example" + path}},
+		"ipv6":            {&Server{}, req("http://[::1]:80", "::1", "", false), []string{"http://[::1]:80" + path, "http://[::1]" + path}},
+		"trusted proxy":   {&Server{TrustedProxies: proxies}, req("http://sms.example", "10.1.2.3", "https", false), []string{"https://sms.example" + path, "https://sms.example:443" + path}},
+		"untrusted proxy": {&Server{TrustedProxies: proxies}, req("http://sms.example", "203.0.113.9", "https", false), []string{"http://sms.example" + path, "http://sms.example:80" + path}},
+		"public url":      {&Server{PublicURL: public}, req("http://sms.example", "203.0.113.9", "", false), []string{"https://api.fetchsms.example" + path, "https://api.fetchsms.example:443" + path}},
+	} {
+		if got := urls(c.s, c.r); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: %q, want %q", name, got, c.want)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
+	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -24,7 +25,10 @@ import (
 //
 // The URL signed is the one the provider was given: this server's public URL
 // (serve --public-url) when set, else the scheme and host the request reached
-// us by (X-Forwarded-Proto only from --trusted-proxies), with the path and query.
+// us by (X-Forwarded-Proto only from --trusted-proxies), with the path and query;
+// with or without the scheme's default port, as Twilio's own libraries accept.
+// A status callback pointed here (MessageStatus "sent", "delivered", …) is
+// answered as a message and ignored: we send no SMS.
 
 // maxTwilioBody caps one webhook call.
 const maxTwilioBody = 64 << 10
@@ -39,7 +43,9 @@ func twilioSignature(token, fullURL string, form url.Values) string {
 	var b strings.Builder
 	b.WriteString(fullURL)
 	for _, k := range keys {
-		for _, v := range form[k] {
+		values := append([]string(nil), form[k]...)
+		sort.Strings(values) // a name sent twice: its values in order, as Twilio's libraries
+		for _, v := range values {
 			b.WriteString(k)
 			b.WriteString(v)
 		}
@@ -93,23 +99,55 @@ func (s *Server) handleInboundTwilio(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	want := twilioSignature(string(key), baseURL(r)+r.URL.RequestURI(), r.PostForm)
-	if got := r.Header.Get("X-Twilio-Signature"); got == "" || !hmac.Equal([]byte(got), []byte(want)) {
+	got, signed := r.Header.Get("X-Twilio-Signature"), false
+	for _, u := range twilioURLs(r) {
+		signed = signed || got != "" && hmac.Equal([]byte(got), []byte(twilioSignature(string(key), u, r.PostForm)))
+	}
+	if !signed {
 		s.writeError(w, r, fetchsms.Reasonf(fetchsms.EUNAUTHORIZED, fetchsms.ReasonBadSignature,
 			"X-Twilio-Signature does not check out with this gateway's token for %s (the URL the provider calls must be exactly this one)", baseURL(r)+r.URL.Path))
 		return
 	}
-	in, err := ParseTwilioForm(r.PostForm)
-	if err == nil {
-		_, err = s.receive(r, gatewayID, in)
+	status := r.PostForm.Get("SmsStatus")
+	if status == "" {
+		status = r.PostForm.Get("MessageStatus")
 	}
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	if status == "" || strings.EqualFold(status, "received") {
+		in, err := ParseTwilioForm(r.PostForm)
+		if err == nil {
+			_, err = s.receive(r, gatewayID, in)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte(emptyTwiML))
+}
+
+// twilioURLs are the URLs the provider may have signed for r: the one it called
+// as this server knows it (baseURL, then the path and query), then the same
+// with the scheme's default port added, or removed.
+func twilioURLs(r *http.Request) []string {
+	base, uri := baseURL(r), r.URL.RequestURI()
+	out := []string{base + uri}
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return out
+	}
+	port := map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	switch host := u.Hostname(); u.Port() {
+	case "":
+		out = append(out, u.Scheme+"://"+net.JoinHostPort(host, port)+uri)
+	case port:
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		out = append(out, u.Scheme+"://"+host+uri)
+	}
+	return out
 }
 
 // gatewayKey is the key a gateway's software signs with: its token. An unknown

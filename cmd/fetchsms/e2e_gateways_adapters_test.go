@@ -118,26 +118,8 @@ func TestGatewayAdapters(t *testing.T) {
 		w := buy("509")
 		twilio := func(token, path string, form url.Values) (int, string) {
 			t.Helper()
-			keys := make([]string, 0, len(form))
-			for k := range form {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			signed := s.BaseURL + path
-			for _, k := range keys {
-				signed += k + form.Get(k)
-			}
-			mac := hmac.New(sha1.New, []byte(token))
-			mac.Write([]byte(signed))
-			st, h, raw, err := s.sendWith(http.MethodPost, path, "", form.Encode(), http.Header{
-				"Content-Type": {"application/x-www-form-urlencoded"}, "X-Twilio-Signature": {base64.StdEncoding.EncodeToString(mac.Sum(nil))}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st == http.StatusOK && !strings.HasPrefix(h.Get("Content-Type"), "text/xml") {
-				t.Errorf("a Twilio answer of %s", h.Get("Content-Type"))
-			}
-			return st, string(raw)
+			st, _, raw := s.twilioPost(t, token, path, form)
+			return st, raw
 		}
 		form := url.Values{"MessageSid": {"SM0001"}, "AccountSid": {"AC1"}, "From": {"Telegram"}, "To": {"+15095550188"}, "Body": {"Telegram code: 27315"}, "NumSegments": {"1"}}
 		tpath := "/v1/inbound/twilio/" + prov
@@ -268,4 +250,60 @@ func TestGatewayAndroidAsSent(t *testing.T) {
 			t.Fatalf("a refused message was stored: %d → %d", before, after)
 		}
 	})
+}
+
+// TestGatewayTwilioStatusCallback: a provider's status callback pointed at the
+// messaging webhook (the delivery status of a message sent) is answered with
+// empty TwiML and stores nothing; a message received beside it is stored.
+func TestGatewayTwilioStatusCallback(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s, id, token := startWithGateway(t, engine, "Twilio account")
+		s.call(t, http.MethodPost, "/v1/admin/numbers", s.AdminSession, map[string]any{"gateway_id": id, "numbers": []string{"+15095550190"}}, http.StatusCreated)
+		path := "/v1/inbound/twilio/" + id
+		post := func(t *testing.T, form url.Values) {
+			t.Helper()
+			if st, h, raw := s.twilioPost(t, token, path, form); st != http.StatusOK || !strings.Contains(raw, "<Response/>") {
+				t.Fatalf("%v: %d %s %s", form, st, h.Get("Content-Type"), raw)
+			}
+		}
+		stored := func() int { return len(s.list(t, "/v1/admin/inbound?limit=200", s.AdminSession)) }
+		for _, st := range []string{"sent", "delivered", "undelivered", "failed"} {
+			post(t, url.Values{"MessageSid": {"SM" + randomHex(8)}, "AccountSid": {"AC1"}, "MessageStatus": {st}, "SmsStatus": {st}, "From": {"+15095550190"}, "To": {"+16505551212"}})
+		}
+		if n := stored(); n != 0 {
+			t.Fatalf("status callbacks stored %d messages", n)
+		}
+		post(t, url.Values{"MessageSid": {"SM" + randomHex(8)}, "SmsStatus": {"received"}, "From": {"+16505551212"}, "To": {"+15095550190"}, "Body": {"hello"}})
+		if n := stored(); n != 1 {
+			t.Fatalf("a message received: %d stored", n)
+		}
+	})
+}
+
+// twilioPost posts form to path signed as Twilio signs it (base64 HMAC-SHA1,
+// keyed by the auth token, of the URL and each parameter sorted by name); a 200
+// must be TwiML.
+func (s *testServer) twilioPost(t *testing.T, token, path string, form url.Values) (int, http.Header, string) {
+	t.Helper()
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	signed := s.BaseURL + path
+	for _, k := range keys {
+		signed += k + form.Get(k)
+	}
+	mac := hmac.New(sha1.New, []byte(token))
+	mac.Write([]byte(signed))
+	st, h, raw, err := s.sendWith(http.MethodPost, path, "", form.Encode(), http.Header{
+		"Content-Type": {"application/x-www-form-urlencoded"}, "X-Twilio-Signature": {base64.StdEncoding.EncodeToString(mac.Sum(nil))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st == http.StatusOK && !strings.HasPrefix(h.Get("Content-Type"), "text/xml") {
+		t.Errorf("a Twilio answer of %s", h.Get("Content-Type"))
+	}
+	return st, h, string(raw)
 }
