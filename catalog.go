@@ -241,14 +241,14 @@ func (a *App) SetNumberDevice(ctx context.Context, numberID, deviceID string, sl
 	}
 	err := a.update(ctx, "SetNumberDevice", func(tx Tx) error {
 		ok, err := tx.SetNumberDevice(ctx, numberID, deviceID, slot)
-		switch {
-		case errors.Is(err, ErrDuplicate):
-			return Errorf(ECONFLICT, "slot %d of device %q already holds another number of this gateway", slot, deviceID)
-		case err == nil && !ok:
-			return Errorf(ENOTFOUND, "number not found")
+		if err == nil && !ok {
+			err = Errorf(ENOTFOUND, "number not found")
 		}
 		return err
 	})
+	if ErrorCode(err) == ECONFLICT {
+		return nil, Errorf(ECONFLICT, "slot %d of device %q already holds another number of this gateway", slot, deviceID)
+	}
 	if err != nil {
 		return nil, err
 	}

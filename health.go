@@ -273,3 +273,18 @@ func (a *App) RecentGatewayMessages(ctx context.Context, gatewayID string, limit
 	out, err := a.Store.RecentGatewayMessages(ctx, gatewayID, limit)
 	return out, storageError("RecentGatewayMessages", err, "")
 }
+
+// GatewayHealthByID returns one gateway with its health, numbers and traffic,
+// or ENOTFOUND.
+func (a *App) GatewayHealthByID(ctx context.Context, id string) (*GatewayHealth, error) {
+	all, err := a.GatewaysHealth(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range all {
+		if g.ID == id {
+			return g, nil
+		}
+	}
+	return nil, Errorf(ENOTFOUND, "gateway not found")
+}
