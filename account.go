@@ -73,6 +73,9 @@ type Gateway struct {
 	Disabled   bool      // its token is refused and its messages too
 	LastSeenAt time.Time // its last message or heartbeat; zero: never heard from
 	Signs      bool      // its token is kept (sealed) to check the signatures of signed gateway software
+	// WithdrawnAt is when its numbers were withdrawn from sale (it was
+	// disabled, or silent past the limit: health.go); zero while they are listed.
+	WithdrawnAt time.Time
 }
 
 // Ledger entry kinds.
@@ -141,5 +144,8 @@ type Number struct {
 	Status    string // active, disabled
 	Holder    string // "verification:<id>" / "rental:<id>" or ""
 	Pristine  bool
+	Withdrawn bool   // its gateway is disabled or silent: not for sale meanwhile
+	DeviceID  string // where it lives on its gateway ("" when not said)
+	SimSlot   int
 	CreatedAt time.Time
 }

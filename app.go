@@ -26,6 +26,8 @@ import (
 //	support.go      support tickets, the sales figures, the admins' pool switch
 //	credential.go   accounts and credentials: sign-up, login, sessions, API keys,
 //	                gateway tokens, authentication
+//	gateway.go      gateway tokens kept sealed, rotated, disabled and enabled
+//	health.go       gateway health: silent gateways' numbers withdrawn and relisted
 //
 // Reads and operations that carry no rule pass through to the engine (Store is
 // embedded).
@@ -38,6 +40,8 @@ type App struct {
 	payments  []PaymentProvider // the first is the default; none: deposits are not configured
 	secrets   Sealer            // nil: secrets that must be read back are not kept
 	partsWait time.Duration     // how long the parts of a long SMS wait for the rest
+	silence   time.Duration     // a gateway not heard from for longer is silent (health.go); 0: off
+	operator  bool              // an operator's command: changes no purchase (Options.Operator)
 
 	mu        sync.Mutex
 	listeners []func(context.Context, any)
@@ -65,11 +69,22 @@ type Options struct {
 	// PartsWait is how long the parts of a long SMS wait for the rest before
 	// what arrived is delivered (multipart.go); DefaultPartsWait when zero.
 	PartsWait time.Duration
+	// GatewaySilence is how long a gateway may go unheard (no message, no
+	// heartbeat) before its numbers are withdrawn from sale (health.go); 0
+	// turns the limit off. Every server sharing a database should have the same.
+	GatewaySilence time.Duration
+	// Operator marks an operator's command (cmd/fetchsms user, gateway …),
+	// which may run beside a serving process on the same database: it changes
+	// no purchase, since a serving SQLite process caches the verifications it
+	// alone writes. What its change leaves for them (the verifications waiting
+	// on a gateway it disabled) the servers' health sweep does.
+	Operator bool
 }
 
 // New returns the domain over an opened store.
 func New(ctx context.Context, store Store, o Options) (*App, error) {
-	a := &App{Store: store, clock: o.Clock, wall: o.WallClock, payments: o.Payments, secrets: o.Secrets, partsWait: o.PartsWait}
+	a := &App{Store: store, clock: o.Clock, wall: o.WallClock, payments: o.Payments, secrets: o.Secrets, partsWait: o.PartsWait,
+		silence: max(o.GatewaySilence, 0), operator: o.Operator}
 	if a.partsWait <= 0 {
 		a.partsWait = DefaultPartsWait
 	}

@@ -65,6 +65,8 @@ type CatalogStore interface {
 	CountNumbers(ctx context.Context) (int, error)
 	// NumberGateway returns the gateway of a pool number; ErrNoRow when none.
 	NumberGateway(ctx context.Context, e164 string) (string, error)
+	// PoolNumber returns a pool number by id; ErrNoRow when none.
+	PoolNumber(ctx context.Context, id string) (*PoolNumber, error)
 	// StockCounts counts the free numbers of the pool.
 	StockCounts(ctx context.Context) (StockCounts, error)
 	// FreeAreaCodes lists, in any order, the area codes of the free numbers that
@@ -90,11 +92,13 @@ type CatalogTx interface {
 	// SaveService writes s's name, price, state, detection rules and activation
 	// code.
 	SaveService(ctx context.Context, s *Service) error
-	// GatewayExists tells whether the gateway exists.
-	GatewayExists(ctx context.Context, id string) (bool, error)
-	// InsertNumbers adds the numbers to gatewayID's pool, skipping those the pool
-	// already holds, and returns how many it added.
-	InsertNumbers(ctx context.Context, gatewayID string, numbers []NewNumber, now time.Time) (int, error)
+	// InsertNumbers adds the numbers to gatewayID's pool, withdrawn from sale or
+	// not, skipping those the pool already holds, and returns how many it added.
+	InsertNumbers(ctx context.Context, gatewayID string, numbers []NewNumber, withdrawn bool, now time.Time) (int, error)
+	// SetNumberDevice ties a pool number to a device's SIM slot of its gateway,
+	// or (deviceID "", slot 0) unties it; false when there is no such number,
+	// ErrDuplicate when that slot of its gateway holds another number.
+	SetNumberDevice(ctx context.Context, numberID, deviceID string, slot int) (bool, error)
 }
 
 // CatalogChanged: an admin added or edited a service (the App has reloaded the
@@ -150,6 +154,8 @@ func (a *App) AreaCodes(ctx context.Context, mode string, service *Service) ([]s
 // number, device or slot fails the whole import with EUNPROCESSABLE naming them
 // (the first 20); numbers already in the pool, or repeated, are skipped. Two
 // numbers in one device's slot are ECONFLICT. An unknown gateway is ENOTFOUND.
+// Numbers imported into a gateway whose numbers are withdrawn (disabled or
+// silent: health.go) come in withdrawn.
 func (a *App) ImportNumbers(ctx context.Context, gatewayID string, numbers []NumberImport) (added, skipped int, err error) {
 	var bad []string
 	seen := map[string]bool{}
@@ -163,13 +169,9 @@ func (a *App) ImportNumbers(ctx context.Context, gatewayID string, numbers []Num
 			bad = append(bad, n.E164)
 			continue
 		}
-		n.DeviceID = strings.TrimSpace(n.DeviceID)
-		switch {
-		case n.DeviceID == "" && n.SimSlot != 0:
-			bad = append(bad, n.E164+" (a sim_slot needs a device_id)")
-			continue
-		case n.DeviceID != "" && (n.SimSlot < 1 || n.SimSlot > 512 || len(n.DeviceID) > 200 || !printable(n.DeviceID)):
-			bad = append(bad, n.E164+" (device_id of 1–200 printable characters and sim_slot 1–512)")
+		var why string
+		if n.DeviceID, why = deviceSlot(n.DeviceID, n.SimSlot); why != "" {
+			bad = append(bad, n.E164+" ("+why+")")
 			continue
 		}
 		if seen[n.E164] {
@@ -194,14 +196,13 @@ func (a *App) ImportNumbers(ctx context.Context, gatewayID string, numbers []Num
 	}
 	now := a.wall.Now()
 	err = a.update(ctx, "ImportNumbers", func(tx Tx) error {
-		ok, err := tx.GatewayExists(ctx, gatewayID)
-		if err != nil {
+		g, err := tx.LockGateway(ctx, gatewayID)
+		if errors.Is(err, ErrNoRow) {
+			return Errorf(ENOTFOUND, "gateway not found")
+		} else if err != nil {
 			return err
 		}
-		if !ok {
-			return Errorf(ENOTFOUND, "gateway not found")
-		}
-		added, err = tx.InsertNumbers(ctx, gatewayID, clean, now)
+		added, err = tx.InsertNumbers(ctx, gatewayID, clean, !g.WithdrawnAt.IsZero(), now)
 		return err
 	})
 	if ErrorCode(err) == ECONFLICT {
@@ -212,6 +213,53 @@ func (a *App) ImportNumbers(ctx context.Context, gatewayID string, numbers []Num
 	}
 	a.publish(ctx, StockChanged{})
 	return added, skipped + len(clean) - added, nil
+}
+
+// deviceSlot checks where a number lives on its gateway: nowhere said (no
+// device, slot 0), or a device id of 1–200 printable characters (spaces around
+// it are dropped) and a SIM slot or port 1–512. It returns the device id to
+// store, or why the pair is refused.
+func deviceSlot(deviceID string, slot int) (string, string) {
+	deviceID = strings.TrimSpace(deviceID)
+	switch {
+	case deviceID == "" && slot != 0:
+		return "", "a sim_slot needs a device_id"
+	case deviceID != "" && (slot < 1 || slot > 512 || !validDeviceID(deviceID)):
+		return "", "device_id of 1–200 printable characters and sim_slot 1–512"
+	}
+	return deviceID, ""
+}
+
+// SetNumberDevice ties a pool number to a device's SIM slot (or port) of its
+// gateway, where its messages arrive for gateway software that names slots
+// instead of numbers, or with deviceID "" and slot 0 unties it. A bad pair is
+// EUNPROCESSABLE, an unknown number ENOTFOUND, and a slot of that device that
+// already holds another number of the gateway ECONFLICT.
+func (a *App) SetNumberDevice(ctx context.Context, numberID, deviceID string, slot int) (*PoolNumber, error) {
+	deviceID, why := deviceSlot(deviceID, slot)
+	if why != "" {
+		return nil, Errorf(EUNPROCESSABLE, "%s", why)
+	}
+	err := a.update(ctx, "SetNumberDevice", func(tx Tx) error {
+		ok, err := tx.SetNumberDevice(ctx, numberID, deviceID, slot)
+		if err == nil && !ok {
+			err = Errorf(ENOTFOUND, "number not found")
+		}
+		return err
+	})
+	if ErrorCode(err) == ECONFLICT {
+		return nil, Errorf(ECONFLICT, "slot %d of device %q already holds another number of this gateway", slot, deviceID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a.PoolNumber(ctx, numberID)
+}
+
+// PoolNumber returns a pool number, or ENOTFOUND.
+func (a *App) PoolNumber(ctx context.Context, id string) (*PoolNumber, error) {
+	n, err := a.Store.PoolNumber(ctx, id)
+	return n, storageError("PoolNumber", err, "number not found")
 }
 
 // printable reports whether s has no control characters.

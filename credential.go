@@ -152,9 +152,6 @@ type AccountTx interface {
 	SetGatewayToken(ctx context.Context, id string, hash []byte, sealed string) (bool, error)
 	// SetGatewayDisabled disables or enables a gateway; false when there is none.
 	SetGatewayDisabled(ctx context.Context, id string, disabled bool) (bool, error)
-	// TouchGateway notes that the gateway was heard from at now (never moving
-	// last_seen_at back).
-	TouchGateway(ctx context.Context, id string, now time.Time) error
 }
 
 // StoredCredential is a credential as an engine finds it by its token's hash,

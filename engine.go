@@ -41,6 +41,7 @@ type Store interface {
 	WebhookStore     // webhook.go
 	SupportStore     // support.go
 	PartStore        // multipart.go
+	GatewayStore     // health.go
 	SettingsStore
 }
 
@@ -75,6 +76,7 @@ type Tx interface {
 	WebhookTx     // webhook.go
 	IdempotencyTx // idempotency.go
 	SupportTx     // support.go
+	GatewayTx     // health.go
 }
 
 // ClassifyEngineError is for engines: it wraps a driver's error in the sentinel

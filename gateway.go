@@ -21,7 +21,8 @@ type Sealer interface {
 // hash); gateway software that signs its requests with the token instead (the
 // Android app, Twilio-style posts) needs the token itself, which is kept sealed
 // when the server has a secret key. A disabled gateway's token and signatures
-// are refused. Every message or heartbeat notes when it was last heard from.
+// are refused. Every message or heartbeat notes when it was last heard from
+// (health.go: what silence and disabling do to its numbers).
 
 func gatewayContext(id string) string { return SecretGateway + ":" + id }
 
@@ -74,19 +75,32 @@ func (a *App) replaceGatewayToken(ctx context.Context, id, token string) (*Gatew
 }
 
 // SetGatewayDisabled disables a gateway (its token and signatures are refused
-// from now on, on every server) or enables it again.
+// from now on, on every server) or enables it again. A disabled gateway cannot
+// deliver, so its numbers are withdrawn from sale in the same transaction, and
+// the verifications waiting on them are then ended and refunded; enabled, its
+// numbers are for sale again at once unless it is silent (then when it is next
+// heard from: health.go). ENOTFOUND when there is no such gateway.
 func (a *App) SetGatewayDisabled(ctx context.Context, id string, disabled bool) (*Gateway, error) {
+	var g *Gateway
 	err := a.update(ctx, "SetGatewayDisabled", func(tx Tx) error {
 		ok, err := tx.SetGatewayDisabled(ctx, id, disabled)
 		if err == nil && !ok {
 			err = Errorf(ENOTFOUND, "gateway not found")
+		}
+		if err == nil {
+			g, _, err = a.settleGateway(ctx, tx, id)
 		}
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.publish(ctx, CredentialsChanged{})
+	a.publish(ctx, CredentialsChanged{}, StockChanged{})
+	if !g.WithdrawnAt.IsZero() {
+		if err := a.endWaitingOn(ctx, id); err != nil {
+			return nil, err
+		}
+	}
 	return a.Gateway(ctx, id)
 }
 
@@ -128,12 +142,6 @@ func (a *App) GatewaySigningKey(ctx context.Context, id string) ([]byte, error) 
 		return nil, Errorf(EUNAUTHORIZED, "this gateway's token was sealed under a key the server no longer has: rotate the gateway's token")
 	}
 	return key, nil
-}
-
-// GatewayHeartbeat notes that a gateway is alive (its software's ping).
-func (a *App) GatewayHeartbeat(ctx context.Context, id string) error {
-	now := a.wall.Now()
-	return a.update(ctx, "GatewayHeartbeat", func(tx Tx) error { return tx.TouchGateway(ctx, id, now) })
 }
 
 // validDeviceID reports whether a device id as gateway software sends it is

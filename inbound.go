@@ -18,8 +18,6 @@ type InboundTx interface {
 	// InsertUnmatched keeps a message for no number of the gateway; a repeat
 	// (gateway, message id) changes nothing.
 	InsertUnmatched(ctx context.Context, m *UnmatchedMessage) error
-	// TouchGateway notes that the gateway was heard from at now.
-	TouchGateway(ctx context.Context, id string, now time.Time) error
 }
 
 // The inbound SMS pipeline, one transaction per message:
@@ -36,7 +34,8 @@ type InboundTx interface {
 // A purchase found past its time is ended instead, as a read would.
 
 // ReceiveSMS stores an inbound SMS from a gateway and routes it, and notes that
-// the gateway was heard from. A repeated (gateway, id) returns the first result
+// the gateway was heard from (a silent gateway's numbers are for sale again at
+// once: health.go). A repeated (gateway, id) returns the first result
 // and changes nothing. A number that is not this gateway's own (or a device slot
 // that holds none) is ENOTFOUND; the message is kept as unmatched for admins. A
 // part of a long SMS (in.Part) waits for the rest of its message, which is
@@ -102,7 +101,7 @@ func (a *App) receive(ctx context.Context, gatewayID string, in InboundSMS, det 
 	unmatched := false
 	err := a.update(ctx, "ReceiveSMS", func(tx Tx) error {
 		res, unmatched = nil, false
-		if err := tx.TouchGateway(ctx, gatewayID, a.wall.Now()); err != nil {
+		if _, err := a.heard(ctx, tx, gatewayID); err != nil {
 			return err
 		}
 		if in.Part != nil {

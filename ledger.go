@@ -373,13 +373,19 @@ type LedgerCheck struct {
 	ReceivedRefunded   int // verifications that both released a code and were refunded
 	DepositMismatches  int // deposits whose ledger entries differ from their credit less what was taken back
 	OwedMismatches     int // users whose owed_cents differs from their deposits'
+	// WithdrawnMismatches counts numbers whose withdrawn flag differs from their
+	// gateway's mark (withdrawn_at set): the two change in one transaction.
+	WithdrawnMismatches int
+	// WaitingOnWithdrawn counts waiting verifications on withdrawn numbers: a
+	// health sweep is due (an operator's command left them to the servers).
+	WaitingOnWithdrawn int
 }
 
 // OK reports whether every invariant holds.
 func (c *LedgerCheck) OK() bool {
 	return len(c.BalanceMismatches) == 0 && len(c.NegativeBalances) == 0 && c.DoubleRefunds == 0 &&
 		c.DoubleHeldNumbers == 0 && c.RefundsWithoutBuys == 0 && c.ReceivedRefunded == 0 &&
-		c.DepositMismatches == 0 && c.OwedMismatches == 0
+		c.DepositMismatches == 0 && c.OwedMismatches == 0 && c.WithdrawnMismatches == 0
 }
 
 func (c *LedgerCheck) String() string { return fmt.Sprintf("%+v", *c) }

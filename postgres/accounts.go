@@ -87,12 +87,6 @@ func (t *ptx) SetGatewayDisabled(ctx context.Context, id string, disabled bool) 
 	return affected(t.Exec(ctx, `UPDATE gateways SET disabled = $1 WHERE id = $2`, disabled, id))
 }
 
-// TouchGateway notes that the gateway was heard from at now.
-func (t *ptx) TouchGateway(ctx context.Context, id string, now time.Time) error {
-	_, err := t.Exec(ctx, `UPDATE gateways SET last_seen_at = $1 WHERE id = $2 AND (last_seen_at IS NULL OR last_seen_at < $1)`, sqlrows.Ms(now), id)
-	return err
-}
-
 // UserByID returns a user, or ErrNoRow.
 func (db *DB) UserByID(ctx context.Context, id string) (*fetchsms.User, error) {
 	u, err := sqlrows.ScanUser(db.pool.QueryRow(ctx, `SELECT `+sqlrows.UserCols+` FROM users WHERE id = $1`, id))

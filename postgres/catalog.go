@@ -83,12 +83,12 @@ func serviceByRef(ctx context.Context, q querier, ref string) (*fetchsms.Service
 // StockCounts counts the free numbers of the pool.
 func (db *DB) StockCounts(ctx context.Context) (fetchsms.StockCounts, error) {
 	n := fetchsms.StockCounts{Spent: map[int]int{}}
-	err := db.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE used_at IS NULL) FROM numbers WHERE status = 'active' AND holder IS NULL`).Scan(&n.Free, &n.Pristine)
+	err := db.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE used_at IS NULL) FROM numbers WHERE status = 'active' AND holder IS NULL AND NOT withdrawn`).Scan(&n.Free, &n.Pristine)
 	if err != nil {
 		return n, engineErr(err)
 	}
 	rows, err := db.pool.Query(ctx, `SELECT u.service_id, count(*) FROM number_services_used u JOIN numbers n ON n.id = u.number_id
-		WHERE n.status = 'active' AND n.holder IS NULL GROUP BY u.service_id`)
+		WHERE n.status = 'active' AND n.holder IS NULL AND NOT n.withdrawn GROUP BY u.service_id`)
 	if err != nil {
 		return n, engineErr(err)
 	}
@@ -99,7 +99,7 @@ func (db *DB) StockCounts(ctx context.Context) (fetchsms.StockCounts, error) {
 
 // FreeAreaCodes lists the area codes of the free numbers p could pick.
 func (db *DB) FreeAreaCodes(ctx context.Context, p fetchsms.NumberPick) ([]string, error) {
-	q := `SELECT DISTINCT area_code FROM numbers n WHERE status = 'active' AND holder IS NULL`
+	q := `SELECT DISTINCT area_code FROM numbers n WHERE status = 'active' AND holder IS NULL AND NOT withdrawn`
 	var args []any
 	if p.Pristine {
 		q += ` AND used_at IS NULL`
@@ -112,27 +112,32 @@ func (db *DB) FreeAreaCodes(ctx context.Context, p fetchsms.NumberPick) ([]strin
 	return out, engineErr(err)
 }
 
-// GatewayExists tells whether the gateway exists.
-func (t *ptx) GatewayExists(ctx context.Context, id string) (bool, error) {
-	var n int
-	err := t.QueryRow(ctx, `SELECT count(*) FROM gateways WHERE id = $1`, id).Scan(&n)
-	return n > 0, err
-}
-
 // InsertNumbers adds numbers to a gateway's pool in one statement, skipping those
 // the pool holds (also when another server adds them at once).
-func (t *ptx) InsertNumbers(ctx context.Context, gatewayID string, numbers []fetchsms.NewNumber, now time.Time) (int, error) {
+func (t *ptx) InsertNumbers(ctx context.Context, gatewayID string, numbers []fetchsms.NewNumber, withdrawn bool, now time.Time) (int, error) {
 	var ids, e164s, areas, devices []string
 	var slots []int32
 	for _, n := range numbers {
 		ids, e164s, areas = append(ids, n.ID), append(e164s, n.E164), append(areas, n.AreaCode)
 		devices, slots = append(devices, n.DeviceID), append(slots, int32(n.SimSlot))
 	}
-	tag, err := t.Exec(ctx, `INSERT INTO numbers (id, e164, area_code, device_id, sim_slot, gateway_id, created_at)
-		SELECT id, e164, area_code, device_id, sim_slot, $6, $7
+	tag, err := t.Exec(ctx, `INSERT INTO numbers (id, e164, area_code, device_id, sim_slot, gateway_id, withdrawn, created_at)
+		SELECT id, e164, area_code, device_id, sim_slot, $6, $7, $8
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[]) AS t (id, e164, area_code, device_id, sim_slot)
-		ON CONFLICT (e164) DO NOTHING`, ids, e164s, areas, devices, slots, gatewayID, sqlrows.Ms(now))
+		ON CONFLICT (e164) DO NOTHING`, ids, e164s, areas, devices, slots, gatewayID, withdrawn, sqlrows.Ms(now))
 	return int(tag.RowsAffected()), err
+}
+
+// SetNumberDevice ties a number to a device's SIM slot, or unties it; the
+// UNIQUE index numbers_device_slot refuses a slot taken in its gateway.
+func (t *ptx) SetNumberDevice(ctx context.Context, numberID, deviceID string, slot int) (bool, error) {
+	return affected(t.Exec(ctx, `UPDATE numbers SET device_id = $1, sim_slot = $2 WHERE id = $3`, deviceID, slot, numberID))
+}
+
+// PoolNumber returns a pool number by id, or ErrNoRow.
+func (db *DB) PoolNumber(ctx context.Context, id string) (*fetchsms.PoolNumber, error) {
+	n, _, err := sqlrows.ScanPoolNumber(db.pool.QueryRow(ctx, `SELECT `+sqlrows.PoolNumberCols+sqlrows.PoolNumberFrom+` WHERE n.id = $1`, id))
+	return n, engineErr(err)
 }
 
 // CountNumbers returns how many numbers the pool holds.

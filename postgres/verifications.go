@@ -21,9 +21,9 @@ func (t *ptx) PickNumber(ctx context.Context, p fetchsms.NumberPick) (string, st
 	var query string
 	var args []any
 	if p.Pristine {
-		query = `SELECT id, e164 FROM numbers WHERE status = 'active' AND holder IS NULL AND used_at IS NULL`
+		query = `SELECT id, e164 FROM numbers WHERE status = 'active' AND holder IS NULL AND NOT withdrawn AND used_at IS NULL`
 	} else {
-		query = `SELECT id, e164 FROM numbers n WHERE status = 'active' AND holder IS NULL
+		query = `SELECT id, e164 FROM numbers n WHERE status = 'active' AND holder IS NULL AND NOT withdrawn
 			AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = $1)`
 		args = append(args, p.ServiceID)
 	}
@@ -44,7 +44,7 @@ func (t *ptx) PickNumber(ctx context.Context, p fetchsms.NumberPick) (string, st
 // HoldNumber reserves a free number; the UNIQUE holder column and the holder IS
 // NULL guard make a double reservation impossible.
 func (t *ptx) HoldNumber(ctx context.Context, numberID, holder string, now time.Time) error {
-	tag, err := t.Exec(ctx, `UPDATE numbers SET holder = $1, used_at = COALESCE(used_at, $2) WHERE id = $3 AND holder IS NULL AND status = 'active'`, holder, sqlrows.Ms(now), numberID)
+	tag, err := t.Exec(ctx, `UPDATE numbers SET holder = $1, used_at = COALESCE(used_at, $2) WHERE id = $3 AND holder IS NULL AND status = 'active' AND NOT withdrawn`, holder, sqlrows.Ms(now), numberID)
 	if err != nil {
 		return err
 	}

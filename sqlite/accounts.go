@@ -82,12 +82,6 @@ func (t *wtx) SetGatewayDisabled(ctx context.Context, id string, disabled bool) 
 	return affected(t.ExecContext(ctx, `UPDATE gateways SET disabled = ? WHERE id = ?`, disabled, id))
 }
 
-// TouchGateway notes that the gateway was heard from at now.
-func (t *wtx) TouchGateway(ctx context.Context, id string, now time.Time) error {
-	_, err := t.ExecContext(ctx, `UPDATE gateways SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)`, sqlrows.Ms(now), id, sqlrows.Ms(now))
-	return err
-}
-
 // UserByID returns a user, or ErrNoRow.
 func (db *DB) UserByID(ctx context.Context, id string) (*fetchsms.User, error) {
 	u, err := sqlrows.ScanUser(db.rp.QueryRowContext(ctx, `SELECT `+sqlrows.UserCols+` FROM users WHERE id = ?`, id))

@@ -88,12 +88,12 @@ func serviceByRef(ctx context.Context, q queryer, ref string) (*fetchsms.Service
 // StockCounts counts the free numbers of the pool.
 func (db *DB) StockCounts(ctx context.Context) (fetchsms.StockCounts, error) {
 	n := fetchsms.StockCounts{Spent: map[int]int{}}
-	err := db.rp.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE used_at IS NULL) FROM numbers WHERE status = 'active' AND holder IS NULL`).Scan(&n.Free, &n.Pristine)
+	err := db.rp.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE used_at IS NULL) FROM numbers WHERE status = 'active' AND holder IS NULL AND withdrawn = 0`).Scan(&n.Free, &n.Pristine)
 	if err != nil {
 		return n, engineErr(err)
 	}
 	rows, err := db.rp.QueryContext(ctx, `SELECT u.service_id, count(*) FROM number_services_used u JOIN numbers n ON n.id = u.number_id
-		WHERE n.status = 'active' AND n.holder IS NULL GROUP BY u.service_id`)
+		WHERE n.status = 'active' AND n.holder IS NULL AND n.withdrawn = 0 GROUP BY u.service_id`)
 	if err != nil {
 		return n, engineErr(err)
 	}
@@ -110,7 +110,7 @@ func (db *DB) StockCounts(ctx context.Context) (fetchsms.StockCounts, error) {
 
 // FreeAreaCodes lists the area codes of the free numbers p could pick.
 func (db *DB) FreeAreaCodes(ctx context.Context, p fetchsms.NumberPick) ([]string, error) {
-	q := `SELECT DISTINCT area_code FROM numbers n WHERE status = 'active' AND holder IS NULL`
+	q := `SELECT DISTINCT area_code FROM numbers n WHERE status = 'active' AND holder IS NULL AND withdrawn = 0`
 	var args []any
 	if p.Pristine {
 		q += ` AND used_at IS NULL`
@@ -123,19 +123,12 @@ func (db *DB) FreeAreaCodes(ctx context.Context, p fetchsms.NumberPick) ([]strin
 	return out, engineErr(err)
 }
 
-// GatewayExists tells whether the gateway exists.
-func (t *wtx) GatewayExists(ctx context.Context, id string) (bool, error) {
-	var n int
-	err := t.QueryRowContext(ctx, `SELECT count(*) FROM gateways WHERE id = ?`, id).Scan(&n)
-	return n > 0, err
-}
-
 // InsertNumbers adds numbers to a gateway's pool, skipping those it holds.
-func (t *wtx) InsertNumbers(ctx context.Context, gatewayID string, numbers []fetchsms.NewNumber, now time.Time) (int, error) {
+func (t *wtx) InsertNumbers(ctx context.Context, gatewayID string, numbers []fetchsms.NewNumber, withdrawn bool, now time.Time) (int, error) {
 	added := 0
 	for _, n := range numbers {
-		res, err := t.ExecContext(ctx, `INSERT INTO numbers (id, e164, area_code, gateway_id, device_id, sim_slot, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (e164) DO NOTHING`,
-			n.ID, n.E164, n.AreaCode, gatewayID, n.DeviceID, n.SimSlot, sqlrows.Ms(now))
+		res, err := t.ExecContext(ctx, `INSERT INTO numbers (id, e164, area_code, gateway_id, device_id, sim_slot, withdrawn, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (e164) DO NOTHING`,
+			n.ID, n.E164, n.AreaCode, gatewayID, n.DeviceID, n.SimSlot, withdrawn, sqlrows.Ms(now))
 		if err != nil {
 			return added, err
 		}
@@ -144,6 +137,18 @@ func (t *wtx) InsertNumbers(ctx context.Context, gatewayID string, numbers []fet
 		}
 	}
 	return added, nil
+}
+
+// SetNumberDevice ties a number to a device's SIM slot, or unties it; the
+// UNIQUE index numbers_device_slot refuses a slot taken in its gateway.
+func (t *wtx) SetNumberDevice(ctx context.Context, numberID, deviceID string, slot int) (bool, error) {
+	return affected(t.ExecContext(ctx, `UPDATE numbers SET device_id = ?, sim_slot = ? WHERE id = ?`, deviceID, slot, numberID))
+}
+
+// PoolNumber returns a pool number by id, or ErrNoRow.
+func (db *DB) PoolNumber(ctx context.Context, id string) (*fetchsms.PoolNumber, error) {
+	n, _, err := sqlrows.ScanPoolNumber(db.rp.QueryRowContext(ctx, `SELECT `+sqlrows.PoolNumberCols+sqlrows.PoolNumberFrom+` WHERE n.id = ?`, id))
+	return n, engineErr(err)
 }
 
 // CountNumbers returns how many numbers the pool holds.

@@ -21,17 +21,17 @@ func (t *wtx) PickNumber(ctx context.Context, p fetchsms.NumberPick) (string, st
 	var args []any
 	switch {
 	case p.Pristine && p.AreaCode == "":
-		query = `SELECT id, e164 FROM numbers INDEXED BY numbers_pristine WHERE status = 'active' AND holder IS NULL AND used_at IS NULL ORDER BY seq LIMIT 1`
+		query = `SELECT id, e164 FROM numbers INDEXED BY numbers_pristine WHERE status = 'active' AND holder IS NULL AND used_at IS NULL AND withdrawn = 0 ORDER BY seq LIMIT 1`
 	case p.Pristine:
-		query = `SELECT id, e164 FROM numbers INDEXED BY numbers_pristine_area WHERE status = 'active' AND holder IS NULL AND used_at IS NULL AND area_code = ? ORDER BY seq LIMIT 1`
+		query = `SELECT id, e164 FROM numbers INDEXED BY numbers_pristine_area WHERE status = 'active' AND holder IS NULL AND used_at IS NULL AND withdrawn = 0 AND area_code = ? ORDER BY seq LIMIT 1`
 		args = []any{p.AreaCode}
 	case p.AreaCode == "":
-		query = `SELECT id, e164 FROM numbers n INDEXED BY numbers_pick WHERE status = 'active' AND holder IS NULL
+		query = `SELECT id, e164 FROM numbers n INDEXED BY numbers_pick WHERE status = 'active' AND holder IS NULL AND withdrawn = 0
 			AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = ?)
 			ORDER BY used_at IS NULL, released_at, seq LIMIT 1`
 		args = []any{p.ServiceID}
 	default:
-		query = `SELECT id, e164 FROM numbers n INDEXED BY numbers_pick_area WHERE status = 'active' AND holder IS NULL AND area_code = ?
+		query = `SELECT id, e164 FROM numbers n INDEXED BY numbers_pick_area WHERE status = 'active' AND holder IS NULL AND withdrawn = 0 AND area_code = ?
 			AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = ?)
 			ORDER BY used_at IS NULL, released_at, seq LIMIT 1`
 		args = []any{p.AreaCode, p.ServiceID}
@@ -44,7 +44,7 @@ func (t *wtx) PickNumber(ctx context.Context, p fetchsms.NumberPick) (string, st
 // HoldNumber reserves a free number; the UNIQUE holder column and the holder IS
 // NULL guard make a double reservation impossible.
 func (t *wtx) HoldNumber(ctx context.Context, numberID, holder string, now time.Time) error {
-	res, err := t.ExecContext(ctx, `UPDATE numbers SET holder = ?, used_at = COALESCE(used_at, ?) WHERE id = ? AND holder IS NULL AND status = 'active'`, holder, sqlrows.Ms(now), numberID)
+	res, err := t.ExecContext(ctx, `UPDATE numbers SET holder = ?, used_at = COALESCE(used_at, ?) WHERE id = ? AND holder IS NULL AND status = 'active' AND withdrawn = 0`, holder, sqlrows.Ms(now), numberID)
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("TakeBack", func(t *testing.T) { t.Parallel(); testTakeBack(t, open) })
 	t.Run("Gateways", func(t *testing.T) { t.Parallel(); testGateways(t, open) })
 	t.Run("Multipart", func(t *testing.T) { t.Parallel(); testMultipart(t, open) })
+	t.Run("GatewayHealth", func(t *testing.T) { t.Parallel(); testGatewayHealth(t, open) })
+	t.Run("GatewayWithdrawRace", func(t *testing.T) { t.Parallel(); testGatewayWithdrawRace(t, open) })
 	t.Run("SealedSecrets", func(t *testing.T) { t.Parallel(); testSealedSecrets(t, open) })
 	t.Run("FairDeliveries", func(t *testing.T) { t.Parallel(); testFairDeliveries(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testConcurrent(t, open) })

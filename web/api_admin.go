@@ -94,21 +94,40 @@ func (s *Server) setDisabled(w http.ResponseWriter, r *http.Request, disabled bo
 }
 
 type gatewayJSON struct {
-	ID         string  `json:"id"`
-	Name       string  `json:"name"`
-	Token      string  `json:"token,omitempty"`
-	Disabled   bool    `json:"disabled"`
-	Signs      bool    `json:"signs"` // its token is kept to check signed gateway software
-	LastSeenAt *string `json:"last_seen_at"`
-	CreatedAt  *string `json:"created_at"`
+	ID          string  `json:"id"`
+	Name        string  `json:"name"`
+	Token       string  `json:"token,omitempty"`
+	Disabled    bool    `json:"disabled"`
+	Signs       bool    `json:"signs"` // its token is kept to check signed gateway software
+	LastSeenAt  *string `json:"last_seen_at"`
+	CreatedAt   *string `json:"created_at"`
+	Health      string  `json:"health"`       // ok, silent, disabled or new (health.go)
+	WithdrawnAt *string `json:"withdrawn_at"` // when its numbers left sale; null while listed
+	Numbers     int     `json:"numbers"`
+	ForSale     int     `json:"numbers_for_sale"`
+	Messages    int     `json:"messages_24h"`
+	Unmatched   int     `json:"unmatched_24h"`
 }
 
-func gatewayOut(g *fetchsms.Gateway) gatewayJSON {
-	return gatewayJSON{ID: g.ID, Name: g.Name, Token: g.Token, Disabled: g.Disabled, Signs: g.Signs, LastSeenAt: ts(g.LastSeenAt), CreatedAt: ts(g.CreatedAt)}
+func gatewayOut(g *fetchsms.GatewayHealth) gatewayJSON {
+	return gatewayJSON{ID: g.ID, Name: g.Name, Token: g.Token, Disabled: g.Disabled, Signs: g.Signs, LastSeenAt: ts(g.LastSeenAt), CreatedAt: ts(g.CreatedAt),
+		Health: g.Health, WithdrawnAt: ts(g.WithdrawnAt), Numbers: g.Numbers, ForSale: g.ForSale, Messages: g.Messages, Unmatched: g.Unmatched}
+}
+
+// writeGateway answers with one gateway as it now is, with the token of g
+// when it was just made or rotated.
+func (s *Server) writeGateway(w http.ResponseWriter, r *http.Request, status int, g *fetchsms.Gateway) {
+	h, err := s.App.GatewayHealthByID(r.Context(), g.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	h.Token = g.Token
+	writeJSON(w, status, gatewayOut(h))
 }
 
 func (s *Server) handleAdminGateways(w http.ResponseWriter, r *http.Request) {
-	list, err := s.App.ListGateways(r.Context())
+	list, err := s.App.GatewaysHealth(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -133,7 +152,7 @@ func (s *Server) handleAdminCreateGateway(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, gatewayOut(g))
+	s.writeGateway(w, r, http.StatusCreated, g)
 }
 
 // handleAdminRotateGateway gives a gateway a new token (in the answer, once),
@@ -164,10 +183,11 @@ func (s *Server) handleAdminRotateGateway(w http.ResponseWriter, r *http.Request
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, gatewayOut(g))
+	s.writeGateway(w, r, http.StatusCreated, g)
 }
 
-// handleAdminGatewayDisabled disables or enables a gateway.
+// handleAdminGatewayDisabled disables a gateway (its numbers leave sale at
+// once, what waits on them is refunded) or enables it.
 func (s *Server) handleAdminGatewayDisabled(disabled bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := s.pathID(w, r, "gateway")
@@ -179,7 +199,7 @@ func (s *Server) handleAdminGatewayDisabled(disabled bool) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, gatewayOut(g))
+		s.writeGateway(w, r, http.StatusOK, g)
 	}
 }
 

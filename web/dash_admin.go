@@ -99,35 +99,6 @@ func (s *Server) adminSetDisabled(disabled bool) dashPage {
 	}
 }
 
-type adminGatewaysView struct {
-	Gateways []*fetchsms.Gateway
-	Secret   *secretView
-}
-
-func (s *Server) adminGatewaysPage(w http.ResponseWriter, r *http.Request, p *pageData, status int, secret *secretView) {
-	gws, err := s.App.ListGateways(r.Context())
-	if err != nil {
-		s.pageError(w, r, p, err)
-		return
-	}
-	p.Title, p.Data = "Gateways", &adminGatewaysView{Gateways: gws, Secret: secret}
-	s.render(w, r, status, "admin_gateways", p)
-}
-
-func (s *Server) adminGateways(w http.ResponseWriter, r *http.Request, p *pageData) {
-	s.adminGatewaysPage(w, r, p, http.StatusOK, nil)
-}
-
-func (s *Server) adminCreateGateway(w http.ResponseWriter, r *http.Request, p *pageData) {
-	g, err := s.App.CreateGateway(r.Context(), strings.TrimSpace(r.PostFormValue("name")))
-	if err != nil {
-		redirectErr(w, r, "/admin/gateways", err)
-		return
-	}
-	s.adminGatewaysPage(w, r, p, http.StatusCreated, &secretView{Title: "Token for gateway “" + g.Name + "”", Value: g.Token,
-		Note: "Configure the gateway to send it as Authorization: Bearer on POST /v1/inbound/sms. It is shown only once."})
-}
-
 type adminNumbersView struct {
 	Numbers  []*fetchsms.PoolNumber
 	Next     int64

@@ -130,14 +130,23 @@ func (s *Server) adminUpdateService(w http.ResponseWriter, r *http.Request, p *p
 }
 
 type adminInboundView struct {
-	Messages []*fetchsms.InboundLogEntry
-	Next     int64
+	View      string // "" (the stored messages) or "unmatched"
+	Messages  []*fetchsms.InboundLogEntry
+	Unmatched []*fetchsms.UnmatchedMessage
+	Next      int64
 }
 
 func (s *Server) adminInbound(w http.ResponseWriter, r *http.Request, p *pageData) {
 	v := &adminInboundView{}
+	page := fetchsms.Page{Limit: 50, Cursor: cursorOf(r).Cursor}
 	var err error
-	if v.Messages, v.Next, err = s.App.ListInboundMessages(r.Context(), fetchsms.Page{Limit: 50, Cursor: cursorOf(r).Cursor}); err != nil {
+	if r.URL.Query().Get("view") == "unmatched" {
+		v.View = "unmatched"
+		v.Unmatched, v.Next, err = s.App.ListUnmatchedMessages(r.Context(), page)
+	} else {
+		v.Messages, v.Next, err = s.App.ListInboundMessages(r.Context(), page)
+	}
+	if err != nil {
 		s.pageError(w, r, p, err)
 		return
 	}

@@ -95,6 +95,16 @@ var dashFuncs = template.FuncMap{
 			return fmt.Sprintf("%dm %02ds", int(d.Minutes()), int(d.Seconds())%60)
 		}
 	},
+	// span shows a configured duration in words: "15 minutes", "3 seconds".
+	"span": func(d time.Duration) string {
+		switch {
+		case d >= time.Minute && d%time.Minute == 0:
+			return plural(int(d/time.Minute), "minute")
+		case d >= time.Second && d%time.Second == 0:
+			return plural(int(d/time.Second), "second")
+		}
+		return d.String()
+	},
 	"pct":       func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
 	"short":     func(id string) string { return strings.SplitN(id, "-", 2)[0] },
 	"join":      strings.Join,

@@ -126,6 +126,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// Gateways.
 	mux.Handle("POST /v1/inbound/sms", s.gateway(s.handleInboundSMS))
+	mux.Handle("POST /v1/inbound/heartbeat", s.gateway(s.handleGatewayHeartbeat))
 	// SIM banks that cannot send a bearer token: the token is in the push URL (inbound_ejoin.go).
 	mux.HandleFunc("POST /v1/inbound/ejoin/{gateway_id}", s.handleInboundEjoin)
 	// Gateway software that signs with the gateway's token (inbound_smsgate.go, inbound_twilio.go).
@@ -151,8 +152,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/admin/services", s.admin(s.handleAdminCreateService))
 	mux.Handle("PATCH /v1/admin/services/{id}", s.admin(s.handleAdminUpdateService))
 	mux.Handle("POST /v1/admin/numbers", s.admin(s.handleAdminImportNumbers))
+	mux.Handle("GET /v1/admin/numbers", s.admin(s.handleAdminNumbers))
 	mux.Handle("POST /v1/admin/numbers/{id}/disable", s.admin(s.handleAdminNumberStatus(fetchsms.NumberDisabled)))
 	mux.Handle("POST /v1/admin/numbers/{id}/enable", s.admin(s.handleAdminNumberStatus(fetchsms.NumberActive)))
+	mux.Handle("PATCH /v1/admin/numbers/{id}", s.admin(s.handleAdminNumberDevice))
 	mux.Handle("GET /v1/admin/inbound", s.admin(s.handleAdminInbound))
 	mux.Handle("GET /v1/admin/inbound/unmatched", s.admin(s.handleAdminUnmatched))
 	mux.Handle("GET /v1/admin/support/tickets", s.admin(s.handleAdminTickets))

@@ -32,11 +32,12 @@ var hostileRoutes = []struct{ method, path string }{
 	{"GET", "/v1/balance"}, {"POST", "/v1/payments/sandbox/webhook"}, {"POST", "/v1/payments/{id}/webhook"},
 	{"GET", "/v1/admin/deposits"}, {"POST", "/v1/admin/deposits/{id}/refund"}, {"POST", "/v1/admin/deposits/{id}/settle"}, {"GET", "/v1/admin/payment-events"},
 	{"GET", "/v1/webhooks"}, {"POST", "/v1/webhooks"}, {"DELETE", "/v1/webhooks/{id}"}, {"POST", "/v1/webhooks/{id}/test"}, {"GET", "/v1/webhooks/{id}/deliveries"},
-	{"POST", "/v1/inbound/sms"}, {"POST", "/v1/inbound/android/{id}"}, {"POST", "/v1/inbound/twilio/{id}"}, {"POST", "/v1/inbound/ejoin/{id}"},
+	{"POST", "/v1/inbound/sms"}, {"POST", "/v1/inbound/android/{id}"}, {"POST", "/v1/inbound/twilio/{id}"}, {"POST", "/v1/inbound/ejoin/{id}"}, {"POST", "/v1/inbound/heartbeat"},
 	{"GET", "/v1/admin/users"}, {"GET", "/v1/admin/users/{id}"}, {"POST", "/v1/admin/users/{id}/adjustments"},
 	{"POST", "/v1/admin/gateways"}, {"POST", "/v1/admin/numbers"}, {"GET", "/v1/admin/gateways"},
 	{"POST", "/v1/admin/gateways/{id}/rotate"}, {"POST", "/v1/admin/gateways/{id}/disable"}, {"POST", "/v1/admin/gateways/{id}/enable"},
 	{"GET", "/v1/admin/inbound/unmatched"}, {"POST", "/v1/webhooks/{id}/deliveries/{id}/redeliver"},
+	{"GET", "/v1/admin/numbers"}, {"PATCH", "/v1/admin/numbers/{id}"},
 	{"POST", "/v1/sandbox/clock/advance"}, {"POST", "/v1/sandbox/sms"},
 }
 

@@ -27,10 +27,15 @@ const usage = `fetchsms — real US numbers for SMS verification
 
 Usage:
   fetchsms serve [--addr 127.0.0.1:8080] [--db fetchsms.db | --database-url postgres://…] [--servers N] [--sandbox] [--simulator=false]
+                 [--gateway-silence 15m]
                  [--stripe-secret-key sk_… --stripe-webhook-secret whsec_… [--stripe-api-url URL]]
                  [--btcpay-url URL --btcpay-api-key KEY --btcpay-store-id ID --btcpay-webhook-secret SECRET]
   fetchsms user create --db fetchsms.db --email E (FETCHSMS_PASSWORD=P | --password-stdin | --password P) [--role admin]
   fetchsms gateway create --db fetchsms.db --name N
+  fetchsms gateway rotate --db fetchsms.db --id ID       a new token, printed last; the old one stops at once
+  fetchsms gateway disable --db fetchsms.db --id ID      refuse its token and withdraw its numbers from sale
+  fetchsms gateway enable --db fetchsms.db --id ID [--gateway-silence 15m]
+                                                         accept it again; its numbers are on sale unless it is silent
   fetchsms bench [--duration 5s] [--keys 200]     load a fresh sandbox server beside a bare handler
 
 Every flag may also be set as FETCHSMS_<FLAG> in the environment (FETCHSMS_DB, FETCHSMS_ADDR, …).
@@ -70,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return userCreate(ctx, args[2:], stdout, stderr)
 	case len(args) >= 2 && args[0] == "gateway" && args[1] == "create":
 		return gatewayCreate(ctx, args[2:], stdout, stderr)
+	case len(args) >= 2 && args[0] == "gateway" && (args[1] == "rotate" || args[1] == "disable" || args[1] == "enable"):
+		return gatewayChange(ctx, args[1], args[2:], stdout, stderr)
 	case args[0] == "bench":
 		return bench(ctx, args[1:], stdout, stderr)
 	case args[0] == loadgen.BareCommand: // internal: the bench's baseline, in its own process
@@ -139,8 +146,18 @@ func (d *dbFlags) open(ctx context.Context) (fetchsms.Store, error) {
 	return db, nil
 }
 
-// openApp opens the database as open does, with the domain over it.
-func (d *dbFlags) openApp(ctx context.Context) (*fetchsms.App, error) {
+// gatewaySilenceFlag registers --gateway-silence: serve's limit, which the
+// gateway commands need too (enabling a gateway lists its numbers again only
+// when it is not silent).
+func gatewaySilenceFlag(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("gateway-silence", 15*time.Minute, "a gateway not heard from (no message, no heartbeat) for longer has its numbers withdrawn from sale until it is; 0 turns this off (give every server and command the same: FETCHSMS_GATEWAY_SILENCE)")
+}
+
+var errGatewaySilence = errors.New("--gateway-silence must be 0 (off) or a positive duration such as 15m")
+
+// openApp opens the database as open does, with the domain over it, for an
+// operator's command; silence is the gateway silence limit (health.go).
+func (d *dbFlags) openApp(ctx context.Context, silence time.Duration) (*fetchsms.App, error) {
 	db, err := d.open(ctx)
 	if err != nil {
 		return nil, err
@@ -150,7 +167,9 @@ func (d *dbFlags) openApp(ctx context.Context) (*fetchsms.App, error) {
 		db.Close()
 		return nil, err
 	}
-	opts := fetchsms.Options{}
+	// An operator's command changes no purchase: a serving SQLite process
+	// caches the verifications it alone writes (fetchsms.Options.Operator).
+	opts := fetchsms.Options{Operator: true, GatewaySilence: silence}
 	if box != nil {
 		opts.Secrets = box
 	}
@@ -213,7 +232,7 @@ func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *email == "" || *password == "" {
 		return errors.New("user create: --email and a password (FETCHSMS_PASSWORD, --password-stdin or --password) are required")
 	}
-	app, err := d.openApp(ctx)
+	app, err := d.openApp(ctx, 0)
 	if err != nil {
 		return err
 	}
@@ -237,7 +256,7 @@ func gatewayCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *name == "" {
 		return errors.New("gateway create: --name is required")
 	}
-	app, err := d.openApp(ctx)
+	app, err := d.openApp(ctx, 0)
 	if err != nil {
 		return err
 	}
@@ -247,6 +266,52 @@ func gatewayCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("gateway create: %w", err)
 	}
 	fmt.Fprintf(stdout, "created gateway %s (id %s); its token is shown once:\n%s\n", g.Name, g.ID, g.Token)
+	return nil
+}
+
+// gatewayChange rotates the token of a gateway, or disables or enables it, on
+// the database of a running server or not: tokens are never cached, so the
+// change holds at once on every server.
+func gatewayChange(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("gateway "+verb, flag.ContinueOnError)
+	var d dbFlags
+	d.register(fs)
+	id := fs.String("id", "", "the gateway's id, as gateway create printed it or GET /v1/admin/gateways lists it (required)")
+	silence := gatewaySilenceFlag(fs)
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if *id == "" {
+		return fmt.Errorf("gateway %s: --id is required", verb)
+	}
+	if *silence < 0 {
+		return errGatewaySilence
+	}
+	app, err := d.openApp(ctx, *silence)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	var g *fetchsms.Gateway
+	switch verb {
+	case "rotate":
+		g, err = app.RotateGatewayToken(ctx, *id)
+	default:
+		g, err = app.SetGatewayDisabled(ctx, *id, verb == "disable")
+	}
+	if err != nil {
+		return fmt.Errorf("gateway %s: %w", verb, err)
+	}
+	switch {
+	case verb == "rotate":
+		fmt.Fprintf(stdout, "rotated the token of gateway %s (id %s): the old token stopped working; the new one is shown once:\n%s\n", g.Name, g.ID, g.Token)
+	case verb == "disable":
+		fmt.Fprintf(stdout, "disabled gateway %s (id %s): its token is refused and its numbers are withdrawn from sale; a running server ends and refunds the verifications waiting on them at its next health sweep\n", g.Name, g.ID)
+	case g.WithdrawnAt.IsZero():
+		fmt.Fprintf(stdout, "enabled gateway %s (id %s): its numbers are on sale again\n", g.Name, g.ID)
+	default:
+		fmt.Fprintf(stdout, "enabled gateway %s (id %s): it has been silent too long, so its numbers return to sale when it is next heard from (a message or a heartbeat)\n", g.Name, g.ID)
+	}
 	return nil
 }
 

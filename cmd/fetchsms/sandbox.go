@@ -27,6 +27,7 @@ var sandboxAreaCodes = []string{"212", "213", "305", "312", "332", "415", "469",
 const numbersPerAreaCode = 25
 
 type sandboxSeed struct {
+	gatewayID    string
 	gatewayToken string
 	apiKey       string
 	demoSession  string
@@ -115,7 +116,7 @@ func seedSandbox(ctx context.Context, db *fetchsms.App) (*sandboxSeed, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &sandboxSeed{gatewayToken: gw.Token, apiKey: key.Key, demoSession: demoSess.Token, adminSession: adminSess.Token}, nil
+	return &sandboxSeed{gatewayID: gw.ID, gatewayToken: gw.Token, apiKey: key.Key, demoSession: demoSess.Token, adminSession: adminSess.Token}, nil
 }
 
 type seededUser struct {

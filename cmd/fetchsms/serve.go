@@ -43,6 +43,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
 	simulator := fs.Bool("simulator", true, "in sandbox, answer purchases with simulated SMS")
 	servers := fs.Int("servers", 1, "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
+	silence := gatewaySilenceFlag(fs)
 	stripeKey := fs.String("stripe-secret-key", "", "Stripe secret key (sk_…): deposits go through Stripe Checkout")
 	stripeWebhookSecret := fs.String("stripe-webhook-secret", "", "signing secret (whsec_…) of the Stripe webhook endpoint POST /v1/payments/stripe/webhook")
 	stripeAPIURL := fs.String("stripe-api-url", "", "the Stripe API's base URL (default https://api.stripe.com; tests point it at a stand-in)")
@@ -75,8 +76,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *servers < 1 {
 		return fmt.Errorf("--servers must be at least 1")
 	}
+	if *silence < 0 {
+		return errGatewaySilence
+	}
 	var clock *sandbox.Clock
-	var opts fetchsms.Options
+	opts := fetchsms.Options{GatewaySilence: *silence}
 	box, err := d.secrets()
 	if err != nil {
 		return err
@@ -141,6 +145,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	var sim *sandbox.Simulator
+	var simHeartbeat func(context.Context) error
 	var banner []string
 	if *sandboxMode {
 		srv.Sandbox, srv.Clock = true, clock
@@ -152,6 +157,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if *simulator {
 			sim = &sandbox.Simulator{Logger: logger, Deliver: inboundVia(srv, seed.gatewayToken)}
 			app.Listen(sim.Hear)
+		}
+		// The simulated SIM bank is a gateway like any other: it sends
+		// heartbeats (from now, and below), so its numbers stay on sale. It
+		// calls the domain rather than POST /v1/inbound/heartbeat: sandbox
+		// servers sharing a database each give it a new token as they start,
+		// so only the last one's token works.
+		simHeartbeat = func(ctx context.Context) error { return app.GatewayHeartbeat(ctx, seed.gatewayID) }
+		if err := simHeartbeat(ctx); err != nil {
+			return fmt.Errorf("sandbox SIM bank heartbeat: %w", err)
 		}
 	}
 
@@ -199,6 +213,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer wg.Done()
 		(&webhook.Worker{Store: app, Sender: webhook.NewSender(guard, 10*time.Second), Wake: db.DeliveriesDue(), Poll: time.Second, Logger: logger}).Run(workCtx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		worker.GatewayHealth(workCtx, app, worker.HealthInterval(*silence), logger)
+	}()
+	if simHeartbeat != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			worker.Every(workCtx, sandbox.HeartbeatInterval(*silence), "sandbox SIM bank heartbeat", logger, simHeartbeat)
+		}()
+	}
 
 	url := "http://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Fetch SMS listening on %s\n", url)

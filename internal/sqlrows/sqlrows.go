@@ -36,6 +36,9 @@ func FromNullMS(v sql.NullInt64) time.Time {
 	return FromMS(v.Int64)
 }
 
+// NullMs stores a zero time as NULL, any other in milliseconds.
+func NullMs(t time.Time) sql.NullInt64 { return sql.NullInt64{Int64: Ms(t), Valid: !t.IsZero()} }
+
 // NullStr stores "" as NULL.
 func NullStr(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
@@ -153,20 +156,17 @@ func ScanAPIKey(row Row) (*fetchsms.APIKey, error) {
 }
 
 // GatewayCols are a gateways row without its token, for ScanGateway.
-const GatewayCols = `id, name, created_at, disabled, last_seen_at, token_sealed <> ''`
+const GatewayCols = `id, name, created_at, disabled, last_seen_at, token_sealed <> '', withdrawn_at`
 
 // ScanGateway reads GatewayCols.
 func ScanGateway(row Row) (*fetchsms.Gateway, error) {
 	var g fetchsms.Gateway
 	var created int64
-	var seen sql.NullInt64
-	if err := row.Scan(&g.ID, &g.Name, &created, &g.Disabled, &seen, &g.Signs); err != nil {
+	var seen, withdrawn sql.NullInt64
+	if err := row.Scan(&g.ID, &g.Name, &created, &g.Disabled, &seen, &g.Signs, &withdrawn); err != nil {
 		return nil, err
 	}
-	g.CreatedAt = FromMS(created)
-	if seen.Valid {
-		g.LastSeenAt = FromMS(seen.Int64)
-	}
+	g.CreatedAt, g.LastSeenAt, g.WithdrawnAt = FromMS(created), FromNullMS(seen), FromNullMS(withdrawn)
 	return &g, nil
 }
 
@@ -444,7 +444,7 @@ func ScanCodeWait(row Row) (fetchsms.CodeWait, error) {
 // PoolNumberCols are a pool number (n) with its gateway's name (g), and
 // PoolNumberFrom the join, for ScanPoolNumber.
 const (
-	PoolNumberCols = `n.seq, n.id, n.e164, n.gateway_id, g.name, n.status, coalesce(n.holder, ''), n.used_at IS NULL, n.created_at`
+	PoolNumberCols = `n.seq, n.id, n.e164, n.gateway_id, g.name, n.status, coalesce(n.holder, ''), n.used_at IS NULL, n.withdrawn, n.device_id, n.sim_slot, n.created_at`
 	PoolNumberFrom = ` FROM numbers n JOIN gateways g ON g.id = n.gateway_id`
 )
 
@@ -452,11 +452,25 @@ const (
 func ScanPoolNumber(row Row) (*fetchsms.PoolNumber, int64, error) {
 	n := &fetchsms.PoolNumber{}
 	var seq, created int64
-	if err := row.Scan(&seq, &n.ID, &n.E164, &n.GatewayID, &n.GatewayName, &n.Status, &n.Holder, &n.Pristine, &created); err != nil {
+	if err := row.Scan(&seq, &n.ID, &n.E164, &n.GatewayID, &n.GatewayName, &n.Status, &n.Holder, &n.Pristine, &n.Withdrawn, &n.DeviceID, &n.SimSlot, &created); err != nil {
 		return nil, 0, err
 	}
 	n.CreatedAt = FromMS(created)
 	return n, seq, nil
+}
+
+// GatewayCountsByID reads rows of (gateway id, numbers, for sale, messages,
+// unmatched) into a map by id.
+func GatewayCountsByID(rows Rows, err error) (map[string]fetchsms.GatewayCounts, error) {
+	out := map[string]fetchsms.GatewayCounts{}
+	_, err = All(rows, err, func(r Row) (struct{}, error) {
+		var id string
+		var c fetchsms.GatewayCounts
+		err := r.Scan(&id, &c.Numbers, &c.ForSale, &c.Messages, &c.Unmatched)
+		out[id] = c
+		return struct{}{}, err
+	})
+	return out, err
 }
 
 // InboundLogCols are a stored SMS (m) with its gateway (g), detected service (s)
@@ -684,6 +698,9 @@ func CheckInvariants(query func(q string) (Rows, error), queryRow func(q string)
 			CASE WHEN d.status IN ('succeeded', 'refunded', 'disputed')
 				THEN d.amount_cents - d.refunded_cents - d.disputed_cents + d.owed_cents + d.forgiven_cents ELSE 0 END`},
 		{&c.OwedMismatches, `SELECT count(*) FROM users u WHERE u.owed_cents <> COALESCE((SELECT sum(owed_cents) FROM deposits d WHERE d.user_id = u.id), 0)`},
+		{&c.WithdrawnMismatches, `SELECT count(*) FROM numbers n JOIN gateways g ON g.id = n.gateway_id
+			WHERE (CASE WHEN n.withdrawn THEN 1 ELSE 0 END) <> (CASE WHEN g.withdrawn_at IS NULL THEN 0 ELSE 1 END)`},
+		{&c.WaitingOnWithdrawn, `SELECT count(*) FROM verifications v JOIN numbers n ON n.id = v.number_id WHERE v.status = 'waiting' AND n.withdrawn`},
 	} {
 		if err := queryRow(q.query).Scan(q.dst); err != nil {
 			return nil, err
