@@ -27,14 +27,14 @@ const usage = `fetchsms — real US numbers for SMS verification
 
 Usage:
   fetchsms serve [--addr 127.0.0.1:8080] [--db fetchsms.db | --database-url postgres://…] [--servers N] [--sandbox] [--simulator=false]
-                 [--gateway-silence 15m]
+                 [--gateway-silence 15m (default off)]
                  [--stripe-secret-key sk_… --stripe-webhook-secret whsec_… [--stripe-api-url URL]]
                  [--btcpay-url URL --btcpay-api-key KEY --btcpay-store-id ID --btcpay-webhook-secret SECRET]
   fetchsms user create --db fetchsms.db --email E (FETCHSMS_PASSWORD=P | --password-stdin | --password P) [--role admin]
   fetchsms gateway create --db fetchsms.db --name N
   fetchsms gateway rotate --db fetchsms.db --id ID       a new token, printed last; the old one stops at once
   fetchsms gateway disable --db fetchsms.db --id ID      refuse its token and withdraw its numbers from sale
-  fetchsms gateway enable --db fetchsms.db --id ID [--gateway-silence 15m]
+  fetchsms gateway enable --db fetchsms.db --id ID [--gateway-silence 15m (default off)]
                                                          accept it again; its numbers are on sale unless it is silent
   fetchsms bench [--duration 5s] [--keys 200]     load a fresh sandbox server beside a bare handler
 
@@ -150,7 +150,7 @@ func (d *dbFlags) open(ctx context.Context) (fetchsms.Store, error) {
 // gateway commands need too (enabling a gateway lists its numbers again only
 // when it is not silent).
 func gatewaySilenceFlag(fs *flag.FlagSet) *time.Duration {
-	return fs.Duration("gateway-silence", 15*time.Minute, "a gateway not heard from (no message, no heartbeat) for longer has its numbers withdrawn from sale until it is; 0 turns this off (give every server and command the same: FETCHSMS_GATEWAY_SILENCE)")
+	return fs.Duration("gateway-silence", 0, "a gateway not heard from (no message, no heartbeat) for longer has its numbers withdrawn from sale until it is, e.g. 15m when every gateway sends heartbeats; 0 (the default) turns this off (give every server and command the same: FETCHSMS_GATEWAY_SILENCE)")
 }
 
 var errGatewaySilence = errors.New("--gateway-silence must be 0 (off) or a positive duration such as 15m")
