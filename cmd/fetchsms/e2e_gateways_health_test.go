@@ -37,7 +37,10 @@ func (s *testServer) waitHealth(t *testing.T, name, want string, forSale int64) 
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		g := s.gatewayByName(t, s.AdminSession, name)
-		if g["health"] == want && num(t, g["numbers_for_sale"]) == forSale {
+		// The admin view reads the gateway and its counts in two statements: on
+		// PostgreSQL they may straddle the sweep's commit, so wait for both.
+		withdrawn := g["withdrawn_at"] != nil
+		if g["health"] == want && num(t, g["numbers_for_sale"]) == forSale && withdrawn == (want == "silent" || want == "disabled") {
 			return g
 		}
 		if time.Now().After(deadline) {
