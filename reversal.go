@@ -71,18 +71,11 @@ func setClaims(ctx context.Context, tx Tx, d *Deposit, refunded, disputed Cents,
 	case after > before:
 		// Take it from the wallet; what the balance cannot cover is owed.
 		need := after - before
-		applied, w, err := post(ctx, tx, entry(-need))
+		taken, err := takeUpTo(ctx, tx, need, entry)
 		if err != nil {
 			return err
 		}
-		if !applied {
-			if w.Balance > 0 {
-				if ok, _, err := post(ctx, tx, entry(-w.Balance)); err != nil || !ok {
-					return errors.Join(err, fmt.Errorf("debit of the whole balance %d was refused", w.Balance))
-				}
-			}
-			owed = need - w.Balance
-		}
+		owed = need - taken
 	case after < before:
 		// Give it back: first what is still owed, then what was forgiven,
 		// then to the wallet.
@@ -115,6 +108,22 @@ func setClaims(ctx context.Context, tx Tx, d *Deposit, refunded, disputed Cents,
 		return tx.AddOwed(ctx, d.UserID, owed)
 	}
 	return nil
+}
+
+// takeUpTo takes up to amount from the wallet, as much as the balance holds,
+// in an entry made by entry (given the negative amount); it returns what it took.
+func takeUpTo(ctx context.Context, tx Tx, amount Cents, entry func(Cents) *LedgerEntry) (Cents, error) {
+	applied, w, err := post(ctx, tx, entry(-amount))
+	if err != nil || applied {
+		return amount, err
+	}
+	if w.Balance == 0 {
+		return 0, nil
+	}
+	if ok, _, err := post(ctx, tx, entry(-w.Balance)); err != nil || !ok {
+		return 0, errors.Join(err, fmt.Errorf("debit of the whole balance %d was refused", w.Balance))
+	}
+	return w.Balance, nil
 }
 
 func abs(c Cents) Cents {
@@ -211,21 +220,16 @@ func (a *App) SettleDeposit(ctx context.Context, depositID, action, reason strin
 			settled = d.OwedCents
 			d.ForgivenCents += settled
 		} else {
-			e := &LedgerEntry{UserID: d.UserID, Kind: LedgerAdjustment, DepositID: d.ID, CreatedAt: now, Reason: "collected for a deposit taken back: " + reason}
-			applied, w, err := post(ctx, tx, &LedgerEntry{UserID: d.UserID, Kind: LedgerAdjustment, AmountCents: -d.OwedCents, DepositID: d.ID, CreatedAt: now, Reason: e.Reason})
+			var err error
+			settled, err = takeUpTo(ctx, tx, d.OwedCents, func(amount Cents) *LedgerEntry {
+				return &LedgerEntry{UserID: d.UserID, Kind: LedgerAdjustment, AmountCents: amount, DepositID: d.ID, CreatedAt: now,
+					Reason: "collected for a deposit taken back: " + reason}
+			})
 			if err != nil {
 				return err
 			}
-			settled = d.OwedCents
-			if !applied {
-				if w.Balance == 0 {
-					return Errorf(ECONFLICT, "the customer's balance is $0.00: nothing to collect (%s owed)", Dollars(d.OwedCents))
-				}
-				e.AmountCents = -w.Balance
-				if ok, _, err := post(ctx, tx, e); err != nil || !ok {
-					return errors.Join(err, fmt.Errorf("debit of the whole balance %d was refused", w.Balance))
-				}
-				settled = w.Balance
+			if settled == 0 {
+				return Errorf(ECONFLICT, "the customer's balance is $0.00: nothing to collect (%s owed)", Dollars(d.OwedCents))
 			}
 		}
 		d.OwedCents -= settled
