@@ -23,6 +23,7 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/client"
 	"github.com/fetchsms/fetchsms/internal/sealbox"
 	"github.com/fetchsms/fetchsms/postgres"
 	"github.com/fetchsms/fetchsms/postgres/pgtest"
@@ -236,6 +237,19 @@ func checkInvariants(t *testing.T, dbPath string) {
 	if !c.OK() || c.DoubleRefunds != 0 || c.DoubleHeldNumbers != 0 {
 		t.Errorf("invariants broken: %+v", c)
 	}
+}
+
+// api returns the Go client of the server with token (an API key or a session),
+// as a customer's program would use it. It shares the test's connections but not
+// their timeout, so that long-polls may wait.
+func (s *testServer) api(t *testing.T, token string) *client.Client {
+	t.Helper()
+	c, err := client.New(s.BaseURL, token, client.WithHTTPClient(&http.Client{Transport: s.client.Transport}),
+		client.WithBackoff(50*time.Millisecond, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // do sends one request. body may be nil (no body), a string or []byte (sent

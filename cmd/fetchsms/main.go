@@ -37,6 +37,18 @@ Usage:
   fetchsms gateway enable --db fetchsms.db --id ID [--gateway-silence 15m (default off)]
                                                          accept it again; its numbers are on sale unless it is silent
   fetchsms bench [--duration 5s] [--keys 200]     load a fresh sandbox server beside a bare handler
+  fetchsms version                                the version of this binary
+
+A customer's commands, on the server at FETCHSMS_URL (default http://127.0.0.1:8080) with the
+API key in FETCHSMS_API_KEY (or --url, --api-key):
+  fetchsms services                               the catalog: prices and numbers in stock
+  fetchsms balance                                your wallet's balance
+  fetchsms buy SERVICE [--area-code N] [--max-price 0.80] [--wait [--timeout 5m]]
+                                                  a number for one code; --wait prints the code
+  fetchsms rent --days N [SERVICE] [--area-code N] [--max-price 12.00]
+                                                  a number of your own for 1, 7, 30, 90 or 365 days
+Exit status: 0 done; 3 no code came (refunded); 4 out of stock; 5 not enough money;
+6 above --max-price; 2 any other failure. Every command takes -h.
 
 Every flag may also be set as FETCHSMS_<FLAG> in the environment (FETCHSMS_DB, FETCHSMS_ADDR, …).
 `
@@ -50,23 +62,33 @@ func main() {
 	}
 }
 
-// cli runs the command and returns its exit status. A failure is printed with its
-// whole chain of causes: the operator reads them, a customer never does.
+// cli runs the command and returns its exit status: 0 when it succeeded or
+// printed the help it was asked for (-h, --help), else the status of its error
+// (exitStatus). A failure is printed with its whole chain of causes: the
+// operator reads them.
 func cli(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	err := run(ctx, args, stdout, stderr)
-	if err == nil {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
 		return 0
 	}
-	if !errors.Is(err, flag.ErrHelp) {
+	if !errors.Is(err, errNoCommand) {
 		fmt.Fprintln(stderr, "fetchsms:", err)
 	}
-	return 2
+	return exitStatus(err)
+}
+
+// errNoCommand: the binary was run without a command (the usage is printed).
+var errNoCommand = errors.New("no command")
+
+// isHelp says whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errNoCommand
 	}
 	switch {
 	case args[0] == "serve":
@@ -81,7 +103,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return bench(ctx, args[1:], stdout, stderr)
 	case args[0] == loadgen.BareCommand: // internal: the bench's baseline, in its own process
 		return benchBare(ctx, args[1:], stdout)
-	case args[0] == "help" || args[0] == "-h" || args[0] == "--help":
+	case args[0] == "services":
+		return servicesCmd(ctx, args[1:], stdout, stderr)
+	case args[0] == "balance":
+		return balanceCmd(ctx, args[1:], stdout, stderr)
+	case args[0] == "buy":
+		return buyCmd(ctx, args[1:], stdout, stderr)
+	case args[0] == "rent":
+		return rentCmd(ctx, args[1:], stdout, stderr)
+	case args[0] == "version" || args[0] == "--version":
+		return versionCmd(ctx, args[1:], stdout, stderr)
+	case isHelp(args[0]), (args[0] == "user" || args[0] == "gateway") && len(args) >= 2 && isHelp(args[1]):
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
