@@ -76,7 +76,7 @@ func testConcurrentPurchases(t *testing.T, engine string) {
 	if l := s.list(t, "/v1/verifications?tab=active&limit=200", sess); len(l) != created {
 		t.Errorf("%d active verifications, want %d", len(l), created)
 	}
-	ledger := s.list(t, "/v1/wallet/ledger?limit=200", sess)
+	ledger := s.ledger(t, sess)
 	if len(ledger) != 11 {
 		t.Errorf("ledger has %d entries, want 1 adjustment + 10 purchases", len(ledger))
 	}

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -252,6 +253,31 @@ func (s *testServer) api(t *testing.T, token string) *client.Client {
 	return c
 }
 
+// noErr returns v, failing the test on err: noErr(t)(call()).
+func noErr[T any](t *testing.T) func(v T, err error) T {
+	return func(v T, err error) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// wantAPIError requires err to be an error answer of status whose code is a
+// documented word (and code, when given), with a detail; it returns the answer.
+func wantAPIError(t *testing.T, what string, err error, status int, code ...string) *client.APIError {
+	t.Helper()
+	var e *client.APIError
+	if !errors.As(err, &e) {
+		t.Fatalf("%s: %v, want an error answer %d", what, err, status)
+	}
+	if e.Status != status || !documentedCodes[e.Code] || strings.TrimSpace(e.Detail) == "" || len(code) > 0 && e.Code != code[0] {
+		t.Fatalf("%s: %d %q %q, want %d %v with a detail", what, e.Status, e.Code, e.Detail, status, code)
+	}
+	return e
+}
+
 // do sends one request. body may be nil (no body), a string or []byte (sent
 // verbatim), or anything else (sent as JSON). token, when set, goes in
 // Authorization: Bearer. Every error answer is checked to be exactly
@@ -466,11 +492,25 @@ func (s *testServer) fund(t *testing.T, userID string, cents int64) map[string]a
 		map[string]any{"amount_cents": cents, "reason": "e2e test credit"}, http.StatusCreated)
 }
 
-// balance returns the wallet balance of a session's user.
+// balance returns the wallet balance of a session's (or an API key's) user.
 func (s *testServer) balance(t *testing.T, session string) int64 {
 	t.Helper()
-	m := s.call(t, http.MethodGet, "/v1/wallet", session, nil, http.StatusOK)
-	return num(t, m["balance_cents"])
+	b, err := s.api(t, session).Balance(context.Background())
+	if err != nil {
+		t.Fatalf("balance: %v", err)
+	}
+	return b.BalanceCents
+}
+
+// ledger returns the whole ledger of a session's user (200 entries at most),
+// newest first.
+func (s *testServer) ledger(t *testing.T, session string) []client.LedgerEntry {
+	t.Helper()
+	p, err := s.api(t, session).Ledger(context.Background(), client.ListOptions{Limit: 200})
+	if err != nil {
+		t.Fatalf("ledger: %v", err)
+	}
+	return p.Items
 }
 
 // advance moves the sandbox clock forward.
@@ -487,11 +527,11 @@ func (s *testServer) sms(t *testing.T, to, from, body string) map[string]any {
 }
 
 // ledgerFor returns the ledger entries (newest first) that name the purchase id.
-func (s *testServer) ledgerFor(t *testing.T, session, purchaseID string) []map[string]any {
+func (s *testServer) ledgerFor(t *testing.T, session, purchaseID string) []client.LedgerEntry {
 	t.Helper()
-	var out []map[string]any
-	for _, e := range s.list(t, "/v1/wallet/ledger?limit=200", session) {
-		if e["verification_id"] == purchaseID || e["rental_id"] == purchaseID {
+	var out []client.LedgerEntry
+	for _, e := range s.ledger(t, session) {
+		if e.VerificationID == purchaseID || e.RentalID == purchaseID {
 			out = append(out, e)
 		}
 	}
@@ -499,23 +539,20 @@ func (s *testServer) ledgerFor(t *testing.T, session, purchaseID string) []map[s
 }
 
 // kinds lists the kinds of ledger entries.
-func kinds(entries []map[string]any) []string {
+func kinds(entries []client.LedgerEntry) []string {
 	var k []string
 	for _, e := range entries {
-		k = append(k, fmt.Sprint(e["kind"]))
+		k = append(k, e.Kind)
 	}
 	return k
 }
 
-// documentedCodes are the words docs/ERRORS.md lists for an error's "code".
+// documentedCodes are the words docs/ERRORS.md lists for an error's "code": the
+// Go client's, which its own test holds to the server's (fetchsms.Reasons).
 var documentedCodes = func() map[string]bool {
-	m := map[string]bool{"method_not_allowed": true}
-	for _, r := range fetchsms.Reasons {
-		m[r] = true
-	}
-	for _, r := range []string{fetchsms.ReasonOutOfStock, fetchsms.ReasonAlreadyReceived, fetchsms.ReasonNotWaiting, fetchsms.ReasonUnknownService,
-		fetchsms.ReasonPaymentPaused, fetchsms.ReasonAccountDisabled, fetchsms.ReasonBadSignature} {
-		m[r] = true
+	m := map[string]bool{}
+	for _, c := range client.Codes {
+		m[c] = true
 	}
 	return m
 }()

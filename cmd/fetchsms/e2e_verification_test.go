@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/fetchsms/fetchsms/client"
 )
 
 // TestVerificationLifecycle drives short-term verifications through every state in
 // a sandbox whose simulated SIM bank is silent, so only the test sends SMS. The
-// subtests share the server and run in order; the clock jump comes last.
+// subtests share the server and run in order; the clock jump comes last. The
+// customer's side goes through the Go client.
 func TestVerificationLifecycle(t *testing.T) {
 	t.Parallel()
 	forEachEngine(t, testVerificationLifecycle)
@@ -16,41 +21,57 @@ func TestVerificationLifecycle(t *testing.T) {
 
 func testVerificationLifecycle(t *testing.T, engine string) {
 	s := startServerOn(t, engine, "--sandbox", "--simulator=false")
-	buy := func(t *testing.T, body map[string]any) map[string]any {
+	api := s.api(t, s.APIKey)
+	ctx := context.Background()
+	buy := func(t *testing.T, r client.VerificationRequest) *client.Verification {
 		t.Helper()
-		return s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, body, http.StatusCreated)
+		return noErr[*client.Verification](t)(api.CreateVerification(ctx, r))
 	}
-	get := func(t *testing.T, id string) map[string]any {
+	get := func(t *testing.T, id string) *client.Verification {
 		t.Helper()
-		return s.call(t, http.MethodGet, "/v1/verifications/"+id, s.APIKey, nil, http.StatusOK)
+		return noErr[*client.Verification](t)(api.Verification(ctx, id))
 	}
+	cancel := func(t *testing.T, id string) *client.Verification {
+		t.Helper()
+		return noErr[*client.Verification](t)(api.CancelVerification(ctx, id))
+	}
+	list := func(t *testing.T, api *client.Client, tab string) []client.Verification {
+		t.Helper()
+		return noErr[*client.Page[client.Verification]](t)(api.ListVerifications(ctx, tab, client.ListOptions{})).Items
+	}
+	telegram := client.VerificationRequest{Service: "4"}
 	start := s.balance(t, s.DemoSession)
 	if start != 5000 {
 		t.Fatalf("demo balance %d, want 5000 starting credit", start)
 	}
 
-	var received map[string]any
+	var received *client.Verification
 	t.Run("ReceivedShowsCodeNotBody", func(t *testing.T) {
-		v := buy(t, map[string]any{"service": 4})
+		v := buy(t, telegram)
 		if b := s.balance(t, s.DemoSession); b != start-70 {
 			t.Errorf("balance after purchase %d, want %d (debited up front)", b, start-70)
 		}
-		res := s.sms(t, str(t, v["number"]), "Telegram", "Telegram code: 482910")
-		if rt, _ := res["routed_to"].(map[string]any); rt == nil || rt["verification_id"] != v["id"] {
-			t.Errorf("inbound answer = %v, want routed_to.verification_id %v", res, v["id"])
+		res := s.sms(t, v.Number, "Telegram", "Telegram code: 482910")
+		if rt, _ := res["routed_to"].(map[string]any); rt == nil || rt["verification_id"] != v.ID {
+			t.Errorf("inbound answer = %v, want routed_to.verification_id %v", res, v.ID)
 		}
-		got := get(t, str(t, v["id"]))
-		if got["status"] != "received" || got["code"] != "482910" {
-			t.Fatalf("after SMS: %v, want received 482910", got)
+		got := get(t, v.ID)
+		if got.Status != client.StatusReceived || got.Code != "482910" {
+			t.Fatalf("after SMS: %+v, want received 482910", got)
+		}
+		// The answer as sent: no field carries the body.
+		var raw map[string]any
+		if _, err := api.Do(ctx, http.MethodGet, "/v1/verifications/"+v.ID, nil, &raw); err != nil {
+			t.Fatal(err)
 		}
 		for _, k := range []string{"body", "message", "text", "sms"} {
-			if _, ok := got[k]; ok {
-				t.Errorf("verification carries %q: the customer sees the code, never the body: %v", k, got)
+			if _, ok := raw[k]; ok {
+				t.Errorf("verification carries %q: the customer sees the code, never the body: %v", k, raw)
 			}
 		}
-		for _, x := range got {
+		for _, x := range raw {
 			if sv, ok := x.(string); ok && strings.Contains(sv, "Telegram code") {
-				t.Errorf("verification leaks the message body: %v", got)
+				t.Errorf("verification leaks the message body: %v", raw)
 			}
 		}
 		if b := s.balance(t, s.DemoSession); b != start-70 {
@@ -59,136 +80,130 @@ func testVerificationLifecycle(t *testing.T, engine string) {
 		received = got
 	})
 	t.Run("OtherServiceSMSKeepsWaiting", func(t *testing.T) {
-		v := buy(t, map[string]any{"service": 4})
-		res := s.sms(t, e164(t, str(t, v["number"])), "WhatsApp", "Your WhatsApp code: 821-193\n\nDon't share this code with others")
+		v := buy(t, telegram)
+		res := s.sms(t, e164(t, v.Number), "WhatsApp", "Your WhatsApp code: 821-193\n\nDon't share this code with others")
 		if res["routed_to"] != nil {
 			t.Errorf("a WhatsApp SMS was routed to a Telegram verification: %v", res)
 		}
-		got := get(t, str(t, v["id"]))
-		if got["status"] != "waiting" || got["code"] != nil {
-			t.Errorf("after a WhatsApp SMS: %v, want waiting with code null", got)
+		if got := get(t, v.ID); got.Status != client.StatusWaiting || got.Code != "" {
+			t.Errorf("after a WhatsApp SMS: %+v, want waiting with no code", got)
 		}
 		// The right service's code still gets through afterwards.
-		s.sms(t, str(t, v["number"]), "Telegram", "Telegram code: 123456. Do not give this code to anyone")
-		if got := get(t, str(t, v["id"])); got["status"] != "received" || got["code"] != "123456" {
-			t.Errorf("after the Telegram SMS: %v, want received 123456", got)
+		s.sms(t, v.Number, "Telegram", "Telegram code: 123456. Do not give this code to anyone")
+		if got := get(t, v.ID); got.Status != client.StatusReceived || got.Code != "123456" {
+			t.Errorf("after the Telegram SMS: %+v, want received 123456", got)
 		}
 	})
 	t.Run("SMSWithoutCodeKeepsWaiting", func(t *testing.T) {
-		v := buy(t, map[string]any{"service": 4})
-		s.sms(t, str(t, v["number"]), "Telegram", "Welcome to Telegram!")
-		if got := get(t, str(t, v["id"])); got["status"] != "waiting" || got["code"] != nil {
-			t.Errorf("after a codeless SMS: %v, want waiting", got)
+		v := buy(t, telegram)
+		s.sms(t, v.Number, "Telegram", "Welcome to Telegram!")
+		if got := get(t, v.ID); got.Status != client.StatusWaiting || got.Code != "" {
+			t.Errorf("after a codeless SMS: %+v, want waiting", got)
 		}
-		s.call(t, http.MethodPost, "/v1/verifications/"+str(t, v["id"])+"/cancel", s.APIKey, nil, http.StatusOK)
+		cancel(t, v.ID)
 	})
-	var cancelled map[string]any
+	var cancelled *client.Verification
 	t.Run("CancelWaitingRefunds", func(t *testing.T) {
 		before := s.balance(t, s.DemoSession)
-		v := buy(t, map[string]any{"service": 4})
-		c := s.call(t, http.MethodPost, "/v1/verifications/"+str(t, v["id"])+"/cancel", s.APIKey, nil, http.StatusOK)
-		if c["status"] != "cancelled" || c["id"] != v["id"] {
-			t.Errorf("cancel answer = %v, want cancelled", c)
+		v := buy(t, telegram)
+		c := cancel(t, v.ID)
+		if c.Status != client.StatusCancelled || c.ID != v.ID {
+			t.Errorf("cancel answer = %+v, want cancelled", c)
 		}
 		if b := s.balance(t, s.DemoSession); b != before {
 			t.Errorf("balance after cancel %d, want %d (refunded)", b, before)
 		}
-		if k := kinds(s.ledgerFor(t, s.DemoSession, str(t, v["id"]))); len(k) != 2 || k[0] != "refund" || k[1] != "purchase" {
+		if k := kinds(s.ledgerFor(t, s.DemoSession, v.ID)); len(k) != 2 || k[0] != "refund" || k[1] != "purchase" {
 			t.Errorf("ledger for the cancelled verification = %v, want [refund purchase]", k)
 		}
 		cancelled = c
 	})
 	t.Run("CancelAgainIs409", func(t *testing.T) {
 		before := s.balance(t, s.DemoSession)
-		s.expect(t, http.MethodPost, "/v1/verifications/"+str(t, cancelled["id"])+"/cancel", s.APIKey, nil, http.StatusConflict)
+		_, err := api.CancelVerification(ctx, cancelled.ID)
+		wantAPIError(t, "a second cancel", err, http.StatusConflict, client.CodeNotWaiting)
 		if b := s.balance(t, s.DemoSession); b != before {
 			t.Errorf("a second cancel changed the balance: %d → %d", before, b)
 		}
 	})
 	t.Run("CancelAfterCodeIs409", func(t *testing.T) {
-		s.expect(t, http.MethodPost, "/v1/verifications/"+str(t, received["id"])+"/cancel", s.APIKey, nil, http.StatusConflict)
-		if got := get(t, str(t, received["id"])); got["status"] != "received" || got["code"] != "482910" {
-			t.Errorf("after the refused cancel: %v", got)
+		_, err := api.CancelVerification(ctx, received.ID)
+		wantAPIError(t, "a cancel after the code", err, http.StatusConflict, client.CodeAlreadyReceived)
+		if got := get(t, received.ID); got.Status != client.StatusReceived || got.Code != "482910" {
+			t.Errorf("after the refused cancel: %+v", got)
 		}
 	})
 	t.Run("SecondCodeDoesNotReachEndedVerification", func(t *testing.T) {
-		s.sms(t, str(t, received["number"]), "Telegram", "Telegram code: 999999")
-		if got := get(t, str(t, received["id"])); got["code"] != "482910" {
-			t.Errorf("a later SMS changed a received code: %v", got)
+		s.sms(t, received.Number, "Telegram", "Telegram code: 999999")
+		if got := get(t, received.ID); got.Code != "482910" {
+			t.Errorf("a later SMS changed a received code: %+v", got)
 		}
 	})
 	t.Run("NumberNeverResoldForSameServiceAfterCode", func(t *testing.T) {
 		// The received number delivered a Telegram code; it must not be sold for
 		// Telegram again, even in its own area code.
-		ac := str(t, received["number"])[1:4]
-		var mine []map[string]any
+		ac := received.Number[1:4]
+		var mine []*client.Verification
 		for i := 0; i < 3; i++ {
-			v := buy(t, map[string]any{"service": 4, "area_code": ac})
-			if v["number"] == received["number"] {
-				t.Errorf("number %v resold for telegram after it delivered a telegram code", v["number"])
+			v := buy(t, client.VerificationRequest{Service: "4", AreaCode: ac})
+			if v.Number == received.Number {
+				t.Errorf("number %v resold for telegram after it delivered a telegram code", v.Number)
 			}
 			mine = append(mine, v)
 		}
 		for _, v := range mine {
-			s.call(t, http.MethodPost, "/v1/verifications/"+str(t, v["id"])+"/cancel", s.APIKey, nil, http.StatusOK)
+			cancel(t, v.ID)
 		}
 	})
-	var waiting map[string]any
+	var waiting *client.Verification
 	t.Run("ListTabs", func(t *testing.T) {
-		waiting = buy(t, map[string]any{"service": 4})
-		active := s.list(t, "/v1/verifications?tab=active", s.APIKey)
-		def := s.list(t, "/v1/verifications", s.APIKey)
-		history := s.list(t, "/v1/verifications?tab=history", s.APIKey)
-		if len(active) != len(def) {
-			t.Errorf("default tab has %d, active %d: default must be active", len(def), len(active))
-		}
-		ids := func(l []map[string]any) []any {
-			var out []any
-			for _, x := range l {
-				out = append(out, x["id"])
+		waiting = buy(t, telegram)
+		ids := func(tab string) []string {
+			t.Helper()
+			var out []string
+			for _, x := range list(t, api, tab) {
+				if tab == client.TabActive && x.Status != client.StatusWaiting || tab == client.TabHistory && x.Status == client.StatusWaiting {
+					t.Errorf("tab %s shows a %s verification", tab, x.Status)
+				}
+				out = append(out, x.ID)
 			}
 			return out
 		}
-		for _, x := range active {
-			if x["status"] != "waiting" {
-				t.Errorf("active tab shows %v", x["status"])
-			}
+		active, def, history := ids(client.TabActive), ids(""), ids(client.TabHistory)
+		if !slices.Equal(active, def) {
+			t.Errorf("default tab has %v, active %v: default must be active", def, active)
 		}
-		for _, x := range history {
-			if x["status"] == "waiting" {
-				t.Errorf("history tab shows a waiting verification")
-			}
-		}
-		if !contains(ids(active), waiting["id"]) || contains(ids(history), waiting["id"]) {
+		if !slices.Contains(active, waiting.ID) || slices.Contains(history, waiting.ID) {
 			t.Errorf("the waiting verification is not (only) in active")
 		}
-		if !contains(ids(history), received["id"]) || !contains(ids(history), cancelled["id"]) || contains(ids(active), received["id"]) {
+		if !slices.Contains(history, received.ID) || !slices.Contains(history, cancelled.ID) || slices.Contains(active, received.ID) {
 			t.Errorf("received/cancelled verifications are not (only) in history")
 		}
-		if len(active) > 0 && active[0]["id"] != waiting["id"] {
-			t.Errorf("active list is not newest first: %v first", active[0]["id"])
+		if len(active) > 0 && active[0] != waiting.ID {
+			t.Errorf("active list is not newest first: %v first", active[0])
 		}
-		for i := 1; i < len(history); i++ {
-			if parseTS(t, history[i-1]["created_at"]).Before(parseTS(t, history[i]["created_at"])) {
+		h := list(t, api, client.TabHistory)
+		for i := 1; i < len(h); i++ {
+			if h[i-1].CreatedAt.Before(h[i].CreatedAt) {
 				t.Errorf("history not newest first at %d", i)
 			}
 		}
 	})
 	t.Run("BadTabIs422", func(t *testing.T) {
-		s.expect(t, http.MethodGet, "/v1/verifications?tab=all", s.APIKey, nil, http.StatusUnprocessableEntity)
+		_, err := api.ListVerifications(ctx, "all", client.ListOptions{})
+		wantAPIError(t, "tab=all", err, http.StatusUnprocessableEntity, client.CodeInvalidValue)
 	})
 	t.Run("AreaCodeCosts80", func(t *testing.T) {
 		before := s.balance(t, s.DemoSession)
-		v := buy(t, map[string]any{"service": 4, "area_code": "332"})
-		if num(t, v["cost_cents"]) != 80 || !strings.HasPrefix(str(t, v["number"]), "(332) ") {
-			t.Errorf("area-code purchase = %v, want cost 80 and a (332) number", v)
+		v := buy(t, client.VerificationRequest{Service: "4", AreaCode: "332"})
+		if v.CostCents != 80 || !strings.HasPrefix(v.Number, "(332) ") {
+			t.Errorf("area-code purchase = %+v, want cost 80 and a (332) number", v)
 		}
 		if b := s.balance(t, s.DemoSession); b != before-80 {
 			t.Errorf("balance %d, want %d", b, before-80)
 		}
-		c := s.call(t, http.MethodPost, "/v1/verifications/"+str(t, v["id"])+"/cancel", s.APIKey, nil, http.StatusOK)
-		if c["status"] != "cancelled" {
-			t.Errorf("cancel = %v", c)
+		if c := cancel(t, v.ID); c.Status != client.StatusCancelled {
+			t.Errorf("cancel = %+v", c)
 		}
 		if b := s.balance(t, s.DemoSession); b != before {
 			t.Errorf("balance after cancel %d, want %d (the surcharge refunded too)", b, before)
@@ -196,31 +211,39 @@ func testVerificationLifecycle(t *testing.T, engine string) {
 	})
 	t.Run("Errors", func(t *testing.T) {
 		before := s.balance(t, s.DemoSession)
+		refused := func(t *testing.T, r client.VerificationRequest, status int, code string) *client.APIError {
+			t.Helper()
+			_, err := api.CreateVerification(ctx, r)
+			return wantAPIError(t, "buy "+string(r.Service)+" "+r.AreaCode, err, status, code)
+		}
 		t.Run("BadAreaCodeIs422", func(t *testing.T) {
-			s.expect(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": 4, "area_code": "12"}, http.StatusUnprocessableEntity)
-			s.expect(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": 4, "area_code": "abc"}, http.StatusUnprocessableEntity)
+			refused(t, client.VerificationRequest{Service: "4", AreaCode: "12"}, http.StatusUnprocessableEntity, client.CodeInvalidValue)
+			refused(t, client.VerificationRequest{Service: "4", AreaCode: "abc"}, http.StatusUnprocessableEntity, client.CodeInvalidValue)
 		})
 		t.Run("UnknownServiceIs404", func(t *testing.T) {
-			s.expect(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": 999}, http.StatusNotFound)
-			s.expect(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": "no-such-service"}, http.StatusNotFound)
+			refused(t, client.VerificationRequest{Service: "999"}, http.StatusNotFound, client.CodeUnknownService)
+			refused(t, client.VerificationRequest{Service: "no-such-service"}, http.StatusNotFound, client.CodeUnknownService)
 		})
 		t.Run("LongTermProductIs400", func(t *testing.T) {
-			s.expect(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": 1}, http.StatusBadRequest)
+			refused(t, client.VerificationRequest{Service: client.UnlimitedServices}, http.StatusBadRequest, client.CodeInvalidRequest)
 		})
 		t.Run("MissingServiceIs400", func(t *testing.T) {
+			// Malformed on purpose: by hand, as the client never sends it.
 			s.expect(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{}, http.StatusBadRequest)
 		})
 		t.Run("OutOfStockIs409", func(t *testing.T) {
-			d := s.expect(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": 4, "area_code": "907"}, http.StatusConflict)
-			if !strings.Contains(strings.ToLower(d), "out of stock") {
-				t.Errorf("out-of-stock detail %q", d)
+			e := refused(t, client.VerificationRequest{Service: "4", AreaCode: "907"}, http.StatusConflict, client.CodeOutOfStock)
+			if !strings.Contains(strings.ToLower(e.Detail), "out of stock") {
+				t.Errorf("out-of-stock detail %q", e.Detail)
 			}
 		})
 		t.Run("InsufficientBalanceIs402", func(t *testing.T) {
 			poor, _ := s.signup(t)
-			s.expect(t, http.MethodPost, "/v1/verifications", poor, map[string]any{"service": 4}, http.StatusPaymentRequired)
-			if l := s.list(t, "/v1/verifications?tab=active", poor); len(l) != 0 {
-				t.Errorf("a refused purchase left a verification: %v", l)
+			papi := s.api(t, poor)
+			_, err := papi.CreateVerification(ctx, telegram)
+			wantAPIError(t, "a purchase without money", err, http.StatusPaymentRequired, client.CodeInsufficientBalance)
+			if l := list(t, papi, client.TabActive); len(l) != 0 {
+				t.Errorf("a refused purchase left a verification: %+v", l)
 			}
 			if b := s.balance(t, poor); b != 0 {
 				t.Errorf("balance %d after a refused purchase", b)
@@ -232,35 +255,35 @@ func testVerificationLifecycle(t *testing.T, engine string) {
 	})
 	t.Run("ExpiredIsRefunded", func(t *testing.T) {
 		before := s.balance(t, s.DemoSession)
-		v := buy(t, map[string]any{"service": 4})
+		v := buy(t, telegram)
 		if b := s.balance(t, s.DemoSession); b != before-70 {
 			t.Fatalf("balance %d, want %d", b, before-70)
 		}
 		s.advance(t, 15*60+1)
-		got := get(t, str(t, v["id"]))
-		if got["status"] != "expired" || got["code"] != nil {
-			t.Errorf("after the window: %v, want expired", got)
+		if got := get(t, v.ID); got.Status != client.StatusExpired || got.Code != "" {
+			t.Errorf("after the window: %+v, want expired", got)
 		}
-		if g := get(t, str(t, waiting["id"])); g["status"] != "expired" {
-			t.Errorf("the older waiting verification after the window: %v, want expired", g["status"])
+		if g := get(t, waiting.ID); g.Status != client.StatusExpired {
+			t.Errorf("the older waiting verification after the window: %v, want expired", g.Status)
 		}
 		// Both waiting ones (v and the ListTabs one) are refunded.
 		if b := s.balance(t, s.DemoSession); b != before+70 {
 			t.Errorf("balance after expiry %d, want %d (both refunded)", b, before+70)
 		}
-		if k := kinds(s.ledgerFor(t, s.DemoSession, str(t, v["id"]))); len(k) != 2 || k[0] != "refund" || k[1] != "purchase" {
+		if k := kinds(s.ledgerFor(t, s.DemoSession, v.ID)); len(k) != 2 || k[0] != "refund" || k[1] != "purchase" {
 			t.Errorf("ledger for the expired verification = %v, want [refund purchase]", k)
 		}
-		if l := s.list(t, "/v1/verifications?tab=active", s.APIKey); len(l) != 0 {
+		if l := list(t, api, client.TabActive); len(l) != 0 {
 			t.Errorf("active tab after the window still has %d", len(l))
 		}
 		// A code after the window does not revive it.
-		s.sms(t, str(t, v["number"]), "Telegram", "Telegram code: 555555")
-		if got := get(t, str(t, v["id"])); got["status"] != "expired" || got["code"] != nil {
-			t.Errorf("late SMS changed an expired verification: %v", got)
+		s.sms(t, v.Number, "Telegram", "Telegram code: 555555")
+		if got := get(t, v.ID); got.Status != client.StatusExpired || got.Code != "" {
+			t.Errorf("late SMS changed an expired verification: %+v", got)
 		}
-		s.expect(t, http.MethodPost, "/v1/verifications/"+str(t, v["id"])+"/cancel", s.APIKey, nil, http.StatusConflict)
-		assertLedgerConsistent(t, s.list(t, "/v1/wallet/ledger?limit=200", s.DemoSession), s.balance(t, s.DemoSession))
+		_, err := api.CancelVerification(ctx, v.ID)
+		wantAPIError(t, "a cancel after the window", err, http.StatusConflict, client.CodeNotWaiting)
+		assertLedgerConsistent(t, s.ledger(t, s.DemoSession), s.balance(t, s.DemoSession))
 	})
 	checkInvariants(t, s.DBPath)
 }
