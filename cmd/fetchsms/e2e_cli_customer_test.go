@@ -205,6 +205,21 @@ func TestCLICustomerCommands(t *testing.T) {
 			t.Errorf("buy --wait printed %q, want the code last", out.String())
 		}
 	})
+	t.Run("WaitInterruptedCancelsIs3", func(t *testing.T) {
+		before := balance(t)
+		ctx, interrupt := context.WithCancel(context.Background())
+		var out, errs lockedBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- cli(ctx, []string{"buy", "telegram", "--wait", "--url", s.BaseURL, "--api-key", s.APIKey}, &out, &errs)
+		}()
+		waitForLine(t, &out, "number ")
+		interrupt() // as Ctrl-C does to main's context
+		wantExit(t, "buy --wait interrupted", <-done, errs.String(), exitNoCode, "interrupted", "cancelled and refunded")
+		if v, err := api.Verification(context.Background(), keyValues(out.String())["verification"]); err != nil || v.Status != client.StatusCancelled || balance(t) != before {
+			t.Errorf("after the interrupt: %+v %v, balance %d → %d", v, err, before, balance(t))
+		}
+	})
 	// Last: the clock jump ends every waiting verification.
 	t.Run("WaitExpiredIs3", func(t *testing.T) {
 		before := balance(t)
