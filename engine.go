@@ -21,6 +21,8 @@ var (
 	ErrDuplicate = errors.New("duplicate key")
 	// ErrUnavailable: the storage has failed or cannot be reached.
 	ErrUnavailable = errors.New("storage unavailable")
+	// ErrNumberTaken: HoldNumber found the number held, disabled or withdrawn.
+	ErrNumberTaken = errors.New("number not free")
 )
 
 // Store is what a storage engine provides: atomic steps through Update, and the

@@ -91,6 +91,10 @@ const (
 	// Only the SMS-Activate protocol sets a maximum (its max_price): that
 	// protocol answers it with its own word; the JSON API never does.
 	ReasonAboveMaxPrice = "above_max_price"
+	// Another code on the same number (resend) and reports of refused numbers.
+	ReasonNoCodeYet         = "no_code_yet"        // 409: resend before the first code
+	ReasonWindowClosed      = "window_closed"      // 409: resend after expires_at
+	ReasonNumberUnavailable = "number_unavailable" // 409: resend, but the number went to another purchase or off sale
 )
 
 // ErrorReason returns the machine-readable word of err's answer: the first

@@ -234,7 +234,8 @@ func (a *App) endWaitingOn(ctx context.Context, gatewayID string) error {
 				return err
 			}
 			done = true
-			return endVerification(ctx, tx, v, StatusExpired, a.now())
+			_, err = endVerification(ctx, tx, v, StatusExpired, a.now())
+			return err
 		})
 		if err != nil {
 			return err

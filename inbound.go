@@ -196,7 +196,8 @@ func deliverToVerification(ctx context.Context, tx Tx, id string, in InboundSMS,
 		return false, nil
 	}
 	if !now.Before(v.ExpiresAt) {
-		return false, endVerification(ctx, tx, v, StatusExpired, now)
+		_, err := endVerification(ctx, tx, v, StatusExpired, now)
+		return false, err
 	}
 	if det.ServiceID != v.ServiceID || det.Code == "" {
 		return false, nil

@@ -25,7 +25,8 @@ type NumberTx interface {
 	// PickNumber returns a free, active number as p asks; ErrNoRow when none. On
 	// PostgreSQL the row stays locked to the end of the transaction.
 	PickNumber(ctx context.Context, p NumberPick) (numberID, e164 string, err error)
-	// HoldNumber gives the free number to holder; an error when it is not free.
+	// HoldNumber gives the free number to holder; ErrNumberTaken when it is not
+	// free (held, disabled or withdrawn).
 	HoldNumber(ctx context.Context, numberID, holder string, now time.Time) error
 	// ReleaseNumber frees the number if holder holds it.
 	ReleaseNumber(ctx context.Context, numberID, holder string, now time.Time) error
@@ -41,12 +42,15 @@ type NumberTx interface {
 
 // VerificationUpdate moves a verification from one status to another. The move
 // happens only while the row is in From (and, when UserID is set, is the user's;
-// when OpenAt is set, its window is still open at OpenAt). Code and ReceivedAt
-// are written with the received status.
+// when OpenAt is set, its window is still open at OpenAt; when Uncharged is set,
+// it has no code yet). Code and ReceivedAt are written with the received status,
+// and Code is appended to the codes; the waiting status (a resend) clears the
+// end time and keeps the codes.
 type VerificationUpdate struct {
 	ID, UserID string
 	From, To   string
 	OpenAt     time.Time
+	Uncharged  bool
 	Code       string
 	Now        time.Time
 }
@@ -276,7 +280,9 @@ func (a *App) ListVerifications(ctx context.Context, userID string, history bool
 
 // CancelVerification cancels a waiting verification and refunds it. One that has
 // its code, or has already ended, is ECONFLICT; one found overdue is expired (and
-// refunded) in the same transaction before the ECONFLICT is returned.
+// refunded) in the same transaction before the ECONFLICT is returned. One waiting
+// for another code after a resend stops waiting: it is returned received again,
+// with its codes and without a refund.
 func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verification, error) {
 	now := a.now()
 	var out *Verification
@@ -284,7 +290,7 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 	err := a.update(ctx, "CancelVerification", func(tx Tx) error {
 		out, conflict = nil, nil
 		// The common case in one guarded statement: waiting, the user's, in its window.
-		v, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: id, UserID: userID, From: StatusWaiting, To: StatusCancelled, OpenAt: now, Now: now})
+		v, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: id, UserID: userID, From: StatusWaiting, To: StatusCancelled, OpenAt: now, Uncharged: true, Now: now})
 		if err != nil {
 			return err
 		}
@@ -303,10 +309,17 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 			return err
 		}
 		if v.Status == StatusWaiting && !now.Before(v.ExpiresAt) {
-			if err := endVerification(ctx, tx, v, StatusExpired, now); err != nil {
+			if v, err = endVerification(ctx, tx, v, StatusExpired, now); err != nil {
 				return err
 			}
-			v.Status = StatusExpired
+		} else if v.Status == StatusWaiting && v.Code != "" {
+			// Waiting for another code after a resend: the wait ends, the
+			// verification is received again with the codes it has, and nothing
+			// is refunded (its first code was charged).
+			if out, err = endVerification(ctx, tx, v, StatusCancelled, now); err != nil {
+				return err
+			}
+			return markIdempotent(ctx, tx, v.ID)
 		}
 		switch v.Status {
 		case StatusReceived:
@@ -330,24 +343,34 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 	return out, nil
 }
 
-// endVerification moves a waiting verification to expired or cancelled, frees its
-// number and refunds it. The status guard makes it happen once.
-func endVerification(ctx context.Context, tx Tx, v *Verification, status string, now time.Time) error {
-	u, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: v.ID, From: StatusWaiting, To: status, Now: now})
+// endVerification ends a waiting verification: to status (expired or
+// cancelled) with a refund when it never had a code; back to received, with no
+// refund, when it was waiting for another code after a resend (it was charged
+// for its first code). It frees the number and returns the row as it now is. The
+// status guard makes it happen once.
+func endVerification(ctx context.Context, tx Tx, v *Verification, status string, now time.Time) (*Verification, error) {
+	to := status
+	if v.Code != "" {
+		to = StatusReceived
+	}
+	u, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: v.ID, From: StatusWaiting, To: to, Now: now})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if u == nil {
-		return Errorf(ECONFLICT, "this verification is no longer waiting")
+		return nil, Errorf(ECONFLICT, "this verification is no longer waiting")
 	}
-	return refundEnded(ctx, tx, u, now)
+	return u, refundEnded(ctx, tx, u, now)
 }
 
-// refundEnded frees the number of a verification that just ended without a code
-// and refunds it.
+// refundEnded frees the number of a verification whose wait just ended and
+// refunds it when no code ever arrived.
 func refundEnded(ctx context.Context, tx Tx, v *Verification, now time.Time) error {
 	if err := tx.ReleaseNumber(ctx, v.NumberID, verificationHolder(v.ID), now); err != nil {
 		return err
+	}
+	if v.Code != "" {
+		return nil
 	}
 	return credit(ctx, tx, &LedgerEntry{UserID: v.UserID, Kind: LedgerRefund, AmountCents: v.CostCents, VerificationID: v.ID, CreatedAt: now})
 }
@@ -579,7 +602,8 @@ func expireVerification(ctx context.Context, tx Tx, id string, now time.Time) (b
 	if v.Status != StatusWaiting || now.Before(v.ExpiresAt) {
 		return false, nil
 	}
-	return true, endVerification(ctx, tx, v, StatusExpired, now)
+	_, err = endVerification(ctx, tx, v, StatusExpired, now)
+	return true, err
 }
 
 // expireRental ends one rental whose term is over; false when it was not due.

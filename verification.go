@@ -13,7 +13,10 @@ const (
 // Verification is a short-term purchase: one number, one code from one service.
 //
 // waiting → received (the code arrived; charged), expired (window closed; refunded)
-// or cancelled (by the customer; refunded).
+// or cancelled (by the customer; refunded). received → waiting again when the
+// customer asks for another code inside the window (resend: no charge, and no
+// refund ever after, since a code arrived); that wait ends as received again, with
+// the next code or without one.
 type Verification struct {
 	ID          string
 	Ref         string
@@ -22,9 +25,10 @@ type Verification struct {
 	ServiceSlug string
 	ServiceName string
 	NumberID    string
-	Number      string // E.164
-	AreaCode    string // "" when none was asked for
-	Code        string // "" until received
+	Number      string   // E.164
+	AreaCode    string   // "" when none was asked for
+	Code        string   // the newest code; "" until the first
+	Codes       []string // every code received, oldest first
 	Status      string
 	CostCents   Cents
 	CreatedAt   time.Time

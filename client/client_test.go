@@ -271,7 +271,8 @@ func TestCodesAreTheServers(t *testing.T) {
 		server[r] = true
 	}
 	for _, r := range []string{fetchsms.ReasonOutOfStock, fetchsms.ReasonAlreadyReceived, fetchsms.ReasonNotWaiting, fetchsms.ReasonUnknownService,
-		fetchsms.ReasonPaymentPaused, fetchsms.ReasonAccountDisabled, fetchsms.ReasonBadSignature} {
+		fetchsms.ReasonPaymentPaused, fetchsms.ReasonAccountDisabled, fetchsms.ReasonBadSignature,
+		fetchsms.ReasonNoCodeYet, fetchsms.ReasonWindowClosed, fetchsms.ReasonNumberUnavailable} {
 		server[r] = true
 	}
 	mine := map[string]bool{}

@@ -24,6 +24,9 @@ const (
 	CodeOutOfStock          = "out_of_stock"         // 409: no number for that service (and area code) right now
 	CodeAlreadyReceived     = "already_received"     // 409: the code arrived, so it cannot be cancelled
 	CodeNotWaiting          = "not_waiting"          // 409: it already ended (expired, cancelled)
+	CodeNoCodeYet           = "no_code_yet"          // 409: another code asked for before the first arrived
+	CodeWindowClosed        = "window_closed"        // 409: another code asked for after expires_at
+	CodeNumberUnavailable   = "number_unavailable"   // 409: another code asked for, but the number went to another purchase
 	CodeConflict            = "conflict"             // 409: any other state that forbids the action
 	CodeBodyTooLarge        = "body_too_large"       // 413
 	CodeInvalidValue        = "invalid_value"        // 422: a well-formed value out of range
@@ -37,7 +40,7 @@ const (
 var Codes = []string{
 	CodeInvalidRequest, CodeInvalidSignature, CodeUnauthorized, CodeInsufficientBalance, CodePurchasesPaused,
 	CodeForbidden, CodeAccountDisabled, CodeNotFound, CodeUnknownService, CodeMethodNotAllowed, CodeOutOfStock,
-	CodeAlreadyReceived, CodeNotWaiting, CodeConflict, CodeBodyTooLarge, CodeInvalidValue, CodeRateLimited,
+	CodeAlreadyReceived, CodeNotWaiting, CodeNoCodeYet, CodeWindowClosed, CodeNumberUnavailable, CodeConflict, CodeBodyTooLarge, CodeInvalidValue, CodeRateLimited,
 	CodeInternalError, CodeProviderUnavailable, CodeUnavailable,
 }
 

@@ -49,7 +49,7 @@ func (t *ptx) HoldNumber(ctx context.Context, numberID, holder string, now time.
 		return err
 	}
 	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("number %s was taken", numberID)
+		return fmt.Errorf("number %s: %w", numberID, fetchsms.ErrNumberTaken)
 	}
 	return nil
 }
@@ -91,9 +91,16 @@ func (t *ptx) LockVerification(ctx context.Context, id string) (*fetchsms.Verifi
 func (t *ptx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpdate) (*fetchsms.Verification, error) {
 	args := []any{u.To, sqlrows.Ms(u.Now), u.ID, u.From}
 	set := `status = $1, ended_at = $2`
-	if u.To == fetchsms.StatusReceived {
+	switch u.To {
+	case fetchsms.StatusReceived:
+		if u.Code == "" {
+			break // a resend's wait ended without another code: the codes stay
+		}
 		args = append(args, u.Code)
-		set += `, code = $5, received_at = $2`
+		set += `, code = $5, received_at = $2, codes = CASE WHEN v.codes IS NULL OR v.codes = '' THEN $5 ELSE v.codes || E'\n' || $5 END`
+	case fetchsms.StatusWaiting:
+		// A resend: live again, so no end time ($2 is typed by the cast alone).
+		set = `status = $1, ended_at = NULLIF($2::bigint, $2::bigint)`
 	}
 	where := ` WHERE s.id = v.service_id AND v.id = $3 AND v.status = $4`
 	if u.UserID != "" {
@@ -103,6 +110,9 @@ func (t *ptx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 	if !u.OpenAt.IsZero() {
 		args = append(args, sqlrows.Ms(u.OpenAt))
 		where += ` AND v.expires_at > $` + strconv.Itoa(len(args))
+	}
+	if u.Uncharged {
+		where += ` AND v.code IS NULL`
 	}
 	v, _, err := sqlrows.ScanVerification(t.QueryRow(ctx, `UPDATE verifications v SET `+set+` FROM services s`+where+` RETURNING `+sqlrows.VerificationCols, args...))
 	if errors.Is(err, pgx.ErrNoRows) {

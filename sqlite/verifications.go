@@ -49,7 +49,7 @@ func (t *wtx) HoldNumber(ctx context.Context, numberID, holder string, now time.
 		return err
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("number %s was taken", numberID)
+		return fmt.Errorf("number %s: %w", numberID, fetchsms.ErrNumberTaken)
 	}
 	return nil
 }
@@ -92,9 +92,16 @@ func (t *wtx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 	t.touch(u.ID)
 	set := `status = ?, ended_at = ?`
 	args := []any{u.To, sqlrows.Ms(u.Now)}
-	if u.To == fetchsms.StatusReceived {
-		set += `, code = ?, received_at = ?`
-		args = append(args, u.Code, sqlrows.Ms(u.Now))
+	switch u.To {
+	case fetchsms.StatusReceived:
+		if u.Code == "" {
+			break // a resend's wait ended without another code: the codes stay
+		}
+		set += `, code = ?, received_at = ?, codes = CASE WHEN codes IS NULL OR codes = '' THEN ? ELSE codes || char(10) || ? END`
+		args = append(args, u.Code, sqlrows.Ms(u.Now), u.Code, u.Code)
+	case fetchsms.StatusWaiting:
+		set = `status = ?, ended_at = NULL`
+		args = args[:1]
 	}
 	where := ` WHERE id = ? AND status = ?`
 	args = append(args, u.ID, u.From)
@@ -106,13 +113,16 @@ func (t *wtx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 		where += ` AND expires_at > ?`
 		args = append(args, sqlrows.Ms(u.OpenAt))
 	}
+	if u.Uncharged {
+		where += ` AND code IS NULL`
+	}
 	v := fetchsms.Verification{ID: u.ID}
 	var created, expires int64
-	var code sql.NullString
+	var code, codes sql.NullString
 	var received sql.NullInt64
 	err := t.QueryRowContext(ctx, `UPDATE verifications SET `+set+where+`
-		RETURNING ref, user_id, service_id, number_id, number, area_code, status, code, cost_cents, created_at, expires_at, received_at`, args...).
-		Scan(&v.Ref, &v.UserID, &v.ServiceID, &v.NumberID, &v.Number, &v.AreaCode, &v.Status, &code, &v.CostCents, &created, &expires, &received)
+		RETURNING ref, user_id, service_id, number_id, number, area_code, status, code, cost_cents, created_at, expires_at, received_at, codes`, args...).
+		Scan(&v.Ref, &v.UserID, &v.ServiceID, &v.NumberID, &v.Number, &v.AreaCode, &v.Status, &code, &v.CostCents, &created, &expires, &received, &codes)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
@@ -120,6 +130,7 @@ func (t *wtx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 		return nil, err
 	}
 	v.Code, v.CreatedAt, v.ExpiresAt, v.ReceivedAt = code.String, sqlrows.FromMS(created), sqlrows.FromMS(expires), sqlrows.FromNullMS(received)
+	v.Codes = sqlrows.SplitCodes(codes.String)
 	svc, err := t.serviceByID(ctx, v.ServiceID)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("GatewayWithdrawRace", func(t *testing.T) { t.Parallel(); testGatewayWithdrawRace(t, open) })
 	t.Run("SealedSecrets", func(t *testing.T) { t.Parallel(); testSealedSecrets(t, open) })
 	t.Run("FairDeliveries", func(t *testing.T) { t.Parallel(); testFairDeliveries(t, open) })
+	t.Run("Resend", func(t *testing.T) { t.Parallel(); testResend(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testConcurrent(t, open) })
 }
 

@@ -15,6 +15,7 @@ type verificationJSON struct {
 	ServiceName string         `json:"service_name"`
 	Number      string         `json:"number"`
 	Code        *string        `json:"code"`
+	Codes       []string       `json:"codes"`
 	Status      string         `json:"status"`
 	CostCents   fetchsms.Cents `json:"cost_cents"`
 	CreatedAt   *string        `json:"created_at"`
@@ -23,7 +24,15 @@ type verificationJSON struct {
 
 func verificationOut(v *fetchsms.Verification) verificationJSON {
 	return verificationJSON{ID: v.ID, Ref: v.Ref, Service: v.ServiceSlug, ServiceName: v.ServiceName, Number: fetchsms.FormatUS(v.Number),
-		Code: strOrNil(v.Code), Status: v.Status, CostCents: v.CostCents, CreatedAt: ts(v.CreatedAt), ExpiresAt: ts(v.ExpiresAt)}
+		Code: strOrNil(v.Code), Codes: codesOf(v), Status: v.Status, CostCents: v.CostCents, CreatedAt: ts(v.CreatedAt), ExpiresAt: ts(v.ExpiresAt)}
+}
+
+// codesOf is a verification's codes, oldest first: [] (never null) before the first.
+func codesOf(v *fetchsms.Verification) []string {
+	if v.Codes == nil {
+		return []string{}
+	}
+	return v.Codes
 }
 
 type rentalJSON struct {
@@ -140,6 +149,20 @@ func (s *Server) handleCancelVerification(w http.ResponseWriter, r *http.Request
 		return
 	}
 	v, err := s.App.CancelVerification(r.Context(), principalOf(r).User.ID, id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, verificationAnswer{v})
+}
+
+// handleResendVerification asks for another code on the same number (no charge).
+func (s *Server) handleResendVerification(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "verification")
+	if id == "" {
+		return
+	}
+	v, err := s.App.ResendVerification(r.Context(), principalOf(r).User.ID, id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

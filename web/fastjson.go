@@ -24,6 +24,18 @@ func (a verificationAnswer) appendIndented(b []byte) []byte {
 	b = appendPurchaseHead(b, v.ID, v.Ref, v.ServiceSlug, v.ServiceName, v.Number)
 	b = append(b, ",\n  \"code\": "...)
 	b = appendStringOrNull(b, v.Code)
+	b = append(b, ",\n  \"codes\": ["...)
+	for i, c := range v.Codes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n    "...)
+		b = appendString(b, c)
+	}
+	if len(v.Codes) > 0 {
+		b = append(b, "\n  "...)
+	}
+	b = append(b, ']')
 	return appendPurchaseTail(b, v.Status, v.CostCents, v.CreatedAt, v.ExpiresAt)
 }
 

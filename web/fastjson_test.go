@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 // UTF-8, numbers that are not E.164, zero and non-UTC times).
 func FuzzFastJSON(f *testing.F) {
 	f.Add("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "v_8R3p2K", "telegram", "Telegram", "+13325550100", "552953", "waiting", int64(70), int64(1795000000), int64(900), 30)
+	f.Add("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "v_8R3p2K", "telegram", "Telegram", "+13325550100", "552953,<8>,\"x", "received", int64(70), int64(1795000000), int64(900), 30)
 	f.Add("a\"b\\c", "<&>", "\u2028\u2029", "\x00\x1f\x7f", "+1<32555>100", "", "é", int64(-5), int64(0), int64(-3600), 0)
 	f.Add("", "", "", "", "\xff\xfe", "\xff", "", int64(0), int64(-62135596800), int64(0), -1)
 	f.Fuzz(func(t *testing.T, id, ref, slug, name, number, code, status string, cost, created, window int64, days int) {
@@ -25,6 +27,9 @@ func FuzzFastJSON(f *testing.F) {
 		}
 		v := &fetchsms.Verification{ID: id, Ref: ref, ServiceSlug: slug, ServiceName: name, Number: number, Code: code, Status: status,
 			CostCents: fetchsms.Cents(cost), CreatedAt: c, ExpiresAt: e}
+		if code != "" {
+			v.Codes = strings.Split(code, ",") // none, one, or several (a resend)
+		}
 		want, err := json.MarshalIndent(verificationOut(v), "", "  ")
 		if err != nil {
 			t.Fatal(err)

@@ -84,6 +84,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/verifications", s.customer(s.handleListVerifications))
 	mux.Handle("GET /v1/verifications/{id}", s.customer(s.handleGetVerification))
 	mux.Handle("POST /v1/verifications/{id}/cancel", s.customer(s.idempotent(http.StatusOK, s.renderVerification, s.handleCancelVerification)))
+	mux.Handle("POST /v1/verifications/{id}/resend", s.customer(s.idempotent(http.StatusOK, s.renderVerification, s.handleResendVerification)))
 	mux.Handle("POST /v1/rentals", s.customer(s.idempotent(http.StatusCreated, s.renderRental, s.handleCreateRental)))
 	mux.Handle("GET /v1/rentals", s.customer(s.handleListRentals))
 	mux.Handle("GET /v1/rentals/{id}", s.customer(s.handleGetRental))

@@ -257,10 +257,12 @@ func (s *Server) haStatus(w http.ResponseWriter, r *http.Request, p url.Values) 
 // statusWord is getStatus's answer for v: a received one answers okPrefix and
 // its code.
 func statusWord(v *fetchsms.Verification, okPrefix string) string {
-	switch v.Status {
-	case fetchsms.StatusWaiting:
+	switch {
+	case v.Status == fetchsms.StatusWaiting && v.Code != "":
+		return "STATUS_WAIT_RETRY:" + v.Code // another code asked for (setStatus 3); the last one
+	case v.Status == fetchsms.StatusWaiting:
 		return "STATUS_WAIT_CODE"
-	case fetchsms.StatusReceived:
+	case v.Status == fetchsms.StatusReceived:
 		return okPrefix + v.Code
 	}
 	return "STATUS_CANCEL"
@@ -307,12 +309,17 @@ type haStatusV2JSON struct {
 // code arrived — a received verification is already final, so this only
 // acknowledges it; 8 (or the older -1) cancels a waiting one and refunds it,
 // and answers again for one that already ended without a code (nothing more
-// moves). 3 (another code on the same number) is not offered (no verification
-// here can get another SMS) and answers BAD_STATUS, as every refused change does.
+// moves); 3 (another code on the same number, free) is the JSON API's resend:
+// ACCESS_RETRY_GET once a code is in and the window is open (again while it
+// waits for the next). Every refused change answers BAD_STATUS.
 func (s *Server) haSetStatus(w http.ResponseWriter, r *http.Request, p url.Values) {
 	status := strings.TrimSpace(p.Get("status"))
 	if status == "8" || status == "-1" {
 		s.haCancel(w, r, p)
+		return
+	}
+	if status == "3" {
+		s.haRetry(w, r, p)
 		return
 	}
 	v, ok := s.haActivation(w, r, p)
@@ -330,9 +337,36 @@ func (s *Server) haSetStatus(w http.ResponseWriter, r *http.Request, p url.Value
 	}
 }
 
+// haRetry answers setStatus 3: another code on the same number (resend). An
+// Idempotency-Key is honoured, as on the JSON API.
+func (s *Server) haRetry(w http.ResponseWriter, r *http.Request, p url.Values) {
+	render := func(w http.ResponseWriter, v *fetchsms.Verification) {
+		if v.Code == "" {
+			haWord(w, "BAD_STATUS")
+			return
+		}
+		haWord(w, "ACCESS_RETRY_GET")
+	}
+	s.haIdempotent(w, r, p, render, func(w http.ResponseWriter, r *http.Request) {
+		v, ok := s.haActivation(w, r, p)
+		if !ok {
+			return
+		}
+		_, err := s.App.ResendVerification(r.Context(), principalOf(r).User.ID, v.ID)
+		switch fetchsms.ErrorReason(err) {
+		case "":
+			haWord(w, "ACCESS_RETRY_GET")
+		case fetchsms.ReasonNoCodeYet, fetchsms.ReasonWindowClosed, fetchsms.ReasonNotWaiting, fetchsms.ReasonNumberUnavailable:
+			haWord(w, "BAD_STATUS")
+		default:
+			s.haError(w, r, err)
+		}
+	})
+}
+
 func (s *Server) haCancel(w http.ResponseWriter, r *http.Request, p url.Values) {
 	render := func(w http.ResponseWriter, v *fetchsms.Verification) {
-		if v.Status == fetchsms.StatusReceived {
+		if v.Status == fetchsms.StatusReceived || v.Code != "" {
 			haWord(w, "BAD_STATUS")
 			return
 		}
@@ -341,6 +375,13 @@ func (s *Server) haCancel(w http.ResponseWriter, r *http.Request, p url.Values) 
 	s.haIdempotent(w, r, p, render, func(w http.ResponseWriter, r *http.Request) {
 		v, ok := s.haActivation(w, r, p)
 		if !ok {
+			return
+		}
+		if v.Code != "" {
+			// A code is in (or it waits for another after setStatus 3): the
+			// protocol's cancel is refused after the code; the wait for another
+			// ends at expiry, uncharged.
+			haWord(w, "BAD_STATUS")
 			return
 		}
 		_, err := s.App.CancelVerification(r.Context(), principalOf(r).User.ID, v.ID)
@@ -369,7 +410,7 @@ type haNumberV2 struct {
 
 func haNumberV2Of(v *fetchsms.Verification) haNumberV2 {
 	return haNumberV2{ActivationID: activationID(v.Ref), PhoneNumber: protocolNumber(v.Number), ActivationCost: json.Number(protocolDollars(v.CostCents)),
-		CountryCode: countryUSA, ActivationTime: protocolTime(v.CreatedAt), ActivationEndTime: protocolTime(v.ExpiresAt), ActivationOperator: "any"}
+		CountryCode: countryUSA, CanGetAnotherSms: true, ActivationTime: protocolTime(v.CreatedAt), ActivationEndTime: protocolTime(v.ExpiresAt), ActivationOperator: "any"}
 }
 
 // haActive is one entry of getActiveActivations.
@@ -378,7 +419,7 @@ type haActive struct {
 	ServiceCode      string  `json:"serviceCode"`
 	PhoneNumber      string  `json:"phoneNumber"`
 	ActivationCost   string  `json:"activationCost"`
-	ActivationStatus string  `json:"activationStatus"` // "4" waiting for the code, "2" code received
+	ActivationStatus string  `json:"activationStatus"` // "4" waiting for the code, "2" code received, "3" waiting for another
 	SMSCode          *string `json:"smsCode"`
 	SMSText          *string `json:"smsText"` // the code: never the message's body
 	ActivationTime   string  `json:"activationTime"`
@@ -416,12 +457,15 @@ func (s *Server) haActiveActivations(w http.ResponseWriter, r *http.Request, _ u
 	for _, v := range list {
 		a := haActive{ActivationID: strconv.FormatInt(activationID(v.Ref), 10), ServiceCode: codes[v.ServiceID], PhoneNumber: protocolNumber(v.Number),
 			ActivationCost: protocolDollars(v.CostCents), ActivationStatus: "4", ActivationTime: protocolTime(v.CreatedAt),
-			Discount: "0", Repeated: "0", CountryCode: countryUSA, CountryName: "USA", CanGetAnotherSms: "0"}
+			Discount: "0", Repeated: "0", CountryCode: countryUSA, CountryName: "USA", CanGetAnotherSms: "1"}
 		if a.ServiceCode == "" {
 			a.ServiceCode = v.ServiceSlug // the service has no code (any more)
 		}
-		if v.Status == fetchsms.StatusReceived {
+		switch {
+		case v.Status == fetchsms.StatusReceived:
 			a.ActivationStatus, a.SMSCode, a.SMSText = "2", &v.Code, &v.Code
+		case v.Code != "": // waiting for another code (setStatus 3): the last one
+			a.ActivationStatus, a.SMSCode, a.SMSText = "3", &v.Code, &v.Code
 		}
 		out = append(out, a)
 	}
@@ -542,11 +586,12 @@ func (s *Server) haServicesList(w http.ResponseWriter, r *http.Request, _ url.Va
 	}{"success", list})
 }
 
-// haCountries answers getCountries: the USA alone, without another code on the
-// same number (retry), rentals or multi-service numbers in this protocol.
+// haCountries answers getCountries: the USA alone, with another code on the same
+// number (retry: setStatus 3), without rentals or multi-service numbers in this
+// protocol.
 func (s *Server) haCountries(w http.ResponseWriter, _ *http.Request, _ url.Values) {
 	haJSON(w, map[string]any{countryUSA: map[string]any{"id": 187, "rus": "США", "eng": "USA", "chn": "美国",
-		"visible": 1, "retry": 0, "rent": 0, "multiService": 0}})
+		"visible": 1, "retry": 1, "rent": 0, "multiService": 0}})
 }
 
 // protocolNumber is a number as the protocol writes it: digits with the country

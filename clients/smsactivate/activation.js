@@ -8,7 +8,8 @@
 //   FETCHSMS_API_KEY      a customer's API key
 //
 // Each step prints one line, "STEP value…", on stdout: balance → number → (the
-// test sends the SMS when it reads NUMBER) → code → complete, then number →
+// test sends the SMS when it reads READY) → code → another code (setStatus 3;
+// the test sends it when it reads WAITING) → complete, then number →
 // cancel → refund. Any failure prints FAIL and exits 1.
 
 const SMSActivate = require('sms-activate')
@@ -38,6 +39,12 @@ async function main () {
   say('NUMBER', first.id, first.number)
   say('READY', await sms.setStatus(first.id, 1))
   say('CODE', await waitForCode(first.id))
+  // Another code on the same number (status 3), free: the last code stays
+  // readable until the next arrives (the package's getStatus shows the word
+  // alone; the test sends the next code when it reads WAITING).
+  say('RETRY', await sms.setStatus(first.id, 3))
+  say('WAITING', await sms.getStatus(first.id))
+  say('CODE2', await waitForCode(first.id))
   say('COMPLETE', await sms.setStatus(first.id, 6))
 
   const second = await sms.getNumber('tg', 187)

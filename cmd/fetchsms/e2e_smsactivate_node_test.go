@@ -88,17 +88,21 @@ func testSMSActivateNodeClient(t *testing.T, engine, node, dir string) {
 		case f[0] == "READY" && number != "":
 			// The tool said the service sent its SMS: the number receives it.
 			s.sms(t, number, "Telegram", "Telegram code: 661204. Do not give this code to anyone")
+		case f[0] == "WAITING" && number != "":
+			// The tool asked for another code and read the wait: the next SMS.
+			s.sms(t, number, "Telegram", "Telegram code: 907315. Do not give this code to anyone")
 		}
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("the client failed: %v\nsteps %v\nstderr:\n%s", err, steps, stderr.String())
 	}
-	want := []string{"BALANCE", "NUMBER", "READY", "CODE", "COMPLETE", "NUMBER2", "CANCEL", "STATUS", "BALANCE#2"}
+	want := []string{"BALANCE", "NUMBER", "READY", "CODE", "RETRY", "WAITING", "CODE2", "COMPLETE", "NUMBER2", "CANCEL", "STATUS", "BALANCE#2"}
 	if fmt.Sprint(order) != fmt.Sprint(want) {
 		t.Fatalf("steps %v, want %v: %v", order, want, steps)
 	}
 	// The package reads the balance as whole dollars (parseInt).
-	for step, want := range map[string]string{"BALANCE": "10", "READY": "ACCESS_READY", "CODE": "661204", "COMPLETE": "ACCESS_ACTIVATION",
+	for step, want := range map[string]string{"BALANCE": "10", "READY": "ACCESS_READY", "CODE": "661204", "RETRY": "ACCESS_RETRY_GET",
+		"WAITING": "STATUS_WAIT_RETRY", "CODE2": "907315", "COMPLETE": "ACCESS_ACTIVATION",
 		"CANCEL": "ACCESS_CANCEL", "STATUS": "STATUS_CANCEL", "BALANCE#2": "9"} {
 		if got := strings.Join(steps[step], " "); got != want {
 			t.Errorf("%s %q, want %q", step, got, want)
@@ -107,7 +111,7 @@ func testSMSActivateNodeClient(t *testing.T, engine, node, dir string) {
 	if a, b := steps["NUMBER"], steps["NUMBER2"]; len(a) != 2 || len(b) != 2 || len(a[0]) != 12 || a[0] == b[0] || len(a[1]) != 11 || a[1] == b[1] {
 		t.Errorf("numbers %v and %v", a, b)
 	}
-	// The money, read on the JSON API: the code paid for once, the cancel refunded.
+	// The money, read on the JSON API: the codes paid for once, the cancel refunded.
 	if b := s.balance(t, session); b != 1000-70 {
 		t.Fatalf("balance %d, want %d", b, 1000-70)
 	}

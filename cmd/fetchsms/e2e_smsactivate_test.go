@@ -224,6 +224,7 @@ func testSMSActivateProtocol(t *testing.T, engine string) {
 		wantWord(t, ha(t, "action", "getFullSms", "id", id), "STATUS_WAIT_CODE")
 		wantWord(t, ha(t, "action", "getStatusV2", "id", id), `{"verificationType":0,"sms":null,"call":null}`)
 		wantWord(t, ha(t, "action", "setStatus", "id", id, "status", "6"), "BAD_STATUS") // no code yet
+		wantWord(t, ha(t, "action", "setStatus", "id", id, "status", "3"), "BAD_STATUS") // no code yet: no other
 
 		s.sms(t, number, "Telegram", "Telegram code: 482910. Do not give this code to anyone")
 		wantWord(t, ha(t, "action", "getStatus", "id", id), "STATUS_OK:482910")
@@ -255,7 +256,7 @@ func testSMSActivateProtocol(t *testing.T, engine string) {
 		wantWord(t, ha(t, "action", "setStatus", "id", id, "status", "6"), "ACCESS_ACTIVATION")
 		wantWord(t, ha(t, "action", "getStatus", "id", id), "STATUS_OK:482910")
 		wantWord(t, ha(t, "action", "setStatus", "id", id, "status", "1"), "ACCESS_READY") // a code faster than the tool's "ready"
-		for _, bad := range []string{"3", "2", "7", "x", ""} {
+		for _, bad := range []string{"2", "7", "x", ""} {
 			wantWord(t, ha(t, "action", "setStatus", "id", id, "status", bad), "BAD_STATUS")
 		}
 		if b := balance(); b != start-70 {
@@ -272,13 +273,34 @@ func testSMSActivateProtocol(t *testing.T, engine string) {
 			if a["activationId"] == id {
 				found = true
 				if a["serviceCode"] != "tg" || a["phoneNumber"] != number[1:] || a["activationCost"] != "0.70" || a["activationStatus"] != "2" ||
-					a["smsCode"] != "482910" || a["smsText"] != "482910" || a["countryCode"] != "187" || a["canGetAnotherSms"] != "0" {
+					a["smsCode"] != "482910" || a["smsText"] != "482910" || a["countryCode"] != "187" || a["canGetAnotherSms"] != "1" {
 					t.Fatalf("active activation %v", a)
 				}
 			}
 		}
 		if act["status"] != "success" || !found {
 			t.Fatalf("getActiveActivations: %v", act)
+		}
+
+		// Another code on the same number (setStatus 3): free, and the last
+		// code stays readable while the next is awaited.
+		wantWord(t, ha(t, "action", "setStatus", "id", id, "status", "3"), "ACCESS_RETRY_GET")
+		wantWord(t, ha(t, "action", "setStatus", "id", id, "status", "3"), "ACCESS_RETRY_GET") // again while waiting: nothing moves
+		wantWord(t, ha(t, "action", "getStatus", "id", id), "STATUS_WAIT_RETRY:482910")
+		wantWord(t, ha(t, "action", "setStatus", "id", id, "status", "8"), "BAD_STATUS") // charged for its code: no cancel
+		for _, x := range decodeJSON(t, ha(t, "action", "getActiveActivations"))["activeActivations"].([]any) {
+			if a := x.(map[string]any); a["activationId"] == id && (a["activationStatus"] != "3" || a["smsCode"] != "482910") {
+				t.Fatalf("active activation waiting for another code %v", a)
+			}
+		}
+		s.sms(t, number, "Telegram", "Telegram code: 517733. Do not give this code to anyone")
+		wantWord(t, ha(t, "action", "getStatus", "id", id), "STATUS_OK:517733")
+		wantWord(t, ha(t, "action", "setStatus", "id", id, "status", "6"), "ACCESS_ACTIVATION")
+		if b := balance(); b != start-70 {
+			t.Fatalf("balance %d after another code, want %d (charged once)", b, start-70)
+		}
+		if k := kinds(s.ledgerFor(t, s.DemoSession, str(t, v["id"]))); len(k) != 1 || k[0] != "purchase" {
+			t.Fatalf("ledger after another code %v", k)
 		}
 	})
 
@@ -288,7 +310,7 @@ func testSMSActivateProtocol(t *testing.T, engine string) {
 		n := decodeJSON(t, ha(t, "action", "getNumberV2", "service", "wa"))
 		id := fmt.Sprint(int64(n["activationId"].(float64)))
 		if len(id) != 12 || !regexp.MustCompile(`^1[2-9]\d{9}$`).MatchString(str(t, n["phoneNumber"])) || n["activationCost"] != 1.4 ||
-			n["countryCode"] != "187" || n["canGetAnotherSms"] != false || n["activationOperator"] != "any" {
+			n["countryCode"] != "187" || n["canGetAnotherSms"] != true || n["activationOperator"] != "any" {
 			t.Fatalf("getNumberV2: %v", n)
 		}
 		t0, err1 := time.Parse(time.DateTime, str(t, n["activationTime"]))
@@ -439,7 +461,7 @@ func testSMSActivateProtocol(t *testing.T, engine string) {
 			t.Fatalf("getServicesList: %v", list)
 		}
 		countries := decodeJSON(t, ha(t, "action", "getCountries"))
-		if us := countries["187"].(map[string]any); len(countries) != 1 || us["eng"] != "USA" || num(t, us["id"]) != 187 || num(t, us["visible"]) != 1 {
+		if us := countries["187"].(map[string]any); len(countries) != 1 || us["eng"] != "USA" || num(t, us["id"]) != 187 || num(t, us["visible"]) != 1 || num(t, us["retry"]) != 1 {
 			t.Fatalf("getCountries: %v", countries)
 		}
 	})

@@ -83,20 +83,30 @@ func NewRef(prefix string) string {
 }
 
 // VerificationCols are a verification row joined with its service (v, s), for ScanVerification.
-const VerificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, s.slug, s.name, v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at`
+const VerificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, s.slug, s.name, v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at, v.codes`
 
 // ScanVerification reads VerificationCols, and the row's seq for paging.
 func ScanVerification(row Row) (*fetchsms.Verification, int64, error) {
 	var v fetchsms.Verification
 	var seq, created, expires int64
-	var code sql.NullString
+	var code, codes sql.NullString
 	var received sql.NullInt64
 	if err := row.Scan(&seq, &v.ID, &v.Ref, &v.UserID, &v.ServiceID, &v.ServiceSlug, &v.ServiceName, &v.NumberID, &v.Number, &v.AreaCode,
-		&v.Status, &code, &v.CostCents, &created, &expires, &received); err != nil {
+		&v.Status, &code, &v.CostCents, &created, &expires, &received, &codes); err != nil {
 		return nil, 0, err
 	}
 	v.Code, v.CreatedAt, v.ExpiresAt, v.ReceivedAt = code.String, FromMS(created), FromMS(expires), FromNullMS(received)
+	v.Codes = SplitCodes(codes.String)
 	return &v, seq, nil
+}
+
+// SplitCodes reads a verification's codes column: its codes oldest first, one
+// a line (nil when none).
+func SplitCodes(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
 }
 
 // RentalCols are a rental row joined with its service (r, s), for ScanRental.

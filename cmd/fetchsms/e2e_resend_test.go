@@ -1,0 +1,145 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestResend: POST /v1/verifications/{id}/resend after a code and inside the
+// window waits for another code on the same number at no charge; codes lists
+// every code oldest first and code is the newest; before a code or after the
+// window 409; the end of that wait (cancel, expiry) never refunds; an
+// Idempotency-Key is honoured (issue 20). On every engine.
+func TestResend(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s := startServerOn(t, engine, "--sandbox", "--simulator=false")
+		start := s.balance(t, s.DemoSession)
+		buy := func(service string) (map[string]any, string) {
+			v := s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": service}, http.StatusCreated)
+			return v, "/v1/verifications/" + str(t, v["id"])
+		}
+		codesOf := func(m map[string]any) string { return fmt.Sprint(m["codes"]) }
+
+		v, path := buy("telegram")
+		if codesOf(v) != "[]" || v["code"] != nil {
+			t.Fatalf("a new verification's codes: %v", v)
+		}
+		cost := num(t, v["cost_cents"])
+		// Before a code: 409 no_code_yet, nothing moves.
+		if raw := s.errorCode(t, http.MethodPost, path+"/resend", s.APIKey, nil, http.StatusConflict); raw != "no_code_yet" {
+			t.Fatalf("resend before a code: %s", raw)
+		}
+		s.sms(t, str(t, v["number"]), "Telegram", "Telegram code: 111222")
+		got := s.call(t, http.MethodGet, path, s.APIKey, nil, http.StatusOK)
+		if got["status"] != "received" || got["code"] != "111222" || codesOf(got) != "[111222]" {
+			t.Fatalf("after the first code: %v", got)
+		}
+		// Resend: waiting again on the same number, the first code kept.
+		r := s.call(t, http.MethodPost, path+"/resend", s.APIKey, nil, http.StatusOK)
+		if r["status"] != "waiting" || r["number"] != v["number"] || r["code"] != "111222" || codesOf(r) != "[111222]" {
+			t.Fatalf("resend: %v", r)
+		}
+		// Again while waiting: the same answer, nothing moves.
+		if again := s.call(t, http.MethodPost, path+"/resend", s.APIKey, nil, http.StatusOK); again["status"] != "waiting" || codesOf(again) != "[111222]" {
+			t.Fatalf("a second resend while waiting: %v", again)
+		}
+		s.sms(t, str(t, v["number"]), "Telegram", "Telegram code: 333444")
+		got = s.call(t, http.MethodGet, path, s.APIKey, nil, http.StatusOK)
+		if got["status"] != "received" || got["code"] != "333444" || codesOf(got) != "[111222 333444]" {
+			t.Fatalf("after the second code: %v", got)
+		}
+		if b := s.balance(t, s.DemoSession); b != start-cost {
+			t.Fatalf("balance %d, want %d (charged once)", b, start-cost)
+		}
+		// A resend's wait cancelled: received again, never refunded.
+		s.call(t, http.MethodPost, path+"/resend", s.APIKey, nil, http.StatusOK)
+		c := s.call(t, http.MethodPost, path+"/cancel", s.APIKey, nil, http.StatusOK)
+		if c["status"] != "received" || c["code"] != "333444" || codesOf(c) != "[111222 333444]" {
+			t.Fatalf("cancel of a resend's wait: %v", c)
+		}
+		if k := kinds(s.ledgerFor(t, s.DemoSession, str(t, v["id"]))); len(k) != 1 || k[0] != "purchase" {
+			t.Fatalf("ledger after resends and a cancel: %v", k)
+		}
+		// A resend's wait expiring: received again, never refunded; then the
+		// window is closed: 409 window_closed.
+		s.call(t, http.MethodPost, path+"/resend", s.APIKey, nil, http.StatusOK)
+		s.advance(t, 16*60)
+		if e := s.call(t, http.MethodGet, path, s.APIKey, nil, http.StatusOK); e["status"] != "received" || e["code"] != "333444" {
+			t.Fatalf("a resend's wait after expiry: %v", e)
+		}
+		if raw := s.errorCode(t, http.MethodPost, path+"/resend", s.APIKey, nil, http.StatusConflict); raw != "window_closed" {
+			t.Fatalf("resend after the window: %s", raw)
+		}
+		if k := kinds(s.ledgerFor(t, s.DemoSession, str(t, v["id"]))); len(k) != 1 {
+			t.Fatalf("ledger after expiry: %v", k)
+		}
+		// Expired without a code, and cancelled: 409 too.
+		_, wpath := buy("whatsapp")
+		s.advance(t, 16*60)
+		if raw := s.errorCode(t, http.MethodPost, wpath+"/resend", s.APIKey, nil, http.StatusConflict); raw != "window_closed" {
+			t.Fatalf("resend of an expired verification: %s", raw)
+		}
+		_, xpath := buy("whatsapp")
+		s.call(t, http.MethodPost, xpath+"/cancel", s.APIKey, nil, http.StatusOK)
+		if raw := s.errorCode(t, http.MethodPost, xpath+"/resend", s.APIKey, nil, http.StatusConflict); raw != "not_waiting" {
+			t.Fatalf("resend of a cancelled verification: %s", raw)
+		}
+		// Not found: another's, and no such id.
+		other, _ := s.signup(t)
+		s.expect(t, http.MethodPost, path+"/resend", other, nil, http.StatusNotFound)
+		s.expect(t, http.MethodPost, "/v1/verifications/not-an-id/resend", s.APIKey, nil, http.StatusNotFound)
+
+		// An Idempotency-Key: the replay answers as the first call did.
+		y, ypath := buy("telegram")
+		s.sms(t, str(t, y["number"]), "Telegram", "Telegram code: 555666")
+		hdr := http.Header{"Idempotency-Key": {"resend-" + randomHex(6)}}
+		st1, _, b1, err := s.sendWith(http.MethodPost, ypath+"/resend", s.APIKey, nil, hdr)
+		if err != nil || st1 != http.StatusOK {
+			t.Fatalf("resend with a key: %d %s %v", st1, b1, err)
+		}
+		st2, _, b2, err := s.sendWith(http.MethodPost, ypath+"/resend", s.APIKey, nil, hdr)
+		if err != nil || st2 != http.StatusOK || string(b1) != string(b2) {
+			t.Fatalf("replay: %d %s (first %s) %v", st2, b2, b1, err)
+		}
+
+		// Races: parallel resends and cancels of one received verification
+		// leave it in one state, charged once, its number held at most once
+		// (the invariant check at cleanup).
+		z, zpath := buy("telegram")
+		s.sms(t, str(t, z["number"]), "Telegram", "Telegram code: 777888")
+		var wg sync.WaitGroup
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				op := "/resend"
+				if i%2 == 1 {
+					op = "/cancel"
+				}
+				// A cancel that finds it received (not waiting) is 409 already_received.
+				st, _, body, err := s.send(http.MethodPost, zpath+op, s.APIKey, nil)
+				if err != nil || st != http.StatusOK && !(op == "/cancel" && st == http.StatusConflict && strings.Contains(string(body), "already_received")) {
+					t.Errorf("%s in a race: %d %s %v", op, st, body, err)
+				}
+			}(i)
+		}
+		wg.Wait()
+		if k := kinds(s.ledgerFor(t, s.DemoSession, str(t, z["id"]))); len(k) != 1 || k[0] != "purchase" {
+			t.Fatalf("ledger after racing resends and cancels: %v", k)
+		}
+	})
+}
+
+// errorCode sends a request, requires status want and returns the error's code.
+func (s *testServer) errorCode(t *testing.T, method, path, token string, body any, want int) string {
+	t.Helper()
+	status, _, raw := s.do(t, method, path, token, body)
+	if status != want {
+		t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, want, raw)
+	}
+	return fmt.Sprint(decode[map[string]any](t, raw)["code"])
+}
