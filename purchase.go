@@ -302,17 +302,10 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 			return markIdempotent(ctx, tx, v.ID)
 		}
 		// Otherwise read it to tell why, expiring it first when its time is up.
-		v, err = tx.LockVerification(ctx, id)
-		if errors.Is(err, ErrNoRow) || (err == nil && v.UserID != userID) {
-			return Errorf(ENOTFOUND, "verification not found")
-		} else if err != nil {
+		if v, _, err = lockOwnVerification(ctx, tx, userID, id, now); err != nil {
 			return err
 		}
-		if v.Status == StatusWaiting && !now.Before(v.ExpiresAt) {
-			if v, err = endVerification(ctx, tx, v, StatusExpired, now); err != nil {
-				return err
-			}
-		} else if v.Status == StatusWaiting && v.Code != "" {
+		if v.Status == StatusWaiting && v.Code != "" {
 			// Waiting for another code after a resend: the wait ends, the
 			// verification is received again with the codes it has, and nothing
 			// is refunded (its first code was charged).
@@ -341,6 +334,23 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 		return nil, conflict
 	}
 	return out, nil
+}
+
+// lockOwnVerification reads (and on PostgreSQL locks) the user's verification,
+// ending it first when it waits past its window (reported true); another
+// user's, or none, is ENOTFOUND.
+func lockOwnVerification(ctx context.Context, tx Tx, userID, id string, now time.Time) (*Verification, bool, error) {
+	v, err := tx.LockVerification(ctx, id)
+	if errors.Is(err, ErrNoRow) || (err == nil && v.UserID != userID) {
+		return nil, false, Errorf(ENOTFOUND, "verification not found")
+	} else if err != nil {
+		return nil, false, err
+	}
+	if v.Status == StatusWaiting && !now.Before(v.ExpiresAt) {
+		v, err = endVerification(ctx, tx, v, StatusExpired, now)
+		return v, true, err
+	}
+	return v, false, nil
 }
 
 // endVerification ends a waiting verification: to status (expired or

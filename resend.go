@@ -25,18 +25,11 @@ func (a *App) ResendVerification(ctx context.Context, userID, id string) (*Verif
 	changed := false
 	err := a.update(ctx, "ResendVerification", func(tx Tx) error {
 		out, conflict, changed = nil, nil, false
-		v, err := tx.LockVerification(ctx, id)
-		if errors.Is(err, ErrNoRow) || (err == nil && v.UserID != userID) {
-			return Errorf(ENOTFOUND, "verification not found")
-		} else if err != nil {
+		v, ended, err := lockOwnVerification(ctx, tx, userID, id, now)
+		if err != nil {
 			return err
 		}
-		if v.Status == StatusWaiting && !now.Before(v.ExpiresAt) {
-			if v, err = endVerification(ctx, tx, v, StatusExpired, now); err != nil {
-				return err
-			}
-			changed = true
-		}
+		changed = ended
 		switch {
 		case v.Status == StatusWaiting && v.Code == "":
 			conflict = Reasonf(ECONFLICT, ReasonNoCodeYet, "no code has arrived yet: another code can be asked for once the first is in")

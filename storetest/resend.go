@@ -23,6 +23,19 @@ func testResend(t *testing.T, open Opener) {
 		}
 	}
 
+	// withCode: one number, and a user's Telegram verification that received 111111.
+	withCode := func(t *testing.T) (*fixture, *fetchsms.User, *fetchsms.Verification) {
+		t.Helper()
+		f := setup(t, open, 1)
+		u := f.user(t, 1000)
+		v, err := f.db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "telegram"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		code(t, f, v, "m1", "111111")
+		return f, u, v
+	}
+
 	t.Run("CodesAndNoRefund", func(t *testing.T) {
 		t.Parallel()
 		f := setup(t, open, 1)
@@ -75,13 +88,7 @@ func testResend(t *testing.T, open Opener) {
 
 	t.Run("NumberTakenMeanwhile", func(t *testing.T) {
 		t.Parallel()
-		f := setup(t, open, 1)
-		u := f.user(t, 1000)
-		v, err := f.db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "telegram"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		code(t, f, v, "m1", "111111")
+		f, u, v := withCode(t)
 		other := f.user(t, 1000)
 		if _, err := f.db.CreateVerification(ctx, other.ID, fetchsms.VerificationRequest{Service: "whatsapp"}); err != nil {
 			t.Fatal(err)
@@ -99,13 +106,7 @@ func testResend(t *testing.T, open Opener) {
 
 	t.Run("CancelledWaitKeepsTheCharge", func(t *testing.T) {
 		t.Parallel()
-		f := setup(t, open, 1)
-		u := f.user(t, 1000)
-		v, err := f.db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "telegram"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		code(t, f, v, "m1", "111111")
+		f, u, v := withCode(t)
 		if _, err := f.db.ResendVerification(ctx, u.ID, v.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -120,13 +121,7 @@ func testResend(t *testing.T, open Opener) {
 
 	t.Run("RacingResendsAndCancels", func(t *testing.T) {
 		t.Parallel()
-		f := setup(t, open, 1)
-		u := f.user(t, 1000)
-		v, err := f.db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "telegram"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		code(t, f, v, "m1", "111111")
+		f, u, v := withCode(t)
 		var wg sync.WaitGroup
 		for i := 0; i < 20; i++ {
 			wg.Add(1)
