@@ -44,6 +44,7 @@ type Store interface {
 	SupportStore     // support.go
 	PartStore        // multipart.go
 	GatewayStore     // health.go
+	ReportStore      // report.go
 	SettingsStore
 }
 
@@ -79,6 +80,7 @@ type Tx interface {
 	IdempotencyTx // idempotency.go
 	SupportTx     // support.go
 	GatewayTx     // health.go
+	ReportTx      // report.go
 }
 
 // ClassifyEngineError is for engines: it wraps a driver's error in the sentinel

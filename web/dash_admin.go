@@ -104,7 +104,9 @@ type adminNumbersView struct {
 	Next     int64
 	Gateways []*fetchsms.Gateway
 	Total    int
-	Cursor   int64 // of this page, kept by the disable and enable forms
+	Cursor   int64                  // of this page, kept by the disable and enable forms
+	Reports  map[string]*reportLine // by number id: reports of the number
+	Reported []*reportLine          // the most reported numbers
 }
 
 func (s *Server) adminNumbers(w http.ResponseWriter, r *http.Request, p *pageData) {
@@ -112,7 +114,9 @@ func (s *Server) adminNumbers(w http.ResponseWriter, r *http.Request, p *pageDat
 	var err error
 	if v.Numbers, v.Next, err = s.App.ListNumbers(r.Context(), fetchsms.Page{Limit: 100, Cursor: cursorOf(r).Cursor}); err == nil {
 		if v.Gateways, err = s.App.ListGateways(r.Context()); err == nil {
-			v.Total, err = s.App.CountNumbers(r.Context())
+			if v.Total, err = s.App.CountNumbers(r.Context()); err == nil {
+				v.Reports, _, v.Reported, err = s.reportLines(r)
+			}
 		}
 	}
 	if err != nil {

@@ -19,8 +19,9 @@ const recentPerGateway = 3
 type adminGatewaysView struct {
 	Gateways []*gatewayRow
 	Secret   *secretView
-	Warning  string        // above the secret: what the change just stopped
-	Silence  time.Duration // the silence limit; 0: off
+	Warning  string                 // above the secret: what the change just stopped
+	Silence  time.Duration          // the silence limit; 0: off
+	Reports  map[string]*reportLine // by gateway id: reports of its numbers
 }
 
 // gatewayRow is one gateway on the page, with its last messages.
@@ -36,6 +37,10 @@ func (s *Server) adminGatewaysPage(w http.ResponseWriter, r *http.Request, p *pa
 		return
 	}
 	v.Silence = s.App.GatewaySilence()
+	if _, v.Reports, _, err = s.reportLines(r); err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
 	for _, g := range gws {
 		row := &gatewayRow{GatewayHealth: g}
 		if row.Recent, err = s.App.RecentGatewayMessages(r.Context(), g.ID, recentPerGateway); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -142,4 +143,128 @@ func (s *testServer) errorCode(t *testing.T, method, path, token string, body an
 		t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, want, raw)
 	}
 	return fmt.Sprint(decode[map[string]any](t, raw)["code"])
+}
+
+// TestReport: POST /v1/verifications/{id}/report {reason} while waiting refunds
+// at once and answers 201 {refunded, replacement} with a replacement on another
+// number; bad input is 4xx with a code; after a code 409; twenty parallel
+// reports refund once and make one replacement; admins read the report rates
+// (issue 20). On every engine.
+func TestReport(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s := startServerOn(t, engine, "--sandbox", "--simulator=false")
+		start := s.balance(t, s.DemoSession)
+		v := s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": "telegram"}, http.StatusCreated)
+		path := "/v1/verifications/" + str(t, v["id"]) + "/report"
+
+		// Bad input: nothing moves.
+		for _, bad := range []struct {
+			body any
+			want int
+		}{{nil, http.StatusBadRequest}, {map[string]any{}, http.StatusBadRequest}, {map[string]any{"reason": " "}, http.StatusBadRequest},
+			{map[string]any{"reason": 5}, http.StatusBadRequest}, {map[string]any{"reason": "x", "extra": 1}, http.StatusBadRequest},
+			{map[string]any{"reason": strings.Repeat("é", 201)}, http.StatusUnprocessableEntity}} {
+			s.expect(t, http.MethodPost, path, s.APIKey, bad.body, bad.want)
+		}
+		if b := s.balance(t, s.DemoSession); b != start-70 {
+			t.Fatalf("balance %d after refused reports", b)
+		}
+
+		hdr := http.Header{"Idempotency-Key": {"report-" + randomHex(6)}}
+		st, _, raw, err := s.sendWith(http.MethodPost, path, s.APIKey, map[string]any{"reason": "Telegram says the number is banned"}, hdr)
+		if err != nil || st != http.StatusCreated {
+			t.Fatalf("report: %d %s %v", st, raw, err)
+		}
+		res := decode[map[string]any](t, raw)
+		refunded, _ := res["refunded"].(map[string]any)
+		replacement, _ := res["replacement"].(map[string]any)
+		if refunded["id"] != v["id"] || refunded["status"] != "cancelled" || replacement == nil || replacement["status"] != "waiting" ||
+			replacement["number"] == v["number"] || replacement["service"] != "telegram" || res["replacement_error"] != nil {
+			t.Fatalf("report answer %s", raw)
+		}
+		st2, h2, raw2, err := s.sendWith(http.MethodPost, path, s.APIKey, map[string]any{"reason": "Telegram says the number is banned"}, hdr)
+		if err != nil || st2 != http.StatusCreated || string(raw2) != string(raw) || h2.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay: %d %s %v", st2, raw2, err)
+		}
+		if b := s.balance(t, s.DemoSession); b != start-70 {
+			t.Fatalf("balance %d: refunded once, the replacement bought once", b)
+		}
+		if k := kinds(s.ledgerFor(t, s.DemoSession, str(t, v["id"]))); len(k) != 2 {
+			t.Fatalf("the reported verification's ledger %v (purchase, refund)", k)
+		}
+		if code := s.errorCode(t, http.MethodPost, path, s.APIKey, map[string]any{"reason": "again"}, http.StatusConflict); code != "not_waiting" {
+			t.Fatalf("a second report: %s", code)
+		}
+		// After a code: 409 already_received.
+		s.sms(t, str(t, replacement["number"]), "Telegram", "Telegram code: 246810")
+		rpath := "/v1/verifications/" + str(t, replacement["id"]) + "/report"
+		if code := s.errorCode(t, http.MethodPost, rpath, s.APIKey, map[string]any{"reason": "late"}, http.StatusConflict); code != "already_received" {
+			t.Fatalf("report after the code: %s", code)
+		}
+
+		// Twenty parallel reports of one verification: one refund, one replacement.
+		w := s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": "whatsapp"}, http.StatusCreated)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		codes := map[int]int{}
+		for i := 0; i < 20; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st, _, _, err := s.send(http.MethodPost, "/v1/verifications/"+str(t, w["id"])+"/report", s.APIKey, map[string]any{"reason": "refused"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mu.Lock()
+				codes[st]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if codes[http.StatusCreated] != 1 || codes[http.StatusConflict] != 19 {
+			t.Fatalf("parallel reports answered %v", codes)
+		}
+		if k := kinds(s.ledgerFor(t, s.DemoSession, str(t, w["id"]))); len(k) != 2 {
+			t.Fatalf("ledger of the reported verification %v", k)
+		}
+		waiting := 0
+		for _, x := range s.list(t, "/v1/verifications", s.APIKey) {
+			if x["service"] == "whatsapp" {
+				waiting++
+			}
+		}
+		if waiting != 1 {
+			t.Fatalf("%d whatsapp verifications waiting, want the one replacement", waiting)
+		}
+
+		// Admins see the rates; customers do not.
+		s.expect(t, http.MethodGet, "/v1/admin/reports", s.DemoSession, nil, http.StatusForbidden)
+		rates := s.call(t, http.MethodGet, "/v1/admin/reports", s.AdminSession, nil, http.StatusOK)
+		numbers, _ := rates["numbers"].([]any)
+		gateways, _ := rates["gateways"].([]any)
+		if len(numbers) == 0 || len(gateways) != 1 || num(t, gateways[0].(map[string]any)["reports"]) != 2 || num(t, rates["disable_threshold"]) != 3 {
+			t.Fatalf("report rates %v", rates)
+		}
+		total := int64(0)
+		for _, x := range numbers {
+			n := x.(map[string]any)
+			total += num(t, n["reports"])
+			if num(t, n["sold"]) < num(t, n["reports"]) || n["disabled"] != false || n["gateway"] == "" || n["number"] == nil {
+				t.Fatalf("a number's rate %v", n)
+			}
+		}
+		if total != 2 {
+			t.Fatalf("%d reports over the numbers, want 2: %v", total, numbers)
+		}
+		// The console shows the same on its pool and gateways pages.
+		_, pool := s.page(t, "GET", "/admin/numbers", s.AdminSession, nil, nil)
+		_, gws := s.page(t, "GET", "/admin/gateways", s.AdminSession, nil, nil)
+		for what, page := range map[string]string{"pool": pool, "gateways": gws} {
+			if !regexp.MustCompile(`class="(small )?report-rate">\d+ reports? of \d+ sold \(\d+(\.\d+)?%\)<`).MatchString(page) {
+				t.Fatalf("no report line on the console's %s page", what)
+			}
+		}
+	})
 }

@@ -718,3 +718,47 @@ func CheckInvariants(query func(q string) (Rows, error), queryRow func(q string)
 	}
 	return c, nil
 }
+
+// ReportRates reads the report rates of up to limit numbers and of every
+// gateway with a report through query (either engine's; the statements bind
+// nothing).
+func ReportRates(query func(q string) (Rows, error), limit int) (numbers, gateways []fetchsms.ReportRate, err error) {
+	rows, err := query(reportRatesNumbers + ` LIMIT ` + strconv.Itoa(limit))
+	if numbers, err = All(rows, err, scanNumberRate); err != nil {
+		return nil, nil, err
+	}
+	rows, err = query(reportRatesGateways)
+	gateways, err = All(rows, err, scanGatewayRate)
+	return numbers, gateways, err
+}
+
+// reportRatesNumbers selects the reported numbers, most reports first, for
+// scanNumberRate: reports over the verifications ever sold on the number.
+const reportRatesNumbers = `SELECT n.id, n.e164, g.name, count(*) AS reports,
+	(SELECT count(*) FROM verifications v WHERE v.number_id = n.id) AS sold,
+	CASE WHEN n.status = 'disabled' THEN 1 ELSE 0 END
+	FROM number_reports r JOIN numbers n ON n.id = r.number_id JOIN gateways g ON g.id = n.gateway_id
+	GROUP BY n.id, n.e164, g.name, n.status ORDER BY reports DESC, n.e164`
+
+// reportRatesGateways selects every gateway with a report, most reports first,
+// for scanGatewayRate.
+const reportRatesGateways = `SELECT g.id, g.name, count(*) AS reports,
+	(SELECT count(*) FROM verifications v JOIN numbers n ON n.id = v.number_id WHERE n.gateway_id = g.id) AS sold
+	FROM number_reports r JOIN gateways g ON g.id = r.gateway_id
+	GROUP BY g.id, g.name ORDER BY reports DESC, g.name`
+
+// scanNumberRate reads a row of reportRatesNumbers.
+func scanNumberRate(row Row) (fetchsms.ReportRate, error) {
+	var r fetchsms.ReportRate
+	var disabled int
+	err := row.Scan(&r.ID, &r.Name, &r.Gateway, &r.Reports, &r.Sold, &disabled)
+	r.Disabled = disabled == 1
+	return r, err
+}
+
+// scanGatewayRate reads a row of reportRatesGateways.
+func scanGatewayRate(row Row) (fetchsms.ReportRate, error) {
+	var r fetchsms.ReportRate
+	err := row.Scan(&r.ID, &r.Name, &r.Reports, &r.Sold)
+	return r, err
+}
