@@ -45,6 +45,7 @@ type Store interface {
 	PartStore        // multipart.go
 	GatewayStore     // health.go
 	ReportStore      // report.go
+	RentalTermStore  // extend.go
 	SettingsStore
 }
 
@@ -81,6 +82,7 @@ type Tx interface {
 	SupportTx     // support.go
 	GatewayTx     // health.go
 	ReportTx      // report.go
+	RentalTermTx  // extend.go
 }
 
 // ClassifyEngineError is for engines: it wraps a driver's error in the sentinel

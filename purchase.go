@@ -471,17 +471,9 @@ func (a *App) CancelRental(ctx context.Context, userID, id string) (*Rental, err
 	var conflict error
 	err := a.update(ctx, "CancelRental", func(tx Tx) error {
 		out, conflict = nil, nil
-		r, err := tx.LockRental(ctx, id)
-		if errors.Is(err, ErrNoRow) || (err == nil && r.UserID != userID) {
-			return Errorf(ENOTFOUND, "rental not found")
-		} else if err != nil {
+		r, err := lockOwnRental(ctx, tx, userID, id, now)
+		if err != nil {
 			return err
-		}
-		if live(r.Status) && !now.Before(r.ExpiresAt) {
-			if err := endRental(ctx, tx, r, StatusExpired, now); err != nil {
-				return err
-			}
-			r.Status = StatusExpired
 		}
 		switch r.Status {
 		case StatusReceived:
@@ -509,6 +501,24 @@ func (a *App) CancelRental(ctx context.Context, userID, id string) (*Rental, err
 		return nil, conflict
 	}
 	return out, nil
+}
+
+// lockOwnRental reads (and on PostgreSQL locks) the user's rental, ending it
+// first when its term is over; another user's, or none, is ENOTFOUND.
+func lockOwnRental(ctx context.Context, tx Tx, userID, id string, now time.Time) (*Rental, error) {
+	r, err := tx.LockRental(ctx, id)
+	if errors.Is(err, ErrNoRow) || (err == nil && r.UserID != userID) {
+		return nil, Errorf(ENOTFOUND, "rental not found")
+	} else if err != nil {
+		return nil, err
+	}
+	if live(r.Status) && !now.Before(r.ExpiresAt) {
+		if err := endRental(ctx, tx, r, StatusExpired, now); err != nil {
+			return nil, err
+		}
+		r.Status = StatusExpired
+	}
+	return r, nil
 }
 
 // endRental ends a live rental with status, frees its number, refunds it when it

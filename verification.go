@@ -77,7 +77,8 @@ type Rental struct {
 	NumberID     string
 	Number       string
 	AreaCode     string
-	DurationDays int
+	DurationDays int // the term bought
+	ExtendedDays int // days added since (POST /v1/rentals/{id}/extend)
 	LastCode     string
 	Status       string
 	CostCents    Cents

@@ -31,11 +31,13 @@ type OutboxTx interface {
 const (
 	EventSMSReceived   = "sms.received"
 	EventRentalExpired = "rental.expired"
-	EventTest          = "webhook.test"
+	// EventRentalExpiring: a rental ends soon (extend.go: once per end).
+	EventRentalExpiring = "rental.expiring"
+	EventTest           = "webhook.test"
 )
 
 // EventTypes are the events an endpoint may subscribe to.
-var EventTypes = []string{EventSMSReceived, EventRentalExpired}
+var EventTypes = []string{EventSMSReceived, EventRentalExpired, EventRentalExpiring}
 
 // WebhookEndpoint is a customer's receiver of events.
 type WebhookEndpoint struct {
@@ -181,6 +183,17 @@ func RentalExpiredEvent(r *Rental, now time.Time) *Event {
 		Ref      string `json:"ref"`
 		Number   string `json:"number"`
 	}{r.ID, r.Ref, FormatUS(r.Number)}, now)
+}
+
+// RentalExpiringEvent reminds the customer that a rental ends soon: extend it
+// with POST /v1/rentals/{id}/extend to keep the number.
+func RentalExpiringEvent(r *Rental, now time.Time) *Event {
+	return newEvent(r.UserID, EventRentalExpiring, struct {
+		RentalID  string `json:"rental_id"`
+		Ref       string `json:"ref"`
+		Number    string `json:"number"`
+		ExpiresAt string `json:"expires_at"`
+	}{r.ID, r.Ref, FormatUS(r.Number), r.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")}, now)
 }
 
 // TestEvent is what "send a test event" delivers.

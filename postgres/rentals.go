@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/internal/sqlrows"
@@ -60,4 +61,28 @@ func (db *DB) LoadRentalMessages(ctx context.Context, rentalID string, p fetchsm
 	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.MessageCols+` FROM messages WHERE rental_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, rentalID, before, limit+1)
 	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanMessage)
 	return out, next, engineErr(err)
+}
+
+// ExtendRental moves a live rental's end, guarded by the end it had.
+func (t *ptx) ExtendRental(ctx context.Context, x fetchsms.RentalExtension) (bool, error) {
+	tag, err := t.Exec(ctx, `UPDATE rentals SET extended_days = extended_days + $1, cost_cents = cost_cents + $2, expires_at = $3, reminded_at = NULL
+		WHERE id = $4 AND status IN ('waiting', 'received') AND expires_at = $5`, x.Days, x.AddCents, sqlrows.Ms(x.NewEnd), x.ID, sqlrows.Ms(x.OldEnd))
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
+// MarkRentalReminded notes the rental's reminder once.
+func (t *ptx) MarkRentalReminded(ctx context.Context, id string, now time.Time) (bool, error) {
+	tag, err := t.Exec(ctx, `UPDATE rentals SET reminded_at = $1 WHERE id = $2 AND reminded_at IS NULL`, sqlrows.Ms(now), id)
+	return err == nil && tag.RowsAffected() == 1, err
+}
+
+// RentalsToRemind returns the live rentals, without a reminder, that end within
+// least(lead, term/divisor) of now.
+func (db *DB) RentalsToRemind(ctx context.Context, now time.Time, lead time.Duration, divisor, limit int) ([]string, error) {
+	at := sqlrows.Ms(now)
+	rows, err := db.pool.Query(ctx, `SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at > $1 AND expires_at <= $2
+		AND reminded_at IS NULL AND expires_at - LEAST($3::bigint, (expires_at - created_at) / $4::bigint) <= $1 ORDER BY expires_at LIMIT $5`,
+		at, at+lead.Milliseconds(), lead.Milliseconds(), divisor, limit)
+	ids, err := sqlrows.All(rows, err, sqlrows.ScanString)
+	return ids, engineErr(err)
 }

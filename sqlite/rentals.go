@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/internal/sqlrows"
@@ -65,4 +66,26 @@ func (db *DB) LoadRentalMessages(ctx context.Context, rentalID string, p fetchsm
 	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.MessageCols+` FROM messages WHERE rental_id = +? AND seq < +? ORDER BY seq DESC LIMIT +?`, rentalID, before, limit+1)
 	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanMessage)
 	return out, next, engineErr(err)
+}
+
+// ExtendRental moves a live rental's end, guarded by the end it had.
+func (t *wtx) ExtendRental(ctx context.Context, x fetchsms.RentalExtension) (bool, error) {
+	return changed(t.ExecContext(ctx, `UPDATE rentals SET extended_days = extended_days + ?, cost_cents = cost_cents + ?, expires_at = ?, reminded_at = NULL
+		WHERE id = ? AND status IN ('waiting', 'received') AND expires_at = ?`, x.Days, x.AddCents, sqlrows.Ms(x.NewEnd), x.ID, sqlrows.Ms(x.OldEnd)))
+}
+
+// MarkRentalReminded notes the rental's reminder once.
+func (t *wtx) MarkRentalReminded(ctx context.Context, id string, now time.Time) (bool, error) {
+	return changed(t.ExecContext(ctx, `UPDATE rentals SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL`, sqlrows.Ms(now), id))
+}
+
+// RentalsToRemind returns the live rentals, without a reminder, that end within
+// min(lead, term/divisor) of now.
+func (db *DB) RentalsToRemind(ctx context.Context, now time.Time, lead time.Duration, divisor, limit int) ([]string, error) {
+	at := sqlrows.Ms(now)
+	rows, err := db.rp.QueryContext(ctx, `SELECT id FROM rentals WHERE status IN ('waiting', 'received') AND expires_at > +? AND expires_at <= +?
+		AND reminded_at IS NULL AND expires_at - min(+?, (expires_at - created_at) / +?) <= +? ORDER BY expires_at LIMIT +?`,
+		at, at+lead.Milliseconds(), lead.Milliseconds(), divisor, at, limit)
+	ids, err := sqlrows.All(rows, err, sqlrows.ScanString)
+	return ids, engineErr(err)
 }

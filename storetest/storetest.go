@@ -54,6 +54,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("FairDeliveries", func(t *testing.T) { t.Parallel(); testFairDeliveries(t, open) })
 	t.Run("Resend", func(t *testing.T) { t.Parallel(); testResend(t, open) })
 	t.Run("Report", func(t *testing.T) { t.Parallel(); testReport(t, open) })
+	t.Run("Extend", func(t *testing.T) { t.Parallel(); testExtend(t, open) })
 	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testConcurrent(t, open) })
 }
 

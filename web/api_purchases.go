@@ -42,6 +42,7 @@ type rentalJSON struct {
 	ServiceName  string         `json:"service_name"`
 	Number       string         `json:"number"`
 	DurationDays int            `json:"duration_days"`
+	ExtendedDays int            `json:"extended_days"`
 	LastCode     *string        `json:"last_code"`
 	Status       string         `json:"status"`
 	CostCents    fetchsms.Cents `json:"cost_cents"`
@@ -51,7 +52,7 @@ type rentalJSON struct {
 
 func rentalOut(x *fetchsms.Rental) rentalJSON {
 	return rentalJSON{ID: x.ID, Ref: x.Ref, Service: x.ServiceSlug, ServiceName: x.ServiceName, Number: fetchsms.FormatUS(x.Number),
-		DurationDays: x.DurationDays, LastCode: strOrNil(x.LastCode), Status: x.Status, CostCents: x.CostCents, CreatedAt: ts(x.CreatedAt), ExpiresAt: ts(x.ExpiresAt)}
+		DurationDays: x.DurationDays, ExtendedDays: x.ExtendedDays, LastCode: strOrNil(x.LastCode), Status: x.Status, CostCents: x.CostCents, CreatedAt: ts(x.CreatedAt), ExpiresAt: ts(x.ExpiresAt)}
 }
 
 type messageJSON struct {
@@ -265,6 +266,32 @@ func (s *Server) handleRentalMessages(w http.ResponseWriter, r *http.Request) {
 		func(m *fetchsms.Message) messageJSON {
 			return messageJSON{ID: m.ID, Sender: m.Sender, Body: m.Body, Code: strOrNil(m.Code), ReceivedAt: ts(m.ReceivedAt)}
 		})
+}
+
+// handleExtendRental adds days to a live rental at the long-term price.
+func (s *Server) handleExtendRental(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "rental")
+	if id == "" {
+		return
+	}
+	var body struct {
+		Days intField `json:"days"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		s.writeError(w, r, unwrapDecodeErr(err))
+		return
+	}
+	if !body.Days.Set {
+		s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "days is required: 1, 7, 30, 90 or 365"))
+		return
+	}
+	days := int(max(-1, min(body.Days.Value, 1000))) // the App says which terms are sold
+	x, err := s.App.ExtendRental(r.Context(), principalOf(r).User.ID, id, days)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rentalAnswer{x})
 }
 
 func (s *Server) handleCancelRental(w http.ResponseWriter, r *http.Request) {

@@ -47,6 +47,8 @@ func (a rentalAnswer) appendIndented(b []byte) []byte {
 	b = appendPurchaseHead(b, x.ID, x.Ref, x.ServiceSlug, x.ServiceName, x.Number)
 	b = append(b, ",\n  \"duration_days\": "...)
 	b = strconv.AppendInt(b, int64(x.DurationDays), 10)
+	b = append(b, ",\n  \"extended_days\": "...)
+	b = strconv.AppendInt(b, int64(x.ExtendedDays), 10)
 	b = append(b, ",\n  \"last_code\": "...)
 	b = appendStringOrNull(b, x.LastCode)
 	return appendPurchaseTail(b, x.Status, x.CostCents, x.CreatedAt, x.ExpiresAt)

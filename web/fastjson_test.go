@@ -37,7 +37,7 @@ func FuzzFastJSON(f *testing.F) {
 		if got := (verificationAnswer{v}).appendIndented(nil); !bytes.Equal(got, want) {
 			t.Fatalf("verification:\ngot  %s\nwant %s", got, want)
 		}
-		x := &fetchsms.Rental{ID: id, Ref: ref, ServiceSlug: slug, ServiceName: name, Number: number, DurationDays: days, LastCode: code,
+		x := &fetchsms.Rental{ID: id, Ref: ref, ServiceSlug: slug, ServiceName: name, Number: number, DurationDays: days, ExtendedDays: days / 2, LastCode: code,
 			Status: status, CostCents: fetchsms.Cents(cost), CreatedAt: c, ExpiresAt: e}
 		want, err = json.MarshalIndent(rentalOut(x), "", "  ")
 		if err != nil {

@@ -93,6 +93,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	// The balance, read-only, for tools that check it before buying (API key too).
 	mux.Handle("GET /v1/balance", s.customer(s.handleWallet))
 	mux.Handle("POST /v1/rentals/{id}/cancel", s.customer(s.idempotent(http.StatusOK, s.renderRental, s.handleCancelRental)))
+	mux.Handle("POST /v1/rentals/{id}/extend", s.customer(s.idempotent(http.StatusOK, s.renderRental, s.handleExtendRental)))
 
 	// Accounts: sessions.
 	mux.HandleFunc("POST /v1/auth/signup", s.handleSignup)

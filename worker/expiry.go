@@ -12,9 +12,11 @@ import (
 // Expirable is the storage the sweep needs.
 type Expirable interface {
 	ExpireDue(ctx context.Context, limit int) (int, error)
+	RemindExpiring(ctx context.Context, limit int) (int, error)
 }
 
-// Expirer ends overdue verifications (refunded) and rentals every Interval. It keeps
+// Expirer ends overdue verifications (refunded) and rentals every Interval, and
+// queues the reminders of rentals that end soon. It keeps
 // no state of its own, so a restart simply resumes, and two sweeps at once are safe:
 // each end is guarded by the purchase's status.
 type Expirer struct {
@@ -30,6 +32,9 @@ func (e *Expirer) Run(ctx context.Context) {
 		interval = time.Second
 	}
 	Every(ctx, interval, "expiry sweep", e.Logger, func(ctx context.Context) error {
-		return drain(ctx, 500, e.Store.ExpireDue, e.Logger, "expired purchases")
+		if err := drain(ctx, 500, e.Store.ExpireDue, e.Logger, "expired purchases"); err != nil {
+			return err
+		}
+		return drain(ctx, 500, e.Store.RemindExpiring, e.Logger, "rental expiry reminders")
 	})
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestResend: POST /v1/verifications/{id}/resend after a code and inside the
@@ -267,4 +269,87 @@ func TestReport(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestExtendRental: POST /v1/rentals/{id}/extend {days} at the long-term price,
+// one ledger entry, an Idempotency-Key honoured, bad input 4xx with a code; the
+// expiry sweep sends one rental.expiring webhook before the end (issue 20). On
+// every engine.
+func TestExtendRental(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		rc := &hookReceiver{}
+		recv := httptest.NewServer(rc)
+		t.Cleanup(recv.Close)
+		s := startServerOn(t, engine, "--sandbox", "--simulator=false")
+		s.call(t, http.MethodPost, "/v1/webhooks", s.DemoSession, map[string]any{"url": recv.URL + "/hooks"}, http.StatusCreated)
+		start := s.balance(t, s.DemoSession)
+		r := s.call(t, http.MethodPost, "/v1/rentals", s.APIKey, map[string]any{"service": 1, "days": 7}, http.StatusCreated)
+		path := "/v1/rentals/" + str(t, r["id"]) + "/extend"
+		end := parseTS(t, r["expires_at"])
+
+		for _, bad := range []struct {
+			body any
+			want int
+		}{{nil, http.StatusBadRequest}, {map[string]any{}, http.StatusBadRequest}, {map[string]any{"days": "7"}, http.StatusBadRequest},
+			{map[string]any{"days": 2}, http.StatusUnprocessableEntity}, {map[string]any{"days": 0}, http.StatusUnprocessableEntity},
+			{map[string]any{"days": 1e12}, http.StatusUnprocessableEntity}, {map[string]any{"days": 365}, http.StatusUnprocessableEntity}} {
+			s.expect(t, http.MethodPost, path, s.APIKey, bad.body, bad.want)
+		}
+		if b := s.balance(t, s.DemoSession); b != start-600 {
+			t.Fatalf("balance %d after refused extensions", b)
+		}
+
+		hdr := http.Header{"Idempotency-Key": {"extend-" + randomHex(6)}}
+		st, _, raw, err := s.sendWith(http.MethodPost, path, s.APIKey, map[string]any{"days": 30}, hdr)
+		if err != nil || st != http.StatusOK {
+			t.Fatalf("extend: %d %s %v", st, raw, err)
+		}
+		x := decode[map[string]any](t, raw)
+		if num(t, x["extended_days"]) != 30 || num(t, x["duration_days"]) != 7 || !parseTS(t, x["expires_at"]).Equal(end.AddDate(0, 0, 30)) ||
+			num(t, x["cost_cents"]) != 600+1200 {
+			t.Fatalf("extended: %s", raw)
+		}
+		st2, _, raw2, err := s.sendWith(http.MethodPost, path, s.APIKey, map[string]any{"days": 30}, hdr)
+		if err != nil || st2 != http.StatusOK || string(raw2) != string(raw) {
+			t.Fatalf("replay: %d %s %v", st2, raw2, err)
+		}
+		if b := s.balance(t, s.DemoSession); b != start-1800 {
+			t.Fatalf("balance %d: the extension charged once", b)
+		}
+		if k := kinds(s.ledgerFor(t, s.DemoSession, str(t, r["id"]))); len(k) != 2 || k[0] != "purchase" || k[1] != "purchase" {
+			t.Fatalf("ledger %v", k)
+		}
+
+		// The reminder: one webhook a day before the (new) end.
+		s.advance(t, int64(36*24*3600))
+		h := rc.wait(t, "rental.expiring", str(t, r["id"]))
+		if !strings.Contains(string(h.Body), str(t, r["ref"])) {
+			t.Fatalf("reminder %s", h.Body)
+		}
+		s.advance(t, 3600)
+		time.Sleep(1500 * time.Millisecond) // a sweep or two: no second reminder
+		if n := rc.count("rental.expiring"); n != 1 {
+			t.Fatalf("%d reminders, want 1", n)
+		}
+
+		// Ended: 409 not_waiting.
+		s.advance(t, 24*3600)
+		if code := s.errorCode(t, http.MethodPost, path, s.APIKey, map[string]any{"days": 1}, http.StatusConflict); code != "not_waiting" {
+			t.Fatalf("extend an ended rental: %s", code)
+		}
+	})
+}
+
+// count returns how many deliveries of event type typ arrived.
+func (h *hookReceiver) count(typ string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, g := range h.got {
+		if g.Event == typ {
+			n++
+		}
+	}
+	return n
 }

@@ -110,7 +110,7 @@ func SplitCodes(s string) []string {
 }
 
 // RentalCols are a rental row joined with its service (r, s), for ScanRental.
-const RentalCols = `r.seq, r.id, r.ref, r.user_id, r.service_id, s.slug, s.name, r.number_id, r.number, r.area_code, r.duration_days, r.status, r.last_code, r.cost_cents, r.created_at, r.expires_at`
+const RentalCols = `r.seq, r.id, r.ref, r.user_id, r.service_id, s.slug, s.name, r.number_id, r.number, r.area_code, r.duration_days, r.status, r.last_code, r.cost_cents, r.created_at, r.expires_at, r.extended_days`
 
 // ScanRental reads RentalCols, and the row's seq.
 func ScanRental(row Row) (*fetchsms.Rental, int64, error) {
@@ -118,7 +118,7 @@ func ScanRental(row Row) (*fetchsms.Rental, int64, error) {
 	var seq, created, expires int64
 	var code sql.NullString
 	if err := row.Scan(&seq, &r.ID, &r.Ref, &r.UserID, &r.ServiceID, &r.ServiceSlug, &r.ServiceName, &r.NumberID, &r.Number, &r.AreaCode,
-		&r.DurationDays, &r.Status, &code, &r.CostCents, &created, &expires); err != nil {
+		&r.DurationDays, &r.Status, &code, &r.CostCents, &created, &expires, &r.ExtendedDays); err != nil {
 		return nil, 0, err
 	}
 	r.LastCode, r.CreatedAt, r.ExpiresAt = code.String, FromMS(created), FromMS(expires)

@@ -1,5 +1,5 @@
--- Issue 20: another code on the same number, and reports of numbers a
--- service refused.
+-- Issue 20: another code on the same number, reports of numbers a service
+-- refused, and longer rentals.
 
 -- Every code a verification received, oldest first, one per line ("" or NULL
 -- before the first). code stays the newest; a verification with a code was
@@ -30,3 +30,13 @@ CREATE INDEX number_reports_number ON number_reports (number_id);
 CREATE INDEX number_reports_gateway ON number_reports (gateway_id);
 -- Verifications per number, for the report rate.
 CREATE INDEX verifications_number ON verifications (number_id);
+
+-- A rental's term can be extended: the days added after the first term (its
+-- duration_days stays the term it was bought for; cost_cents is all it cost),
+-- and when its expiry reminder was queued (once per end: an extension clears it).
+ALTER TABLE rentals ADD COLUMN extended_days INTEGER NOT NULL DEFAULT 0 CHECK (extended_days >= 0);
+ALTER TABLE rentals ADD COLUMN reminded_at INTEGER;
+-- Each extension is a purchase entry of its own (reason 'extension'); the first
+-- purchase stays one per rental.
+DROP INDEX ledger_one_purchase_rental;
+CREATE UNIQUE INDEX ledger_one_purchase_rental ON ledger (rental_id) WHERE kind = 'purchase' AND rental_id IS NOT NULL AND reason <> 'extension';
