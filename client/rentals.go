@@ -117,3 +117,19 @@ func (c *Client) WaitForMessage(ctx context.Context, rentalID, after string) (*M
 		return nil, false, nil
 	})
 }
+
+// ExtendRental adds days (1, 7, 30, 90 or 365) to a live rental at the
+// long-term price of that term. Refused with CodeInvalidValue (a term not sold,
+// or more than 365 days ahead), CodeInsufficientBalance, CodeNotWaiting once
+// ended. Retried safely under one Idempotency-Key, so it never charges twice.
+func (c *Client) ExtendRental(ctx context.Context, id string, days int) (*Rental, error) {
+	p, err := pathID("rental", id)
+	if err != nil {
+		return nil, err
+	}
+	out := &Rental{}
+	if err := c.write(ctx, "/v1/rentals/"+p+"/extend", "", map[string]int{"days": days}, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

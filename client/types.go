@@ -66,12 +66,14 @@ type Verification struct {
 	ServiceName string `json:"service_name"`
 	Number      string `json:"number"` // as displayed: "(332) 555-0184"
 	// NumberE164 is the number as "+13325550184", from servers that send it.
-	NumberE164 string    `json:"number_e164,omitempty"`
-	Code       string    `json:"code"` // "" until a code arrives
-	Status     string    `json:"status"`
-	CostCents  int64     `json:"cost_cents"`
-	CreatedAt  time.Time `json:"created_at"`
-	ExpiresAt  time.Time `json:"expires_at"`
+	NumberE164 string `json:"number_e164,omitempty"`
+	Code       string `json:"code"` // "" until a code arrives; the newest
+	// Codes are every code received, oldest first (several after a resend).
+	Codes     []string  `json:"codes,omitempty"`
+	Status    string    `json:"status"`
+	CostCents int64     `json:"cost_cents"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // Rental is a long-term number, exclusive for its term.
@@ -83,7 +85,8 @@ type Rental struct {
 	Number       string    `json:"number"`
 	NumberE164   string    `json:"number_e164,omitempty"`
 	DurationDays int       `json:"duration_days"`
-	LastCode     string    `json:"last_code"` // "" while no message had a code
+	ExtendedDays int       `json:"extended_days"` // days added by extensions
+	LastCode     string    `json:"last_code"`     // "" while no message had a code
 	Status       string    `json:"status"`
 	CostCents    int64     `json:"cost_cents"`
 	CreatedAt    time.Time `json:"created_at"`

@@ -130,3 +130,47 @@ func (c *Client) CancelVerification(ctx context.Context, id string) (*Verificati
 	}
 	return out, nil
 }
+
+// ResendVerification asks for another code on the same number, free, after the
+// first code and before ExpiresAt: the verification waits again and its next
+// code is appended to Codes. Refused with CodeNoCodeYet, CodeWindowClosed,
+// CodeNotWaiting or CodeNumberUnavailable. Retried safely under one
+// Idempotency-Key.
+func (c *Client) ResendVerification(ctx context.Context, id string) (*Verification, error) {
+	p, err := pathID("verification", id)
+	if err != nil {
+		return nil, err
+	}
+	out := &Verification{}
+	if err := c.write(ctx, "/v1/verifications/"+p+"/resend", "", nil, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Report is the answer to ReportVerification.
+type Report struct {
+	Refunded    Verification  `json:"refunded"`    // the reported verification, cancelled and refunded
+	Replacement *Verification `json:"replacement"` // nil when none could be bought
+	// ReplacementError says why there is no replacement (nil when there is one).
+	ReplacementError *struct {
+		Detail string `json:"detail"`
+		Code   string `json:"code"`
+	} `json:"replacement_error"`
+}
+
+// ReportVerification reports that the service refused a waiting
+// verification's number: it is refunded and a replacement bought on another
+// number. Refused with CodeAlreadyReceived after a code, CodeNotWaiting once
+// ended. Retried safely under one Idempotency-Key.
+func (c *Client) ReportVerification(ctx context.Context, id, reason string) (*Report, error) {
+	p, err := pathID("verification", id)
+	if err != nil {
+		return nil, err
+	}
+	out := &Report{}
+	if err := c.write(ctx, "/v1/verifications/"+p+"/report", "", map[string]string{"reason": reason}, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

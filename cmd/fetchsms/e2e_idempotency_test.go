@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -48,7 +49,7 @@ func testIdempotencyKeys(t *testing.T, engine string) {
 	t.Run("RetryReplaysAndChargesOnce", func(t *testing.T) {
 		v1 := buy(t, api, client.VerificationRequest{Service: "4", IdempotencyKey: "buy-1"})
 		v2 := buy(t, api, client.VerificationRequest{Service: "4", IdempotencyKey: "buy-1"})
-		if *v1 != *v2 {
+		if !reflect.DeepEqual(v1, v2) {
 			t.Fatalf("first %+v, retry %+v", v1, v2)
 		}
 		if got := s.balance(t, session); got != 1000-70 {

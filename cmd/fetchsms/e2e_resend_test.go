@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fetchsms/fetchsms/client"
 )
 
 // TestResend: POST /v1/verifications/{id}/resend after a code and inside the
@@ -352,4 +355,45 @@ func (h *hookReceiver) count(typ string) int {
 		}
 	}
 	return n
+}
+
+// TestAfterPurchaseClient: the Go client's resend, report and extend against
+// the real server, on every engine.
+func TestAfterPurchaseClient(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s := startServerOn(t, engine, "--sandbox", "--simulator=false")
+		c := s.api(t, s.APIKey)
+		ctx := context.Background()
+
+		v := noErr[*client.Verification](t)(c.CreateVerification(ctx, client.VerificationRequest{Service: "telegram"}))
+		if _, err := c.ResendVerification(ctx, v.ID); client.ErrorCode(err) != client.CodeNoCodeYet {
+			t.Fatalf("resend before a code: %v", err)
+		}
+		s.sms(t, v.Number, "Telegram", "Telegram code: 101010")
+		r := noErr[*client.Verification](t)(c.ResendVerification(ctx, v.ID))
+		if r.Status != client.StatusWaiting || r.Code != "101010" || len(r.Codes) != 1 {
+			t.Fatalf("resend: %+v", r)
+		}
+		s.sms(t, v.Number, "Telegram", "Telegram code: 202020")
+		got := noErr[*client.Verification](t)(c.WaitForCode(ctx, v.ID))
+		if got.Code != "202020" || fmt.Sprint(got.Codes) != "[101010 202020]" {
+			t.Fatalf("after another code: %+v", got)
+		}
+
+		w := noErr[*client.Verification](t)(c.CreateVerification(ctx, client.VerificationRequest{Service: "whatsapp"}))
+		rep := noErr[*client.Report](t)(c.ReportVerification(ctx, w.ID, "refused by the service"))
+		if rep.Refunded.Status != client.StatusCancelled || rep.Replacement == nil || rep.Replacement.Number == w.Number || rep.ReplacementError != nil {
+			t.Fatalf("report: %+v", rep)
+		}
+
+		x := noErr[*client.Rental](t)(c.CreateRental(ctx, client.RentalRequest{Service: client.ServiceID(1), Days: 7}))
+		y := noErr[*client.Rental](t)(c.ExtendRental(ctx, x.ID, 7))
+		if y.ExtendedDays != 7 || !y.ExpiresAt.Equal(x.ExpiresAt.AddDate(0, 0, 7)) {
+			t.Fatalf("extend: %+v", y)
+		}
+		if _, err := c.ExtendRental(ctx, x.ID, 3); client.ErrorCode(err) != client.CodeInvalidValue {
+			t.Fatalf("extend by 3 days: %v", err)
+		}
+	})
 }
