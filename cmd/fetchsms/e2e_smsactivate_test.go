@@ -515,6 +515,22 @@ func testSMSActivateProtocol(t *testing.T, engine string) {
 		if b := balance(); b != start {
 			t.Fatalf("balance %d after the cancel, want %d", b, start)
 		}
+		// Another code (setStatus 3) under a key: the replay answers the same.
+		second := accessNumber.FindStringSubmatch(s.handler(t, haCall{key: key, params: []string{"action", "getNumber", "service", "tg"}}).body)
+		if second == nil {
+			t.Fatal("getNumber")
+		}
+		n2 := "+" + second[2]
+		s.sms(t, n2, "Telegram", "Telegram code: 313131")
+		retryKey := http.Header{"Idempotency-Key": {"ha-" + randomHex(8)}}
+		r1 := s.handler(t, haCall{key: key, params: []string{"action", "setStatus", "id", second[1], "status", "3"}, header: retryKey})
+		r2 := s.handler(t, haCall{key: key, params: []string{"action", "setStatus", "id", second[1], "status", "3"}, header: retryKey})
+		if r1.body != "ACCESS_RETRY_GET" || r2.body != r1.body || r2.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("setStatus 3 and its replay: %q then %q (%v)", r1.body, r2.body, r2.header)
+		}
+		if b := balance(); b != start-70 {
+			t.Fatalf("balance %d after another code, want %d", b, start-70)
+		}
 	})
 
 	t.Run("RateLimit", func(t *testing.T) {
