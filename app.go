@@ -43,6 +43,8 @@ type App struct {
 	silence   time.Duration     // a gateway not heard from for longer is silent (health.go); 0: off
 	operator  bool              // an operator's command: changes no purchase (Options.Operator)
 
+	instance string // this server among those sharing the store (broadcast.go)
+
 	mu        sync.Mutex
 	listeners []func(context.Context, any)
 }
@@ -83,7 +85,7 @@ type Options struct {
 
 // New returns the domain over an opened store.
 func New(ctx context.Context, store Store, o Options) (*App, error) {
-	a := &App{Store: store, clock: o.Clock, wall: o.WallClock, payments: o.Payments, secrets: o.Secrets, partsWait: o.PartsWait,
+	a := &App{Store: store, instance: NewID(), clock: o.Clock, wall: o.WallClock, payments: o.Payments, secrets: o.Secrets, partsWait: o.PartsWait,
 		silence: max(o.GatewaySilence, 0), operator: o.Operator}
 	if a.partsWait <= 0 {
 		a.partsWait = DefaultPartsWait
@@ -160,9 +162,14 @@ type (
 	// replaced). Caches of resolved credentials drop what they hold.
 	CredentialsChanged struct{}
 	// PurchaseChanged: a verification or rental changed (a code or message
-	// arrived, it was cancelled or ended); both ids "" when several may have
-	// (an expiry sweep): waiters re-read what they wait for.
-	PurchaseChanged struct{ VerificationID, RentalID string }
+	// arrived, it was cancelled or ended), and UserID's event log may have
+	// grown; both ids "" when several may have (an expiry sweep): waiters
+	// re-read what they wait for. Remote: announced by another server sharing
+	// the database (Broadcaster), not to be passed on again.
+	PurchaseChanged struct {
+		VerificationID, RentalID, UserID string
+		Remote                           bool
+	}
 )
 
 // Listen registers fn to hear every change, in commit order as seen by this
@@ -178,6 +185,9 @@ func (a *App) publish(ctx context.Context, changes ...any) {
 	ls := a.listeners
 	a.mu.Unlock()
 	for _, c := range changes {
+		if pc, ok := c.(PurchaseChanged); ok {
+			a.broadcast(pc)
+		}
 		for _, fn := range ls {
 			fn(ctx, c)
 		}

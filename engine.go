@@ -41,6 +41,7 @@ type Store interface {
 	WalletStore      // ledger.go
 	IdempotencyStore // idempotency.go
 	WebhookStore     // webhook.go
+	EventStore       // events.go
 	SupportStore     // support.go
 	PartStore        // multipart.go
 	GatewayStore     // health.go

@@ -227,13 +227,14 @@ func (a *App) endWaitingOn(ctx context.Context, gatewayID string) error {
 	}
 	for _, id := range ids {
 		var done bool
+		var owner string
 		err := a.update(ctx, "EndWaitingOnWithdrawn", func(tx Tx) error {
 			done = false
 			v, err := tx.LockVerification(ctx, id)
 			if err != nil || v.Status != StatusWaiting {
 				return err
 			}
-			done = true
+			done, owner = true, v.UserID
 			_, err = endVerification(ctx, tx, v, StatusExpired, a.now())
 			return err
 		})
@@ -241,7 +242,7 @@ func (a *App) endWaitingOn(ctx context.Context, gatewayID string) error {
 			return err
 		}
 		if done {
-			a.publish(ctx, StockChanged{}, PurchaseChanged{VerificationID: id})
+			a.publish(ctx, StockChanged{}, PurchaseChanged{VerificationID: id, UserID: owner})
 		}
 	}
 	return nil

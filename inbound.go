@@ -71,8 +71,10 @@ func (a *App) ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (
 		return nil, err
 	}
 	a.publish(ctx, StockChanged{})
-	if res.VerificationID != "" || res.RentalID != "" {
-		a.publish(ctx, PurchaseChanged{VerificationID: res.VerificationID, RentalID: res.RentalID})
+	owner := res.userID
+	res.userID = "" // the answer is the same for a repeat
+	if res.VerificationID != "" || res.RentalID != "" || owner != "" {
+		a.publish(ctx, PurchaseChanged{VerificationID: res.VerificationID, RentalID: res.RentalID, UserID: owner})
 	}
 	return res, nil
 }
@@ -161,19 +163,21 @@ func route(ctx context.Context, tx Tx, gatewayID string, in InboundSMS, det Dete
 	switch {
 	case strings.HasPrefix(holder, "v:"):
 		id := strings.TrimPrefix(holder, "v:")
-		ok, err := deliverToVerification(ctx, tx, id, in, det, now)
+		ok, owner, err := deliverToVerification(ctx, tx, id, in, det, now)
 		if err != nil {
 			return nil, false, err
 		}
+		res.userID = owner
 		if ok {
 			res.VerificationID = id
 		}
 	case strings.HasPrefix(holder, "r:"):
 		id := strings.TrimPrefix(holder, "r:")
-		ok, err := deliverToRental(ctx, tx, id, numberID, in, det, now)
+		ok, owner, err := deliverToRental(ctx, tx, id, numberID, in, det, now)
 		if err != nil {
 			return nil, false, err
 		}
+		res.userID = owner
 		if ok {
 			res.RentalID = id
 		}
@@ -187,53 +191,56 @@ func route(ctx context.Context, tx Tx, gatewayID string, in InboundSMS, det Dete
 // SMS is from its service and carries one, and marks the number spent for that
 // service. An overdue verification is expired (and refunded) instead. It reports
 // whether the code was delivered.
-func deliverToVerification(ctx context.Context, tx Tx, id string, in InboundSMS, det Detection, now time.Time) (bool, error) {
+func deliverToVerification(ctx context.Context, tx Tx, id string, in InboundSMS, det Detection, now time.Time) (delivered bool, owner string, err error) {
 	v, err := tx.LockVerification(ctx, id)
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	if v.Status != StatusWaiting {
-		return false, nil
+		return false, "", nil
 	}
 	if !now.Before(v.ExpiresAt) {
 		_, err := endVerification(ctx, tx, v, StatusExpired, now)
-		return false, err
+		return false, v.UserID, err
 	}
 	if det.ServiceID != v.ServiceID || det.Code == "" {
-		return false, nil
+		return false, "", nil
 	}
 	u, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: id, From: StatusWaiting, To: StatusReceived, Code: det.Code, Now: now})
 	if err != nil || u == nil {
-		return false, err
+		return false, "", err
 	}
 	if err := tx.MarkNumberUsed(ctx, v.NumberID, v.ServiceID); err != nil {
-		return false, err
+		return false, "", err
 	}
 	if err := tx.ReleaseNumber(ctx, v.NumberID, verificationHolder(id), now); err != nil {
-		return false, err
+		return false, "", err
 	}
-	return true, enqueue(ctx, tx, VerificationSMSEvent(v, in.From, det.Code, v.ServiceName, in.ReceivedAt, now), "")
+	if err := enqueue(ctx, tx, VerificationSMSEvent(v, in.From, det.Code, v.ServiceName, in.ReceivedAt, now), ""); err != nil {
+		return false, "", err
+	}
+	return true, v.UserID, enqueue(ctx, tx, VerificationUpdatedEvent(u, now), "")
 }
 
 // deliverToRental records the SMS for the live rental holding the number. Any
 // message moves it to received (every body is handed to the customer, so a
 // rental that only receives links is not free: SPEC §4); a code becomes its
 // last_code.
-func deliverToRental(ctx context.Context, tx Tx, id, numberID string, in InboundSMS, det Detection, now time.Time) (bool, error) {
+func deliverToRental(ctx context.Context, tx Tx, id, numberID string, in InboundSMS, det Detection, now time.Time) (delivered bool, owner string, err error) {
 	r, err := tx.LockRental(ctx, id)
 	if err != nil {
-		return false, err
+		return false, "", err
 	}
 	if !live(r.Status) {
-		return false, nil
+		return false, "", nil
 	}
 	if !now.Before(r.ExpiresAt) {
-		return false, endRental(ctx, tx, r, StatusExpired, now)
+		return false, r.UserID, endRental(ctx, tx, r, StatusExpired, now)
 	}
 	detected := ""
 	if det.ServiceID != 0 {
 		if err := tx.MarkNumberUsed(ctx, numberID, det.ServiceID); err != nil {
-			return false, err
+			return false, "", err
 		}
 		if s, err := tx.ServiceByID(ctx, det.ServiceID); err == nil {
 			detected = s.Name
@@ -241,8 +248,8 @@ func deliverToRental(ctx context.Context, tx Tx, id, numberID string, in Inbound
 	}
 	if det.Code != "" || r.Status == StatusWaiting {
 		if _, err := tx.UpdateRental(ctx, RentalUpdate{ID: id, From: r.Status, To: StatusReceived, LastCode: det.Code, Now: now}); err != nil {
-			return false, err
+			return false, "", err
 		}
 	}
-	return true, enqueue(ctx, tx, RentalSMSEvent(r, in.From, in.Body, det.Code, detected, in.ReceivedAt, now), "")
+	return true, r.UserID, enqueue(ctx, tx, RentalSMSEvent(r, in.From, in.Body, det.Code, detected, in.ReceivedAt, now), "")
 }

@@ -299,6 +299,9 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 			if err := refundEnded(ctx, tx, v, now); err != nil {
 				return err
 			}
+			if err := enqueue(ctx, tx, VerificationUpdatedEvent(v, now), ""); err != nil {
+				return err
+			}
 			return markIdempotent(ctx, tx, v.ID)
 		}
 		// Otherwise read it to tell why, expiring it first when its time is up.
@@ -329,7 +332,7 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 	if err != nil {
 		return nil, err
 	}
-	a.publish(ctx, StockChanged{}, PurchaseChanged{VerificationID: id})
+	a.publish(ctx, StockChanged{}, PurchaseChanged{VerificationID: id, UserID: userID})
 	if conflict != nil {
 		return nil, conflict
 	}
@@ -370,7 +373,10 @@ func endVerification(ctx context.Context, tx Tx, v *Verification, status string,
 	if u == nil {
 		return nil, Errorf(ECONFLICT, "this verification is no longer waiting")
 	}
-	return u, refundEnded(ctx, tx, u, now)
+	if err := refundEnded(ctx, tx, u, now); err != nil {
+		return nil, err
+	}
+	return u, enqueue(ctx, tx, VerificationUpdatedEvent(u, now), "")
 }
 
 // refundEnded frees the number of a verification whose wait just ended and
@@ -496,7 +502,7 @@ func (a *App) CancelRental(ctx context.Context, userID, id string) (*Rental, err
 	if err != nil {
 		return nil, err
 	}
-	a.publish(ctx, StockChanged{}, PurchaseChanged{RentalID: id})
+	a.publish(ctx, StockChanged{}, PurchaseChanged{RentalID: id, UserID: userID})
 	if conflict != nil {
 		return nil, conflict
 	}
@@ -653,9 +659,12 @@ func markIdempotent(ctx context.Context, tx Tx, resourceID string) error {
 // announces.
 func enqueue(ctx context.Context, tx Tx, ev *Event, onlyEndpoint string) error {
 	ev.ID = NewID()
-	subs, err := tx.Subscribers(ctx, ev.UserID, onlyEndpoint)
-	if err != nil {
-		return err
+	var subs []*WebhookEndpoint
+	if ev.Type == EventTest || webhookEvent(ev.Type) {
+		var err error
+		if subs, err = tx.Subscribers(ctx, ev.UserID, onlyEndpoint); err != nil {
+			return err
+		}
 	}
 	var ds []*Delivery
 	for _, e := range subs {

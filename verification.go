@@ -146,4 +146,6 @@ type InboundResult struct {
 	// PartsReceived of PartsCount parts of a long SMS are in, while it waits
 	// for the rest (both 0 otherwise).
 	PartsReceived, PartsCount int
+
+	userID string // the purchase's owner, when this SMS reached one
 }

@@ -54,10 +54,25 @@ type WebhookEndpoint struct {
 
 // Wants reports whether the endpoint subscribes to event type t.
 func (e *WebhookEndpoint) Wants(t string) bool {
-	if t == EventTest || len(e.Events) == 0 {
+	if t == EventTest {
+		return true
+	}
+	if !webhookEvent(t) {
+		return false // on the stream only
+	}
+	if len(e.Events) == 0 {
 		return true
 	}
 	for _, x := range e.Events {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+func webhookEvent(t string) bool {
+	for _, x := range EventTypes {
 		if x == t {
 			return true
 		}
@@ -81,6 +96,7 @@ func ValidateEvents(events []string) error {
 
 // Event is one announcement, with its exact JSON body.
 type Event struct {
+	Seq       int64 // its place in the account's event log (events.go); set when read
 	ID        string
 	UserID    string
 	Type      string

@@ -37,10 +37,16 @@ const migrationLock = 0x46657463685F4D47 // "Fetch_MG"
 // worker when a transaction enqueued deliveries.
 const notifyChannel = "fetchsms_deliveries"
 
+// changesChannel carries the App's broadcasts (fetchsms.Broadcaster): changes
+// that wake waiters on every server.
+const changesChannel = "fetchsms_changes"
+
 // DB is the PostgreSQL store.
 type DB struct {
 	pool     *pgxpool.Pool
 	notifyCh chan struct{}
+	outCh    chan string // broadcasts to send
+	inCh     chan string // broadcasts received
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
 }
@@ -62,15 +68,16 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres.Open: %w", err)
 	}
-	db := &DB{pool: pool, notifyCh: make(chan struct{}, 1)}
+	db := &DB{pool: pool, notifyCh: make(chan struct{}, 1), outCh: make(chan string, 1024), inCh: make(chan string, 1024)}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
 	lctx, stop := context.WithCancel(context.Background())
 	db.stop = stop
-	db.wg.Add(1)
+	db.wg.Add(2)
 	go db.listen(lctx)
+	go db.send(lctx)
 	return db, nil
 }
 
@@ -146,16 +153,25 @@ func (db *DB) listen(ctx context.Context) {
 				return err
 			}
 			defer conn.Release()
-			if _, err := conn.Exec(ctx, `LISTEN `+notifyChannel); err != nil {
+			if _, err := conn.Exec(ctx, `LISTEN `+notifyChannel+`; LISTEN `+changesChannel); err != nil {
 				return err
 			}
+			// Notifications sent while no one listened are lost: wake the
+			// worker and every waiter once, in case.
+			db.notify()
+			db.received("")
 			for {
-				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+				n, err := conn.Conn().WaitForNotification(ctx)
+				if err != nil {
 					// The connection is in an unknown state: do not return it to the pool.
 					conn.Conn().Close(context.Background())
 					return err
 				}
-				db.notify()
+				if n.Channel == changesChannel {
+					db.received(n.Payload)
+				} else {
+					db.notify()
+				}
 			}
 		}()
 		if ctx.Err() != nil {
@@ -166,6 +182,42 @@ func (db *DB) listen(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Broadcast queues msg for every server's Broadcasts (NOTIFY on changesChannel).
+// It never blocks: when the queue is full the message is dropped (waiters
+// re-check periodically).
+func (db *DB) Broadcast(msg string) {
+	select {
+	case db.outCh <- msg:
+	default:
+	}
+}
+
+// Broadcasts delivers what any server broadcast; "" when some may have been
+// lost (the listener reconnected): every waiter should re-read.
+func (db *DB) Broadcasts() <-chan string { return db.inCh }
+
+func (db *DB) received(msg string) {
+	select {
+	case db.inCh <- msg:
+	default:
+	}
+}
+
+// send sends the queued broadcasts, each as one NOTIFY.
+func (db *DB) send(ctx context.Context) {
+	defer db.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case msg := <-db.outCh:
+			if _, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, changesChannel, msg); err != nil && ctx.Err() == nil {
+				slog.Debug("postgres broadcast failed", "err", err)
+			}
 		}
 	}
 }

@@ -40,6 +40,9 @@ func (t *ptx) Subscribers(ctx context.Context, userID, only string) ([]*fetchsms
 // server's worker is sent by PostgreSQL at commit, and never if the transaction
 // rolls back.
 func (t *ptx) Queue(ctx context.Context, ev *fetchsms.Event, deliveries []*fetchsms.Delivery) error {
+	if err := lockEventLog(ctx, t.Tx, ev.UserID); err != nil {
+		return err
+	}
 	if _, err := t.Exec(ctx, `INSERT INTO events (id, user_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
 		ev.ID, ev.UserID, ev.Type, string(ev.Payload), sqlrows.Ms(ev.CreatedAt)); err != nil {
 		return err

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ConcurrentCredentials", func(t *testing.T) { t.Parallel(); testConcurrentCredentials(t, open) })
 	t.Run("IdempotencyAfterCrash", func(t *testing.T) { t.Parallel(); testIdempotencyAfterCrash(t, open) })
 	t.Run("Webhooks", func(t *testing.T) { t.Parallel(); testWebhooks(t, open) })
+	t.Run("EventLog", func(t *testing.T) { t.Parallel(); testEventLog(t, open) })
 	t.Run("Support", func(t *testing.T) { t.Parallel(); testSupport(t, open) })
 	t.Run("AdminViews", func(t *testing.T) { t.Parallel(); testAdminViews(t, open) })
 	t.Run("InboundLog", func(t *testing.T) { t.Parallel(); testInboundLog(t, open) })

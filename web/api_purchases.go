@@ -117,6 +117,9 @@ func (s *Server) handleGetVerification(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if wait > 0 {
+		keepOpen(w, wait)
+	}
 	var v *fetchsms.Verification
 	userID := principalOf(r).User.ID
 	err = s.longPoll(r.Context(), id, wait, func() (bool, time.Duration, error) {
@@ -239,6 +242,9 @@ func (s *Server) handleRentalMessages(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if wait > 0 {
+		keepOpen(w, wait)
 	}
 	if wait > 0 {
 		// Wait until the newest message is not ?after= (or there is one), or the

@@ -119,10 +119,14 @@ func (s *Server) hear(_ context.Context, change any) {
 	case fetchsms.CredentialsChanged:
 		s.auth.purge()
 	case fetchsms.PurchaseChanged:
-		if c.VerificationID == "" && c.RentalID == "" {
+		if c.VerificationID == "" && c.RentalID == "" && c.UserID == "" {
 			s.waiters.wake()
 		} else {
-			s.waiters.wake(c.VerificationID, c.RentalID)
+			ids := []string{c.VerificationID, c.RentalID}
+			if c.UserID != "" {
+				ids = append(ids, userKey(c.UserID))
+			}
+			s.waiters.wake(ids...)
 		}
 	}
 }

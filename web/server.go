@@ -45,6 +45,9 @@ type Server struct {
 	// PublicURL is how clients reach this server (serve --public-url): an
 	// https one makes cookies Secure and answers carry HSTS.
 	PublicURL *url.URL
+	// StreamsPerAccount bounds one account's open event streams (GET
+	// /v1/events); DefaultStreamsPerAccount when 0.
+	StreamsPerAccount int
 
 	handler    http.Handler
 	authLimits *authLimits
@@ -52,6 +55,7 @@ type Server struct {
 	catalog    catalogCache
 	auth       authCache
 	waiters    waiters
+	streams    streams
 }
 
 // Handler returns the HTTP handler with every route and middleware.
@@ -90,6 +94,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /v1/rentals", s.customer(s.handleListRentals))
 	mux.Handle("GET /v1/rentals/{id}", s.customer(s.handleGetRental))
 	mux.Handle("GET /v1/rentals/{id}/messages", s.customer(s.handleRentalMessages))
+	mux.Handle("GET /v1/events", s.customer(s.handleEvents))
 	// The balance, read-only, for tools that check it before buying (API key too).
 	mux.Handle("GET /v1/balance", s.customer(s.handleWallet))
 	mux.Handle("POST /v1/rentals/{id}/cancel", s.customer(s.idempotent(http.StatusOK, s.renderRental, s.handleCancelRental)))

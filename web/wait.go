@@ -17,6 +17,10 @@ import (
 // the wait) and is woken by the App's PurchaseChanged announcement, which comes
 // after the commit; it then reads again.
 
+// RecheckEvery is how often a waiter re-reads when several servers share the
+// store: a wake-up broadcast by another server may be lost.
+const RecheckEvery = 5 * time.Second
+
 // MaxWait is the longest a request may wait, in seconds.
 const MaxWait = 60
 
@@ -103,6 +107,9 @@ func (s *Server) longPoll(ctx context.Context, id string, wait time.Duration, re
 		left := time.Until(deadline)
 		if until > 0 && until < left {
 			left = until + 10*time.Millisecond
+		}
+		if s.App.Shared() && left > RecheckEvery {
+			left = RecheckEvery // a wake-up from another server may be lost
 		}
 		t := time.NewTimer(left)
 		select {

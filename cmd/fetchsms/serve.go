@@ -203,6 +203,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		worker.Every(workCtx, time.Hour, "event log prune", logger, func(ctx context.Context) error {
+			_, err := app.PruneEvents(ctx, 1000)
+			return err
+		})
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		app.RunBroadcasts(workCtx) // waiters wake on every server sharing the database
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
 		worker.Every(workCtx, 10*time.Minute, "idempotency purge", logger, func(ctx context.Context) error {
 			_, err := app.PurgeIdempotency(ctx)
 			return err

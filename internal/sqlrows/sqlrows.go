@@ -762,3 +762,15 @@ func scanGatewayRate(row Row) (fetchsms.ReportRate, error) {
 	err := row.Scan(&r.ID, &r.Name, &r.Reports, &r.Sold)
 	return r, err
 }
+
+// ScanEvent reads an event row (seq, id, user_id, type, payload, created_at).
+func ScanEvent(row Row) (*fetchsms.Event, error) {
+	var ev fetchsms.Event
+	var payload string
+	var created int64
+	if err := row.Scan(&ev.Seq, &ev.ID, &ev.UserID, &ev.Type, &payload, &created); err != nil {
+		return nil, err
+	}
+	ev.Payload, ev.CreatedAt = []byte(payload), FromMS(created)
+	return &ev, nil
+}
