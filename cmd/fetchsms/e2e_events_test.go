@@ -126,7 +126,9 @@ func eventsStatus(t *testing.T, s *testServer, token string) int {
 	return resp.StatusCode
 }
 
-func bearer(token string) map[string]string { return map[string]string{"Authorization": "Bearer " + token} }
+func bearer(token string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + token}
+}
 
 // TestEventStream: GET /v1/events streams the account's events with the
 // webhook payloads; a reconnect with Last-Event-ID (or ?last_event_id=) gets
