@@ -171,7 +171,8 @@ func (s *Server) dashVerification(w http.ResponseWriter, r *http.Request, p *pag
 	}
 }
 
-// dashVerificationStatus is the fragment the verification page polls every 2 s.
+// dashVerificationStatus is the fragment the verification page fetches when
+// the event stream tells of a change (or, without EventSource, every 2 s).
 func (s *Server) dashVerificationStatus(w http.ResponseWriter, r *http.Request, p *pageData) {
 	if v := s.verification(w, r, p); v != nil {
 		p.Data = v
@@ -229,24 +230,42 @@ type rentalView struct {
 	Rental   *fetchsms.Rental
 	Messages []*fetchsms.Message
 	Next     int64
+	Live     bool // messages may still arrive
+	Older    bool // a page after the first
 }
 
-func (s *Server) dashRental(w http.ResponseWriter, r *http.Request, p *pageData) {
+func (s *Server) rental(w http.ResponseWriter, r *http.Request, p *pageData) *rentalView {
 	id := s.dashID(w, r, p, "id", "rental")
 	if id == "" {
-		return
+		return nil
 	}
-	v := &rentalView{}
+	v := &rentalView{Older: r.URL.Query().Get("cursor") != ""}
 	var err error
 	if v.Rental, err = s.App.Rental(r.Context(), p.User.ID, id); err == nil {
 		v.Messages, v.Next, err = s.App.RentalMessages(r.Context(), p.User.ID, id, cursorOf(r))
 	}
 	if err != nil {
 		s.pageError(w, r, p, err)
-		return
+		return nil
 	}
-	p.Title, p.Data = "Rental "+fetchsms.FormatUS(v.Rental.Number), v
-	s.render(w, r, http.StatusOK, "rental", p)
+	v.Live = v.Rental.Status == fetchsms.StatusWaiting || v.Rental.Status == fetchsms.StatusReceived
+	return v
+}
+
+func (s *Server) dashRental(w http.ResponseWriter, r *http.Request, p *pageData) {
+	if v := s.rental(w, r, p); v != nil {
+		p.Title, p.Data = "Rental "+fetchsms.FormatUS(v.Rental.Number), v
+		s.render(w, r, http.StatusOK, "rental", p)
+	}
+}
+
+// dashRentalMessages is the messages card the rental page fetches when the
+// event stream tells of a message.
+func (s *Server) dashRentalMessages(w http.ResponseWriter, r *http.Request, p *pageData) {
+	if v := s.rental(w, r, p); v != nil {
+		p.Data = v
+		s.renderTemplate(w, r, http.StatusOK, "rental", "rmessages", p)
+	}
 }
 
 func (s *Server) dashCancelRental(w http.ResponseWriter, r *http.Request, p *pageData) {

@@ -63,6 +63,14 @@ func (st *streams) acquire(userID string, max int) (release func(), ok bool) {
 	}, true
 }
 
+// Closing ends the event streams and answers the long-polls now: the server is
+// shutting down (http.Server.RegisterOnShutdown), and would otherwise wait for
+// them. Clients reconnect elsewhere, resuming where they were.
+func (s *Server) Closing() {
+	s.Handler()
+	s.closeOnce.Do(func() { close(s.closing) })
+}
+
 // userKey is the waiters key of an account's event log.
 func userKey(userID string) string { return "u:" + userID }
 
@@ -143,6 +151,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-ctx.Done():
+			stop()
+			return
+		case <-s.closing:
 			stop()
 			return
 		}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/webhook"
@@ -56,6 +57,8 @@ type Server struct {
 	auth       authCache
 	waiters    waiters
 	streams    streams
+	closing    chan struct{} // closed by Closing: waiting requests answer now
+	closeOnce  sync.Once
 }
 
 // Handler returns the HTTP handler with every route and middleware.
@@ -67,6 +70,7 @@ func (s *Server) Handler() http.Handler {
 		if s.App != nil {
 			s.App.Listen(s.hear)
 		}
+		s.closing = make(chan struct{})
 		s.authLimits = newAuthLimits()
 		s.limits = newLimits(s.Servers)
 		mux := http.NewServeMux()

@@ -119,6 +119,11 @@ func (s *Server) longPoll(ctx context.Context, id string, wait time.Duration, re
 			t.Stop()
 			stop()
 			return nil
+		case <-s.closing: // shutting down: answer what is there now
+			t.Stop()
+			stop()
+			_, _, err := read()
+			return err
 		}
 		t.Stop()
 		stop()

@@ -174,6 +174,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
+	hs.RegisterOnShutdown(srv.Closing) // event streams and long-polls end, so shutdown need not wait for them
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	var wg sync.WaitGroup

@@ -40,6 +40,65 @@
     }, 2000);
   }
 
+  // Live updates: <div data-stream="verification_id:ID" data-fragment="URL"> is
+  // replaced by the fragment at URL whenever the account's event stream
+  // (/v1/events, Server-Sent Events) tells of an event whose data has that
+  // verification_id (or rental_id), and each time the stream (re)connects, in
+  // case one came while it was not connected. A fragment in a final state
+  // comes back without data-stream. The stream is closed once nothing on the
+  // page watches it. Where it cannot be used, data-poll elements poll instead.
+  var source = null, watched = [];
+  function refreshFragment(el) {
+    fetch(el.dataset.fragment, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        if (!document.body.contains(el)) return;
+        var box = document.createElement("div");
+        box.innerHTML = html.trim();
+        var next = box.firstElementChild;
+        if (!next) return;
+        el.replaceWith(next);
+        startCountdowns(next);
+        bindCopy(next);
+        if (next.dataset.stream) watch(next);
+        unwatch(el); // after watching next: the stream stays open
+        if (!next.dataset.stream && next.dataset.final === "reload") location.reload();
+      })
+      .catch(function () {});
+  }
+  function unwatch(el) {
+    watched = watched.filter(function (w) { return w !== el; });
+    if (!watched.length && source) { source.close(); source = null; }
+  }
+  function onStreamEvent(e) {
+    var data;
+    try { data = JSON.parse(e.data).data || {}; } catch (err) { return; }
+    watched.slice().forEach(function (el) {
+      var want = el.dataset.stream.split(":");
+      if (data[want[0]] === want[1]) refreshFragment(el);
+    });
+  }
+  function watch(el) {
+    watched.push(el);
+    if (source) return;
+    source = new EventSource("/v1/events");
+    source.addEventListener("open", function () {
+      document.documentElement.dataset.stream = "open";
+      watched.slice().forEach(refreshFragment);
+    });
+    ["sms.received", "verification.updated", "rental.expired"].forEach(function (t) {
+      source.addEventListener(t, onStreamEvent);
+    });
+    source.addEventListener("error", function () {
+      // Closed for good (refused: too many streams, signed out): poll instead.
+      if (source && source.readyState === EventSource.CLOSED) {
+        var left = watched;
+        watched = []; source = null;
+        left.forEach(function (w) { if (w.dataset.poll) startPolling(w); });
+      }
+    });
+  }
+
   // A deposit back from its provider: <section data-deposit-poll="/v1/wallet/deposits/ID">
   // asks the API about it every 1.5 s (a read: the session cookie is enough, no
   // CSRF token) for two minutes at most. Once it is no longer pending, the parts
@@ -123,6 +182,11 @@
   startCountdowns(document);
   bindCopy(document);
   bindFilters(document);
-  document.querySelectorAll("[data-poll]").forEach(startPolling);
+  document.querySelectorAll("[data-stream]").forEach(function (el) {
+    if (window.EventSource) watch(el);
+  });
+  document.querySelectorAll("[data-poll]").forEach(function (el) {
+    if (!(window.EventSource && el.dataset.stream)) startPolling(el);
+  });
   document.querySelectorAll("[data-deposit-poll]").forEach(function (el) { pollDeposit(el); });
 })();
