@@ -34,11 +34,14 @@ const BareCommand = "bench-bare"
 
 // Options are the settings of one run (the flags of `fetchsms bench`).
 type Options struct {
-	Duration   time.Duration // length of each load phase
-	Keys       int           // API keys to spread load over (each allows 100 req/s)
-	Webhooks   int           // inbound SMS to time to their webhook POST
-	CPUProfile string        // where the server writes its CPU profile ("" for none)
-	ListRows   int           // verifications in one customer's history for the list phase
+	Duration       time.Duration // length of each load phase
+	Keys           int           // API keys to spread load over (each allows 100 req/s)
+	Webhooks       int           // inbound SMS to time to their webhook POST
+	CPUProfile     string        // where the server writes its CPU profile ("" for none)
+	ListRows       int           // verifications in one customer's history for the list phase
+	Waiters        int           // clients waiting at once (half long-poll, half event stream); 0 skips the phase
+	WaiterAccounts int           // accounts the waiters are spread over (one rental each)
+	WaiterSMS      int           // inbound SMS timed to their waiters
 
 	// Command makes the command that runs the fetchsms binary with args, as the
 	// server (`serve …`) or the baseline (BareCommand). Nil runs this executable
@@ -130,10 +133,12 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	// The bare handler gets the same requests (the key too) and writes the same bytes.
 	base := b.load(ctx, o.Duration, 32, bareURL, func(c *rawClient) bool { return get(c, vpath, nextKey()) })
 	row("GET /v1/verifications/{id} (API key)", got, base, 0.5, "")
+	basePoll := base
 
 	got = b.load(ctx, o.Duration, 32, srv.url, func(c *rawClient) bool { return get(c, "/v1/services", "") })
 	base = b.load(ctx, o.Duration, 32, bareURL, func(c *rawClient) bool { return get(c, "/v1/services", "") })
 	row("GET /v1/services", got, base, 0.7, "")
+	baseCatalog := base
 
 	purchase := []byte(`{"service": 4}`)
 	pairs := b.load(ctx, o.Duration, 16, srv.url, func(c *rawClient) bool {
@@ -203,6 +208,30 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	okRSS := rss > 0 && rss <= 150<<20
 	pass = pass && okRSS
 	fmt.Fprintf(stdout, "%-44s %10.1fMB %12s %8s %8s %s\n", "server peak RSS", float64(rss)/(1<<20), "", "", "≤150MB", mark(okRSS))
+
+	if o.Waiters > 0 {
+		// The poll and catalog phases again, beside the waiters (the bare
+		// handler's figures from above).
+		during := func() error {
+			got := b.load(ctx, o.Duration, 32, srv.url, func(c *rawClient) bool { return get(c, vpath, nextKey()) })
+			row(fmt.Sprintf("  with %d waiters: GET /v1/verifications/{id}", o.Waiters), got, basePoll, 0.5, "")
+			got = b.load(ctx, o.Duration, 32, srv.url, func(c *rawClient) bool { return get(c, "/v1/services", "") })
+			row(fmt.Sprintf("  with %d waiters: GET /v1/services", o.Waiters), got, baseCatalog, 0.7, "")
+			return nil
+		}
+		w, err := b.waitersPhase(ctx, srv, o.Waiters, o.WaiterAccounts, o.WaiterSMS, during)
+		if err != nil {
+			return err
+		}
+		okW := w.rss <= 300<<20
+		pass = pass && okW
+		fmt.Fprintf(stdout, "%-44s %10.1fMB %12s %8s %8s %s\n", fmt.Sprintf("server RSS, %d waiters (½ long-poll, ½ SSE)", w.connected), float64(w.rss)/(1<<20), "", "", "≤300MB", mark(okW))
+		okL := w.p99 <= 10*time.Millisecond
+		pass = pass && okL
+		fmt.Fprintf(stdout, "%-44s %9.2fms %10.2fms %8s %8s %s\n", "inbound SMS → its waiters (p50, p99)", ms(w.p50), ms(w.p99), "", "≤10ms", mark(okL))
+		fmt.Fprintf(stdout, "%-44s %d arrivals of %d SMS over %d accounts (%d waiters each); slowest %.2fms\n", "  (every waiter of the SMS's rental/account)",
+			w.samples, o.WaiterSMS, o.WaiterAccounts, o.Waiters/o.WaiterAccounts, ms(w.max))
+	}
 	if !pass {
 		fmt.Fprintln(stdout, "\nsome targets are not met")
 	} else {
@@ -235,7 +264,7 @@ type benchServer struct {
 }
 
 func startBenchServer(ctx context.Context, command func(context.Context, ...string) *exec.Cmd, db, profile string) (*benchServer, error) {
-	args := []string{"serve", "--sandbox", "--simulator=false", "--no-ip-limits", "--addr", "127.0.0.1:0", "--db", db}
+	args := []string{"serve", "--sandbox", "--simulator=false", "--no-ip-limits", "--streams-per-account", "1000", "--addr", "127.0.0.1:0", "--db", db}
 	if profile != "" {
 		args = append(args, "--cpuprofile", profile)
 	}
@@ -327,13 +356,19 @@ func (s *benchServer) stop() {
 }
 
 // peakRSS reads the child's high-water resident set size.
-func (s *benchServer) peakRSS() int64 {
+func (s *benchServer) peakRSS() int64 { return s.status("VmHWM:") }
+
+// rss reads the child's resident set size now.
+func (s *benchServer) rss() int64 { return s.status("VmRSS:") }
+
+// status reads a size (kB) from the child's /proc status.
+func (s *benchServer) status(field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
+		if strings.HasPrefix(line, field) {
 			f := strings.Fields(line)
 			kb, _ := strconv.ParseInt(f[1], 10, 64)
 			return kb << 10

@@ -23,6 +23,9 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Keys, "keys", 1000, "API keys to spread load over (each keeps its 100 req/s, so 1000 keys allow 100 000 req/s)")
 	fs.IntVar(&o.Webhooks, "webhooks", 300, "inbound SMS to time to their webhook POST")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the server's CPU profile here")
+	fs.IntVar(&o.Waiters, "waiters", 10_000, "clients waiting at once for an SMS (half long-poll, half event stream); 0 skips the phase")
+	fs.IntVar(&o.WaiterAccounts, "waiter-accounts", 100, "accounts the waiters are spread over (one rental each)")
+	fs.IntVar(&o.WaiterSMS, "waiter-sms", 200, "inbound SMS timed to their waiters")
 	fs.IntVar(&o.ListRows, "list-rows", 1_000_000, "verifications in one customer's history for the list phase")
 	if err := parse(fs, args, stderr); err != nil {
 		return err

@@ -21,10 +21,10 @@ func TestBenchCommand(t *testing.T) {
 	}
 	benchWithTestBinary(t)
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"bench", "--duration", "300ms", "--keys", "20", "--webhooks", "5", "--list-rows", "2000"}, &out, io.Discard); err != nil {
+	if err := run(context.Background(), []string{"bench", "--duration", "300ms", "--keys", "20", "--webhooks", "5", "--list-rows", "2000", "--waiters", "40", "--waiter-accounts", "4", "--waiter-sms", "8"}, &out, io.Discard); err != nil {
 		t.Fatalf("bench: %v\n%s", err, out.String())
 	}
-	for _, row := range []string{"GET /v1/verifications/{id}", "GET /v1/services", "purchase + cancel pairs", "inbound SMS → webhook POST", "history page, ", "server peak RSS"} {
+	for _, row := range []string{"GET /v1/verifications/{id}", "GET /v1/services", "purchase + cancel pairs", "inbound SMS → webhook POST", "history page, ", "server peak RSS", "with 40 waiters: GET /v1/services", "server RSS, 40 waiters", "inbound SMS → its waiters"} {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("no %q row in:\n%s", row, out.String())
 		}

@@ -42,6 +42,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	noIPLimits := fs.Bool("no-ip-limits", false, "lift the per-IP limits on the catalog, signup and login (load tests from one address); per-key and per-account limits stay")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
 	simulator := fs.Bool("simulator", true, "in sandbox, answer purchases with simulated SMS")
+	streamsPerAccount := fs.Int("streams-per-account", web.DefaultStreamsPerAccount, "how many event streams (GET /v1/events) one account may hold open at once")
 	servers := fs.Int("servers", 1, "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
 	silence := gatewaySilenceFlag(fs)
 	stripeKey := fs.String("stripe-secret-key", "", "Stripe secret key (sk_…): deposits go through Stripe Checkout")
@@ -135,7 +136,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Admins edit detection rules: the App rebuilds this server's detector at
 	// once, and every server (several may share a PostgreSQL database) reloads
 	// them every 30 s (below).
-	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers}
+	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, StreamsPerAccount: *streamsPerAccount}
 	if srv.TrustedProxies, err = web.ParseTrustedProxies(*trustedProxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
