@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,20 +18,7 @@ import (
 func TestWaitersWakeOnEveryServer(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewDatabase(t)
-	storage := []string{"--database-url", url}
-	var servers [2]*child
-	var wg sync.WaitGroup
-	for i := range servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			servers[i] = startChildOn(t, storage, url, "--sandbox", "--simulator=false", "--servers", "2")
-		}()
-	}
-	wg.Wait()
-	if servers[0] == nil || servers[1] == nil {
-		t.Fatal("a server did not start")
-	}
+	servers := startPair(t, []string{"--database-url", url}, url)
 	a, b := servers[0].ts, servers[1].ts
 	sess, userID := a.signup(t)
 	a.fund(t, userID, 1000)

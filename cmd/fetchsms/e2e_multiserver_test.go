@@ -34,20 +34,7 @@ func TestTwoServersOneDatabase(t *testing.T) {
 	}))
 	defer recv.Close()
 
-	// Both start at once: migrations and the sandbox seed must not race.
-	var servers [2]*child
-	var wg sync.WaitGroup
-	for i := range servers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			servers[i] = startChildOn(t, storage, url, "--sandbox", "--simulator=false", "--servers", "2")
-		}()
-	}
-	wg.Wait()
-	if servers[0] == nil || servers[1] == nil {
-		t.Fatal("a server did not start")
-	}
+	servers := startPair(t, storage, url)
 	a, b := servers[0].ts, servers[1].ts
 	pick := func(i int) *testServer { return servers[i%2].ts }
 
@@ -261,4 +248,24 @@ func TestGatewayTokenStopsOnEveryServer(t *testing.T) {
 	if st := sms(b, str(t, rotated["token"])); st != http.StatusUnauthorized && st != http.StatusForbidden {
 		t.Fatalf("a disabled gateway's token on the other server: %d, want 401", st)
 	}
+}
+
+// startPair starts two sandbox server processes on one database at once
+// (migrations and the sandbox seed must not race), as behind a balancer.
+func startPair(t *testing.T, storage []string, url string) [2]*child {
+	t.Helper()
+	var servers [2]*child
+	var wg sync.WaitGroup
+	for i := range servers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			servers[i] = startChildOn(t, storage, url, "--sandbox", "--simulator=false", "--servers", "2")
+		}()
+	}
+	wg.Wait()
+	if servers[0] == nil || servers[1] == nil {
+		t.Fatal("a server did not start")
+	}
+	return servers
 }

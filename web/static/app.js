@@ -18,25 +18,33 @@
     });
   }
 
+  // fetchFragment gets the HTML fragment at url and puts its element in el's
+  // place (with countdowns and copy buttons running), then calls done with it.
+  function fetchFragment(el, url, done) {
+    return fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
+      .then(function (html) {
+        if (!document.body.contains(el)) return;
+        var box = document.createElement("div");
+        box.innerHTML = html.trim();
+        var next = box.firstElementChild;
+        if (!next) return;
+        el.replaceWith(next);
+        startCountdowns(next);
+        bindCopy(next);
+        done(next);
+      });
+  }
+
   // Polling: <div data-poll="URL"> is replaced every 2 s by the fragment at URL,
   // until the fragment comes back without data-poll (a final state).
   function startPolling(el) {
     var url = el.dataset.poll;
     var timer = setTimeout(function poll() {
-      fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-        .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
-        .then(function (html) {
-          var box = document.createElement("div");
-          box.innerHTML = html.trim();
-          var next = box.firstElementChild;
-          if (!next) return;
-          el.replaceWith(next);
-          startCountdowns(next);
-          bindCopy(next);
-          if (next.dataset.poll) startPolling(next);
-          else if (next.dataset.final === "reload") location.reload();
-        })
-        .catch(function () { timer = setTimeout(poll, 4000); });
+      fetchFragment(el, url, function (next) {
+        if (next.dataset.poll) startPolling(next);
+        else if (next.dataset.final === "reload") location.reload();
+      }).catch(function () { timer = setTimeout(poll, 4000); });
     }, 2000);
   }
 
@@ -49,22 +57,11 @@
   // page watches it. Where it cannot be used, data-poll elements poll instead.
   var source = null, watched = [];
   function refreshFragment(el) {
-    fetch(el.dataset.fragment, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.text(); })
-      .then(function (html) {
-        if (!document.body.contains(el)) return;
-        var box = document.createElement("div");
-        box.innerHTML = html.trim();
-        var next = box.firstElementChild;
-        if (!next) return;
-        el.replaceWith(next);
-        startCountdowns(next);
-        bindCopy(next);
-        if (next.dataset.stream) watch(next);
-        unwatch(el); // after watching next: the stream stays open
-        if (!next.dataset.stream && next.dataset.final === "reload") location.reload();
-      })
-      .catch(function () {});
+    fetchFragment(el, el.dataset.fragment, function (next) {
+      if (next.dataset.stream) watch(next);
+      unwatch(el); // after watching next: the stream stays open
+      if (!next.dataset.stream && next.dataset.final === "reload") location.reload();
+    }).catch(function () {});
   }
   function unwatch(el) {
     watched = watched.filter(function (w) { return w !== el; });
