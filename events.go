@@ -19,8 +19,9 @@ import (
 // are sent EventTypes.
 const EventVerificationUpdated = "verification.updated"
 
-// StreamEventTypes are the event types on the stream.
-var StreamEventTypes = []string{EventSMSReceived, EventVerificationUpdated, EventRentalExpired}
+// StreamEventTypes are the event types on the stream: every webhook event, and
+// verification.updated.
+var StreamEventTypes = append(append([]string(nil), EventTypes...), EventVerificationUpdated)
 
 // EventRetention is how long the log keeps an event (and a settled webhook
 // delivery of it): a stream can resume from any point within it.

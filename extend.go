@@ -104,7 +104,7 @@ func (a *App) ExtendRental(ctx context.Context, userID, id string, days int) (*R
 	if err != nil {
 		return nil, err
 	}
-	a.publish(ctx, PurchaseChanged{RentalID: id})
+	a.publish(ctx, PurchaseChanged{RentalID: id, UserID: userID})
 	if conflict != nil {
 		return nil, conflict
 	}
@@ -126,12 +126,14 @@ func (a *App) RemindExpiring(ctx context.Context, limit int) (int, error) {
 	n := 0
 	for _, id := range ids {
 		var done bool
+		var owner string
 		err := a.update(ctx, "RemindRental", func(tx Tx) error {
 			done = false
 			r, err := tx.LockRental(ctx, id)
 			if err != nil {
 				return err
 			}
+			owner = r.UserID
 			if !live(r.Status) || !now.Before(r.ExpiresAt) || r.ExpiresAt.Sub(now) > reminderLead(r) {
 				return nil
 			}
@@ -145,6 +147,7 @@ func (a *App) RemindExpiring(ctx context.Context, limit int) (int, error) {
 		}
 		if done {
 			n++
+			a.publish(ctx, PurchaseChanged{RentalID: id, UserID: owner}) // its event streams read the reminder
 		}
 	}
 	return n, nil

@@ -138,6 +138,9 @@ func (a *App) ReportVerification(ctx context.Context, userID, id, reason string)
 		if err := refundEnded(ctx, tx, u, now); err != nil {
 			return err
 		}
+		if err := enqueue(ctx, tx, VerificationUpdatedEvent(u, now), ""); err != nil {
+			return err
+		}
 		if err := tx.MarkNumberUsed(ctx, v.NumberID, v.ServiceID); err != nil {
 			return err
 		}
@@ -171,7 +174,7 @@ func (a *App) ReportVerification(ctx context.Context, userID, id, reason string)
 	if conflict != nil {
 		return nil, conflict
 	}
-	a.publish(ctx, StockChanged{}, PurchaseChanged{VerificationID: id})
+	a.publish(ctx, StockChanged{}, PurchaseChanged{VerificationID: id, UserID: userID})
 	if out.Replacement != nil {
 		a.publish(ctx, PurchaseMade{Verification: out.Replacement})
 	}

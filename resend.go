@@ -52,6 +52,9 @@ func (a *App) ResendVerification(ctx context.Context, userID, id string) (*Verif
 				return Errorf(ECONFLICT, "this verification changed meanwhile; try again")
 			}
 			out, changed = u, true
+			if err := enqueue(ctx, tx, VerificationUpdatedEvent(u, now), ""); err != nil {
+				return err
+			}
 			return markIdempotent(ctx, tx, v.ID)
 		case v.Status == StatusReceived, v.Status == StatusExpired:
 			conflict = Reasonf(ECONFLICT, ReasonWindowClosed, "this verification's window closed at %s: another code can only be asked for before expires_at", v.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z"))
@@ -64,7 +67,7 @@ func (a *App) ResendVerification(ctx context.Context, userID, id string) (*Verif
 		return nil, err
 	}
 	if changed {
-		a.publish(ctx, StockChanged{}, PurchaseChanged{VerificationID: id})
+		a.publish(ctx, StockChanged{}, PurchaseChanged{VerificationID: id, UserID: userID})
 	}
 	if conflict != nil {
 		return nil, conflict
