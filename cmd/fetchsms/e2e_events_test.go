@@ -188,6 +188,21 @@ func TestEventStream(t *testing.T) {
 		}
 		withQuery.close()
 
+		// A resend (waiting again) and the second code are on the stream too.
+		again := openEvents(t, s, "", key)
+		s.call(t, http.MethodPost, "/v1/verifications/"+str(t, v1["id"])+"/resend", s.APIKey, nil, http.StatusOK)
+		if ev := again.next(t); ev.Type != "verification.updated" || payload(t, ev).Data["status"] != "waiting" || payload(t, ev).Data["verification_id"] != v1["id"] {
+			t.Fatalf("after a resend: %+v", ev)
+		}
+		s.sms(t, str(t, v1["number"]), "Telegram", "Telegram code: 884411")
+		if ev := again.next(t); ev.Type != "sms.received" || payload(t, ev).Data["code"] != "884411" {
+			t.Fatalf("the second code: %+v", ev)
+		}
+		if ev := again.next(t); ev.Type != "verification.updated" || payload(t, ev).Data["status"] != "received" || payload(t, ev).Data["code"] != "884411" {
+			t.Fatalf("received again: %+v", ev)
+		}
+		again.close()
+
 		// Another account: none of the demo account's events, even from 0; its
 		// own arrive. Its dashboard session cookie opens the stream too.
 		sess, userID := s.signup(t)
