@@ -154,6 +154,9 @@ type (
 		Verification *Verification
 		Rental       *Rental
 	}
+	// CodeRequested: a received verification waits again for another code on
+	// its number (a resend); the sandbox's SIM bank answers it as a purchase.
+	CodeRequested struct{ Verification *Verification }
 	// StockChanged: numbers were taken or freed (purchases ended, SMS routed,
 	// numbers imported or disabled).
 	StockChanged struct{}

@@ -22,9 +22,10 @@ func (a *App) ResendVerification(ctx context.Context, userID, id string) (*Verif
 	now := a.now()
 	var out *Verification
 	var conflict error
+	var requested *Verification
 	changed := false
 	err := a.update(ctx, "ResendVerification", func(tx Tx) error {
-		out, conflict, changed = nil, nil, false
+		out, conflict, changed, requested = nil, nil, false, nil
 		v, ended, err := lockOwnVerification(ctx, tx, userID, id, now)
 		if err != nil {
 			return err
@@ -51,7 +52,7 @@ func (a *App) ResendVerification(ctx context.Context, userID, id string) (*Verif
 			if u == nil {
 				return Errorf(ECONFLICT, "this verification changed meanwhile; try again")
 			}
-			out, changed = u, true
+			out, changed, requested = u, true, u
 			if err := enqueue(ctx, tx, VerificationUpdatedEvent(u, now), ""); err != nil {
 				return err
 			}
@@ -68,6 +69,9 @@ func (a *App) ResendVerification(ctx context.Context, userID, id string) (*Verif
 	}
 	if changed {
 		a.publish(ctx, StockChanged{}, PurchaseChanged{VerificationID: id, UserID: userID})
+	}
+	if requested != nil {
+		a.publish(ctx, CodeRequested{Verification: requested})
 	}
 	if conflict != nil {
 		return nil, conflict

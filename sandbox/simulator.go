@@ -97,8 +97,13 @@ func (s *Simulator) Close() {
 	s.wg.Wait()
 }
 
-// Hear answers the domain's purchases: pass it to App.Listen.
+// Hear answers the domain's purchases, and a resend's request for another
+// code: pass it to App.Listen.
 func (s *Simulator) Hear(_ context.Context, change any) {
+	if r, ok := change.(fetchsms.CodeRequested); ok && r.Verification != nil {
+		s.VerificationCreated(r.Verification)
+		return
+	}
 	if p, ok := change.(fetchsms.PurchaseMade); ok {
 		switch {
 		case p.Verification != nil:

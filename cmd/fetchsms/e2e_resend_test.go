@@ -397,3 +397,31 @@ func TestAfterPurchaseClient(t *testing.T) {
 		}
 	})
 }
+
+// TestSandboxAnswersResend: in the sandbox the simulated SIM bank answers a
+// resend as it answers a purchase, so the quickstart's resend gets a second
+// code without an admin posting one.
+func TestSandboxAnswersResend(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--sandbox")
+	api := s.api(t, s.APIKey)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	v, err := api.CreateVerification(ctx, client.VerificationRequest{Service: "telegram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err = api.WaitForCode(ctx, v.ID); err != nil || v.Code == "" {
+		t.Fatalf("first code: %+v, %v", v, err)
+	}
+	if v, err = api.ResendVerification(ctx, v.ID); err != nil || v.Status != "waiting" {
+		t.Fatalf("resend: %+v, %v", v, err)
+	}
+	v, err = api.WaitForCode(ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != "received" || len(v.Codes) != 2 || v.Code != v.Codes[1] {
+		t.Fatalf("after the resend the simulator's second code: status %s, code %v, codes %v", v.Status, v.Code, v.Codes)
+	}
+}
