@@ -2,10 +2,11 @@ package fetchsms
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -106,20 +107,25 @@ type Event struct {
 
 // Delivery is one event on its way to one endpoint.
 type Delivery struct {
-	ID            string
-	EventID       string
-	EventType     string
-	EndpointID    string
-	UserID        string // the endpoint's owner
-	URL           string
-	Secret        string
-	Payload       []byte
-	Status        string // pending, delivered, failed
-	Attempts      int
-	NextAttemptAt time.Time
-	DeliveredAt   time.Time
-	CreatedAt     time.Time
-	History       []DeliveryAttempt
+	ID         string
+	EventID    string
+	EventType  string
+	EndpointID string
+	UserID     string // the endpoint's owner
+	URL        string
+	Secret     string
+	// PreviousSecret is the endpoint's secret before its last rotation, while
+	// that rotation's overlap lasts (PreviousUntil): deliveries are signed with
+	// both. "" once the overlap is over.
+	PreviousSecret string
+	PreviousUntil  time.Time
+	Payload        []byte
+	Status         string // pending, delivered, failed
+	Attempts       int
+	NextAttemptAt  time.Time
+	DeliveredAt    time.Time
+	CreatedAt      time.Time
+	History        []DeliveryAttempt
 }
 
 // Delivery statuses.
@@ -274,6 +280,10 @@ type WebhookTx interface {
 	CountEndpoints(ctx context.Context, userID string) (int, error)
 	// InsertEndpoint stores e (ID, Secret and CreatedAt set by the caller).
 	InsertEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// RotateEndpointSecret makes the user's live endpoint's secret its previous
+	// secret until until, and secret its secret (both stored as given: sealed);
+	// false when there is no such endpoint.
+	RotateEndpointSecret(ctx context.Context, userID, id, secret string, until time.Time) (bool, error)
 	// ReplaceSecret replaces a stored secret (an endpoint's secret or a
 	// gateway's sealed token) when it is still old; false when it changed
 	// meanwhile.
@@ -327,7 +337,7 @@ func (a *App) CreateEndpoint(ctx context.Context, userID, url string, events []s
 	if events == nil {
 		events = []string{}
 	}
-	e := &WebhookEndpoint{ID: NewID(), UserID: userID, URL: url, Secret: strings.ReplaceAll(NewToken("whsec_"), "-", "A"), Events: events,
+	e := &WebhookEndpoint{ID: NewID(), UserID: userID, URL: url, Secret: NewWebhookSecret(), Events: events,
 		Enabled: true, CreatedAt: a.wall.Now().Truncate(time.Millisecond).UTC()}
 	stored := *e
 	stored.Secret = a.sealSecret(SecretWebhook, e.ID, e.Secret)
@@ -345,6 +355,57 @@ func (a *App) CreateEndpoint(ctx context.Context, userID, url string, events []s
 		return nil, err
 	}
 	return e, nil
+}
+
+// NewWebhookSecret returns a fresh endpoint signing secret in the Standard
+// Webhooks form: "whsec_" and the standard base64 of 32 random bytes, the
+// bytes being the HMAC key of the webhook-signature header. The seed's
+// X-FetchSMS-Signature is keyed by the whole string, as it always was.
+func NewWebhookSecret() string {
+	b := make([]byte, 32)
+	if _, err := crand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString(b)
+}
+
+// MaxSecretOverlap is the longest a rotated secret keeps signing beside the new one.
+const MaxSecretOverlap = 7 * 24 * time.Hour
+
+// DefaultSecretOverlap is how long a rotated secret keeps signing when the
+// caller does not say.
+const DefaultSecretOverlap = 24 * time.Hour
+
+// RotateEndpointSecret gives one of the user's live endpoints a new secret and
+// returns the endpoint with it (shown once). For overlap after now every
+// delivery is signed with both the new and the previous secret; overlap 0
+// ends the previous secret at once. Overlap outside 0–MaxSecretOverlap is
+// EUNPROCESSABLE; another user's or a deleted endpoint ENOTFOUND.
+func (a *App) RotateEndpointSecret(ctx context.Context, userID, id string, overlap time.Duration) (*WebhookEndpoint, time.Time, error) {
+	if overlap < 0 || overlap > MaxSecretOverlap {
+		return nil, time.Time{}, Errorf(EUNPROCESSABLE, "overlap_seconds must be between 0 and %d (7 days)", int(MaxSecretOverlap/time.Second))
+	}
+	secret := NewWebhookSecret()
+	until := a.wall.Now().Add(overlap).Truncate(time.Millisecond).UTC()
+	err := a.update(ctx, "RotateEndpointSecret", func(tx Tx) error {
+		ok, err := tx.RotateEndpointSecret(ctx, userID, id, a.sealSecret(SecretWebhook, id, secret), until)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return endpointNotFound()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	e, err := a.Endpoint(ctx, userID, id)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	e.Secret = secret
+	return e, until, nil
 }
 
 func endpointNotFound() error { return Errorf(ENOTFOUND, "webhook endpoint not found") }
@@ -474,6 +535,13 @@ func (a *App) ClaimDeliveries(ctx context.Context, limit int, lease time.Duratio
 			continue
 		}
 		d.Secret = secret
+		if d.PreviousSecret != "" && wall.Before(d.PreviousUntil) {
+			if d.PreviousSecret, err = a.openSecret(SecretWebhook, d.EndpointID, d.PreviousSecret); err != nil {
+				d.PreviousSecret = "" // the new secret alone still signs
+			}
+		} else {
+			d.PreviousSecret = ""
+		}
 		out = append(out, d)
 	}
 	return out, nil

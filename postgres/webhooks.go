@@ -274,3 +274,10 @@ func (t *ptx) ReplaceSecret(ctx context.Context, s fetchsms.StoredSecret, old st
 	}
 	return affected(t.Exec(ctx, `UPDATE webhook_endpoints SET secret = $1 WHERE id = $2 AND secret = $3`, s.Value, s.ID, old))
 }
+
+// RotateEndpointSecret keeps the live endpoint's secret as its previous one
+// until until and stores secret in its place.
+func (t *ptx) RotateEndpointSecret(ctx context.Context, userID, id, secret string, until time.Time) (bool, error) {
+	return affected(t.Exec(ctx, `UPDATE webhook_endpoints SET previous_secret = secret, previous_until = $1, secret = $2
+		WHERE id = $3 AND user_id = $4 AND deleted_at IS NULL`, sqlrows.Ms(until), secret, id, userID))
+}

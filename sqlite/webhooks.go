@@ -242,3 +242,10 @@ func (t *wtx) ReplaceSecret(ctx context.Context, s fetchsms.StoredSecret, old st
 	}
 	return affected(t.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = ? WHERE id = ? AND secret = ?`, s.Value, s.ID, old))
 }
+
+// RotateEndpointSecret keeps the live endpoint's secret as its previous one
+// until until and stores secret in its place.
+func (t *wtx) RotateEndpointSecret(ctx context.Context, userID, id, secret string, until time.Time) (bool, error) {
+	return affected(t.ExecContext(ctx, `UPDATE webhook_endpoints SET previous_secret = secret, previous_until = ?, secret = ?
+		WHERE id = ? AND user_id = ? AND deleted_at IS NULL`, sqlrows.Ms(until), secret, id, userID))
+}

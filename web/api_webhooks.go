@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/google/uuid"
@@ -189,4 +190,42 @@ func (s *Server) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"delivery_id": did})
+}
+
+// handleRotateWebhookSecret gives an endpoint a new secret, shown once; for
+// overlap_seconds (default a day, at most 7 days, 0 for none) deliveries are
+// signed with the previous secret too (docs/API.md, Webhooks).
+func (s *Server) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
+	id := s.pathID(w, r, "webhook endpoint")
+	if id == "" {
+		return
+	}
+	var body struct {
+		OverlapSeconds *int64 `json:"overlap_seconds"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &body); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	overlap := fetchsms.DefaultSecretOverlap
+	if body.OverlapSeconds != nil {
+		n := *body.OverlapSeconds
+		if n < 0 || n > int64(fetchsms.MaxSecretOverlap/time.Second) {
+			s.writeError(w, r, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "overlap_seconds must be between 0 and %d (7 days)", int64(fetchsms.MaxSecretOverlap/time.Second)))
+			return
+		}
+		overlap = time.Duration(n) * time.Second
+	}
+	e, until, err := s.App.RotateEndpointSecret(r.Context(), principalOf(r).User.ID, id, overlap)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := struct {
+		endpointJSON
+		PreviousSecretExpiresAt *string `json:"previous_secret_expires_at"`
+	}{endpointOut(e, true), ts(until)}
+	writeJSON(w, http.StatusOK, out)
 }

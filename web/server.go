@@ -127,6 +127,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("DELETE /v1/webhooks/{id}", s.session(s.handleDeleteWebhook))
 	mux.Handle("POST /v1/webhooks/{id}/enable", s.session(s.handleEnableWebhook))
 	mux.Handle("POST /v1/webhooks/{id}/test", s.session(s.handleTestWebhook))
+	mux.Handle("POST /v1/webhooks/{id}/rotate-secret", s.session(s.handleRotateWebhookSecret))
 	mux.Handle("GET /v1/webhooks/{id}/deliveries", s.session(s.handleWebhookDeliveries))
 	mux.Handle("POST /v1/webhooks/{id}/deliveries/{delivery}/redeliver", s.session(s.handleRedeliver))
 

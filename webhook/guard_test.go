@@ -136,3 +136,18 @@ func TestSendSignsAndCapsResponses(t *testing.T) {
 		t.Fatalf("redirect followed or accepted: %+v", a)
 	}
 }
+
+// TestSignStandard: the Standard Webhooks signature of the specification's
+// example (secret, message id, timestamp and body), which its reference
+// library (npm standardwebhooks 1.3.0) also prints: v1,g0hM9Ss…
+func TestSignStandard(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	got := SignStandard(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, []byte(`{"test": 2432232314}`))
+	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; got != want {
+		t.Fatalf("SignStandard = %s, want %s", got, want)
+	}
+	// A secret not of the standard form is keyed by its bytes, whole.
+	if string(StandardKey("whsec_not*base64")) != "whsec_not*base64" || string(StandardKey("plain")) != "plain" {
+		t.Fatal("a secret of another form must be its own key")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -23,7 +25,45 @@ const (
 	HeaderSignature = "X-FetchSMS-Signature"
 	HeaderDelivery  = "X-FetchSMS-Delivery"
 	HeaderTimestamp = "X-FetchSMS-Timestamp"
+	// HeaderSignaturePrevious is the seed's signature with the endpoint's
+	// previous secret, sent only while a rotation's overlap lasts.
+	HeaderSignaturePrevious = "X-FetchSMS-Signature-Previous"
 )
+
+// The Standard Webhooks headers, sent beside the seed's: the delivery id
+// (stable across its retries), the attempt's Unix time, and "v1,<base64>"
+// signatures of "id.timestamp.body", space-separated (the new secret's first
+// during a rotation's overlap).
+const (
+	HeaderWebhookID        = "webhook-id"
+	HeaderWebhookTimestamp = "webhook-timestamp"
+	HeaderWebhookSignature = "webhook-signature"
+)
+
+// StandardKey returns the Standard Webhooks HMAC key of an endpoint secret: the
+// base64 after "whsec_". A secret not of that form (endpoints made before
+// secrets took it) is used as its bytes, whole; such a receiver verifies with
+// a library by rotating to a secret of the standard form.
+func StandardKey(secret string) []byte {
+	if rest, ok := strings.CutPrefix(secret, "whsec_"); ok {
+		if k, err := base64.StdEncoding.DecodeString(rest); err == nil && len(k) > 0 {
+			return k
+		}
+	}
+	return []byte(secret)
+}
+
+// SignStandard returns the Standard Webhooks signature "v1,<base64>" of the
+// message id sent at timestamp with body, keyed by secret.
+func SignStandard(secret, id string, timestamp int64, body []byte) string {
+	m := hmac.New(sha256.New, StandardKey(secret))
+	m.Write([]byte(id))
+	m.Write([]byte{'.'})
+	m.Write(strconv.AppendInt(nil, timestamp, 10))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
 
 // Sign returns the hex HMAC-SHA256 of body keyed by secret: the X-FetchSMS-Signature.
 func Sign(secret string, body []byte) string {
@@ -90,9 +130,20 @@ func (s *Sender) Send(ctx context.Context, d *fetchsms.Delivery) fetchsms.Delive
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "FetchSMS-Webhooks/1")
 	req.Header.Set(HeaderEvent, d.EventType)
+	ts := start.Unix()
 	req.Header.Set(HeaderSignature, Sign(d.Secret, d.Payload))
 	req.Header.Set(HeaderDelivery, d.ID)
-	req.Header.Set(HeaderTimestamp, strconv.FormatInt(start.Unix(), 10))
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(ts, 10))
+	sig := SignStandard(d.Secret, d.ID, ts, d.Payload)
+	if d.PreviousSecret != "" {
+		req.Header.Set(HeaderSignaturePrevious, Sign(d.PreviousSecret, d.Payload))
+		sig += " " + SignStandard(d.PreviousSecret, d.ID, ts, d.Payload)
+	}
+	// Set directly: the specification's names are lower-case, and some
+	// receivers' libraries read them as sent.
+	req.Header[HeaderWebhookID] = []string{d.ID}
+	req.Header[HeaderWebhookTimestamp] = []string{strconv.FormatInt(ts, 10)}
+	req.Header[HeaderWebhookSignature] = []string{sig}
 	resp, err := s.client.Do(req)
 	a.Latency = s.now().Sub(start)
 	if err != nil {

@@ -17,11 +17,12 @@ import (
 // `npm ci` in clients/smsactivate and unchanged but for its base URL, runs a
 // whole activation (clients/smsactivate/activation.js).
 
-// smsActivateClient returns node and the client's directory, skipping the test
-// (failing it in CI) when either is missing.
-func smsActivateClient(t *testing.T) (node, dir string) {
+// nodePackage returns node and the directory of clients/<folder>, where `npm ci`
+// installed the npm package pkg, skipping the test (failing it in CI) when
+// either is missing.
+func nodePackage(t *testing.T, folder, pkg string) (node, dir string) {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "clients", "smsactivate"))
+	dir, err := filepath.Abs(filepath.Join("..", "..", "clients", folder))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,13 +32,13 @@ func smsActivateClient(t *testing.T) (node, dir string) {
 	case err != nil:
 		missing = "node is not installed (apt-get install nodejs npm)"
 	default:
-		if _, err := os.Stat(filepath.Join(dir, "node_modules", "sms-activate", "package.json")); err != nil {
-			missing = "the client is not installed (npm ci --prefix clients/smsactivate)"
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+			missing = pkg + " is not installed (npm ci --prefix clients/" + folder + ")"
 		}
 	}
 	if missing != "" {
 		if os.Getenv("CI") == "true" {
-			t.Fatalf("the npm client test must run in CI: %s", missing)
+			t.Fatalf("the npm package test must run in CI: %s", missing)
 		}
 		t.Skip(missing)
 	}
@@ -46,7 +47,7 @@ func smsActivateClient(t *testing.T) (node, dir string) {
 
 func TestSMSActivateNodeClient(t *testing.T) {
 	t.Parallel()
-	node, dir := smsActivateClient(t)
+	node, dir := nodePackage(t, "smsactivate", "sms-activate")
 	forEachEngine(t, func(t *testing.T, engine string) { testSMSActivateNodeClient(t, engine, node, dir) })
 }
 

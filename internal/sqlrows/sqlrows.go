@@ -265,18 +265,21 @@ func ScanSubscriber(row Row) (*fetchsms.WebhookEndpoint, error) {
 }
 
 // DeliveryCols are a delivery joined with its event (ev) and endpoint (e), for ScanDelivery.
-const DeliveryCols = `d.seq, d.id, d.event_id, ev.type, d.endpoint_id, e.user_id, e.url, e.secret, ev.payload, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.created_at`
+const DeliveryCols = `d.seq, d.id, d.event_id, ev.type, d.endpoint_id, e.user_id, e.url, e.secret, e.previous_secret, e.previous_until, ev.payload, d.status, d.attempts, d.next_attempt_at, d.delivered_at, d.created_at`
 
 // ScanDelivery reads DeliveryCols, and the row's seq.
 func ScanDelivery(row Row) (*fetchsms.Delivery, int64, error) {
 	var d fetchsms.Delivery
-	var seq, next, created int64
+	var seq, next, created, prevUntil int64
 	var delivered sql.NullInt64
 	var payload string
-	if err := row.Scan(&seq, &d.ID, &d.EventID, &d.EventType, &d.EndpointID, &d.UserID, &d.URL, &d.Secret, &payload, &d.Status, &d.Attempts, &next, &delivered, &created); err != nil {
+	if err := row.Scan(&seq, &d.ID, &d.EventID, &d.EventType, &d.EndpointID, &d.UserID, &d.URL, &d.Secret, &d.PreviousSecret, &prevUntil, &payload, &d.Status, &d.Attempts, &next, &delivered, &created); err != nil {
 		return nil, 0, err
 	}
 	d.Payload, d.NextAttemptAt, d.DeliveredAt, d.CreatedAt = []byte(payload), FromMS(next), FromNullMS(delivered), FromMS(created)
+	if prevUntil > 0 {
+		d.PreviousUntil = FromMS(prevUntil)
+	}
 	return &d, seq, nil
 }
 
