@@ -3,6 +3,8 @@ package fetchsms
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
+	"unicode"
 )
 
 // Service is one entry of the catalog. Short-term verifications are sold per service;
@@ -30,6 +32,42 @@ type Service struct {
 
 // IsLongTerm reports whether s is the long-term rental product.
 func (s Service) IsLongTerm() bool { return s.ID == UnlimitedServiceID }
+
+// SearchKey is what a catalog search matches against: the service's name, slug,
+// keywords and named senders, folded by FoldSearch ("Uber Eats" and "ubereats"
+// both become "ubereats"; "ChatGPT" finds "OpenAI (ChatGPT)" by its keyword).
+func (s Service) SearchKey() string {
+	parts := append([]string{s.Name, s.Slug}, s.Keywords...)
+	for _, x := range s.Senders {
+		if x != "" && (x[0] < '0' || x[0] > '9') { // names, not short codes
+			parts = append(parts, x)
+		}
+	}
+	for i := range parts {
+		parts[i] = FoldSearch(parts[i])
+	}
+	return strings.Join(parts, " ")
+}
+
+// Matches reports whether a catalog search for q finds the service: q folded
+// is part of its SearchKey. An empty query matches every service.
+func (s Service) Matches(q string) bool {
+	q = FoldSearch(q)
+	return q == "" || strings.Contains(s.SearchKey(), q)
+}
+
+// FoldSearch lower-cases s and keeps only its letters and digits, so that case,
+// spaces and punctuation never decide a match. The dashboard's script folds a
+// typed query the same way (web/static/app.js, fold).
+func FoldSearch(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
 
 // ServiceStock is a service with its live availability.
 type ServiceStock struct {
