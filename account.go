@@ -98,6 +98,11 @@ type LedgerEntry struct {
 	DepositID         string
 	Reason            string
 	CreatedAt         time.Time
+	// ServiceName and Number name what a purchase's entry was for (the
+	// verification's or rental's service and number); filled by Ledger, ""
+	// on other entries.
+	ServiceName string
+	Number      string
 }
 
 // Deposit is a top-up through a payment provider.

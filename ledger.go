@@ -56,7 +56,9 @@ type DepositTx interface {
 type WalletStore interface {
 	// Balance returns the user's balance; ErrNoRow when there is no such user.
 	Balance(ctx context.Context, userID string) (Cents, error)
-	// Ledger returns the user's entries newest first, and the next page's cursor.
+	// Ledger returns the user's entries newest first, and the next page's cursor;
+	// an entry of a verification or rental carries its service's name and its
+	// number (ServiceName, Number).
 	Ledger(ctx context.Context, userID string, p Page) ([]*LedgerEntry, int64, error)
 	// Deposits returns the user's deposits newest first, and the next page's cursor.
 	Deposits(ctx context.Context, userID string, p Page) ([]*Deposit, int64, error)

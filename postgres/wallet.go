@@ -46,8 +46,9 @@ func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error
 // Ledger returns the user's entries newest first, and the cursor of the next page.
 func (db *DB) Ledger(ctx context.Context, userID string, p fetchsms.Page) ([]*fetchsms.LedgerEntry, int64, error) {
 	limit, before := sqlrows.PageArgs(p)
-	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.LedgerCols+` FROM ledger WHERE user_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`, userID, before, limit+1)
-	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanLedgerEntry)
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.LedgerSubjectCols+` FROM `+sqlrows.LedgerSubjectJoins+`
+		WHERE l.user_id = $1 AND l.seq < $2 ORDER BY l.seq DESC LIMIT $3`, userID, before, limit+1)
+	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanLedgerSubject)
 	return out, next, engineErr(err)
 }
 

@@ -218,3 +218,33 @@ func testLedgerIsAppendOnly(t *testing.T, open Opener) {
 		t.Fatal("a ledger entry could be changed")
 	}
 }
+
+// testLedgerNamesItsPurchases: a purchase's entries carry its service and
+// number; a credit carries neither.
+func testLedgerNamesItsPurchases(t *testing.T, open Opener) {
+	ctx := context.Background()
+	f := setup(t, open, 2)
+	u := f.user(t, 10000)
+	v, err := f.db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "telegram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := f.db.CreateRental(ctx, u.ID, fetchsms.RentalRequest{Service: "1", Days: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _, err := f.db.Ledger(ctx, u.ID, fetchsms.Page{Limit: 10})
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("%d entries, %v", len(entries), err)
+	}
+	rent, buy, credit := entries[0], entries[1], entries[2]
+	if rent.RentalID != x.ID || rent.Number != x.Number || rent.ServiceName == "" {
+		t.Errorf("rental entry: %+v", rent)
+	}
+	if buy.VerificationID != v.ID || buy.Number != v.Number || buy.ServiceName != v.ServiceName {
+		t.Errorf("verification entry: %+v, want %s %s", buy, v.ServiceName, v.Number)
+	}
+	if credit.ServiceName != "" || credit.Number != "" {
+		t.Errorf("credit entry: %+v", credit)
+	}
+}

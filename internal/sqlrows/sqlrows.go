@@ -571,6 +571,28 @@ func ScanLedgerEntry(row Row) (*fetchsms.LedgerEntry, int64, error) {
 	return e, seq, nil
 }
 
+// LedgerSubjectCols are a ledger row (l) with the service name and number of
+// its verification (v) or rental (x) and their service (s), for
+// ScanLedgerSubject; LedgerSubjectJoins joins them.
+const LedgerSubjectCols = `l.seq, l.id, l.user_id, l.kind, l.amount_cents, l.balance_after_cents, l.verification_id, l.rental_id, l.deposit_id, l.reason, l.created_at,
+	COALESCE(s.name, ''), COALESCE(v.number, x.number, '')`
+
+// LedgerSubjectJoins is the FROM clause of LedgerSubjectCols.
+const LedgerSubjectJoins = `ledger l LEFT JOIN verifications v ON v.id = l.verification_id LEFT JOIN rentals x ON x.id = l.rental_id
+	LEFT JOIN services s ON s.id = COALESCE(v.service_id, x.service_id)`
+
+// ScanLedgerSubject reads LedgerSubjectCols, and the row's seq.
+func ScanLedgerSubject(row Row) (*fetchsms.LedgerEntry, int64, error) {
+	e := &fetchsms.LedgerEntry{}
+	var seq, created int64
+	var v, r, d sql.NullString
+	if err := row.Scan(&seq, &e.ID, &e.UserID, &e.Kind, &e.AmountCents, &e.BalanceAfterCents, &v, &r, &d, &e.Reason, &created, &e.ServiceName, &e.Number); err != nil {
+		return nil, 0, err
+	}
+	e.VerificationID, e.RentalID, e.DepositID, e.CreatedAt = v.String, r.String, d.String, FromMS(created)
+	return e, seq, nil
+}
+
 // DepositCols are a deposits row, for ScanDeposit.
 const DepositCols = `id, user_id, amount_cents, status, provider, provider_ref, checkout_url, created_at, payment_ref, refunded_cents, disputed_cents, owed_cents, forgiven_cents`
 
