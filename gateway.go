@@ -225,3 +225,8 @@ func (a *App) SealStoredSecrets(ctx context.Context) (changed, stuck int, err er
 	}
 	return changed, stuck, nil
 }
+
+// Sealer returns what seals the secrets the server must read back; nil when the
+// server keeps none. The dashboard seals with it a new secret it shows once after
+// a redirect, so that any server sharing the key can show it.
+func (a *App) Sealer() Sealer { return a.secrets }

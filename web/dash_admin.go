@@ -136,16 +136,16 @@ func (s *Server) adminImportNumbers(w http.ResponseWriter, r *http.Request, p *p
 		}
 	}
 	if gw == "" || len(numbers) == 0 {
-		redirectErr(w, r, "/admin/numbers", fetchsms.Errorf(fetchsms.EINVALID, "Choose a gateway and paste at least one number."))
+		s.again(w, r, p, fetchsms.Errorf(fetchsms.EINVALID, "Choose a gateway and paste at least one number."), s.adminNumbers)
 		return
 	}
 	if len(numbers) > 5000 {
-		redirectErr(w, r, "/admin/numbers", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Import at most 5000 numbers at a time."))
+		s.again(w, r, p, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Import at most 5000 numbers at a time."), s.adminNumbers)
 		return
 	}
 	added, skipped, err := s.App.ImportNumbers(r.Context(), gw, fetchsms.PlainNumbers(numbers))
 	if err != nil {
-		redirectErr(w, r, "/admin/numbers", err)
+		s.again(w, r, p, err, s.adminNumbers)
 		return
 	}
 	redirect(w, r, "/admin/numbers", plural(added, "number")+" added, "+plural(skipped, "duplicate")+" skipped.")

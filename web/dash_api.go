@@ -39,24 +39,28 @@ func (s *Server) dashAPIPage(w http.ResponseWriter, r *http.Request, p *pageData
 }
 
 func (s *Server) dashAPI(w http.ResponseWriter, r *http.Request, p *pageData) {
-	s.dashAPIPage(w, r, p, http.StatusOK, nil)
+	var shown *secretView
+	if r.Method == http.MethodGet {
+		shown = s.takeShown(w, r, p.User.ID, "/dashboard/api")
+	}
+	s.dashAPIPage(w, r, p, http.StatusOK, shown)
 }
 
-// The answers that show a new secret render the page directly (no redirect): the
-// secret never travels in a URL or a cookie, and is not kept anywhere.
+// The answers that make a new secret redirect to the API page, which shows it
+// once (dash_shown.go). A failed form is shown again with what was typed.
 
 func (s *Server) dashCreateKey(w http.ResponseWriter, r *http.Request, p *pageData) {
 	name := strings.TrimSpace(r.PostFormValue("name"))
 	if name == "" || len(name) > 100 {
-		redirectErr(w, r, "/dashboard/api", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Give the key a name (1–100 characters), such as \"production\"."))
+		s.again(w, r, p, fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "Give the key a name (1–100 characters), such as \"production\"."), s.dashAPI)
 		return
 	}
 	k, err := s.App.CreateAPIKey(r.Context(), p.User.ID, name)
 	if err != nil {
-		redirectErr(w, r, "/dashboard/api", err)
+		s.again(w, r, p, err, s.dashAPI)
 		return
 	}
-	s.dashAPIPage(w, r, p, http.StatusCreated, &secretView{Title: "API key “" + k.Name + "”", Value: k.Key,
+	s.showOnce(w, r, p.User.ID, "/dashboard/api", &secretView{Title: "API key “" + k.Name + "”", Value: k.Key,
 		Note: "Copy it now and keep it in your secrets manager: it is shown only once."})
 }
 
@@ -70,7 +74,7 @@ func (s *Server) dashRotateKey(w http.ResponseWriter, r *http.Request, p *pageDa
 		redirectErr(w, r, "/dashboard/api", err)
 		return
 	}
-	s.dashAPIPage(w, r, p, http.StatusCreated, &secretView{Title: "New secret for “" + k.Name + "”", Value: k.Key,
+	s.showOnce(w, r, p.User.ID, "/dashboard/api", &secretView{Title: "New secret for “" + k.Name + "”", Value: k.Key,
 		Note: "The old secret stopped working just now. This one is shown only once."})
 }
 
@@ -90,26 +94,26 @@ func (s *Server) dashCreateWebhook(w http.ResponseWriter, r *http.Request, p *pa
 	url := strings.TrimSpace(r.PostFormValue("url"))
 	events := r.PostForm["events"]
 	if url == "" {
-		redirectErr(w, r, "/dashboard/api", fetchsms.Errorf(fetchsms.EINVALID, "Enter the URL that should receive events."))
+		s.again(w, r, p, fetchsms.Errorf(fetchsms.EINVALID, "Enter the URL that should receive events."), s.dashAPI)
 		return
 	}
 	if len(events) == len(fetchsms.EventTypes) {
 		events = nil // all events, including ones added later
 	}
 	if err := fetchsms.ValidateEvents(events); err != nil {
-		redirectErr(w, r, "/dashboard/api", err)
+		s.again(w, r, p, err, s.dashAPI)
 		return
 	}
 	if err := s.Guard.CheckURL(r.Context(), url); err != nil {
-		redirectErr(w, r, "/dashboard/api", err)
+		s.again(w, r, p, err, s.dashAPI)
 		return
 	}
 	e, err := s.App.CreateEndpoint(r.Context(), p.User.ID, url, events)
 	if err != nil {
-		redirectErr(w, r, "/dashboard/api", err)
+		s.again(w, r, p, err, s.dashAPI)
 		return
 	}
-	s.dashAPIPage(w, r, p, http.StatusCreated, &secretView{Title: "Signing secret for " + e.URL, Value: e.Secret,
+	s.showOnce(w, r, p.User.ID, "/dashboard/api", &secretView{Title: "Signing secret for " + e.URL, Value: e.Secret,
 		Note: "Verify X-FetchSMS-Signature (hex HMAC-SHA256 of the raw body) with it. It is shown only once."})
 }
 

@@ -54,7 +54,6 @@ func (s *Server) catalogView(r *http.Request, q string) (*catalogView, error) {
 		return nil, err
 	}
 	v := &catalogView{Query: q, Surcharge: fetchsms.AreaCodeSurchargeCents}
-	q = strings.ToLower(strings.TrimSpace(q))
 	for i := range cat {
 		c := cat[i]
 		if c.IsLongTerm() {
@@ -65,7 +64,7 @@ func (s *Server) catalogView(r *http.Request, q string) (*catalogView, error) {
 			sort.Slice(v.Terms, func(a, b int) bool { return v.Terms[a].Days < v.Terms[b].Days })
 			continue
 		}
-		if q == "" || strings.Contains(strings.ToLower(c.Name), q) || strings.Contains(c.Slug, q) {
+		if c.Matches(q) {
 			v.Services = append(v.Services, c)
 		}
 	}

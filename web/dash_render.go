@@ -8,9 +8,12 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 )
@@ -33,16 +36,19 @@ func dollarsText(c fetchsms.Cents) string {
 // pageData is what every page template gets: the layout's needs, and the page's own
 // data in Data.
 type pageData struct {
-	Title    string
-	Nav      string // the highlighted menu entry
-	User     *fetchsms.User
-	CSRF     string
-	Flash    string
-	FlashErr string
-	Sandbox  bool
-	Now      time.Time // business time
-	Refresh  string    // a URL the page moves on to at once (meta refresh)
-	Data     any
+	Title     string
+	Nav       string // the highlighted menu entry
+	User      *fetchsms.User
+	CSRF      string
+	Flash     string
+	FlashErr  string
+	FlashCode string     // the failed action's error code ("insufficient_balance" adds an Add funds link)
+	Status    int        // the answer's status when not the handler's own (a form shown again with its error)
+	Form      url.Values // what a failed form sent, typed back into it
+	Sandbox   bool
+	Now       time.Time // business time
+	Refresh   string    // a URL the page moves on to at once (meta refresh)
+	Data      any
 }
 
 // IsAdmin reports whether the viewer is staff.
@@ -71,7 +77,24 @@ var dashFuncs = template.FuncMap{
 		}
 		return t.UTC().Format("Jan 2, 15:04 UTC")
 	},
-	"iso":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"iso": func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	// at shows a full timestamp: UTC to the second, which dash.js turns into the
+	// viewer's local time (keeping UTC in the title).
+	"at": func(t time.Time) template.HTML {
+		if t.IsZero() {
+			return "—"
+		}
+		u := t.UTC()
+		return template.HTML(`<time datetime="` + u.Format(time.RFC3339) + `" data-local>` + u.Format("2006-01-02 15:04:05") + ` UTC</time>`)
+	},
+	// idTail shows the distinguishing end of a time-ordered (UUIDv7) id, whose
+	// first part is the same for ids made in the same minutes.
+	"idTail": func(id string) string {
+		if len(id) > 12 {
+			return "…" + id[len(id)-12:]
+		}
+		return id
+	},
 	"phone": fetchsms.FormatUS,
 	"secs": func(until, now time.Time) int {
 		if d := until.Sub(now); d > 0 {
@@ -105,8 +128,15 @@ var dashFuncs = template.FuncMap{
 		}
 		return d.String()
 	},
-	"pct":       func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
-	"short":     func(id string) string { return strings.SplitN(id, "-", 2)[0] },
+	"pct": func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+	// short shows an id's last group: ids are time-ordered (UUIDv7), so their
+	// first groups are alike for things made close together; the last is random.
+	"short": func(id string) string {
+		if i := strings.LastIndexByte(id, '-'); i >= 0 {
+			return id[i+1:]
+		}
+		return id
+	},
 	"join":      strings.Join,
 	"hasPrefix": strings.HasPrefix,
 	"upper":     strings.ToUpper,
@@ -211,7 +241,10 @@ func (s *Server) renderTemplate(w http.ResponseWriter, r *http.Request, status i
 		return
 	}
 	if p.Flash == "" && p.FlashErr == "" {
-		p.Flash, p.FlashErr = takeFlash(w, r)
+		p.Flash, p.FlashErr, p.FlashCode = takeFlash(w, r)
+	}
+	if p.Status != 0 {
+		status = p.Status
 	}
 	if p.Now.IsZero() {
 		p.Now = s.now()
@@ -244,29 +277,78 @@ func (s *Server) now() time.Time {
 const flashCookie = "fetchsms_flash"
 
 // setFlash leaves a one-time message for the next page (after a redirect). Errors
-// start with "!".
+// start with "!" and their code: "!insufficient_balance|Not enough…".
 func setFlash(w http.ResponseWriter, r *http.Request, msg string, isErr bool) {
+	setFlashCode(w, r, msg, isErr, "")
+}
+
+func setFlashCode(w http.ResponseWriter, r *http.Request, msg string, isErr bool, code string) {
 	if isErr {
-		msg = "!" + msg
+		msg = "!" + code + "|" + msg
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: base64.RawURLEncoding.EncodeToString([]byte(msg)), Path: "/",
 		HttpOnly: true, Secure: isSecure(r), SameSite: http.SameSiteLaxMode, MaxAge: 60})
 }
 
-func takeFlash(w http.ResponseWriter, r *http.Request) (msg, errMsg string) {
+func takeFlash(w http.ResponseWriter, r *http.Request) (msg, errMsg, code string) {
 	c, err := r.Cookie(flashCookie)
 	if err != nil {
-		return "", ""
+		return "", "", ""
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashCookie, Value: "", Path: "/", HttpOnly: true, Secure: isSecure(r), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	b, err := base64.RawURLEncoding.DecodeString(c.Value)
 	if err != nil || len(b) > 1000 {
-		return "", ""
+		return "", "", ""
 	}
 	if s := string(b); strings.HasPrefix(s, "!") {
-		return "", s[1:]
+		code, msg, ok := strings.Cut(s[1:], "|")
+		if !ok {
+			return "", s[1:], ""
+		}
+		return "", msg, code
 	}
-	return string(b), ""
+	return string(b), "", ""
+}
+
+// dashMessage words an error for a page: the App's message as a sentence
+// ("insufficient balance: this costs $0.70…" → "Insufficient balance. This costs
+// $0.70…."). Messages the dashboard wrote itself are sentences already.
+func dashMessage(err error) string {
+	msg := fetchsms.ErrorMessage(err)
+	if msg == "" {
+		return "Something went wrong. Please try again."
+	}
+	if r, _ := utf8.DecodeRuneInString(msg); !unicode.IsLower(r) {
+		return msg
+	}
+	head, tail, ok := strings.Cut(msg, ": ")
+	msg = sentence(head)
+	if ok {
+		msg = strings.TrimSuffix(msg, ".") + ". " + sentence(tail)
+	}
+	return msg
+}
+
+// sentence starts s with a capital and ends it with a full stop.
+func sentence(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	s = string(unicode.ToUpper(r)) + s[n:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
+		s += "."
+	}
+	return s
+}
+
+// again answers a form whose action failed by showing its page once more (get
+// renders it), with the error above the form and what was typed still in it: no
+// redirect, so nothing typed is lost. The status is the error's.
+func (s *Server) again(w http.ResponseWriter, r *http.Request, p *pageData, err error, get dashPage) {
+	p.Form, p.FlashErr, p.FlashCode = r.PostForm, dashMessage(err), fetchsms.ErrorReason(err)
+	if p.Status = statusOf[fetchsms.ErrorCode(err)]; p.Status < 400 || p.Status >= 500 {
+		s.pageError(w, r, p, err)
+		return
+	}
+	get(w, r, p)
 }
 
 // redirect answers a form with 303 See Other, leaving a message for the next page.
@@ -280,7 +362,7 @@ func redirect(w http.ResponseWriter, r *http.Request, to, flash string) {
 // redirectErr answers a form whose action failed: back to the page, with the
 // error's message.
 func redirectErr(w http.ResponseWriter, r *http.Request, to string, err error) {
-	setFlash(w, r, fetchsms.ErrorMessage(err), true)
+	setFlashCode(w, r, dashMessage(err), true, fetchsms.ErrorReason(err))
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 

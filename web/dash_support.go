@@ -19,6 +19,9 @@ type supportView struct {
 func (s *Server) dashSupport(w http.ResponseWriter, r *http.Request, p *pageData) {
 	ctx := r.Context()
 	v := &supportView{About: r.URL.Query().Get("about")}
+	if p.Form != nil {
+		v.About = p.Form.Get("about")
+	}
 	var err error
 	if v.Tickets, v.Next, err = s.App.Tickets(ctx, fetchsms.TicketFilter{UserID: p.User.ID}, cursorOf(r)); err == nil {
 		if v.Verifications, _, err = s.App.ListVerifications(ctx, p.User.ID, true, fetchsms.Page{Limit: 20}); err == nil {
@@ -59,7 +62,7 @@ func (s *Server) dashCreateTicket(w http.ResponseWriter, r *http.Request, p *pag
 		t, err = s.App.CreateTicket(r.Context(), p.User.ID, req)
 	}
 	if err != nil {
-		redirectErr(w, r, "/dashboard/support", err)
+		s.again(w, r, p, err, s.dashSupport)
 		return
 	}
 	redirect(w, r, "/dashboard/support/"+t.ID, "Thanks — we have your request and usually answer within a few hours.")

@@ -92,9 +92,56 @@ func TestDashboardAccessAndCSRF(t *testing.T) {
 		}
 	})
 	t.Run("FormWithTokenWorks", func(t *testing.T) {
+		// POST-redirect-GET: the new key crosses the redirect sealed in a cookie,
+		// is shown once, and a reload of the page shows it no more.
 		resp, body := s.page(t, "POST", "/dashboard/api/keys", s.DemoSession, url.Values{"name": {"form key"}, "csrf_token": {token}}, nil)
-		if resp.StatusCode != http.StatusCreated || !strings.Contains(body, "fsk_") {
-			t.Fatalf("%d", resp.StatusCode)
+		if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/dashboard/api" || strings.Contains(body, "fsk_") {
+			t.Fatalf("%d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		var shown *http.Cookie
+		for _, c := range resp.Cookies() {
+			if c.Name == "fetchsms_shown" {
+				shown = c
+			}
+		}
+		if shown == nil || !shown.HttpOnly || shown.Path != "/dashboard/api" || strings.Contains(shown.Value, "fsk_") {
+			t.Fatalf("shown cookie: %+v", shown)
+		}
+		get := func(session string) (*http.Response, string) {
+			return s.page(t, "GET", "/dashboard/api", "", nil, map[string]string{"Cookie": "fetchsms_session=" + session + "; fetchsms_shown=" + shown.Value})
+		}
+		// Another account's page never opens it.
+		if _, body := get(s.AdminSession); strings.Contains(body, `id="new-secret"`) {
+			t.Fatal("another account was shown the key")
+		}
+		resp, body = get(s.DemoSession)
+		key := regexp.MustCompile(`fsk_[A-Za-z0-9_-]+`).FindString(body)
+		if resp.StatusCode != http.StatusOK || key == "" {
+			t.Fatalf("after the redirect: %d, key %q", resp.StatusCode, key)
+		}
+		if st, _, _ := s.do(t, "GET", "/v1/balance", key, nil); st != http.StatusOK {
+			t.Fatalf("the key shown does not work: %d", st)
+		}
+		cleared := false
+		for _, c := range resp.Cookies() {
+			cleared = cleared || c.Name == "fetchsms_shown" && c.MaxAge < 0
+		}
+		if !cleared {
+			t.Fatal("the page that showed the key did not delete its cookie")
+		}
+		if _, body := s.page(t, "GET", "/dashboard/api", s.DemoSession, nil, nil); strings.Contains(body, key) {
+			t.Fatal("a reload shows the key again")
+		}
+	})
+	t.Run("FailedFormKeepsWhatWasTyped", func(t *testing.T) {
+		long := strings.Repeat("k", 101)
+		resp, body := s.page(t, "POST", "/dashboard/api/keys", s.DemoSession, url.Values{"name": {long}, "csrf_token": {token}}, nil)
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, `value="`+long+`"`) || !strings.Contains(body, "flash-err") {
+			t.Fatalf("%d %s", resp.StatusCode, truncateText(body, 300))
+		}
+		resp, body = s.page(t, "POST", "/dashboard/api/webhooks", s.DemoSession, url.Values{"url": {"ftp://nope.example/x"}, "events": {"sms.received"}, "csrf_token": {token}}, nil)
+		if resp.StatusCode < 400 || resp.StatusCode >= 500 || !strings.Contains(body, `value="ftp://nope.example/x"`) {
+			t.Fatalf("webhook: %d %s", resp.StatusCode, truncateText(body, 300))
 		}
 	})
 	t.Run("AnotherSessionsTokenIs403", func(t *testing.T) {

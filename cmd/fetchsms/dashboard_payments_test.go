@@ -17,7 +17,8 @@ import (
 )
 
 // flashOf decodes the one-time message a form's answer leaves for the next page
-// ("!" first for an error).
+// ("!" first for an error; the error's code, which the cookie carries before a
+// "|", is left out).
 func flashOf(t *testing.T, resp *http.Response) string {
 	t.Helper()
 	for _, c := range resp.Cookies() {
@@ -25,6 +26,11 @@ func flashOf(t *testing.T, resp *http.Response) string {
 			b, err := base64.RawURLEncoding.DecodeString(c.Value)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if f := string(b); strings.HasPrefix(f, "!") {
+				if _, msg, ok := strings.Cut(f, "|"); ok {
+					return "!" + msg
+				}
 			}
 			return string(b)
 		}

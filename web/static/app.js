@@ -159,26 +159,11 @@
     if (q && !window.confirm(q)) e.preventDefault();
   });
 
-  // Live filter of a table: <input data-filter="#table">.
-  function bindFilters(root) {
-    root.querySelectorAll("[data-filter]").forEach(function (input) {
-      var table = document.querySelector(input.dataset.filter);
-      if (!table) return;
-      input.addEventListener("input", function () {
-        var q = input.value.trim().toLowerCase();
-        table.querySelectorAll("tbody tr[data-name]").forEach(function (tr) {
-          tr.hidden = q !== "" && tr.dataset.name.indexOf(q) < 0;
-        });
-      });
-    });
-  }
-
   // Elements only useful with scripts carry the class js-only and start hidden;
   // no-script fallbacks carry no-js.
   document.documentElement.classList.add("js");
   startCountdowns(document);
   bindCopy(document);
-  bindFilters(document);
   document.querySelectorAll("[data-stream]").forEach(function (el) {
     if (window.EventSource) watch(el);
   });
