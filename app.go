@@ -2,6 +2,7 @@ package fetchsms
 
 import (
 	"context"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,6 +43,8 @@ type App struct {
 	partsWait time.Duration     // how long the parts of a long SMS wait for the rest
 	silence   time.Duration     // a gateway not heard from for longer is silent (health.go); 0: off
 	operator  bool              // an operator's command: changes no purchase (Options.Operator)
+	mailer    Mailer            // nil: no account mails
+	logger    *slog.Logger
 
 	instance string // this server among those sharing the store (broadcast.go)
 
@@ -81,12 +84,21 @@ type Options struct {
 	// alone writes. What its change leaves for them (the verifications waiting
 	// on a gateway it disabled) the servers' health sweep does.
 	Operator bool
+	// Mailer sends the account mails (password resets, email changes); nil
+	// turns those off (account_settings.go).
+	Mailer Mailer
+	// Logger records what no answer can carry (a reset mail that could not be
+	// sent); slog's default when nil.
+	Logger *slog.Logger
 }
 
 // New returns the domain over an opened store.
 func New(ctx context.Context, store Store, o Options) (*App, error) {
 	a := &App{Store: store, instance: NewID(), clock: o.Clock, wall: o.WallClock, payments: o.Payments, secrets: o.Secrets, partsWait: o.PartsWait,
-		silence: max(o.GatewaySilence, 0), operator: o.Operator}
+		silence: max(o.GatewaySilence, 0), operator: o.Operator, mailer: o.Mailer, logger: o.Logger}
+	if a.logger == nil {
+		a.logger = slog.Default()
+	}
 	if a.partsWait <= 0 {
 		a.partsWait = DefaultPartsWait
 	}

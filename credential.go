@@ -152,6 +152,25 @@ type AccountTx interface {
 	SetGatewayToken(ctx context.Context, id string, hash []byte, sealed string) (bool, error)
 	// SetGatewayDisabled disables or enables a gateway; false when there is none.
 	SetGatewayDisabled(ctx context.Context, id string, disabled bool) (bool, error)
+	// InsertAccountToken stores a password-reset or email-change token (ID set
+	// by the caller) by its hash.
+	InsertAccountToken(ctx context.Context, k *AccountToken, hash []byte) error
+	// CountAccountTokens counts the user's tokens of a purpose made since a time.
+	CountAccountTokens(ctx context.Context, userID, purpose string, since time.Time) (int, error)
+	// TakeAccountToken marks the token of this purpose and hash used at now and
+	// returns it, when it is unused and expires after now; ErrNoRow otherwise.
+	// Of two transactions that take one token, one gets ErrNoRow.
+	TakeAccountToken(ctx context.Context, purpose string, hash []byte, now time.Time) (*AccountToken, error)
+	// EndAccountTokens marks the user's unused tokens of a purpose used at now.
+	EndAccountTokens(ctx context.Context, userID, purpose string, now time.Time) error
+	// SetUserPassword replaces the user's password hash; ErrNoRow when none.
+	SetUserPassword(ctx context.Context, id, passwordHash string) error
+	// SetUserEmail replaces the user's email; ErrDuplicate when another account
+	// has it in any case; ErrNoRow when no such user.
+	SetUserEmail(ctx context.Context, id, email string) error
+	// RevokeUserSessions revokes the user's live sessions at now, all but the
+	// one with id keep ("" keeps none).
+	RevokeUserSessions(ctx context.Context, userID, keep string, now time.Time) error
 }
 
 // StoredCredential is a credential as an engine finds it by its token's hash,

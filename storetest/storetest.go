@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("LedgerIsAppendOnly", func(t *testing.T) { t.Parallel(); testLedgerIsAppendOnly(t, open) })
 	t.Run("LedgerNamesItsPurchases", func(t *testing.T) { t.Parallel(); testLedgerNamesItsPurchases(t, open) })
 	t.Run("Accounts", func(t *testing.T) { t.Parallel(); testAccounts(t, open) })
+	t.Run("AccountTokens", func(t *testing.T) { t.Parallel(); testAccountTokens(t, open) })
 	t.Run("CredentialRules", func(t *testing.T) { t.Parallel(); testCredentialRules(t, open) })
 	t.Run("ConcurrentCredentials", func(t *testing.T) { t.Parallel(); testConcurrentCredentials(t, open) })
 	t.Run("IdempotencyAfterCrash", func(t *testing.T) { t.Parallel(); testIdempotencyAfterCrash(t, open) })

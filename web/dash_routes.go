@@ -18,6 +18,15 @@ func (s *Server) dashRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /signup", s.handleSignupPage)
 	mux.HandleFunc("POST /signup", s.handleSignupForm)
 	mux.HandleFunc("POST /logout", s.page(false, "", s.handleLogoutForm))
+	mux.HandleFunc("GET /password/forgot", s.handleForgotPage)
+	mux.HandleFunc("POST /password/forgot", s.handleForgotForm)
+	mux.HandleFunc("GET /password/reset", s.handleResetPage)
+	mux.HandleFunc("POST /password/reset", s.handleResetForm)
+	mux.HandleFunc("GET /account/email/confirm", s.handleConfirmEmailPage)
+	mux.HandleFunc("POST /account/email/confirm", s.handleConfirmEmailForm)
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
+	})
 
 	// Customer pages.
 	mux.HandleFunc("GET /dashboard", s.page(false, "home", s.dashHome))
@@ -48,6 +57,9 @@ func (s *Server) dashRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /dashboard/support", s.page(false, "support", s.dashCreateTicket))
 	mux.HandleFunc("GET /dashboard/support/{id}", s.page(false, "support", s.dashTicket))
 	mux.HandleFunc("POST /dashboard/support/{id}/messages", s.page(false, "support", s.dashTicketReply))
+	mux.HandleFunc("GET /dashboard/account", s.page(false, "account", s.dashAccount))
+	mux.HandleFunc("POST /dashboard/account/password", s.page(false, "account", s.dashChangePassword))
+	mux.HandleFunc("POST /dashboard/account/email", s.page(false, "account", s.dashChangeEmail))
 
 	// Admin console: administrators only.
 	mux.HandleFunc("GET /admin", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/admin/stats", http.StatusSeeOther) })

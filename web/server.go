@@ -49,6 +49,10 @@ type Server struct {
 	// StreamsPerAccount bounds one account's open event streams (GET
 	// /v1/events); DefaultStreamsPerAccount when 0.
 	StreamsPerAccount int
+	// LinkBase starts the links of account mails (a password reset, an email
+	// change): the public URL, or the address the server listens on. Never the
+	// request's Host, which a client may forge to steal a reset token.
+	LinkBase string
 
 	handler    http.Handler
 	authLimits *authLimits

@@ -16,12 +16,14 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/btcpay"
 	"github.com/fetchsms/fetchsms/sandbox"
+	"github.com/fetchsms/fetchsms/smtpmail"
 	"github.com/fetchsms/fetchsms/stripepay"
 	"github.com/fetchsms/fetchsms/web"
 	"github.com/fetchsms/fetchsms/webhook"
@@ -48,6 +50,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	stripeKey := fs.String("stripe-secret-key", "", "Stripe secret key (sk_…): deposits go through Stripe Checkout")
 	stripeWebhookSecret := fs.String("stripe-webhook-secret", "", "signing secret (whsec_…) of the Stripe webhook endpoint POST /v1/payments/stripe/webhook")
 	stripeAPIURL := fs.String("stripe-api-url", "", "the Stripe API's base URL (default https://api.stripe.com; tests point it at a stand-in)")
+	smtpURL := fs.String("smtp-url", "", "SMTP server for account mails (password resets, email changes): smtp://user:pass@host:587 (STARTTLS when offered) or smtps://user:pass@host:465; without it those are off")
+	mailFrom := fs.String("mail-from", "", "the From address of account mails, such as \"Fetch SMS <no-reply@example.com>\" (required with --smtp-url)")
 	var btcpayFlags btcpayConfig
 	btcpayFlags.register(fs)
 	writerCPU := &writerCPUFlag{}
@@ -81,7 +85,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errGatewaySilence
 	}
 	var clock *sandbox.Clock
-	opts := fetchsms.Options{GatewaySilence: *silence}
+	opts := fetchsms.Options{GatewaySilence: *silence, Logger: logger}
+	if *smtpURL != "" {
+		if *mailFrom == "" {
+			return fmt.Errorf("--mail-from is required with --smtp-url")
+		}
+		m, err := smtpmail.New(*smtpURL, *mailFrom)
+		if err != nil {
+			return fmt.Errorf("--smtp-url: %w", err)
+		}
+		opts.Mailer = m
+	}
 	box, err := d.secrets()
 	if err != nil {
 		return err
@@ -173,6 +187,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	// Links in account mails lead to the public URL, else to the address this
+	// server listens on; never to the Host a request names (anyone can forge it).
+	srv.LinkBase = "http://" + ln.Addr().String()
+	if srv.PublicURL != nil {
+		srv.LinkBase = strings.TrimSuffix(srv.PublicURL.String(), "/")
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
 	hs.RegisterOnShutdown(srv.Closing) // event streams and long-polls end, so shutdown need not wait for them
