@@ -65,7 +65,24 @@
     }).observe(document.querySelector("main"), { childList: true, subtree: true });
   }
 
+  // A table wider than its box scrolls sideways: keyboard users reach it too.
+  function focusableScrollers(root) {
+    root.querySelectorAll(".table-wrap").forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        el.tabIndex = 0;
+        if (!el.hasAttribute("aria-label")) {
+          var cap = el.closest(".card");
+          var h = cap && cap.querySelector("h2");
+          el.setAttribute("role", "region");
+          el.setAttribute("aria-label", (h ? h.textContent.trim() + ": " : "") + "table, scrolls sideways");
+        }
+      }
+    });
+  }
+
   bindFilters(document);
+  focusableScrollers(document);
+  window.addEventListener("resize", function () { focusableScrollers(document); });
   localizeTimes(document);
   announceCodes();
 })();
