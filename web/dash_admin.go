@@ -1,6 +1,8 @@
 package web
 
 import (
+	"fmt"
+	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -203,11 +205,29 @@ func (s *Server) adminCloseTicket(w http.ResponseWriter, r *http.Request, p *pag
 }
 
 type statsView struct {
-	Window   string
-	Windows  []string
-	Services []fetchsms.ServiceStats
-	Totals   fetchsms.ServiceStats
+	Window    string
+	Windows   []string
+	Services  []fetchsms.ServiceStats
+	Totals    fetchsms.ServiceStats
+	Charts    []chartView
+	LowStock  []fetchsms.ServiceStock // enabled services with fewer than LowStockLimit numbers for sale
+	Unhealthy []*fetchsms.GatewayHealth
 }
+
+type chartView struct {
+	Title string
+	SVG   template.HTML
+}
+
+// LowStockLimit: a service with fewer numbers for sale is flagged on the stats page.
+const LowStockLimit = 5
+
+// trendSteps is how each window of the stats page is cut into periods.
+var trendSteps = map[string]struct {
+	step   time.Duration
+	n      int
+	layout string
+}{"24h": {time.Hour, 24, "15h"}, "7d": {24 * time.Hour, 7, "Jan 2"}, "30d": {24 * time.Hour, 30, "Jan 2"}, "all": {30 * 24 * time.Hour, 12, "Jan 06"}}
 
 var statsWindows = map[string]time.Duration{"24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour, "all": 0}
 
@@ -233,6 +253,64 @@ func (s *Server) adminStats(w http.ResponseWriter, r *http.Request, p *pageData)
 		v.Totals.Ended += st.Ended
 		v.Totals.RevenueCents += st.RevenueCents
 	}
+	if err := s.statsCharts(r, v, win); err != nil {
+		s.pageError(w, r, p, err)
+		return
+	}
 	p.Title, p.Data = "Stats", v
 	s.render(w, r, http.StatusOK, "admin_stats", p)
+}
+
+// statsCharts adds the trend charts (revenue, purchases, success rate, time to
+// code), stock by service, and the low-stock and gateway-health warnings.
+func (s *Server) statsCharts(r *http.Request, v *statsView, win string) error {
+	ts := trendSteps[win]
+	trend, err := s.App.StatsTrend(r.Context(), s.now(), ts.step, ts.n)
+	if err != nil {
+		return err
+	}
+	labels := make([]string, len(trend))
+	rev, buys, rate, wait := make([]float64, len(trend)), make([]float64, len(trend)), make([]float64, len(trend)), make([]float64, len(trend))
+	for i, p := range trend {
+		labels[i] = p.Start.UTC().Format(ts.layout)
+		rev[i], buys[i], rate[i], wait[i] = float64(p.RevenueCents), float64(p.Purchases), p.SuccessRate()*100, p.MedianToCode.Seconds()
+	}
+	dollars := func(c float64) string { return dollarsText(fetchsms.Cents(c)) }
+	count := func(f float64) string { return fmt.Sprintf("%.0f", f) }
+	pctText := func(f float64) string { return fmt.Sprintf("%.0f%%", f) }
+	secs := func(f float64) string { return fmt.Sprintf("%.1f s", f) }
+	v.Charts = []chartView{
+		{"Revenue", barChart("chart-revenue", "Revenue by period", labels, rev, dollars)},
+		{"Purchases", barChart("chart-purchases", "Purchases by period", labels, buys, count)},
+		{"Success rate", barChart("chart-success", "Success rate by period", labels, rate, pctText)},
+		{"Median time to code", barChart("chart-wait", "Median time to code by period", labels, wait, secs)},
+	}
+	cat, err := s.App.Catalog(r.Context())
+	if err != nil {
+		return err
+	}
+	var names []string
+	var stock []float64
+	for _, c := range cat {
+		if c.IsLongTerm() {
+			continue
+		}
+		if c.Enabled && c.ShortAvailable < LowStockLimit {
+			v.LowStock = append(v.LowStock, c)
+		}
+		if len(names) < 20 {
+			names, stock = append(names, c.Name), append(stock, float64(c.ShortAvailable))
+		}
+	}
+	v.Charts = append(v.Charts, chartView{"Numbers for sale, first 20 services", barChart("chart-stock", "Numbers for sale by service", names, stock, count)})
+	gws, err := s.App.GatewaysHealth(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, g := range gws {
+		if g.Health == fetchsms.HealthSilent || g.Health == fetchsms.HealthDisabled {
+			v.Unhealthy = append(v.Unhealthy, g)
+		}
+	}
+	return nil
 }

@@ -372,6 +372,12 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 	if rev := read(t, ctx, "revenue", chromedp.Text(id("revenue"))); rev != "$0.70" {
 		t.Fatalf("revenue after one Telegram code: %s", rev)
 	}
+	// The trend charts put that sale in the latest period, and nowhere else.
+	revenue := read(t, ctx, "revenue chart", chromedp.Evaluate[string](`document.getElementById("chart-revenue-t").textContent`))
+	success := read(t, ctx, "success chart", chromedp.Evaluate[string](`document.getElementById("chart-success-t").textContent`))
+	if !strings.HasSuffix(revenue, ": $0.70") || strings.Count(revenue, "$0.70") != 1 || !strings.HasSuffix(success, ": 100%") {
+		t.Fatalf("charts: %q / %q", revenue, success)
+	}
 
 	// The admin reprices a service, reads the inbound log and sees the pool's actions.
 	step(t, ctx, "services",
