@@ -160,4 +160,3 @@ func TestBrowserLayoutAndAccessibility(t *testing.T) {
 		t.Fatalf("%d problem(s):\n%s", len(failures), strings.Join(failures, "\n"))
 	}
 }
-
