@@ -229,8 +229,9 @@ type rentalView struct {
 	Rental   *fetchsms.Rental
 	Messages []*fetchsms.Message
 	Next     int64
-	Live     bool // messages may still arrive
-	Older    bool // a page after the first
+	Live     bool         // messages may still arrive
+	Older    bool         // a page after the first
+	Terms    []rentalTerm // what an extension costs, by term
 }
 
 func (s *Server) rental(w http.ResponseWriter, r *http.Request, p *pageData) *rentalView {
@@ -253,6 +254,14 @@ func (s *Server) rental(w http.ResponseWriter, r *http.Request, p *pageData) *re
 
 func (s *Server) dashRental(w http.ResponseWriter, r *http.Request, p *pageData) {
 	if v := s.rental(w, r, p); v != nil {
+		if v.Live {
+			cat, err := s.catalogView(r, "")
+			if err != nil {
+				s.pageError(w, r, p, err)
+				return
+			}
+			v.Terms = cat.Terms
+		}
 		p.Title, p.Data = "Rental "+fetchsms.FormatUS(v.Rental.Number), v
 		s.render(w, r, http.StatusOK, "rental", p)
 	}
@@ -265,6 +274,23 @@ func (s *Server) dashRentalMessages(w http.ResponseWriter, r *http.Request, p *p
 		p.Data = v
 		s.renderTemplate(w, r, http.StatusOK, "rental", "rmessages", p)
 	}
+}
+
+// dashExtendRental adds a term to a live rental (App.ExtendRental: the
+// long-term price of those days).
+func (s *Server) dashExtendRental(w http.ResponseWriter, r *http.Request, p *pageData) {
+	id := s.dashID(w, r, p, "id", "rental")
+	if id == "" {
+		return
+	}
+	back := "/dashboard/rentals/" + id
+	days, _ := strconv.Atoi(r.PostFormValue("days"))
+	x, err := s.App.ExtendRental(r.Context(), p.User.ID, id, days)
+	if err != nil {
+		redirectErr(w, r, back, err)
+		return
+	}
+	redirect(w, r, back, "Extended: the number is yours until "+x.ExpiresAt.UTC().Format("Jan 2, 2006 15:04 UTC")+".")
 }
 
 func (s *Server) dashCancelRental(w http.ResponseWriter, r *http.Request, p *pageData) {

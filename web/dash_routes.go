@@ -40,6 +40,7 @@ func (s *Server) dashRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /dashboard/rentals", s.page(false, "rentals", s.dashBuyRental))
 	mux.HandleFunc("GET /dashboard/rentals/{id}", s.page(false, "rentals", s.dashRental))
 	mux.HandleFunc("GET /dashboard/rentals/{id}/messages", s.page(false, "rentals", s.dashRentalMessages))
+	mux.HandleFunc("POST /dashboard/rentals/{id}/extend", s.page(false, "rentals", s.dashExtendRental))
 	mux.HandleFunc("POST /dashboard/rentals/{id}/cancel", s.page(false, "rentals", s.dashCancelRental))
 	mux.HandleFunc("GET /dashboard/wallet", s.page(false, "wallet", s.dashWallet))
 	mux.HandleFunc("POST /dashboard/wallet/deposits", s.page(false, "wallet", s.dashDeposit))

@@ -187,3 +187,28 @@ func TestAccountWithoutMail(t *testing.T) {
 		t.Fatal("account page without mail")
 	}
 }
+
+// TestDashboardExtendRental: the rental page's Extend form adds the term at the
+// long-term price (App.ExtendRental), and says so.
+func TestDashboardExtendRental(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, "--sandbox", "--simulator=false", "--no-ip-limits")
+	x := s.call(t, http.MethodPost, "/v1/rentals", s.APIKey, map[string]any{"service": 1, "days": 7}, http.StatusCreated)
+	id := x["id"].(string)
+	if _, body := s.page(t, "GET", "/dashboard/rentals/"+id, s.DemoSession, nil, nil); !strings.Contains(body, `action="/dashboard/rentals/`+id+`/extend"`) || !strings.Contains(body, "30 days — $12.00") {
+		t.Fatal("the rental page offers no extension with its prices")
+	}
+	before := s.balance(t, s.DemoSession)
+	token := s.csrfOf(t, s.DemoSession)
+	resp, _ := s.page(t, "POST", "/dashboard/rentals/"+id+"/extend", s.DemoSession, url.Values{"csrf_token": {token}, "days": {"30"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(flashOf(t, resp), "Extended") {
+		t.Fatalf("extend: %d %q", resp.StatusCode, flashOf(t, resp))
+	}
+	if after := s.balance(t, s.DemoSession); before-after != 1200 {
+		t.Fatalf("extension charged %d cents, want 1200", before-after)
+	}
+	resp, _ = s.page(t, "POST", "/dashboard/rentals/"+id+"/extend", s.DemoSession, url.Values{"csrf_token": {token}, "days": {"45"}}, nil)
+	if f := flashOf(t, resp); !strings.HasPrefix(f, "!") {
+		t.Fatalf("a 45-day extension: %q", f)
+	}
+}
