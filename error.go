@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Error codes: a closed set. Each maps to one HTTP status in http/errors.go.
@@ -32,7 +33,28 @@ type Error struct {
 	// Reason is the stable machine-readable word of the answer's "code" (see
 	// Reasons); "" takes the default of Code.
 	Reason string
+	// RetryAfter, when set, is how long a client should wait before it tries
+	// again (the answer's Retry-After header).
+	RetryAfter time.Duration
 }
+
+// RetryAfterOf is how long the client should wait before retrying after err: the
+// RetryAfter of its *Error, else UnavailableRetryAfter for storage that cannot
+// serve, else 0 (no advice).
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) && e.RetryAfter > 0 {
+		return e.RetryAfter
+	}
+	if ErrorCode(err) == EUNAVAILABLE {
+		return UnavailableRetryAfter
+	}
+	return 0
+}
+
+// UnavailableRetryAfter is the pause advised with an EUNAVAILABLE answer: storage
+// that is down or restarting is retried soon, not hammered.
+const UnavailableRetryAfter = time.Second
 
 func (e *Error) Error() string {
 	parts := make([]string, 0, 3)

@@ -72,8 +72,10 @@ func (a *App) BeginIdempotent(ctx context.Context, userID, key string, hash []by
 			out = &Idempotency{Replay: true, Status: rec.Status, Response: rec.Response}
 			return nil
 		}
-		if now.Sub(rec.CreatedAt) < IdempotencyAbandonedAfter {
-			return Errorf(ECONFLICT, "a request with this Idempotency-Key is still in progress; retry in a few seconds")
+		if age := now.Sub(rec.CreatedAt); age < IdempotencyAbandonedAfter {
+			e := Errorf(ECONFLICT, "a request with this Idempotency-Key is still in progress; retry in a few seconds")
+			e.RetryAfter = idempotentRetryAfter(age)
+			return e
 		}
 		// The earlier run was abandoned. If its change committed, answer with the
 		// resource; if not, this request takes the key over and runs.
@@ -106,6 +108,25 @@ func (a *App) PurgeIdempotency(ctx context.Context) (int64, error) {
 	n, err := a.Store.PurgeIdempotencyBefore(ctx, a.wall.Now().Add(-IdempotencyWindow))
 	return n, storageError("PurgeIdempotency", err, "")
 }
+
+// idempotentRetryAfter is the pause advised to a retry that found the first run
+// of its key still going after age: a second while the run is young (a request
+// normally ends well within IdempotencyBusyFor); after that the run is waiting on
+// storage to store its answer (see web's finishLater), which ends as soon as the
+// storage is back, or the run counts as abandoned at IdempotencyAbandonedAfter:
+// the time left until then, at most IdempotencyBusyFor, so that a retry neither
+// spins nor sleeps past the answer.
+func idempotentRetryAfter(age time.Duration) time.Duration {
+	if age < IdempotencyBusyFor {
+		return time.Second
+	}
+	left := (IdempotencyAbandonedAfter - age + time.Second - 1).Truncate(time.Second)
+	return max(time.Second, min(left, IdempotencyBusyFor))
+}
+
+// IdempotencyBusyFor is how long a request under a key normally runs at most;
+// a retry sooner than that is advised to wait a second.
+const IdempotencyBusyFor = 5 * time.Second
 
 // IdempotencyWindow is how long an idempotency key is remembered.
 const IdempotencyWindow = 48 * time.Hour

@@ -10,9 +10,12 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -41,6 +44,14 @@ const notifyChannel = "fetchsms_deliveries"
 // that wake waiters on every server.
 const changesChannel = "fetchsms_changes"
 
+// ConnectTimeout bounds a new connection when the URL sets no connect_timeout.
+const ConnectTimeout = 3 * time.Second
+
+// TxTimeout bounds one transaction of Update, every attempt included: a stalled
+// network or a database that stopped answering fails it as EUNAVAILABLE instead of
+// holding the request (and a pooled connection) for as long as the client waits.
+const TxTimeout = 15 * time.Second
+
 // DB is the PostgreSQL store.
 type DB struct {
 	pool     *pgxpool.Pool
@@ -63,6 +74,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	}
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = DefaultMaxConns
+	}
+	if !strings.Contains(url, "connect_timeout") {
+		// A database that is down or unreachable answers within this time
+		// (EUNAVAILABLE), so requests never wait on a dial that cannot succeed.
+		cfg.ConnConfig.ConnectTimeout = ConnectTimeout
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -227,6 +243,9 @@ func (db *DB) send(ctx context.Context) {
 // nothing was applied) runs fn again, up to three times; fn must therefore set its
 // results afresh on each run. Errors are the driver's: Update classifies them.
 func (db *DB) run(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, TxTimeout)
+	defer cancel()
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
 		err = pgx.BeginFunc(ctx, db.pool, fn)
@@ -234,12 +253,46 @@ func (db *DB) run(ctx context.Context, fn func(tx pgx.Tx) error) error {
 			break
 		}
 	}
+	if err != nil && parent.Err() == nil && ctx.Err() != nil {
+		// Our own deadline, not the caller's: the database did not answer in time.
+		return fmt.Errorf("%w: no answer within %v: %w", fetchsms.ErrUnavailable, TxTimeout, err)
+	}
 	return err
 }
 
+// retryable: PostgreSQL aborted the transaction (deadlock, serialization
+// failure), or the connection failed before anything was sent on it (a pooled
+// connection that died with a restarted server); either way nothing was applied.
 func retryable(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+	if errors.As(err, &pe) {
+		return pe.Code == "40P01" || pe.Code == "40001"
+	}
+	return err != nil && pgconn.SafeToRetry(err)
+}
+
+// unavailable tells the errors that say the database cannot be reached or cannot
+// serve now (down, restarting, out of connections, the network cut or reset)
+// from the errors of a statement.
+func unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || // connection exception
+			pe.Code == "57P01" || pe.Code == "57P02" || pe.Code == "57P03" || // shutting down, crashed, starting up
+			pe.Code == "53300" || pe.Code == "53100" // too many connections, disk full
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce), errors.As(err, &ne),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	// pgconn reports a connection lost mid-statement as these.
+	msg := err.Error()
+	return strings.Contains(msg, "conn closed") || strings.Contains(msg, "connection reset") ||
+		strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "closed pool")
 }
 
 func isUnique(err error) bool {

@@ -36,7 +36,7 @@ func (db *DB) Update(ctx context.Context, op string, fn func(fetchsms.Tx) error)
 
 // engineErr classifies a driver's error as the domain's sentinels.
 func engineErr(err error) error {
-	return fetchsms.ClassifyEngineError(err, pgx.ErrNoRows, func(error) bool { return false }, isUnique)
+	return fetchsms.ClassifyEngineError(err, pgx.ErrNoRows, unavailable, isUnique)
 }
 
 // noRow turns "no rows" into ErrNoRow inside a transaction, where the domain

@@ -2,10 +2,12 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 )
@@ -81,10 +83,37 @@ func (s *Server) runIdempotent(w http.ResponseWriter, r *http.Request, key strin
 	rec := &recorder{header: w.Header(), status: http.StatusOK}
 	h(rec, r.WithContext(fetchsms.WithIdempotency(r.Context(), user, key)))
 	if err := s.App.FinishIdempotent(r.Context(), user, key, rec.status, rec.body.Bytes()); err != nil {
-		s.Logger.Error("store idempotent answer", "err", err)
+		s.finishLater(user, key, rec.status, rec.body.Bytes(), err)
 	}
 	w.WriteHeader(rec.status)
 	w.Write(rec.body.Bytes())
+}
+
+// finishLater stores an answer that could not be stored at once (storage down or
+// unreachable: err) in the background, trying again until it succeeds or the key
+// counts as abandoned anyway; until then a retry with the key is answered 409
+// conflict with Retry-After. Other failures are logged.
+func (s *Server) finishLater(user, key string, status int, body []byte, err error) {
+	if fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
+		s.Logger.Error("store idempotent answer", "err", err)
+		return
+	}
+	s.Logger.Warn("store idempotent answer: storage unavailable; trying again in the background", "err", err)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), fetchsms.IdempotencyAbandonedAfter)
+		defer cancel()
+		for pause := 100 * time.Millisecond; ; pause = min(2*pause, 2*time.Second) {
+			select {
+			case <-ctx.Done():
+				s.Logger.Warn("store idempotent answer: gave up; the key counts as abandoned", "err", err)
+				return
+			case <-time.After(pause):
+			}
+			if err = s.App.FinishIdempotent(ctx, user, key, status, body); err == nil {
+				return
+			}
+		}
+	}()
 }
 
 func printable(s string) bool {

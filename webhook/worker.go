@@ -67,7 +67,11 @@ func (w *Worker) Run(ctx context.Context) {
 			ds, err := w.Store.ClaimDeliveries(ctx, free, lease, busy)
 			if err != nil {
 				if ctx.Err() == nil && w.Logger != nil {
-					w.Logger.Error("claim deliveries", "err", err)
+					if fetchsms.ErrorCode(err) == fetchsms.EUNAVAILABLE {
+						w.Logger.Warn("claim deliveries: storage unavailable", "err", err)
+					} else {
+						w.Logger.Error("claim deliveries", "err", err)
+					}
 				}
 				break
 			}

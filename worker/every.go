@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
 )
 
 // Every runs job every interval until ctx ends, logging failures under name.
@@ -12,7 +14,13 @@ func Every(ctx context.Context, interval time.Duration, name string, logger *slo
 	defer t.Stop()
 	for {
 		if err := job(ctx); err != nil && ctx.Err() == nil && logger != nil {
-			logger.Error(name+" failed", "err", err)
+			if fetchsms.ErrorCode(err) == fetchsms.EUNAVAILABLE {
+				// Storage down or unreachable: the next run tries again; an
+				// outage is seen in the health check, not as a stream of errors.
+				logger.Warn(name+" failed: storage unavailable", "err", err)
+			} else {
+				logger.Error(name+" failed", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -110,6 +110,13 @@ func newStorage(t *testing.T, engine string) (flags []string, ref string) {
 func startServerOn(t *testing.T, engine string, args ...string) *testServer {
 	t.Helper()
 	storage, dbPath := newStorage(t, engine)
+	return startServerWith(t, storage, dbPath, args...)
+}
+
+// startServerWith is startServer on the storage that flags name (dbPath as
+// newStorage returns it, for checkInvariants).
+func startServerWith(t *testing.T, storage []string, dbPath string, args ...string) *testServer {
+	t.Helper()
 	sandboxMode := false
 	for _, a := range args {
 		if a == "--sandbox" || a == "-sandbox" || a == "--sandbox=true" {

@@ -125,10 +125,14 @@ func testIdempotencyKeys(t *testing.T, engine string) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				st, _, raw := s.idem(t, "/v1/verifications", session, "buy-3", map[string]any{"service": 4})
+				st, hdr, raw := s.idem(t, "/v1/verifications", session, "buy-3", map[string]any{"service": 4})
 				mu.Lock()
 				defer mu.Unlock()
 				statuses[st]++
+				if st == 409 && hdr.Get("Retry-After") != "1" {
+					// The first run is young: it ends within a second or so.
+					t.Errorf("409 while the first run goes on: Retry-After %q, want 1", hdr.Get("Retry-After"))
+				}
 				if st == 201 {
 					var m map[string]any
 					json.Unmarshal(raw, &m)
