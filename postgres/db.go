@@ -52,6 +52,29 @@ const ConnectTimeout = 3 * time.Second
 // holding the request (and a pooled connection) for as long as the client waits.
 const TxTimeout = 15 * time.Second
 
+// StatementTimeout bounds one statement (a query and the reading of its rows, a
+// BEGIN, a COMMIT), in a transaction or not: a stalled network fails it as
+// EUNAVAILABLE instead of holding the request until its client gives up.
+const StatementTimeout = 10 * time.Second
+
+// deadlineTracer gives every statement a StatementTimeout deadline: pgx runs a
+// statement under the context TraceQueryStart returns, and calls TraceQueryEnd
+// when it is done (for a query, when its rows are closed).
+type deadlineTracer struct{}
+
+type cancelKey struct{}
+
+func (deadlineTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, StatementTimeout)
+	return context.WithValue(ctx, cancelKey{}, cancel)
+}
+
+func (deadlineTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	if cancel, ok := ctx.Value(cancelKey{}).(context.CancelFunc); ok {
+		cancel()
+	}
+}
+
 // DB is the PostgreSQL store.
 type DB struct {
 	pool     *pgxpool.Pool
@@ -75,6 +98,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = DefaultMaxConns
 	}
+	cfg.ConnConfig.Tracer = deadlineTracer{}
 	if !strings.Contains(url, "connect_timeout") {
 		// A database that is down or unreachable answers within this time
 		// (EUNAVAILABLE), so requests never wait on a dial that cannot succeed.
@@ -284,7 +308,7 @@ func unavailable(err error) bool {
 	var ce *pgconn.ConnectError
 	var ne net.Error
 	switch {
-	case errors.As(err, &ce), errors.As(err, &ne),
+	case errors.As(err, &ce), errors.As(err, &ne), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.EPIPE):
 		return true

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,141 +169,167 @@ func TestPostgresKilledUnderLoad(t *testing.T) {
 	t.Parallel()
 	pg := newPGCluster(t)
 	s := startServerWith(t, []string{"--database-url", pg.URL}, pg.URL, "--sandbox", "--simulator=false")
-	ctx := context.Background()
+	l := startFaultLoad(t, s, 10*time.Second)
 
-	const workers = 4
-	type customer struct {
-		session string
-		api     *client.Client
-		keys    []string // every purchase key it used, in order
+	time.Sleep(1500 * time.Millisecond)
+	pg.kill9(t)
+	// Longer than the client's retries last (4, a second apart as Retry-After
+	// says): some purchases end in 503 and are resolved by their key below.
+	time.Sleep(6 * time.Second)
+	pg.start(t)
+	l.waitServing(t, 30*time.Second)
+	time.Sleep(1500 * time.Millisecond)
+	l.finish(t)
+	if l.probed503.Load() == 0 {
+		t.Errorf("no probe saw a 503 while PostgreSQL was down")
 	}
-	customers := make([]*customer, workers)
-	for i := range customers {
+	checkInvariants(t, pg.URL)
+}
+
+// faultLoad is customers buying and cancelling through the Go client, each
+// purchase under a key of its own, and a prober sending single attempts, while
+// a test breaks the storage under them.
+type faultLoad struct {
+	s         *testServer
+	customers []*faultCustomer
+	stop      atomic.Bool
+	wg        sync.WaitGroup
+	mu        sync.Mutex
+	outcomes  map[string]int
+	probed503 atomic.Int64
+	slowest   atomic.Int64 // the prober's slowest answer, in ns
+}
+
+type faultCustomer struct {
+	session string
+	api     *client.Client
+	keys    []string // every purchase key it used, in order
+}
+
+// startFaultLoad starts four customers and the prober. Each single attempt of
+// the prober must be answered within bound: 2xx, or 503 {"detail","code"} with
+// Retry-After; any other answer, or a 500 to a customer, fails the test.
+func startFaultLoad(t *testing.T, s *testServer, bound time.Duration) *faultLoad {
+	t.Helper()
+	l := &faultLoad{s: s, outcomes: map[string]int{}}
+	for range 4 {
 		session, id := s.signup(t)
 		s.fund(t, id, 1_000_000)
-		customers[i] = &customer{session: session, api: s.api(t, session)}
+		l.customers = append(l.customers, &faultCustomer{session: session, api: s.api(t, session)})
 	}
-
-	var stop atomic.Bool
-	var mu sync.Mutex
-	outcomes := map[string]int{}
-	note := func(what string, err error) {
-		var ae *client.APIError
-		key := what + ": ok"
-		switch {
-		case err == nil:
-		case errors.As(err, &ae):
-			key = fmt.Sprintf("%s: %d %s", what, ae.Status, ae.Code)
-			if ae.Status == 500 || (ae.Status >= 500 && ae.Code != client.CodeUnavailable) {
-				t.Errorf("%s answered %d %s: %s", what, ae.Status, ae.Code, ae.Detail)
-			}
-		default:
-			key = what + ": transport error"
-		}
-		mu.Lock()
-		outcomes[key]++
-		mu.Unlock()
-	}
-	var wg sync.WaitGroup
-	for w, c := range customers {
-		wg.Add(1)
+	for w, c := range l.customers {
+		l.wg.Add(1)
 		go func() {
-			defer wg.Done()
-			for i := 0; !stop.Load(); i++ {
-				time.Sleep(50 * time.Millisecond) // paced: the load spans the outage
+			defer l.wg.Done()
+			for i := 0; !l.stop.Load(); i++ {
+				time.Sleep(50 * time.Millisecond) // paced: the load spans the faults
 				key := fmt.Sprintf("w%d-buy-%d", w, i)
 				c.keys = append(c.keys, key)
-				cctx, cancel := context.WithTimeout(ctx, 40*time.Second)
-				v, err := c.api.CreateVerification(cctx, client.VerificationRequest{Service: "4", IdempotencyKey: key})
-				note("purchase", err)
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				v, err := c.api.CreateVerification(ctx, client.VerificationRequest{Service: "4", IdempotencyKey: key})
+				l.note(t, "purchase", err)
 				if err == nil {
-					_, err = c.api.CancelVerification(cctx, v.ID)
-					note("cancel", err)
+					_, err = c.api.CancelVerification(ctx, v.ID)
+					l.note(t, "cancel", err)
 				}
 				cancel()
 			}
 		}()
 	}
-
-	// A prober sends single attempts (no client retries): each is answered within
-	// a bounded time, 2xx or 503 {"detail","code"} with Retry-After.
-	var down atomic.Bool
-	probed503 := atomic.Int64{}
-	probeDone := make(chan struct{})
+	// The prober's own connections, with room beyond bound to see a late answer.
+	probe := *s
+	probe.client = &http.Client{Timeout: bound + 10*time.Second}
+	l.wg.Add(1)
 	go func() {
-		defer close(probeDone)
-		for !stop.Load() {
+		defer l.wg.Done()
+		for !l.stop.Load() {
 			start := time.Now()
-			st, hdr, raw, err := s.send("GET", "/v1/balance", customers[0].session, nil)
+			st, hdr, raw, err := probe.send("GET", "/v1/balance", l.customers[0].session, nil)
 			took := time.Since(start)
+			if int64(took) > l.slowest.Load() {
+				l.slowest.Store(int64(took))
+			}
 			switch {
 			case err != nil:
 				t.Errorf("probe: %v after %v", err, took)
-			case took > 10*time.Second:
-				t.Errorf("probe answered after %v, want a bounded time", took)
+			case took > bound:
+				t.Errorf("probe answered after %v, want within %v", took, bound)
 			case st == 200:
 			case st == 503:
-				probed503.Add(1)
-				assertErrorBody(t, "balance while PostgreSQL is down", hdr, raw)
+				l.probed503.Add(1)
+				assertErrorBody(t, "balance while the storage fails", hdr, raw)
 				if hdr.Get("Retry-After") == "" {
 					t.Errorf("503 without Retry-After")
 				}
 			default:
-				t.Errorf("probe: %d %s (down=%v)", st, raw, down.Load())
+				t.Errorf("probe: %d %s", st, raw)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
+	return l
+}
 
-	time.Sleep(1500 * time.Millisecond)
-	pg.kill9(t)
-	down.Store(true)
-	// Longer than the client's retries last (4, a second apart as Retry-After
-	// says): some purchases end in 503 and are resolved by their key below.
-	time.Sleep(6 * time.Second)
-	pg.start(t)
-	down.Store(false)
-	// The server recovers by itself: a purchase succeeds again soon.
-	recovered := time.Now()
+func (l *faultLoad) note(t *testing.T, what string, err error) {
+	var ae *client.APIError
+	key := what + ": ok"
+	switch {
+	case err == nil:
+	case errors.As(err, &ae):
+		key = fmt.Sprintf("%s: %d %s", what, ae.Status, ae.Code)
+		if ae.Status >= 500 && ae.Code != client.CodeUnavailable {
+			t.Errorf("%s answered %d %s: %s", what, ae.Status, ae.Code, ae.Detail)
+		}
+	default:
+		key = what + ": transport error"
+	}
+	l.mu.Lock()
+	l.outcomes[key]++
+	l.mu.Unlock()
+}
+
+// waitServing waits until the server answers a read again, within limit: it
+// recovers by itself.
+func (l *faultLoad) waitServing(t *testing.T, limit time.Duration) {
+	t.Helper()
+	since := time.Now()
 	for {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		_, err := customers[0].api.Balance(cctx)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := l.customers[0].api.Balance(ctx)
 		cancel()
 		if err == nil {
 			break
 		}
-		if time.Since(recovered) > 30*time.Second {
-			t.Fatalf("the server did not recover within 30s of PostgreSQL's restart: %v", err)
+		if time.Since(since) > limit {
+			t.Fatalf("the server did not serve again within %v: %v", limit, err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond)
 	}
-	t.Logf("served again %v after the restart", time.Since(recovered).Round(time.Millisecond))
-	time.Sleep(1500 * time.Millisecond)
-	stop.Store(true)
-	wg.Wait()
-	<-probeDone
-	t.Logf("outcomes: %v; 503 probes while down: %d", outcomes, probed503.Load())
-	if probed503.Load() == 0 {
-		t.Errorf("no probe saw a 503 while PostgreSQL was down")
-	}
-	if outcomes["purchase: ok"] == 0 {
+	t.Logf("served again %v after the fault ended", time.Since(since).Round(time.Millisecond))
+}
+
+// finish stops the load and sends every purchase key again, now that storage
+// serves: each answers exactly one purchase (the keys whose outcome was lost
+// are resolved, none is charged twice), and each customer's ledger holds one
+// purchase per key.
+func (l *faultLoad) finish(t *testing.T) {
+	t.Helper()
+	l.stop.Store(true)
+	l.wg.Wait()
+	t.Logf("outcomes: %v; 503 probes: %d; slowest probe: %v", l.outcomes, l.probed503.Load(), time.Duration(l.slowest.Load()).Round(time.Millisecond))
+	if l.outcomes["purchase: ok"] == 0 {
 		t.Errorf("no purchase succeeded")
 	}
-
-	// Every key, retried now that the database is back, answers one purchase:
-	// the keys whose outcome was lost are resolved, none is charged twice.
-	for w, c := range customers {
+	ctx := context.Background()
+	for w, c := range l.customers {
 		// A patient client: a key whose first run was cut between its commit and
-		// its stored answer is busy (409 conflict, Retry-After) until it counts
-		// as abandoned.
-		api, _ := client.New(s.BaseURL, c.session, client.WithRetries(40), client.WithBackoff(100*time.Millisecond, 2*time.Second))
+		// its stored answer is busy (409 conflict, Retry-After) until its answer
+		// is stored or it counts as abandoned.
+		api, _ := client.New(l.s.BaseURL, c.session, client.WithRetries(40), client.WithBackoff(100*time.Millisecond, 2*time.Second))
 		ids := map[string]bool{}
 		for _, key := range c.keys {
 			cctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 			v, err := api.CreateVerification(cctx, client.VerificationRequest{Service: "4", IdempotencyKey: key})
-			// The first run of a key may still be finishing its stored answer in
-			// the background (its storage failed right after the purchase):
-			// 409 conflict with Retry-After, until it is done.
 			for ae := (*client.APIError)(nil); errors.As(err, &ae) && ae.Code == client.CodeConflict && ae.RetryAfter > 0 && cctx.Err() == nil; {
 				time.Sleep(ae.RetryAfter)
 				v, err = api.CreateVerification(cctx, client.VerificationRequest{Service: "4", IdempotencyKey: key})
@@ -334,5 +361,4 @@ func TestPostgresKilledUnderLoad(t *testing.T) {
 			t.Errorf("customer %d: %d purchases in the ledger for %d keys: want one each", w, purchases, len(c.keys))
 		}
 	}
-	checkInvariants(t, pg.URL)
 }
