@@ -23,6 +23,12 @@ var (
 	ErrUnavailable = errors.New("storage unavailable")
 	// ErrNumberTaken: HoldNumber found the number held, disabled or withdrawn.
 	ErrNumberTaken = errors.New("number not free")
+	// ErrStorageFull: the disk is full, so nothing can be written; reads work.
+	// It is an ErrUnavailable.
+	ErrStorageFull = fmt.Errorf("%w: the disk is full", ErrUnavailable)
+	// ErrReadOnly: the storage was made read-only under the server; reads work.
+	// It is an ErrUnavailable.
+	ErrReadOnly = fmt.Errorf("%w: the storage is read-only", ErrUnavailable)
 )
 
 // Store is what a storage engine provides: atomic steps through Update, and the

@@ -165,6 +165,10 @@ func ErrorMessage(err error) string {
 // sentinelCode is the code and generic message of an engine's sentinel in err.
 func sentinelCode(err error) (code, message string) {
 	switch {
+	case errors.Is(err, ErrStorageFull):
+		return EUNAVAILABLE, "the service cannot save changes right now (its storage is full); reading works; retry later"
+	case errors.Is(err, ErrReadOnly):
+		return EUNAVAILABLE, "the service cannot save changes right now (its storage is read-only); reading works; retry later"
 	case errors.Is(err, ErrUnavailable):
 		return EUNAVAILABLE, "the service is temporarily unavailable"
 	case errors.Is(err, ErrNoRow):

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/url"
 
+	fetchsms "github.com/fetchsms/fetchsms"
 	sqlite3 "github.com/mattn/go-sqlite3" // registers "sqlite3"
 )
 
@@ -21,4 +22,19 @@ func driverParams(q url.Values) { q.Set("_mutex", "no") }
 func isUnique(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && (se.ExtendedCode == sqlite3.ErrConstraintUnique || se.ExtendedCode == sqlite3.ErrConstraintPrimaryKey)
+}
+
+// storageFault tells a full disk or a read-only file from other errors: the
+// database is intact, only writes cannot be made now.
+func storageFault(err error) error {
+	var se sqlite3.Error
+	if errors.As(err, &se) {
+		switch se.Code {
+		case sqlite3.ErrFull:
+			return fetchsms.ErrStorageFull
+		case sqlite3.ErrReadonly:
+			return fetchsms.ErrReadOnly
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/url"
 
+	fetchsms "github.com/fetchsms/fetchsms"
 	msqlite "modernc.org/sqlite"
 	sqlitelib "modernc.org/sqlite/lib"
 )
@@ -30,4 +31,19 @@ func driverParams(url.Values) {}
 func isUnique(err error) bool {
 	var se *msqlite.Error
 	return errors.As(err, &se) && (se.Code() == sqlitelib.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlitelib.SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+// storageFault tells a full disk or a read-only file from other errors: the
+// database is intact, only writes cannot be made now.
+func storageFault(err error) error {
+	var se *msqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlitelib.SQLITE_FULL:
+			return fetchsms.ErrStorageFull
+		case sqlitelib.SQLITE_READONLY:
+			return fetchsms.ErrReadOnly
+		}
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 )
@@ -28,6 +29,9 @@ var _ fetchsms.Tx = (*wtx)(nil)
 
 // engineErr classifies a driver's error as the domain's sentinels.
 func engineErr(err error) error {
+	if f := storageFault(err); f != nil {
+		return fmt.Errorf("%w: %w", f, err)
+	}
 	return fetchsms.ClassifyEngineError(err, sql.ErrNoRows, func(err error) bool { return errors.Is(err, errStorageFailed) }, isUnique)
 }
 
