@@ -56,10 +56,11 @@ type detectorBox struct{ d Detector }
 
 // Options configure New.
 type Options struct {
-	// Clock is business time (the sandbox's movable clock); SystemClock when nil.
+	// Clock is business time (the sandbox's movable clock); a SteadyClock when
+	// nil, which steps of the system clock do not move.
 	Clock Clock
 	// WallClock is wall time for sessions, credentials, idempotency windows and
-	// leases, which the sandbox clock must not move; SystemClock when nil.
+	// leases, which the sandbox clock must not move; a SteadyClock when nil.
 	WallClock Clock
 	// Detector recognises inbound SMS; when nil, New builds one from the
 	// services in the store.
@@ -103,10 +104,10 @@ func New(ctx context.Context, store Store, o Options) (*App, error) {
 		a.partsWait = DefaultPartsWait
 	}
 	if a.clock == nil {
-		a.clock = SystemClock{}
+		a.clock = NewSteadyClock()
 	}
 	if a.wall == nil {
-		a.wall = SystemClock{}
+		a.wall = NewSteadyClock()
 	}
 	if o.Detector != nil {
 		a.detector.Store(&detectorBox{o.Detector})

@@ -19,6 +19,32 @@ type SystemClock struct{}
 // Now returns the current time in UTC.
 func (SystemClock) Now() time.Time { return time.Now().UTC() }
 
+// SteadyClock is the wall clock as it read when the clock was made, advanced by
+// the monotonic clock since: a step of the system clock (set by hand, by a
+// virtual machine's resume, by an NTP step) does not move it, so purchases do not
+// expire early when the clock jumps forward nor late when it jumps back, and the
+// expiry sweep never stalls. Gradual corrections (NTP slewing) move both clocks
+// alike and are followed. A server re-reads the wall clock when it starts.
+type SteadyClock struct {
+	anchor  time.Time
+	elapsed func() time.Duration
+}
+
+// NewSteadyClock returns a SteadyClock anchored at this moment.
+func NewSteadyClock() *SteadyClock {
+	start := time.Now() // carries a monotonic reading: time.Since(start) ignores steps
+	return SteadyClockFrom(start, func() time.Duration { return time.Since(start) })
+}
+
+// SteadyClockFrom returns a SteadyClock anchored at wall time anchor that
+// advances by elapsed (monotonic time since the anchor was read).
+func SteadyClockFrom(anchor time.Time, elapsed func() time.Duration) *SteadyClock {
+	return &SteadyClock{anchor: anchor.Round(0).UTC(), elapsed: elapsed}
+}
+
+// Now returns the anchor plus the monotonic time elapsed since, in UTC.
+func (c *SteadyClock) Now() time.Time { return c.anchor.Add(c.elapsed()) }
+
 // VerificationWindow is how long a short-term verification waits for its code.
 const VerificationWindow = 15 * time.Minute
 
