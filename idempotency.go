@@ -11,6 +11,8 @@ import (
 // under one touched.
 type IdempotencyTx interface {
 	IdempotencyKeysTx
+	// SetIdempotentResource records the resource; ErrNoRow when the key is
+	// gone (its run must then not commit).
 	SetIdempotentResource(ctx context.Context, userID, key, resourceID string) error
 }
 

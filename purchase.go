@@ -651,7 +651,14 @@ func markIdempotent(ctx context.Context, tx Tx, resourceID string) error {
 	if !ok {
 		return nil
 	}
-	return tx.SetIdempotentResource(ctx, userID, key, resourceID)
+	if err := tx.SetIdempotentResource(ctx, userID, key, resourceID); errors.Is(err, ErrNoRow) {
+		// The key this run claimed was forgotten meanwhile: committing would
+		// leave a change no retry can find, and a retry would make it again.
+		return Errorf(ECONFLICT, "this request's Idempotency-Key was released while it ran; nothing was done; retry")
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // enqueue queues a webhook event, and a delivery to each endpoint of its owner

@@ -11,8 +11,14 @@ import (
 
 // SetIdempotentResource records which resource the request under the key touched.
 func (t *ptx) SetIdempotentResource(ctx context.Context, userID, key, resourceID string) error {
-	_, err := t.Exec(ctx, `UPDATE idempotency_keys SET resource_id = $1 WHERE user_id = $2 AND key = $3`, resourceID, userID, key)
-	return err
+	tag, err := t.Exec(ctx, `UPDATE idempotency_keys SET resource_id = $1 WHERE user_id = $2 AND key = $3`, resourceID, userID, key)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fetchsms.ErrNoRow // the key is gone: its run must not commit
+	}
+	return nil
 }
 
 // ClaimIdempotencyKey inserts the key unless it exists, else returns it locked. Of

@@ -11,8 +11,14 @@ import (
 
 // SetIdempotentResource records which resource the request under the key touched.
 func (t *wtx) SetIdempotentResource(ctx context.Context, userID, key, resourceID string) error {
-	_, err := t.ExecContext(ctx, `UPDATE idempotency_keys SET resource_id = ? WHERE user_id = ? AND key = ?`, resourceID, userID, key)
-	return err
+	res, err := t.ExecContext(ctx, `UPDATE idempotency_keys SET resource_id = ? WHERE user_id = ? AND key = ?`, resourceID, userID, key)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return fetchsms.ErrNoRow // the key is gone: its run must not commit
+	}
+	return nil
 }
 
 // ClaimIdempotencyKey inserts the key unless it exists, else returns it. The

@@ -90,17 +90,25 @@ func (s *Server) runIdempotent(w http.ResponseWriter, r *http.Request, key strin
 }
 
 // finishLater stores an answer that could not be stored at once (storage down or
-// unreachable: err) in the background, trying again until it succeeds or the key
-// counts as abandoned anyway; until then a retry with the key is answered 409
-// conflict with Retry-After. Other failures are logged.
+// unreachable: err) in the background, trying again for finishLaterFor; until
+// then a retry with the key is answered 409 conflict with Retry-After. A failed
+// answer (5xx) is not retried: forgetting the key is not safe to repeat (a
+// forget whose outcome was lost, sent again, could forget a later run's claim of
+// the key, which would then be charged twice); the key counts as abandoned after
+// fetchsms.IdempotencyAbandonedAfter instead, and a retry then runs it afresh.
+// Other failures are logged.
 func (s *Server) finishLater(user, key string, status int, body []byte, err error) {
 	if fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
 		s.Logger.Error("store idempotent answer", "err", err)
 		return
 	}
+	if status >= 500 {
+		s.Logger.Warn("forget idempotency key: storage unavailable; it counts as abandoned in a while", "err", err)
+		return
+	}
 	s.Logger.Warn("store idempotent answer: storage unavailable; trying again in the background", "err", err)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), fetchsms.IdempotencyAbandonedAfter)
+		ctx, cancel := context.WithTimeout(context.Background(), finishLaterFor)
 		defer cancel()
 		for pause := 100 * time.Millisecond; ; pause = min(2*pause, 2*time.Second) {
 			select {
@@ -115,6 +123,10 @@ func (s *Server) finishLater(user, key string, status int, body []byte, err erro
 		}
 	}()
 }
+
+// finishLaterFor bounds finishLater well within fetchsms.IdempotencyAbandonedAfter,
+// so that it never stores an answer over a later run of the key.
+const finishLaterFor = fetchsms.IdempotencyAbandonedAfter / 2
 
 func printable(s string) bool {
 	for i := 0; i < len(s); i++ {
