@@ -105,7 +105,8 @@ type CatalogTx interface {
 // detection rules).
 type CatalogChanged struct{}
 
-// Catalog returns the enabled services in display order with live stock:
+// Catalog returns the enabled services in display order with live stock, each
+// with its category and aliases:
 // short_available counts free numbers that never delivered a code for the
 // service (none for the long-term product), long_available free numbers never sold.
 func (a *App) Catalog(ctx context.Context) ([]ServiceStock, error) {
@@ -122,7 +123,7 @@ func (a *App) Catalog(ctx context.Context) ([]ServiceStock, error) {
 		if !s.Enabled {
 			continue
 		}
-		st := ServiceStock{Service: *s, LongAvailable: n.Pristine}
+		st := ServiceStock{Service: *s, LongAvailable: n.Pristine, Category: ServiceCategory(s.Slug), Aliases: ServiceAliases(s.Slug)}
 		if !s.IsLongTerm() {
 			st.ShortAvailable = n.Free - n.Spent[s.ID]
 		}

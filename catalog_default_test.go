@@ -17,8 +17,8 @@ import (
 
 func TestDefaultCatalog(t *testing.T) {
 	cat := fetchsms.DefaultCatalog()
-	if len(cat) < 105 {
-		t.Errorf("catalog has %d services, want at least 105", len(cat))
+	if len(cat) < 400 {
+		t.Errorf("catalog has %d services, want at least 400", len(cat))
 	}
 	slugRE := regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 	ids := map[int]bool{}
@@ -281,5 +281,61 @@ func TestCorpus(t *testing.T) {
 	}
 	if precision < 1 || recall < 0.97 {
 		t.Errorf("service precision %.4f, recall %.4f: want 1 and at least 0.97", precision, recall)
+	}
+}
+
+// TestDefaultCategoriesAndAliases: every default service has a category, and
+// searches find services by alias, parent brand and category.
+func TestDefaultCategoriesAndAliases(t *testing.T) {
+	cats := map[string]int{}
+	byName := map[string]fetchsms.ServiceStock{}
+	for _, s := range fetchsms.DefaultCatalog() {
+		c := fetchsms.ServiceCategory(s.Slug)
+		if c == fetchsms.OtherCategory {
+			t.Errorf("%s has no category", s.Slug)
+		}
+		cats[c]++
+		byName[s.Slug] = fetchsms.ServiceStock{Service: s, Category: c, Aliases: fetchsms.ServiceAliases(s.Slug)}
+	}
+	if len(cats) < 15 {
+		t.Errorf("%d categories: %v", len(cats), cats)
+	}
+	if fetchsms.ServiceCategory("acme-chat") != fetchsms.OtherCategory || fetchsms.ServiceAliases("acme-chat") != nil {
+		t.Error("a service the default catalog does not know has a category or aliases")
+	}
+	for _, tt := range []struct {
+		slug, q string
+		want    bool
+	}{
+		{"twitter", "Twitter", true}, {"twitter", "x", true}, {"facebook", "META", true},
+		{"openai", "chatgpt", true}, {"anthropic", " claude ", true}, {"uber-eats", "uber", true},
+		{"chase", "jpmorgan", true}, {"chase", "banking", true}, {"google", "gmail", true},
+		{"xfinity", "comcast", true}, {"whatsapp", "banking", false}, {"chase", "tiktok", false},
+		{"chase", "", true},
+	} {
+		s, ok := byName[tt.slug]
+		if !ok {
+			t.Fatalf("no service %s", tt.slug)
+		}
+		if got := s.Matches(tt.q); got != tt.want {
+			t.Errorf("%s.Matches(%q) = %v, want %v", tt.slug, tt.q, got, tt.want)
+		}
+	}
+}
+
+// BenchmarkDetectCatalog is the detection of typical inbound SMS against the
+// whole default catalog, as every inbound SMS runs it.
+func BenchmarkDetectCatalog(b *testing.B) {
+	e := catalogEngine()
+	msgs := [][2]string{
+		{"Telegram", "Telegram code: 482910. Do not give this code to anyone, even if they say they are from Telegram!"},
+		{"72975", "Chase: Your one-time code is 55120988. Don't share it. We'll never call you for it."},
+		{"+14155550100", "Your verification code is 482913"},
+		{"USPS", "USPS: Your item was delivered in or at the mailbox at 2:14 pm on June 17, 2026 in AUSTIN, TX 78701."},
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		m := msgs[i%len(msgs)]
+		e.Detect(m[0], m[1])
 	}
 }

@@ -34,10 +34,12 @@ type Service struct {
 func (s Service) IsLongTerm() bool { return s.ID == UnlimitedServiceID }
 
 // SearchKey is what a catalog search matches against: the service's name, slug,
-// keywords and named senders, folded by FoldSearch ("Uber Eats" and "ubereats"
-// both become "ubereats"; "ChatGPT" finds "OpenAI (ChatGPT)" by its keyword).
+// category, aliases, keywords and named senders, each folded by FoldSearch
+// ("Uber Eats" and "ubereats" both become "ubereats"; "ChatGPT" finds OpenAI,
+// "meta" Facebook, "twitter" X, "banking" every bank).
 func (s Service) SearchKey() string {
-	parts := append([]string{s.Name, s.Slug}, s.Keywords...)
+	parts := append([]string{s.Name, s.Slug, ServiceCategory(s.Slug)}, ServiceAliases(s.Slug)...)
+	parts = append(parts, s.Keywords...)
 	for _, x := range s.Senders {
 		if x != "" && (x[0] < '0' || x[0] > '9') { // names, not short codes
 			parts = append(parts, x)
@@ -74,6 +76,8 @@ type ServiceStock struct {
 	Service
 	ShortAvailable int
 	LongAvailable  int
+	Category       string   // ServiceCategory(Slug)
+	Aliases        []string // ServiceAliases(Slug); shared, not to be modified
 }
 
 // ServiceUpdate changes some fields of a service; nil fields stay as they are.

@@ -6,7 +6,9 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 )
@@ -40,14 +42,30 @@ type serviceJSON struct {
 	LongPrices     longPrices     `json:"long_prices"`
 	ShortAvailable int            `json:"short_available"`
 	LongAvailable  int            `json:"long_available"`
+	Category       string         `json:"category"`
+	Aliases        []string       `json:"aliases"`
 }
 
+// handleServices answers GET /v1/services, the whole catalog from a cache, or
+// with ?q= the services a search finds (ServiceStock.Matches), uncached.
 func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
+	q, search := "", false
+	if r.URL.RawQuery != "" {
+		q = r.URL.Query().Get("q")
+		if len(q) > 100 || !utf8.ValidString(q) {
+			s.writeError(w, r, fetchsms.Errorf(fetchsms.EINVALID, "q must be at most 100 characters of UTF-8"))
+			return
+		}
+		search = strings.TrimSpace(q) != ""
+	}
 	now := time.Now()
-	body, gen := s.catalog.get(now)
-	if body != nil {
-		writeBody(w, body)
-		return
+	var gen uint64
+	if !search {
+		var body []byte
+		if body, gen = s.catalog.get(now); body != nil {
+			writeBody(w, body)
+			return
+		}
 	}
 	cat, err := s.App.Catalog(r.Context())
 	if err != nil {
@@ -56,20 +74,29 @@ func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
 	}
 	out := make([]serviceJSON, 0, len(cat))
 	for _, c := range cat {
+		if !c.Matches(q) {
+			continue
+		}
+		aliases := c.Aliases
+		if aliases == nil {
+			aliases = []string{}
+		}
 		lp := longPrices(c.LongPrices)
 		if lp == nil {
 			lp = longPrices{}
 		}
 		out = append(out, serviceJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, PriceCents: c.PriceCents, LongPrices: lp,
-			ShortAvailable: c.ShortAvailable, LongAvailable: c.LongAvailable})
+			ShortAvailable: c.ShortAvailable, LongAvailable: c.LongAvailable, Category: c.Category, Aliases: aliases})
 	}
-	body, err = json.MarshalIndent(out, "", "  ")
+	body, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	body = append(body, '\n')
-	s.catalog.put(body, now, gen)
+	if !search {
+		s.catalog.put(body, now, gen)
+	}
 	writeBody(w, body)
 }
 

@@ -41,7 +41,7 @@ func TestBrowserWithoutJavaScript(t *testing.T) {
 	step(t, ctx, "buy",
 		chromedp.Navigate(s.BaseURL+"/dashboard/catalog"),
 		chromedp.WaitVisible(id("services")),
-		chromedp.Click(css(`tr[data-name^="telegram "] button`)),
+		chromedp.Click(css(`tr[data-slug="telegram"] button`)),
 		chromedp.WaitVisible(id("vstatus")),
 		shot.take("verification-waiting"),
 	)

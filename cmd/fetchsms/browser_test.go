@@ -236,7 +236,7 @@ func TestBrowserCustomerAndAdmin(t *testing.T) {
 		chromedp.Navigate(base+"/dashboard/catalog"),
 		chromedp.WaitVisible(id("services")),
 		shot.take("catalog"),
-		chromedp.Submit(css(`tr[data-name^="telegram "] button`)),
+		chromedp.Submit(css(`tr[data-slug="telegram"] button`)),
 		chromedp.WaitVisible(id("vstatus")),
 	)
 	read(t, ctx, "mark the page", chromedp.Evaluate[bool](`window.__noReload = true`))
