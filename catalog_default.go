@@ -740,6 +740,9 @@ func DefaultCatalog() []Service {
 		s(673, "pge", "PG&E", 30, l{"PG&E"}, l{"pg&e"}),
 		s(674, "con-edison", "Con Edison", 30, l{"Con Edison"}, l{"con edison", "coned"}),
 		s(675, "duke-energy", "Duke Energy", 30, l{"Duke Energy"}, l{"duke energy"}),
+		// Any service the catalog does not list (OtherServiceID): no detection
+		// rules of its own; see deliverToVerification.
+		s(OtherServiceID, "other", "Other / any service not listed", 80, nil, nil),
 	}
 	for i := range cat {
 		cat[i].ActivationCode = defaultActivationCodes[cat[i].Slug]
@@ -773,6 +776,8 @@ var defaultActivationCodes = map[string]string{
 	// Email, cloud & AI.
 	"yahoo": "mb", "proton": "dp", "openai": "dr", "google-voice": "gf", "netflix": "nf",
 	"spotify": "alj", "aol": "pm", "zoho": "zh", "anthropic": "acz",
+	// Any other service.
+	"other": "ot",
 }
 
 // Categories and aliases of the default services, by slug. A category groups the

@@ -54,6 +54,11 @@ const AreaCodeSurchargeCents Cents = 10
 // UnlimitedServiceID is the stable id of the long-term "unlimited-services" product.
 const UnlimitedServiceID = 1
 
+// OtherServiceID is the "Other / any service not listed" verification: it
+// releases the first code-bearing message whose sender and wording name no
+// service of the catalog (see deliverToVerification and docs/CATALOG.md).
+const OtherServiceID = 676
+
 // RentalTerms are the only rental lengths sold, in days.
 var RentalTerms = []int{1, 7, 30, 90, 365}
 

@@ -203,7 +203,7 @@ func deliverToVerification(ctx context.Context, tx Tx, id string, in InboundSMS,
 		_, err := endVerification(ctx, tx, v, StatusExpired, now)
 		return false, v.UserID, err
 	}
-	if det.ServiceID != v.ServiceID || det.Code == "" {
+	if !releases(v.ServiceID, det) {
 		return false, "", nil
 	}
 	u, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: id, From: StatusWaiting, To: StatusReceived, Code: det.Code, Now: now})
@@ -220,6 +220,16 @@ func deliverToVerification(ctx context.Context, tx Tx, id string, in InboundSMS,
 		return false, "", err
 	}
 	return true, v.UserID, enqueue(ctx, tx, VerificationUpdatedEvent(u, now), "")
+}
+
+// releases reports whether a verification of service gets the message detected
+// as det: one with a code, from that service; for the "any service not listed"
+// verification (OtherServiceID), one with a code that names no listed service.
+func releases(service int, det Detection) bool {
+	if det.Code == "" {
+		return false
+	}
+	return det.ServiceID == service || service == OtherServiceID && det.ServiceID == 0
 }
 
 // deliverToRental records the SMS for the live rental holding the number. Any

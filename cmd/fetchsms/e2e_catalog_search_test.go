@@ -69,3 +69,35 @@ func TestCatalogSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestOtherService: the "Other / any service not listed" verification releases
+// the first code-bearing message that names no listed service, and nothing else:
+// not a listed service's code, not a message without a code.
+func TestOtherService(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s := startServerOn(t, engine, "--sandbox", "--simulator=false")
+		v := s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": "other"}, http.StatusCreated)
+		if v["service_name"] != "Other / any service not listed" {
+			t.Fatalf("bought %v", v)
+		}
+		path := "/v1/verifications/" + str(t, v["id"])
+		to := str(t, v["number"])
+		s.sms(t, to, "Telegram", "Telegram code: 48291\n\nDo not give this code to anyone, even if they say they are from Telegram!")
+		s.sms(t, to, "+14155550100", "Your Acme Widgets order has shipped.")
+		s.sms(t, to, "22000", "G-412157 is your Google verification code.")
+		if got := s.call(t, http.MethodGet, path, s.APIKey, nil, http.StatusOK); got["code"] != nil || got["status"] != "waiting" {
+			t.Fatalf("released a listed service's message or one without a code: %v", got)
+		}
+		s.sms(t, to, "+14155550177", "Your Acme Widgets verification code is 730194. It expires in 10 minutes.")
+		got := s.call(t, http.MethodGet, path, s.APIKey, nil, http.StatusOK)
+		if got["code"] != "730194" || got["status"] != "received" {
+			t.Fatalf("the unlisted service's code was not released: %v", got)
+		}
+		// A listed service's verification is unchanged: it never takes an unlisted sender's code.
+		w := s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": "telegram"}, http.StatusCreated)
+		s.sms(t, str(t, w["number"]), "+14155550177", "Your Acme Widgets verification code is 730195.")
+		if got := s.call(t, http.MethodGet, "/v1/verifications/"+str(t, w["id"]), s.APIKey, nil, http.StatusOK); got["code"] != nil {
+			t.Fatalf("a Telegram verification took another sender's code: %v", got)
+		}
+	})
+}
