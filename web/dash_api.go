@@ -114,7 +114,23 @@ func (s *Server) dashCreateWebhook(w http.ResponseWriter, r *http.Request, p *pa
 		return
 	}
 	s.showOnce(w, r, p.User.ID, "/dashboard/api", &secretView{Title: "Signing secret for " + e.URL, Value: e.Secret,
-		Note: "Verify X-FetchSMS-Signature (hex HMAC-SHA256 of the raw body) with it. It is shown only once."})
+		Note: "Verify webhook-signature with any Standard Webhooks library, or X-FetchSMS-Signature (hex HMAC-SHA256 of the raw body), with it. It is shown only once."})
+}
+
+// dashRotateWebhookSecret gives an endpoint a new secret, the old one signing
+// beside it for the default overlap (a day), and shows the new one once.
+func (s *Server) dashRotateWebhookSecret(w http.ResponseWriter, r *http.Request, p *pageData) {
+	id := s.dashID(w, r, p, "id", "webhook endpoint")
+	if id == "" {
+		return
+	}
+	e, until, err := s.App.RotateEndpointSecret(r.Context(), p.User.ID, id, fetchsms.DefaultSecretOverlap)
+	if err != nil {
+		redirectErr(w, r, "/dashboard/api", err)
+		return
+	}
+	s.showOnce(w, r, p.User.ID, "/dashboard/api", &secretView{Title: "New signing secret for " + e.URL, Value: e.Secret,
+		Note: "Until " + until.Format("2006-01-02 15:04 UTC") + " deliveries are signed with this secret and the previous one (webhook-signature carries both; X-FetchSMS-Signature-Previous the old one): switch your receiver within that time. Shown only once."})
 }
 
 func (s *Server) webhookAction(w http.ResponseWriter, r *http.Request, p *pageData, act func(id string) (string, error)) {

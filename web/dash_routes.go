@@ -53,6 +53,7 @@ func (s *Server) dashRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /dashboard/api/webhooks/{id}/delete", s.page(false, "api", s.dashDeleteWebhook))
 	mux.HandleFunc("POST /dashboard/api/webhooks/{id}/test", s.page(false, "api", s.dashTestWebhook))
 	mux.HandleFunc("POST /dashboard/api/webhooks/{id}/enable", s.page(false, "api", s.dashEnableWebhook))
+	mux.HandleFunc("POST /dashboard/api/webhooks/{id}/rotate", s.page(false, "api", s.dashRotateWebhookSecret))
 	mux.HandleFunc("POST /dashboard/api/webhooks/{id}/deliveries/{delivery}/redeliver", s.page(false, "api", s.dashRedeliver))
 	mux.HandleFunc("GET /dashboard/support", s.page(false, "support", s.dashSupport))
 	mux.HandleFunc("POST /dashboard/support", s.page(false, "support", s.dashCreateTicket))

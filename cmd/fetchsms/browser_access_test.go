@@ -133,6 +133,25 @@ func TestDashboardAccessAndCSRF(t *testing.T) {
 			t.Fatal("a reload shows the key again")
 		}
 	})
+	t.Run("RotateWebhookSecret", func(t *testing.T) {
+		ep := s.call(t, http.MethodPost, "/v1/webhooks", s.DemoSession, map[string]any{"url": "http://127.0.0.1:9/hooks"}, http.StatusCreated)
+		old := str(t, ep["secret"])
+		resp, _ := s.page(t, "POST", "/dashboard/api/webhooks/"+str(t, ep["id"])+"/rotate", s.DemoSession, url.Values{"csrf_token": {token}}, nil)
+		var shown *http.Cookie
+		for _, c := range resp.Cookies() {
+			if c.Name == "fetchsms_shown" {
+				shown = c
+			}
+		}
+		if resp.StatusCode != http.StatusSeeOther || shown == nil {
+			t.Fatalf("rotate: %d, shown cookie %v", resp.StatusCode, shown)
+		}
+		_, body := s.page(t, "GET", "/dashboard/api", "", nil, map[string]string{"Cookie": "fetchsms_session=" + s.DemoSession + "; fetchsms_shown=" + shown.Value})
+		secret := regexp.MustCompile(`whsec_[A-Za-z0-9+/=]+`).FindString(body)
+		if secret == "" || secret == old || !strings.Contains(body, "previous one") {
+			t.Fatalf("the new secret is not shown once after the rotation: %q", secret)
+		}
+	})
 	t.Run("FailedFormKeepsWhatWasTyped", func(t *testing.T) {
 		long := strings.Repeat("k", 101)
 		resp, body := s.page(t, "POST", "/dashboard/api/keys", s.DemoSession, url.Values{"name": {long}, "csrf_token": {token}}, nil)
