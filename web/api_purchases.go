@@ -14,6 +14,7 @@ type verificationJSON struct {
 	Service     string         `json:"service"`
 	ServiceName string         `json:"service_name"`
 	Number      string         `json:"number"`
+	NumberE164  string         `json:"number_e164"`
 	Code        *string        `json:"code"`
 	Codes       []string       `json:"codes"`
 	Status      string         `json:"status"`
@@ -23,7 +24,7 @@ type verificationJSON struct {
 }
 
 func verificationOut(v *fetchsms.Verification) verificationJSON {
-	return verificationJSON{ID: v.ID, Ref: v.Ref, Service: v.ServiceSlug, ServiceName: v.ServiceName, Number: fetchsms.FormatUS(v.Number),
+	return verificationJSON{ID: v.ID, Ref: v.Ref, Service: v.ServiceSlug, ServiceName: v.ServiceName, Number: fetchsms.FormatUS(v.Number), NumberE164: v.Number,
 		Code: strOrNil(v.Code), Codes: codesOf(v), Status: v.Status, CostCents: v.CostCents, CreatedAt: ts(v.CreatedAt), ExpiresAt: ts(v.ExpiresAt)}
 }
 
@@ -41,6 +42,7 @@ type rentalJSON struct {
 	Service      string         `json:"service"`
 	ServiceName  string         `json:"service_name"`
 	Number       string         `json:"number"`
+	NumberE164   string         `json:"number_e164"`
 	DurationDays int            `json:"duration_days"`
 	ExtendedDays int            `json:"extended_days"`
 	LastCode     *string        `json:"last_code"`
@@ -51,7 +53,7 @@ type rentalJSON struct {
 }
 
 func rentalOut(x *fetchsms.Rental) rentalJSON {
-	return rentalJSON{ID: x.ID, Ref: x.Ref, Service: x.ServiceSlug, ServiceName: x.ServiceName, Number: fetchsms.FormatUS(x.Number),
+	return rentalJSON{ID: x.ID, Ref: x.Ref, Service: x.ServiceSlug, ServiceName: x.ServiceName, Number: fetchsms.FormatUS(x.Number), NumberE164: x.Number,
 		DurationDays: x.DurationDays, ExtendedDays: x.ExtendedDays, LastCode: strOrNil(x.LastCode), Status: x.Status, CostCents: x.CostCents, CreatedAt: ts(x.CreatedAt), ExpiresAt: ts(x.ExpiresAt)}
 }
 

@@ -65,7 +65,10 @@ func appendPurchaseHead(b []byte, id, ref, slug, name, number string) []byte {
 	b = append(b, ",\n  \"service_name\": "...)
 	b = appendString(b, name)
 	b = append(b, ",\n  \"number\": "...)
-	return appendNumber(b, number)
+	b = appendNumber(b, number)
+	// The same number in E.164 ("+13325550184"), for programs that dial or store it.
+	b = append(b, ",\n  \"number_e164\": "...)
+	return appendString(b, number)
 }
 
 // appendPurchaseTail writes the fields both purchases end with and closes the object.
