@@ -104,7 +104,7 @@ func (s *Server) handleTestWebhook(w http.ResponseWriter, r *http.Request) {
 	if id == "" {
 		return
 	}
-	if err := s.webhookSendErr(principalOf(r).User.ID); err != nil {
+	if err := s.webhookSendErr(w, principalOf(r).User.ID); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -181,7 +181,7 @@ func (s *Server) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.ENOTFOUND, "delivery not found"))
 		return
 	}
-	if err := s.webhookSendErr(principalOf(r).User.ID); err != nil {
+	if err := s.webhookSendErr(w, principalOf(r).User.ID); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -158,7 +158,7 @@ func (s *Server) dashDeleteWebhook(w http.ResponseWriter, r *http.Request, p *pa
 
 func (s *Server) dashTestWebhook(w http.ResponseWriter, r *http.Request, p *pageData) {
 	s.webhookAction(w, r, p, func(id string) (string, error) {
-		if err := s.webhookSendErr(p.User.ID); err != nil {
+		if err := s.webhookSendErr(nil, p.User.ID); err != nil {
 			return "", err
 		}
 		_, err := s.App.SendTestEvent(r.Context(), p.User.ID, id)
@@ -179,7 +179,7 @@ func (s *Server) dashRedeliver(w http.ResponseWriter, r *http.Request, p *pageDa
 		if _, err := uuid.Parse(did); err != nil {
 			return "", fetchsms.Errorf(fetchsms.ENOTFOUND, "delivery not found")
 		}
-		if err := s.webhookSendErr(p.User.ID); err != nil {
+		if err := s.webhookSendErr(nil, p.User.ID); err != nil {
 			return "", err
 		}
 		return "Delivery queued again.", s.App.Redeliver(r.Context(), p.User.ID, id, did)

@@ -129,12 +129,17 @@ type limits struct {
 const WebhookSendsPerMinute = 10
 
 // webhookSendErr is the answer past that bound, or nil.
-func (s *Server) webhookSendErr(userID string) error {
+// An API answer (w not nil) also carries the wait in Retry-After, as every 429 does.
+func (s *Server) webhookSendErr(w http.ResponseWriter, userID string) error {
 	if s.limits == nil {
 		return nil
 	}
 	if ok, wait := s.limits.sends.allow(userID, time.Now()); !ok {
-		return fetchsms.Errorf(fetchsms.ERATELIMIT, "at most %d test events and redeliveries a minute per account: retry in %d second(s)", WebhookSendsPerMinute, int(math.Ceil(wait.Seconds())))
+		secs := int(math.Ceil(wait.Seconds()))
+		if w != nil {
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+		}
+		return fetchsms.Errorf(fetchsms.ERATELIMIT, "at most %d test events and redeliveries a minute per account: retry in %d second(s)", WebhookSendsPerMinute, secs)
 	}
 	return nil
 }
