@@ -11,6 +11,8 @@ import (
 func (s *Server) dashRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /static/", serveStatic())
 	mux.HandleFunc("GET /{$}", s.handleRoot)
+	// The API reference, rendered from the OpenAPI document (api_docs.go).
+	mux.HandleFunc("GET /docs/api", s.handleAPIReference)
 
 	// Sessions.
 	mux.HandleFunc("GET /login", s.handleLoginPage)

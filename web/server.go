@@ -186,6 +186,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /stubs/handler_api.php", s.handleHandlerAPI)
 	mux.HandleFunc("POST /stubs/handler_api.php", s.handleHandlerAPI)
 
+	// The API reference: this document, and its readable page (/docs/api, api_docs.go).
+	mux.HandleFunc("GET /v1/openapi.json", s.handleOpenAPI)
+
 	// Sandbox only: 404 elsewhere.
 	mux.Handle("POST /v1/sandbox/clock/advance", s.sandboxOnly(s.admin(s.handleClockAdvance)))
 	mux.Handle("POST /v1/sandbox/sms", s.sandboxOnly(s.admin(s.handleSandboxSMS)))

@@ -87,8 +87,14 @@ func newScreenshots(t *testing.T, prefix string) *screenshots {
 }
 
 func (s *screenshots) take(name string) chromedp.Action[chromedp.Void] {
+	return s.takeWith(name, chromedp.FullScreenshot(100))
+}
+
+// takeWith saves the PNG that a screenshot action makes (the whole page, the
+// viewport, or one element).
+func (s *screenshots) takeWith(name string, a chromedp.Action[[]byte]) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, target *chromedp.Target) error {
-		buf, err := chromedp.FullScreenshot(100)(ctx, target)
+		buf, err := a(ctx, target)
 		if err != nil {
 			return err
 		}
