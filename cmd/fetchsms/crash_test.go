@@ -37,7 +37,14 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if os.Getenv("FETCHSMS_OPENAPI_COVERAGE") != "" {
+		// Which documented operations no test's request reached (openapi_check_test.go).
+		for _, op := range uncoveredOperations() {
+			fmt.Println("openapi: not exercised:", op)
+		}
+	}
+	os.Exit(code)
 }
 
 func signalContext() (context.Context, context.CancelFunc) {
@@ -73,7 +80,7 @@ func startChildOn(t *testing.T, storage []string, dbRef string, args ...string) 
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{DBPath: dbPath, client: &http.Client{Timeout: 10 * time.Second}}
+	ts := &testServer{DBPath: dbPath, client: newSpecClient(t, &http.Client{Timeout: 10 * time.Second})}
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(out)

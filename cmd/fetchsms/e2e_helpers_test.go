@@ -133,7 +133,7 @@ func startServerWith(t *testing.T, storage []string, dbPath string, args ...stri
 		done <- err
 	}()
 
-	ts := &testServer{DBPath: dbPath, client: &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}}
+	ts := &testServer{DBPath: dbPath, client: newSpecClient(t, &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}})}
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(pr)

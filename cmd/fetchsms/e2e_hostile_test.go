@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -65,7 +66,7 @@ func TestNoRouteCanBeMadeToFail(t *testing.T) {
 					path := strings.ReplaceAll(rt.path, "{id}", hostileIDs[rng.IntN(len(hostileIDs))])
 					path += hostileQueries[rng.IntN(len(hostileQueries))]
 					body := hostileBodies[rng.IntN(len(hostileBodies))]
-					req, err := http.NewRequest(rt.method, s.BaseURL+path, bytes.NewReader([]byte(body)))
+					req, err := http.NewRequestWithContext(hostile(context.Background()), rt.method, s.BaseURL+path, bytes.NewReader([]byte(body)))
 					if err != nil {
 						continue // not a URL a client could send
 					}
