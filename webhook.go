@@ -177,11 +177,12 @@ func VerificationSMSEvent(v *Verification, sender, code, detected string, receiv
 		VerificationID  string `json:"verification_id"`
 		Ref             string `json:"ref"`
 		Number          string `json:"number"`
+		NumberE164      string `json:"number_e164"`
 		Sender          string `json:"sender"`
 		Code            string `json:"code"`
 		DetectedService string `json:"detected_service"`
 		ReceivedAt      string `json:"received_at"`
-	}{v.ID, v.Ref, FormatUS(v.Number), sender, code, detected, stamp(received)}, now)
+	}{v.ID, v.Ref, FormatUS(v.Number), v.Number, sender, code, detected, stamp(received)}, now)
 }
 
 // RentalSMSEvent announces an SMS on a rental number, with its full body.
@@ -190,21 +191,23 @@ func RentalSMSEvent(r *Rental, sender, body, code, detected string, received, no
 		RentalID        string  `json:"rental_id"`
 		Ref             string  `json:"ref"`
 		Number          string  `json:"number"`
+		NumberE164      string  `json:"number_e164"`
 		Sender          string  `json:"sender"`
 		Body            string  `json:"body"`
 		Code            *string `json:"code"`
 		DetectedService *string `json:"detected_service"`
 		ReceivedAt      string  `json:"received_at"`
-	}{r.ID, r.Ref, FormatUS(r.Number), sender, body, nilIfEmpty(code), nilIfEmpty(detected), stamp(received)}, now)
+	}{r.ID, r.Ref, FormatUS(r.Number), r.Number, sender, body, nilIfEmpty(code), nilIfEmpty(detected), stamp(received)}, now)
 }
 
 // RentalExpiredEvent announces the end of a rental's term.
 func RentalExpiredEvent(r *Rental, now time.Time) *Event {
 	return newEvent(r.UserID, EventRentalExpired, struct {
-		RentalID string `json:"rental_id"`
-		Ref      string `json:"ref"`
-		Number   string `json:"number"`
-	}{r.ID, r.Ref, FormatUS(r.Number)}, now)
+		RentalID   string `json:"rental_id"`
+		Ref        string `json:"ref"`
+		Number     string `json:"number"`
+		NumberE164 string `json:"number_e164"`
+	}{r.ID, r.Ref, FormatUS(r.Number), r.Number}, now)
 }
 
 // RentalExpiringEvent reminds the customer that a rental ends soon: extend it
