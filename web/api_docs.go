@@ -28,7 +28,12 @@ func (s *Server) handleAPIReference(w http.ResponseWriter, r *http.Request) {
 		s.pageError(w, r, nil, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "api_reference", &pageData{Title: "API reference", Nav: "api", Data: ref})
+	// Public, like the catalog; a signed-in person keeps the dashboard's menu.
+	p := &pageData{Title: "API reference", Nav: "api", Data: ref}
+	if token, pr := s.cookieSession(r); pr != nil {
+		p.User, p.CSRF = pr.User, csrfToken(token)
+	}
+	s.render(w, r, http.StatusOK, "api_reference", p)
 }
 
 // apiReference is the page's view of the document, built once.

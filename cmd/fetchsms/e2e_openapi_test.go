@@ -77,6 +77,13 @@ func TestAPIReference(t *testing.T) {
 	if !strings.Contains(api, `href="/docs/api"`) {
 		t.Errorf("the dashboard's API page does not link to the reference")
 	}
+	// Signed in, the reference keeps the dashboard's menu; signed out it has none.
+	if _, signedIn := s.page(t, http.MethodGet, "/docs/api", s.DemoSession, nil, nil); !strings.Contains(signedIn, `href="/dashboard/wallet"`) || !strings.Contains(signedIn, "demo@") {
+		t.Errorf("/docs/api signed in shows no dashboard menu")
+	}
+	if strings.Contains(page, `href="/dashboard/wallet"`) {
+		t.Errorf("/docs/api signed out shows the dashboard menu")
+	}
 }
 
 // htmlText is how html/template writes a path in the page's text.
