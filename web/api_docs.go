@@ -82,6 +82,7 @@ type refSchema struct {
 	Name, Anchor, Description string
 	Type                      refType
 	Fields                    []refField
+	Example                   string // the first of its examples, indented JSON
 }
 
 type refField struct {
@@ -114,6 +115,7 @@ type oaSchema struct {
 	Minimum              *float64             `json:"minimum"`
 	Maximum              *float64             `json:"maximum"`
 	Pattern              string               `json:"pattern"`
+	Examples             []json.RawMessage    `json:"examples"`
 }
 
 type oaParam struct {
@@ -279,8 +281,15 @@ func buildReference(raw []byte) (*refDoc, error) {
 	}
 	for _, e := range d.Components.Schemas {
 		sc := e.Value
-		out.Schemas = append(out.Schemas, &refSchema{Name: e.Key, Anchor: "schema-" + e.Key, Description: sc.Description,
-			Type: typeOf(&sc), Fields: fieldsOf(&sc)})
+		rs := &refSchema{Name: e.Key, Anchor: "schema-" + e.Key, Description: sc.Description, Type: typeOf(&sc), Fields: fieldsOf(&sc)}
+		if len(sc.Examples) > 0 {
+			var b bytes.Buffer
+			if err := json.Indent(&b, sc.Examples[0], "", "  "); err != nil {
+				return nil, fmt.Errorf("the API document: example of %s: %w", e.Key, err)
+			}
+			rs.Example = b.String()
+		}
+		out.Schemas = append(out.Schemas, rs)
 		if e.Key == "Error" {
 			if code, ok := sc.Properties.get("code"); ok {
 				for _, c := range code.OneOf {

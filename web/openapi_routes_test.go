@@ -180,6 +180,15 @@ func TestAPIReferenceRenders(t *testing.T) {
 	if want := len(documentedRoutes(t)); ops != want {
 		t.Errorf("the page shows %d operations, the document has %d", ops, want)
 	}
+	examples := 0
+	for _, sc := range ref.Schemas {
+		if sc.Example != "" {
+			examples++
+		}
+	}
+	if examples < 5 {
+		t.Errorf("the page shows %d examples", examples)
+	}
 	if len(ref.Codes) < 15 || len(ref.Schemas) < 20 || len(ref.Webhooks) != 3 {
 		t.Errorf("the page has %d codes, %d schemas, %d webhook events", len(ref.Codes), len(ref.Schemas), len(ref.Webhooks))
 	}

@@ -24,6 +24,7 @@ import (
 	validator "github.com/pb33f/libopenapi-validator"
 	"github.com/pb33f/libopenapi-validator/config"
 	verrors "github.com/pb33f/libopenapi-validator/errors"
+	"github.com/pb33f/libopenapi-validator/schema_validation"
 )
 
 // apiValidator is built once from the embedded document; a document it cannot
@@ -287,4 +288,46 @@ func uncoveredOperations() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// TestOpenAPIExamplesMatch: every example in the document (the reference page
+// shows them) is valid for its own schema, and the check can tell.
+func TestOpenAPIExamplesMatch(t *testing.T) {
+	t.Parallel()
+	doc, err := libopenapi.NewDocument(openapi.Document)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, err := doc.BuildV3Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw struct {
+		Components struct {
+			Schemas map[string]struct {
+				Examples []json.RawMessage `json:"examples"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openapi.Document, &raw); err != nil {
+		t.Fatal(err)
+	}
+	sv := schema_validation.NewSchemaValidator(config.WithFormatAssertions())
+	n := 0
+	for name, s := range raw.Components.Schemas {
+		for _, ex := range s.Examples {
+			schema := model.Model.Components.Schemas.GetOrZero(name).Schema()
+			if ok, errs := sv.ValidateSchemaBytes(schema, ex); !ok {
+				t.Errorf("the example of %s does not match its schema: %s", name, describe(errs))
+			}
+			n++
+		}
+	}
+	if n < 5 {
+		t.Errorf("only %d examples checked", n)
+	}
+	bad := []byte(`{"detail": "", "code": "no_such_code"}`)
+	if ok, _ := sv.ValidateSchemaBytes(model.Model.Components.Schemas.GetOrZero("Error").Schema(), bad); ok {
+		t.Errorf("a wrong Error passed its schema: the check cannot fail")
+	}
 }
