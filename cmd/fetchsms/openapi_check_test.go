@@ -44,9 +44,6 @@ var apiValidator = sync.OnceValues(func() (validator.Validator, error) {
 	return v, nil
 })
 
-// validatorMu serialises validations: the validator's caches are built lazily.
-var validatorMu sync.Mutex
-
 type hostileKey struct{}
 
 // hostile marks a request as deliberately malformed (e2e_hostile_test.go): it
@@ -120,7 +117,6 @@ func checkExchange(req *http.Request, reqBody []byte, resp *http.Response, respB
 	vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
 	vresp := *resp
 	vresp.Body = io.NopCloser(bytes.NewReader(respBody))
-	validatorMu.Lock()
 	reqOK, reqErrs := v.ValidateHttpRequest(vreq)
 	var respOK bool
 	var respErrs []*verrors.ValidationError
@@ -129,7 +125,6 @@ func checkExchange(req *http.Request, reqBody []byte, resp *http.Response, respB
 		vreq.Body = io.NopCloser(bytes.NewReader(reqBody))
 		respOK, respErrs = v.ValidateHttpResponse(vreq, &vresp)
 	}
-	validatorMu.Unlock()
 
 	if !routeKnown {
 		// A path or method the document does not have: the server must say so
