@@ -214,11 +214,12 @@ func RentalExpiredEvent(r *Rental, now time.Time) *Event {
 // with POST /v1/rentals/{id}/extend to keep the number.
 func RentalExpiringEvent(r *Rental, now time.Time) *Event {
 	return newEvent(r.UserID, EventRentalExpiring, struct {
-		RentalID  string `json:"rental_id"`
-		Ref       string `json:"ref"`
-		Number    string `json:"number"`
-		ExpiresAt string `json:"expires_at"`
-	}{r.ID, r.Ref, FormatUS(r.Number), r.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")}, now)
+		RentalID   string `json:"rental_id"`
+		Ref        string `json:"ref"`
+		Number     string `json:"number"`
+		NumberE164 string `json:"number_e164"`
+		ExpiresAt  string `json:"expires_at"`
+	}{r.ID, r.Ref, FormatUS(r.Number), r.Number, r.ExpiresAt.UTC().Format("2006-01-02T15:04:05Z")}, now)
 }
 
 // TestEvent is what "send a test event" delivers.

@@ -189,7 +189,7 @@ func TestAPIReferenceRenders(t *testing.T) {
 	if examples < 5 {
 		t.Errorf("the page shows %d examples", examples)
 	}
-	if len(ref.Codes) < 15 || len(ref.Schemas) < 20 || len(ref.Webhooks) != 3 {
+	if len(ref.Codes) < 15 || len(ref.Schemas) < 20 || len(ref.Webhooks) != 4 {
 		t.Errorf("the page has %d codes, %d schemas, %d webhook events", len(ref.Codes), len(ref.Schemas), len(ref.Webhooks))
 	}
 	if got := string(prose("a <b> `x<y>`\n\n## T & U\n\n- one\n- `two`")); got != "<p>a &lt;b&gt; <code>x&lt;y&gt;</code></p>\n<h3 id=\"t-u\">T &amp; U</h3>\n<ul>\n<li>one</li>\n<li><code>two</code></li>\n</ul>\n" {
