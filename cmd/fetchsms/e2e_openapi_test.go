@@ -64,13 +64,16 @@ func TestAPIReference(t *testing.T) {
 		t.Errorf("/docs/api has inline script or style, which the CSP refuses")
 	}
 
-	// The two operations no other test reaches, so their answers are checked too.
+	// Operations no other test reaches, so their answers are checked too.
 	if h := s.call(t, http.MethodGet, "/healthz", "", nil, http.StatusOK); h["status"] != "ok" {
 		t.Errorf("/healthz = %v", h)
 	}
 	ep := s.call(t, http.MethodPost, "/v1/webhooks", s.DemoSession, map[string]any{"url": "http://127.0.0.1:9/hook"}, http.StatusCreated)
 	if e := s.call(t, http.MethodPost, "/v1/webhooks/"+str(t, ep["id"])+"/enable", s.DemoSession, nil, http.StatusOK); e["enabled"] != true {
 		t.Errorf("enable = %v", e)
+	}
+	if e := s.call(t, http.MethodPost, "/v1/webhooks/"+str(t, ep["id"])+"/rotate-secret", s.DemoSession, map[string]any{"overlap_seconds": 60}, http.StatusOK); e["secret"] == ep["secret"] {
+		t.Errorf("rotate-secret = %v: the same secret", e)
 	}
 
 	_, api := s.page(t, http.MethodGet, "/dashboard/api", s.DemoSession, nil, nil)
