@@ -1,6 +1,10 @@
 package fetchsms
 
-import "time"
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
 
 // Roles.
 const (
@@ -139,6 +143,38 @@ const (
 type Page struct {
 	Limit  int
 	Cursor int64 // 0: from the newest
+	// Query narrows the admins' lists of users (a part of the email, lower
+	// case) and of numbers (a part of the number's digits); "" lists all.
+	// Other lists ignore it. Set it with AdminSearch.
+	Query string
+}
+
+// AdminSearch reads an admin's search of the users or numbers list: trimmed,
+// lower case, at most 100 bytes of UTF-8 (else EINVALID). For numbers only
+// its digits count, a leading US 1 dropped when ten follow ("(212) 555-01"
+// finds +1212555010x).
+func AdminSearch(q string, numbers bool) (string, error) {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if len(q) > 100 || !utf8.ValidString(q) {
+		return "", Errorf(EINVALID, "q must be at most 100 bytes of text")
+	}
+	if !numbers {
+		return q, nil
+	}
+	var b strings.Builder
+	for _, r := range q {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	d := b.String()
+	if len(d) == 11 && d[0] == '1' {
+		d = d[1:]
+	}
+	if d == "" && q != "" {
+		return "", Errorf(EINVALID, "search numbers by their digits, such as 212555")
+	}
+	return d, nil
 }
 
 // Number is a phone number of the pool.

@@ -104,7 +104,7 @@ func (db *DB) LoadUserByEmail(ctx context.Context, email string) (*fetchsms.User
 // ListUsers returns users newest first.
 func (db *DB) ListUsers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.User, int64, error) {
 	limit, before := sqlrows.PageArgs(p)
-	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.UserCols+`, seq FROM users WHERE seq < $1 ORDER BY seq DESC LIMIT $2`, before, limit+1)
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.UserCols+`, seq FROM users WHERE seq < $1 AND ($3 = '' OR strpos(lower(email), $3) > 0) ORDER BY seq DESC LIMIT $2`, before, limit+1, p.Query)
 	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanUserSeq)
 	return out, next, engineErr(err)
 }

@@ -89,7 +89,7 @@ func (db *DB) CodeWaits(ctx context.Context, since time.Time) ([]fetchsms.CodeWa
 // ListNumbers lists the pool newest first with each number's gateway and state.
 func (db *DB) ListNumbers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.PoolNumber, int64, error) {
 	limit, before := sqlrows.PageArgs(p)
-	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.PoolNumberCols+sqlrows.PoolNumberFrom+` WHERE n.seq < $1 ORDER BY n.seq DESC LIMIT $2`, before, limit+1)
+	rows, err := db.pool.Query(ctx, `SELECT `+sqlrows.PoolNumberCols+sqlrows.PoolNumberFrom+` WHERE n.seq < $1 AND ($3 = '' OR strpos(n.e164, $3) > 0) ORDER BY n.seq DESC LIMIT $2`, before, limit+1, p.Query)
 	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanPoolNumber)
 	return out, next, engineErr(err)
 }

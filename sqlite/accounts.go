@@ -98,7 +98,7 @@ func (db *DB) LoadUserByEmail(ctx context.Context, email string) (*fetchsms.User
 // ListUsers returns users newest first.
 func (db *DB) ListUsers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.User, int64, error) {
 	limit, before := sqlrows.PageArgs(p)
-	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.UserCols+`, seq FROM users WHERE seq < ? ORDER BY seq DESC LIMIT ?`, before, limit+1)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.UserCols+`, seq FROM users WHERE seq < ? AND (? = '' OR instr(lower(email), ?) > 0) ORDER BY seq DESC LIMIT ?`, before, p.Query, p.Query, limit+1)
 	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanUserSeq)
 	return out, next, engineErr(err)
 }

@@ -90,7 +90,7 @@ func (db *DB) CodeWaits(ctx context.Context, since time.Time) ([]fetchsms.CodeWa
 // ListNumbers lists the pool newest first with each number's gateway and state.
 func (db *DB) ListNumbers(ctx context.Context, p fetchsms.Page) ([]*fetchsms.PoolNumber, int64, error) {
 	limit, before := sqlrows.PageArgs(p)
-	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.PoolNumberCols+sqlrows.PoolNumberFrom+` WHERE n.seq < ? ORDER BY n.seq DESC LIMIT ?`, before, limit+1)
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.PoolNumberCols+sqlrows.PoolNumberFrom+` WHERE n.seq < ? AND (? = '' OR instr(n.e164, ?) > 0) ORDER BY n.seq DESC LIMIT ?`, before, p.Query, p.Query, limit+1)
 	out, next, err := sqlrows.Page(rows, err, limit, sqlrows.ScanPoolNumber)
 	return out, next, engineErr(err)
 }

@@ -19,8 +19,18 @@ func adminUserOut(u *fetchsms.User) adminUserJSON {
 	return adminUserJSON{userJSON: userOut(u), BalanceCents: u.BalanceCents, Disabled: u.Disabled}
 }
 
+// handleAdminUsers lists accounts newest first; ?q= keeps those whose email
+// holds it.
 func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request) {
-	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.User, int64, error) { return s.App.ListUsers(r.Context(), p) }, adminUserOut)
+	q, err := fetchsms.AdminSearch(r.URL.Query().Get("q"), false)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.User, int64, error) {
+		p.Query = q
+		return s.App.ListUsers(r.Context(), p)
+	}, adminUserOut)
 }
 
 func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request) {

@@ -42,9 +42,18 @@ func poolNumberOut(n *fetchsms.PoolNumber) poolNumberJSON {
 }
 
 // handleAdminNumbers lists the pool newest first, a page at a time: where each
-// number lives and whether it is withdrawn with its gateway.
+// number lives and whether it is withdrawn with its gateway. ?q= keeps the
+// numbers whose digits hold its digits.
 func (s *Server) handleAdminNumbers(w http.ResponseWriter, r *http.Request) {
-	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.PoolNumber, int64, error) { return s.App.ListNumbers(r.Context(), p) }, poolNumberOut)
+	q, err := fetchsms.AdminSearch(r.URL.Query().Get("q"), true)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.PoolNumber, int64, error) {
+		p.Query = q
+		return s.App.ListNumbers(r.Context(), p)
+	}, poolNumberOut)
 }
 
 // handleAdminNumberDevice sets or clears where a pool number lives on its

@@ -14,12 +14,18 @@ import (
 type adminUsersView struct {
 	Users []*fetchsms.User
 	Next  int64
+	Query string // the search, as typed
 }
 
 func (s *Server) adminUsers(w http.ResponseWriter, r *http.Request, p *pageData) {
-	v := &adminUsersView{}
-	var err error
-	if v.Users, v.Next, err = s.App.ListUsers(r.Context(), cursorOf(r)); err != nil {
+	v := &adminUsersView{Query: r.URL.Query().Get("q")}
+	q, err := fetchsms.AdminSearch(v.Query, false)
+	page := cursorOf(r)
+	page.Query = q
+	if err == nil {
+		v.Users, v.Next, err = s.App.ListUsers(r.Context(), page)
+	}
+	if err != nil {
 		s.pageError(w, r, p, err)
 		return
 	}
@@ -109,12 +115,16 @@ type adminNumbersView struct {
 	Cursor   int64                  // of this page, kept by the disable and enable forms
 	Reports  map[string]*reportLine // by number id: reports of the number
 	Reported []*reportLine          // the most reported numbers
+	Query    string                 // the search, as typed
 }
 
 func (s *Server) adminNumbers(w http.ResponseWriter, r *http.Request, p *pageData) {
-	v := &adminNumbersView{Cursor: cursorOf(r).Cursor}
-	var err error
-	if v.Numbers, v.Next, err = s.App.ListNumbers(r.Context(), fetchsms.Page{Limit: 100, Cursor: cursorOf(r).Cursor}); err == nil {
+	v := &adminNumbersView{Cursor: cursorOf(r).Cursor, Query: r.URL.Query().Get("q")}
+	q, err := fetchsms.AdminSearch(v.Query, true)
+	if err == nil {
+		v.Numbers, v.Next, err = s.App.ListNumbers(r.Context(), fetchsms.Page{Limit: 100, Cursor: cursorOf(r).Cursor, Query: q})
+	}
+	if err == nil {
 		if v.Gateways, err = s.App.ListGateways(r.Context()); err == nil {
 			if v.Total, err = s.App.CountNumbers(r.Context()); err == nil {
 				v.Reports, _, v.Reported, err = s.reportLines(r)

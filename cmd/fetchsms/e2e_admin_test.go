@@ -167,3 +167,40 @@ func TestAdminInboundLogAndNumberStatus(t *testing.T) {
 		s.expect(t, http.MethodPost, "/v1/verifications", s.APIKey, buy907, http.StatusConflict)
 	})
 }
+
+// TestAdminSearch: the admins' lists of users and numbers take ?q= (a part of
+// the email; the digits of a number), over JSON and the console's pages, on
+// every engine; a search that cannot be one is 400.
+func TestAdminSearch(t *testing.T) {
+	t.Parallel()
+	forEachEngine(t, func(t *testing.T, engine string) {
+		s := startServerOn(t, engine, "--sandbox", "--simulator=false")
+		gw := s.call(t, http.MethodPost, "/v1/admin/gateways", s.AdminSession, map[string]any{"name": "search bank"}, http.StatusCreated)
+		s.call(t, http.MethodPost, "/v1/admin/numbers", s.AdminSession,
+			map[string]any{"gateway_id": str(t, gw["id"]), "numbers": []string{"+19075550177", "+19075550188"}}, http.StatusCreated)
+
+		users := s.list(t, "/v1/admin/users?q=DEMO", s.AdminSession)
+		if len(users) != 1 || !strings.Contains(str(t, users[0]["email"]), "demo") {
+			t.Fatalf("users matching DEMO: %v", users)
+		}
+		if got := s.list(t, "/v1/admin/users?q=nobody-has-this", s.AdminSession); len(got) != 0 {
+			t.Fatalf("users matching nothing: %v", got)
+		}
+		for q, want := range map[string]int{"(907) 555-0177": 1, "1907555": 2, "19075550188": 1, "000000000": 0} {
+			if got := s.list(t, "/v1/admin/numbers?q="+url.QueryEscape(q), s.AdminSession); len(got) != want {
+				t.Fatalf("numbers matching %q: %d, want %d: %v", q, len(got), want, got)
+			}
+		}
+		s.expect(t, http.MethodGet, "/v1/admin/numbers?q=abc", s.AdminSession, nil, http.StatusBadRequest)
+		s.expect(t, http.MethodGet, "/v1/admin/users?q="+strings.Repeat("x", 101), s.AdminSession, nil, http.StatusBadRequest)
+
+		_, body := s.page(t, "GET", "/admin/numbers?q=0177", s.AdminSession, nil, nil)
+		if !strings.Contains(body, "(907) 555-0177") || strings.Contains(body, "555-0188") {
+			t.Fatal("the pool page's search shows the wrong numbers")
+		}
+		_, body = s.page(t, "GET", "/admin/users?q=nobody-has-this", s.AdminSession, nil, nil)
+		if !strings.Contains(body, "No user") {
+			t.Fatal("the users page's empty search says nothing")
+		}
+	})
+}
