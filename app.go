@@ -186,6 +186,30 @@ type (
 		VerificationID, RentalID, UserID string
 		Remote                           bool
 	}
+	// CodeDelivered: an SMS released a code to a waiting verification, Wait
+	// after it was bought.
+	CodeDelivered struct {
+		VerificationID string
+		ServiceSlug    string
+		Wait           time.Duration
+	}
+	// LedgerPosted: a committed transaction posted these ledger entries
+	// (purchases, refunds, deposits, adjustments).
+	LedgerPosted struct{ Entries []LedgerEntry }
+	// StorageUpdate: one engine transaction (Op names the App step) ended after
+	// Duration, with Err (nil when it committed). Every update announces it,
+	// committed or not.
+	StorageUpdate struct {
+		Op       string
+		Duration time.Duration
+		Err      error
+	}
+	// DeliveryAttempted: a webhook delivery attempt was recorded; GaveUp when
+	// it was the last one the retry schedule allows.
+	DeliveryAttempted struct {
+		OK     bool
+		GaveUp bool
+	}
 )
 
 // Listen registers fn to hear every change, in commit order as seen by this
@@ -210,9 +234,37 @@ func (a *App) publish(ctx context.Context, changes ...any) {
 	}
 }
 
-// update runs fn as one engine transaction and translates its error.
+// update runs fn as one engine transaction and translates its error. It
+// announces how long the transaction took (StorageUpdate) and, once it has
+// committed, the ledger entries it posted (LedgerPosted).
 func (a *App) update(ctx context.Context, op string, fn func(Tx) error) error {
-	return storageError(op, a.Store.Update(ctx, op, fn), "")
+	var posted []LedgerEntry
+	start := time.Now()
+	err := a.Store.Update(ctx, op, func(tx Tx) error {
+		posted = posted[:0] // an engine may run fn again after a conflict
+		return fn(postNoter{Tx: tx, posted: &posted})
+	})
+	err = storageError(op, err, "")
+	a.publish(ctx, StorageUpdate{Op: op, Duration: time.Since(start), Err: err})
+	if err == nil && len(posted) > 0 {
+		a.publish(ctx, LedgerPosted{Entries: posted})
+	}
+	return err
+}
+
+// postNoter is the Tx an update's fn sees: it notes the ledger entries that
+// were applied, to be announced once the transaction commits.
+type postNoter struct {
+	Tx
+	posted *[]LedgerEntry
+}
+
+func (t postNoter) Post(ctx context.Context, e *LedgerEntry) (bool, Wallet, error) {
+	applied, w, err := t.Tx.Post(ctx, e)
+	if err == nil && applied {
+		*t.posted = append(*t.posted, *e)
+	}
+	return applied, w, err
 }
 
 // NewID returns a new row id: a time-ordered UUID (version 7), so that new rows

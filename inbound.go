@@ -70,11 +70,16 @@ func (a *App) ReceiveSMS(ctx context.Context, gatewayID string, in InboundSMS) (
 	if err != nil {
 		return nil, err
 	}
+	delivered := res.delivered
+	res.delivered = nil // the answer is the same for a repeated message
 	a.publish(ctx, StockChanged{})
 	owner := res.userID
 	res.userID = "" // the answer is the same for a repeat
 	if res.VerificationID != "" || res.RentalID != "" || owner != "" {
 		a.publish(ctx, PurchaseChanged{VerificationID: res.VerificationID, RentalID: res.RentalID, UserID: owner})
+	}
+	if delivered != nil {
+		a.publish(ctx, *delivered)
 	}
 	return res, nil
 }
@@ -163,13 +168,14 @@ func route(ctx context.Context, tx Tx, gatewayID string, in InboundSMS, det Dete
 	switch {
 	case strings.HasPrefix(holder, "v:"):
 		id := strings.TrimPrefix(holder, "v:")
-		ok, owner, err := deliverToVerification(ctx, tx, id, in, det, now)
+		v, owner, err := deliverToVerification(ctx, tx, id, in, det, now)
 		if err != nil {
 			return nil, false, err
 		}
 		res.userID = owner
-		if ok {
+		if v != nil {
 			res.VerificationID = id
+			res.delivered = &CodeDelivered{VerificationID: id, ServiceSlug: v.ServiceSlug, Wait: now.Sub(v.CreatedAt)}
 		}
 	case strings.HasPrefix(holder, "r:"):
 		id := strings.TrimPrefix(holder, "r:")
@@ -190,36 +196,37 @@ func route(ctx context.Context, tx Tx, gatewayID string, in InboundSMS, det Dete
 // deliverToVerification releases the code to the waiting verification when the
 // SMS is from its service and carries one, and marks the number spent for that
 // service. An overdue verification is expired (and refunded) instead. It reports
-// whether the code was delivered.
-func deliverToVerification(ctx context.Context, tx Tx, id string, in InboundSMS, det Detection, now time.Time) (delivered bool, owner string, err error) {
+// the verification when the code was delivered (else nil), and its owner when
+// it changed.
+func deliverToVerification(ctx context.Context, tx Tx, id string, in InboundSMS, det Detection, now time.Time) (delivered *Verification, owner string, err error) {
 	v, err := tx.LockVerification(ctx, id)
 	if err != nil {
-		return false, "", err
+		return nil, "", err
 	}
 	if v.Status != StatusWaiting {
-		return false, "", nil
+		return nil, "", nil
 	}
 	if !now.Before(v.ExpiresAt) {
 		_, err := endVerification(ctx, tx, v, StatusExpired, now)
-		return false, v.UserID, err
+		return nil, v.UserID, err
 	}
 	if !releases(v.ServiceID, det) {
-		return false, "", nil
+		return nil, "", nil
 	}
 	u, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: id, From: StatusWaiting, To: StatusReceived, Code: det.Code, Now: now})
 	if err != nil || u == nil {
-		return false, "", err
+		return nil, "", err
 	}
 	if err := tx.MarkNumberUsed(ctx, v.NumberID, v.ServiceID); err != nil {
-		return false, "", err
+		return nil, "", err
 	}
 	if err := tx.ReleaseNumber(ctx, v.NumberID, verificationHolder(id), now); err != nil {
-		return false, "", err
+		return nil, "", err
 	}
 	if err := enqueue(ctx, tx, VerificationSMSEvent(v, in.From, det.Code, v.ServiceName, in.ReceivedAt, now), ""); err != nil {
-		return false, "", err
+		return nil, "", err
 	}
-	return true, v.UserID, enqueue(ctx, tx, VerificationUpdatedEvent(u, now), "")
+	return v, v.UserID, enqueue(ctx, tx, VerificationUpdatedEvent(u, now), "")
 }
 
 // releases reports whether a verification of service gets the message detected

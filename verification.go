@@ -148,4 +148,7 @@ type InboundResult struct {
 	PartsReceived, PartsCount int
 
 	userID string // the purchase's owner, when this SMS reached one
+	// delivered is the code this message released, for the announcement
+	// (nil when it released none, and in a repeated message's answer).
+	delivered *CodeDelivered
 }

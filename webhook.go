@@ -600,7 +600,7 @@ func (a *App) RecordAttempt(ctx context.Context, d *Delivery, at DeliveryAttempt
 		wait = RetrySchedule[attempts-1]
 		wait += time.Duration(rand.Int64N(int64(wait)/5 + 1))
 	}
-	return a.update(ctx, "RecordAttempt", func(tx Tx) error {
+	err := a.update(ctx, "RecordAttempt", func(tx Tx) error {
 		if err := tx.InsertAttempt(ctx, d.ID, at); err != nil {
 			return err
 		}
@@ -628,6 +628,10 @@ func (a *App) RecordAttempt(ctx context.Context, d *Delivery, at DeliveryAttempt
 		}
 		return nil
 	})
+	if err == nil {
+		a.publish(ctx, DeliveryAttempted{OK: at.OK(), GaveUp: !at.OK() && attempts > len(RetrySchedule)})
+	}
+	return err
 }
 
 // attemptError describes a failed attempt in at most 200 bytes.
@@ -640,4 +644,11 @@ func attemptError(a DeliveryAttempt) string {
 		s = s[:200]
 	}
 	return s
+}
+
+// PendingDeliveries counts the webhook deliveries not yet delivered nor given
+// up: the queue the delivery worker works through.
+func (a *App) PendingDeliveries(ctx context.Context) (int, error) {
+	n, err := a.Store.PendingDeliveries(ctx)
+	return n, storageError("PendingDeliveries", err, "")
 }

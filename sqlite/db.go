@@ -39,6 +39,22 @@ type DB struct {
 	closeOnce  sync.Once
 	writerDone chan struct{}
 	dur        durability
+	// For Stats: batches finished, requests they ran, time in COMMIT (ns).
+	batches, batchReqs, commitNanos atomic.Int64
+}
+
+// Stats is the writer's work since the database was opened.
+type Stats struct {
+	Batches, Requests        int64 // write transactions and the requests they ran
+	Commit, Flush, LastFlush time.Duration
+	Flushes, FailedFlushes   int64
+}
+
+// Stats reads the writer's statistics (for metrics).
+func (db *DB) Stats() Stats {
+	return Stats{Batches: db.batches.Load(), Requests: db.batchReqs.Load(), Commit: time.Duration(db.commitNanos.Load()),
+		Flush: time.Duration(db.dur.flushNanos.Load()), LastFlush: time.Duration(db.dur.lastFlush.Load()),
+		Flushes: db.dur.flushes.Load(), FailedFlushes: db.dur.failedFlushes.Load()}
 }
 
 // Open opens (creating if needed) the database at path and applies migrations.
@@ -423,7 +439,10 @@ func (db *DB) finish(b *committedBatch) *committedBatch {
 		// The sequence is taken before COMMIT makes the batch visible, so a reader
 		// that saw it always finds a sequence at least this high to wait for.
 		b.seq = db.dur.committed.Add(1)
-		if _, err := tx.ExecContext(ctx, `COMMIT`); err != nil {
+		start := time.Now()
+		_, err := tx.ExecContext(ctx, `COMMIT`)
+		db.commitNanos.Add(int64(time.Since(start)))
+		if err != nil {
 			tx.ExecContext(ctx, `ROLLBACK`) // leave no transaction open on the connection
 			for i := range b.results {
 				if b.results[i] == nil {
@@ -432,6 +451,8 @@ func (db *DB) finish(b *committedBatch) *committedBatch {
 			}
 		}
 	}
+	db.batches.Add(1)
+	db.batchReqs.Add(int64(len(b.reqs)))
 	// The rows the batch touched leave the read cache before anyone is answered, so
 	// a client never reads an older state after its own acknowledgement.
 	db.vc.committed(tx.touched)

@@ -33,6 +33,8 @@ type durability struct {
 	committed atomic.Uint64 // commits counted (raised just before each COMMIT)
 	durable   atomic.Uint64 // commits known to be on disk
 	flushTime atomic.Int64  // recent flush duration, ns (moving average)
+	// For Stats: flushes made, their total and latest duration (ns), failures.
+	flushes, flushNanos, lastFlush, failedFlushes atomic.Int64
 
 	mu     sync.Mutex
 	wake   chan struct{} // closed when durable advances or the database fails
@@ -83,8 +85,12 @@ func (d *durability) sync(seq uint64) error {
 		err = d.flush()
 		took := int64(time.Since(start))
 		d.flushTime.Store((d.flushTime.Load()*7 + took) / 8)
+		d.flushes.Add(1)
+		d.flushNanos.Add(took)
+		d.lastFlush.Store(took)
 	}
 	if err != nil {
+		d.failedFlushes.Add(1)
 		d.mu.Lock()
 		if d.err == nil {
 			d.err = fmt.Errorf("%w: %v", errStorageFailed, err)

@@ -349,7 +349,7 @@ func (s *Server) handlePaymentWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	ev, err := p.ParseEvent(r.Context(), body, r.Header)
 	if errors.Is(err, fetchsms.ErrPaymentSignature) {
-		s.Logger.Warn("payment event refused", "provider", name, "err", err)
+		s.Logger.WarnContext(r.Context(), "payment event refused", "provider", name, "err", err)
 		s.writeError(w, r, fetchsms.ErrPaymentSignature)
 		return
 	} else if err != nil {
@@ -361,6 +361,6 @@ func (s *Server) handlePaymentWebhook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.Logger.Info("payment event", "provider", name, "id", ev.ID, "type", ev.Type, "deposit", ev.DepositID, "result", result)
+	s.Logger.InfoContext(r.Context(), "payment event", "provider", name, "id", ev.ID, "type", ev.Type, "deposit", ev.DepositID, "result", result)
 	writeJSON(w, http.StatusOK, map[string]string{"received": ev.ID, "result": result})
 }

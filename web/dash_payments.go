@@ -101,7 +101,7 @@ type checkoutView struct {
 func (s *Server) dashCheckout(w http.ResponseWriter, r *http.Request, p *pageData, d *fetchsms.Deposit) {
 	u, err := url.Parse(d.CheckoutURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		s.Logger.Error("checkout URL is not a web address", "provider", d.Provider, "deposit", d.ID)
+		s.Logger.ErrorContext(r.Context(), "checkout URL is not a web address", "provider", d.Provider, "deposit", d.ID)
 		redirectErr(w, r, "/dashboard/wallet", fetchsms.Errorf(fetchsms.EUPSTREAM, "The payment provider did not give a usable checkout page. Nothing was charged; try again later."))
 		return
 	}

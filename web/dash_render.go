@@ -230,13 +230,13 @@ func (s *Server) show(w http.ResponseWriter, r *http.Request, p *pageData, err e
 // fragment that scripts poll.
 func (s *Server) renderTemplate(w http.ResponseWriter, r *http.Request, status int, page, tmpl string, p *pageData) {
 	if err := pages.load(); err != nil {
-		s.Logger.Error("templates", "err", err)
+		s.Logger.ErrorContext(r.Context(), "templates", "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
 	t := pages.sets[page]
 	if t == nil {
-		s.Logger.Error("no such template", "page", page)
+		s.Logger.ErrorContext(r.Context(), "no such template", "page", page)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -252,7 +252,7 @@ func (s *Server) renderTemplate(w http.ResponseWriter, r *http.Request, status i
 	p.Sandbox = s.Sandbox
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, tmpl, p); err != nil {
-		s.Logger.Error("render", "page", page, "err", err)
+		s.Logger.ErrorContext(r.Context(), "render", "page", page, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
@@ -374,7 +374,7 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, p *pageData, 
 	}
 	msg := fetchsms.ErrorMessage(err)
 	if status >= 500 {
-		s.Logger.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.Logger.ErrorContext(r.Context(), "page failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		msg = "Something went wrong on our side. Please try again in a moment."
 	}
 	if p == nil {

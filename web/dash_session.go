@@ -196,7 +196,7 @@ func (s *Server) handleLoginForm(w http.ResponseWriter, r *http.Request) {
 		}
 		status, _ := statusOf[fetchsms.ErrorCode(err)]
 		if status == 0 || status >= 500 {
-			s.Logger.Error("login", "err", err)
+			s.Logger.ErrorContext(r.Context(), "login", "err", err)
 			status, f.Error = http.StatusInternalServerError, "Something went wrong on our side. Please try again."
 		}
 		s.authPage(w, r, status, f)
@@ -227,7 +227,7 @@ func (s *Server) handleSignupForm(w http.ResponseWriter, r *http.Request) {
 		f.Error = "An account with this email already exists. Log in instead."
 	}
 	if status == 0 || status >= 500 {
-		s.Logger.Error("signup", "err", err)
+		s.Logger.ErrorContext(r.Context(), "signup", "err", err)
 		status, f.Error = http.StatusInternalServerError, "Something went wrong on our side. Please try again."
 	}
 	s.authPage(w, r, status, f)

@@ -78,13 +78,13 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if code == fetchsms.EUPSTREAM {
 		// A provider's failure, not ours: worth a look, not an alarm.
-		s.Logger.Warn("request failed upstream", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.Logger.WarnContext(r.Context(), "request failed upstream", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else if code == fetchsms.EUNAVAILABLE {
 		// Storage down or unreachable: the client is told to retry; the operator
 		// sees it in the health check and these warnings.
-		s.Logger.Warn("request failed: storage unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.Logger.WarnContext(r.Context(), "request failed: storage unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	} else if status >= 500 {
-		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, status, errorBody{Detail: fetchsms.ErrorMessage(err), Code: fetchsms.ErrorReason(err)})
 }

@@ -53,6 +53,12 @@ type Server struct {
 	// change): the public URL, or the address the server listens on. Never the
 	// request's Host, which a client may forge to steal a reset token.
 	LinkBase string
+	// Observer hears every answered request (metrics); nil: none.
+	Observer RequestObserver
+	// Metrics serves GET /metrics (Prometheus); nil: 404. MetricsToken, when
+	// set, is the bearer token it asks for.
+	Metrics      http.Handler
+	MetricsToken string
 
 	handler    http.Handler
 	authLimits *authLimits
@@ -79,7 +85,7 @@ func (s *Server) Handler() http.Handler {
 		s.limits = newLimits(s.Servers)
 		mux := http.NewServeMux()
 		s.routes(mux)
-		s.handler = s.recoverer(securityHeaders(s.withClientInfo(jsonStatusErrors(mux))))
+		s.handler = s.observe(s.recoverer(securityHeaders(s.withClientInfo(jsonStatusErrors(noteRoute(mux))))))
 	}
 	return s.handler
 }
@@ -198,9 +204,12 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	// Health for load balancers and orchestrators: 503 once the store cannot serve
 	// (SQLite after a failed flush: restart the process).
+	// Prometheus's scrape (observe.go).
+	mux.HandleFunc("GET /metrics", s.handleMetrics)
+
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		if err := s.App.Health(r.Context()); err != nil {
-			s.Logger.Error("unhealthy", "err", err)
+			s.Logger.ErrorContext(r.Context(), "unhealthy", "err", err)
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "detail": fetchsms.ErrorMessage(err)})
 			return
 		}
@@ -216,7 +225,7 @@ func (s *Server) recoverer(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.Logger.Error("panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				s.Logger.ErrorContext(r.Context(), "panic", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
 				writeJSON(w, http.StatusInternalServerError, errorBody{Detail: "internal error", Code: "internal_error"})
 			}
 		}()

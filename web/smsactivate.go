@@ -131,7 +131,7 @@ func (s *Server) haError(w http.ResponseWriter, r *http.Request, err error) {
 		case fetchsms.EINVALID, fetchsms.EUNPROCESSABLE, fetchsms.ETOOLARGE:
 			word = "BAD_ACTION"
 		default: // storage unavailable, or a bug
-			s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			s.Logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 			word = "ERROR_SQL"
 		}
 	}

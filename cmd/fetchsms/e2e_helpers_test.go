@@ -40,6 +40,7 @@ type testServer struct {
 	AdminSession string // sandbox admin session (fss_…)
 
 	client *http.Client
+	log    *lockedBuffer // the server's log (in-process servers only)
 }
 
 // lockedBuffer is an io.Writer safe for concurrent use (the server's logger).
@@ -133,7 +134,7 @@ func startServerWith(t *testing.T, storage []string, dbPath string, args ...stri
 		done <- err
 	}()
 
-	ts := &testServer{DBPath: dbPath, client: newSpecClient(t, &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}})}
+	ts := &testServer{DBPath: dbPath, log: stderr, client: newSpecClient(t, &http.Client{Timeout: 15 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}})}
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(pr)

@@ -30,6 +30,8 @@ Usage:
                  [--gateway-silence 15m (default off)]
                  [--stripe-secret-key sk_… --stripe-webhook-secret whsec_… [--stripe-api-url URL]]
                  [--btcpay-url URL --btcpay-api-key KEY --btcpay-store-id ID --btcpay-webhook-secret SECRET]
+                 [--log-format text|json] [--log-level info] [--metrics-token T]
+                 [--tls-cert F --tls-key F | --tls-domain example.com [--tls-cache-dir D] [--tls-http-addr :80]]
   fetchsms user create --db fetchsms.db --email E (FETCHSMS_PASSWORD=P | --password-stdin | --password P) [--role admin]
   fetchsms gateway create --db fetchsms.db --name N
   fetchsms gateway rotate --db fetchsms.db --id ID       a new token, printed last; the old one stops at once
@@ -38,6 +40,8 @@ Usage:
                                                          accept it again; its numbers are on sale unless it is silent
   fetchsms bench [--duration 5s] [--keys 200]     load a fresh sandbox server beside a bare handler
   fetchsms version                                the version of this binary
+  fetchsms backup --db fetchsms.db --to FILE [--force]
+                                                  a consistent, checked copy of a (running) SQLite database and its key file
 
 A customer's commands, on the server at FETCHSMS_URL (default http://127.0.0.1:8080) with the
 API key in FETCHSMS_API_KEY (or --url, --api-key):
@@ -101,6 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return gatewayChange(ctx, args[1], args[2:], stdout, stderr)
 	case args[0] == "bench":
 		return bench(ctx, args[1:], stdout, stderr)
+	case args[0] == "backup":
+		return backup(ctx, args[1:], stdout, stderr)
 	case args[0] == loadgen.BareCommand: // internal: the bench's baseline, in its own process
 		return benchBare(ctx, args[1:], stdout)
 	case args[0] == "services":

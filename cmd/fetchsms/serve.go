@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -22,6 +23,7 @@ import (
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/btcpay"
+	"github.com/fetchsms/fetchsms/metrics"
 	"github.com/fetchsms/fetchsms/sandbox"
 	"github.com/fetchsms/fetchsms/smtpmail"
 	"github.com/fetchsms/fetchsms/stripepay"
@@ -54,6 +56,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	mailFrom := fs.String("mail-from", "", "the From address of account mails, such as \"Fetch SMS <no-reply@example.com>\" (required with --smtp-url)")
 	var btcpayFlags btcpayConfig
 	btcpayFlags.register(fs)
+	logFormat := fs.String("log-format", "text", "log lines as text (key=value) or json")
+	logLevel := fs.String("log-level", "info", "the least severe log lines written: debug, info, warn or error (info includes one access line per request)")
+	metricsToken := fs.String("metrics-token", "", "when set, GET /metrics asks for Authorization: Bearer <this token> (FETCHSMS_METRICS_TOKEN keeps it off the command line)")
+	var tlsf tlsFlags
+	tlsf.register(fs)
 	writerCPU := &writerCPUFlag{}
 	writerCPU.Set("auto")
 	fs.Var(writerCPU, "writer-cpu", "no effect since session 7 (the SQLite writer's CPU pinning was removed); auto, off or a CPU number are accepted so that existing scripts keep working")
@@ -70,7 +77,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	if err := tlsf.check(); err != nil {
+		return err
+	}
 
 	db, err := d.open(ctx)
 	if err != nil {
@@ -150,7 +163,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Admins edit detection rules: the App rebuilds this server's detector at
 	// once, and every server (several may share a PostgreSQL database) reloads
 	// them every 30 s (below).
-	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, StreamsPerAccount: *streamsPerAccount}
+	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, StreamsPerAccount: *streamsPerAccount, MetricsToken: *metricsToken}
+	m := metrics.New(metrics.Options{App: app, Logger: logger, Batches: batchStats(db)})
+	srv.Observer, srv.Metrics = m, m.Handler()
 	if srv.TrustedProxies, err = web.ParseTrustedProxies(*trustedProxies); err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
@@ -188,14 +203,37 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
+	scheme := "http"
+	var challenge *http.Server // autocert's HTTP-01 listener
+	if tlsf.on() {
+		cfg, ch, err := tlsf.config(logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		hs.TLSConfig, scheme = cfg, "https"
+		ln = tls.NewListener(ln, cfg)
+		if ch != nil {
+			challenge = &http.Server{Handler: ch, ReadHeaderTimeout: 10 * time.Second, ErrorLog: hs.ErrorLog}
+			cln, err := net.Listen("tcp", tlsf.httpAddr)
+			if err != nil {
+				ln.Close()
+				return fmt.Errorf("--tls-http-addr: the ACME HTTP-01 challenge listener: %w", err)
+			}
+			go challenge.Serve(cln)
+			defer challenge.Close()
+			logger.Info("ACME HTTP-01 challenges (and redirects to https)", "addr", cln.Addr().String(), "domains", tlsf.domains)
+		}
+	}
+	hs.RegisterOnShutdown(srv.Closing) // event streams and long-polls end, so shutdown need not wait for them
 	// Links in account mails lead to the public URL, else to the address this
 	// server listens on; never to the Host a request names (anyone can forge it).
-	srv.LinkBase = "http://" + ln.Addr().String()
+	srv.LinkBase = scheme + "://" + ln.Addr().String()
 	if srv.PublicURL != nil {
 		srv.LinkBase = strings.TrimSuffix(srv.PublicURL.String(), "/")
 	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second}
-	hs.RegisterOnShutdown(srv.Closing) // event streams and long-polls end, so shutdown need not wait for them
 
 	workCtx, stopWork := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -261,7 +299,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}()
 	}
 
-	url := "http://" + ln.Addr().String()
+	url := scheme + "://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Fetch SMS listening on %s\n", url)
 	for _, line := range banner {
 		fmt.Fprintln(stdout, line)
@@ -269,7 +307,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if f, ok := stdout.(*os.File); ok {
 		f.Sync()
 	}
-	attrs := []any{"addr", ln.Addr().String(), "db", d.describe(), "sandbox", *sandboxMode, "servers", *servers}
+	attrs := []any{"addr", ln.Addr().String(), "tls", scheme == "https", "db", d.describe(), "sandbox", *sandboxMode, "servers", *servers}
 	logger.Info("serving", attrs...)
 
 	errc := make(chan error, 1)
