@@ -97,6 +97,10 @@ type PurchaseStore interface {
 	LoadRentals(ctx context.Context, userID string, history bool, p Page) ([]*Rental, int64, error)
 	// LoadRentalMessages lists the SMS routed to a rental, newest first.
 	LoadRentalMessages(ctx context.Context, rentalID string, p Page) ([]*Message, int64, error)
+	// WaitingOnGateway lists, oldest first and at most limit of each, the
+	// waiting verifications and the rentals still waiting for their first
+	// message on the gateway's numbers (the sandbox's SIM bank answers them).
+	WaitingOnGateway(ctx context.Context, gatewayID string, limit int) ([]*Verification, []*Rental, error)
 	// CountOverdue counts the user's purchases still live at now whose time is up.
 	CountOverdue(ctx context.Context, userID string, now time.Time) (int, error)
 	// Overdue returns up to limit ids of verifications and of rentals still live at
@@ -702,4 +706,12 @@ func (a *App) ServiceByRef(ctx context.Context, ref string) (*Service, error) {
 func (a *App) ServiceByID(ctx context.Context, id int) (*Service, error) {
 	svc, err := a.Store.ServiceByID(ctx, id)
 	return svc, storageError("ServiceByID", err, "service not found")
+}
+
+// WaitingOnGateway lists the purchases waiting for an SMS on the gateway's
+// numbers (at most limit of each kind, oldest first): the sandbox's simulated
+// SIM bank answers them, whichever server sold them.
+func (a *App) WaitingOnGateway(ctx context.Context, gatewayID string, limit int) ([]*Verification, []*Rental, error) {
+	vs, rs, err := a.Store.WaitingOnGateway(ctx, gatewayID, min(max(limit, 1), 1000))
+	return vs, rs, storageError("WaitingOnGateway", err, "")
 }

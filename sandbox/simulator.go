@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
 
@@ -13,9 +14,9 @@ import (
 // Deliverer hands an SMS to the real inbound path, as the number's gateway would.
 type Deliverer func(ctx context.Context, to, from, body string) error
 
-// Simulator is the simulated SIM bank: a few seconds after each purchase it sends
-// the number a realistic SMS for the purchased service (for a rental, from a popular
-// service) through Deliver.
+// Simulator is the simulated SIM bank: a few seconds after each purchase on its
+// numbers it sends the number a realistic SMS for the purchased service (for a
+// rental, from a popular service) through Deliver (Run finds the purchases).
 type Simulator struct {
 	Deliver Deliverer
 	Logger  *slog.Logger
@@ -28,12 +29,14 @@ type Simulator struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	rng    *rand.Rand
+	wake   chan struct{}
 }
 
 func (s *Simulator) init() {
 	s.once.Do(func() {
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 		s.rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+		s.wake = make(chan struct{}, 1)
 		if s.MaxDelay == 0 {
 			s.MinDelay, s.MaxDelay = time.Second, 3*time.Second
 		}
@@ -97,19 +100,64 @@ func (s *Simulator) Close() {
 	s.wg.Wait()
 }
 
-// Hear answers the domain's purchases, and a resend's request for another
-// code: pass it to App.Listen.
+// Waiting lists the purchases waiting for an SMS on the SIM bank's numbers
+// (App.WaitingOnGateway of its gateway).
+type Waiting func(ctx context.Context) ([]*fetchsms.Verification, []*fetchsms.Rental, error)
+
+// Hear wakes Run at a purchase made on this server, or a resend's request for
+// another code: pass it to App.Listen. (Run also looks every poll, for
+// purchases other servers made.)
 func (s *Simulator) Hear(_ context.Context, change any) {
-	if r, ok := change.(fetchsms.CodeRequested); ok && r.Verification != nil {
-		s.VerificationCreated(r.Verification)
-		return
+	switch change.(type) {
+	case fetchsms.PurchaseMade, fetchsms.CodeRequested:
+		s.init()
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
 	}
-	if p, ok := change.(fetchsms.PurchaseMade); ok {
-		switch {
-		case p.Verification != nil:
-			s.VerificationCreated(p.Verification)
-		case p.Rental != nil:
-			s.RentalCreated(p.Rental)
+}
+
+// Run answers, until ctx ends, each purchase waiting on the SIM bank's
+// numbers once, whichever server sold it: it looks every poll, and at once
+// when Hear hears a purchase. Only one server runs it when several share a
+// database (leader election: serve), so each purchase gets one SMS.
+func (s *Simulator) Run(ctx context.Context, waiting Waiting, poll time.Duration) {
+	s.init()
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	// purchases still waiting whose SMS is scheduled; a verification by its id
+	// and how many codes it has, so that a resend's wait is answered too
+	answered := map[string]bool{}
+	for {
+		vs, rs, err := waiting(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.Logger.Warn("simulated SIM bank: listing the purchases waiting on it failed", "err", err)
+		} else {
+			still := make(map[string]bool, len(vs)+len(rs))
+			for _, v := range vs {
+				key := v.ID + "/" + strconv.Itoa(len(v.Codes))
+				still[key] = true
+				if !answered[key] {
+					s.VerificationCreated(v)
+				}
+			}
+			for _, r := range rs {
+				still[r.ID] = true
+				if !answered[r.ID] {
+					s.RentalCreated(r)
+				}
+			}
+			answered = still
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-t.C:
 		}
 	}
 }

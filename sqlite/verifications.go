@@ -292,3 +292,18 @@ func (db *DB) Overdue(ctx context.Context, now time.Time, limit int) (verificati
 	rentals, err = sqlrows.All(rows, err, sqlrows.ScanString)
 	return verifications, rentals, engineErr(err)
 }
+
+// WaitingOnGateway lists the waiting verifications and the rentals waiting
+// for their first message on the gateway's numbers, oldest first.
+func (db *DB) WaitingOnGateway(ctx context.Context, gatewayID string, limit int) ([]*fetchsms.Verification, []*fetchsms.Rental, error) {
+	rows, err := db.rp.QueryContext(ctx, `SELECT `+sqlrows.VerificationCols+verificationFrom+
+		` WHERE v.status = 'waiting' AND v.number_id IN (SELECT id FROM numbers WHERE gateway_id = ?) ORDER BY v.seq LIMIT ?`, gatewayID, limit+1)
+	vs, _, err := sqlrows.Page(rows, err, limit, sqlrows.ScanVerification)
+	if err != nil {
+		return nil, nil, engineErr(err)
+	}
+	rows, err = db.rp.QueryContext(ctx, `SELECT `+sqlrows.RentalCols+rentalFrom+
+		` WHERE r.status = 'waiting' AND r.number_id IN (SELECT id FROM numbers WHERE gateway_id = ?) ORDER BY r.seq LIMIT ?`, gatewayID, limit+1)
+	rs, _, err := sqlrows.Page(rows, err, limit, sqlrows.ScanRental)
+	return vs, rs, engineErr(err)
+}

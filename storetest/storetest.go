@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Deposits", func(t *testing.T) { t.Parallel(); testDeposits(t, open) })
 	t.Run("PaymentEvents", func(t *testing.T) { t.Parallel(); testPaymentEvents(t, open) })
 	t.Run("TakeBack", func(t *testing.T) { t.Parallel(); testTakeBack(t, open) })
+	t.Run("WaitingOnGateway", func(t *testing.T) { t.Parallel(); testWaitingOnGateway(t, open) })
 	t.Run("Gateways", func(t *testing.T) { t.Parallel(); testGateways(t, open) })
 	t.Run("Multipart", func(t *testing.T) { t.Parallel(); testMultipart(t, open) })
 	t.Run("GatewayHealth", func(t *testing.T) { t.Parallel(); testGatewayHealth(t, open) })

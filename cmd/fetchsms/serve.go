@@ -24,6 +24,7 @@ import (
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/btcpay"
 	"github.com/fetchsms/fetchsms/metrics"
+	"github.com/fetchsms/fetchsms/postgres"
 	"github.com/fetchsms/fetchsms/sandbox"
 	"github.com/fetchsms/fetchsms/smtpmail"
 	"github.com/fetchsms/fetchsms/stripepay"
@@ -175,6 +176,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	var sim *sandbox.Simulator
+	var simWaiting sandbox.Waiting
 	var simHeartbeat func(context.Context) error
 	var banner []string
 	if *sandboxMode {
@@ -185,7 +187,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		banner = seed.banner()
 		if *simulator {
-			sim = &sandbox.Simulator{Logger: logger, Deliver: inboundVia(srv, seed.gatewayToken)}
+			tokens := &simToken{token: seed.gatewayToken, mint: func(ctx context.Context) (string, error) {
+				g, err := app.EnsureGateway(ctx, simGateway)
+				if err != nil {
+					return "", err
+				}
+				return g.Token, nil
+			}}
+			sim = &sandbox.Simulator{Logger: logger, Deliver: inboundVia(srv, tokens)}
+			simWaiting = func(ctx context.Context) ([]*fetchsms.Verification, []*fetchsms.Rental, error) {
+				return app.WaitingOnGateway(ctx, seed.gatewayID, 500)
+			}
 			app.Listen(sim.Hear)
 		}
 		// The simulated SIM bank is a gateway like any other: it sends
@@ -276,14 +288,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		worker.Every(workCtx, 10*time.Minute, "idempotency purge", logger, func(ctx context.Context) error {
-			_, err := app.PurgeIdempotency(ctx)
-			return err
-		})
-	}()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
 		(&webhook.Worker{Store: app, Sender: webhook.NewSender(guard, 10*time.Second), Wake: db.DeliveriesDue(), Poll: time.Second, Logger: logger}).Run(workCtx)
 	}()
 	wg.Add(1)
@@ -291,13 +295,44 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer wg.Done()
 		worker.GatewayHealth(workCtx, app, worker.HealthInterval(*silence), logger)
 	}()
-	if simHeartbeat != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			worker.Every(workCtx, sandbox.HeartbeatInterval(*silence), "sandbox SIM bank heartbeat", logger, simHeartbeat)
-		}()
+	// The single-instance jobs run on one server of those sharing a
+	// PostgreSQL database (leader election); an SQLite server is always it.
+	lead := func(ctx context.Context) {
+		var jobs sync.WaitGroup
+		jobs.Go(func() {
+			worker.Every(ctx, 10*time.Minute, "idempotency purge", logger, func(ctx context.Context) error {
+				_, err := app.PurgeIdempotency(ctx)
+				return err
+			})
+		})
+		if simHeartbeat != nil {
+			jobs.Go(func() {
+				worker.Every(ctx, sandbox.HeartbeatInterval(*silence), "sandbox SIM bank heartbeat", logger, simHeartbeat)
+			})
+		}
+		if sim != nil {
+			jobs.Go(func() { sim.Run(ctx, simWaiting, simPoll) })
+		}
+		jobs.Wait()
 	}
+	leading := func(on bool) {
+		m.SetLeader(on)
+		if on {
+			logger.Info("leading: this server runs the single-instance jobs (idempotency purge, the sandbox's SIM bank)")
+		} else {
+			logger.Info("no longer leading")
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if pg, ok := db.(*postgres.DB); ok {
+			pg.Lead(workCtx, leaderLock, leaderInterval, lead, leading)
+			return
+		}
+		leading(true)
+		lead(workCtx)
+	}()
 
 	url := scheme + "://" + ln.Addr().String()
 	fmt.Fprintf(stdout, "Fetch SMS listening on %s\n", url)
@@ -323,11 +358,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err = hs.Shutdown(shutCtx)
-	if sim != nil {
-		sim.Close()
-	}
 	stopWork()
 	wg.Wait()
+	if sim != nil {
+		sim.Close() // after its Run (a worker) has stopped scheduling
+	}
 	logger.Info("stopped")
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
@@ -355,20 +390,67 @@ func (w *writerCPUFlag) Set(v string) error {
 
 // inboundVia delivers simulated SMS through the server's own inbound endpoint, with
 // the SIM bank's gateway token: the same path a real gateway takes.
-func inboundVia(srv *web.Server, token string) sandbox.Deliverer {
+func inboundVia(srv *web.Server, tokens *simToken) sandbox.Deliverer {
 	return func(ctx context.Context, to, from, body string) error {
 		msg, _ := json.Marshal(map[string]string{"id": "sim-" + uuid.NewString(), "to": to, "from": from, "body": body})
-		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/inbound/sms", bytes.NewReader(msg))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		rec := httptest.NewRecorder()
-		srv.Handler().ServeHTTP(rec, req)
+		post := func(token string) *httptest.ResponseRecorder {
+			req := httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/inbound/sms", bytes.NewReader(msg))
+			req.Header.Set("Authorization", "Bearer "+token)
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(rec, req)
+			return rec
+		}
+		token, err := tokens.get(ctx, "")
+		if err != nil {
+			return err
+		}
+		rec := post(token)
+		if rec.Code == http.StatusUnauthorized {
+			// Another sandbox server on the database started since, and gave
+			// the SIM bank a new token: take a newer one.
+			if token, err = tokens.get(ctx, token); err != nil {
+				return err
+			}
+			rec = post(token)
+		}
 		if rec.Code != http.StatusAccepted {
 			return fmt.Errorf("inbound answered %d: %s", rec.Code, rec.Body.String())
 		}
 		return nil
 	}
 }
+
+// simToken is the SIM bank's gateway token, minted again when refused.
+type simToken struct {
+	mu    sync.Mutex
+	token string
+	mint  func(context.Context) (string, error)
+}
+
+// get returns the token; when it is refused (the one refused is given), a new one.
+func (t *simToken) get(ctx context.Context, refused string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if refused != "" && t.token == refused {
+		token, err := t.mint(ctx)
+		if err != nil {
+			return "", err
+		}
+		t.token = token
+	}
+	return t.token, nil
+}
+
+// leaderLock is the PostgreSQL session advisory lock key of the single-instance
+// jobs; leaderInterval how often servers try to take it (and the leader checks
+// its connection): a dead leader's jobs resume elsewhere within about that.
+const leaderLock = 0x46657463685F4C44 // "Fetch_LD"
+
+var leaderInterval = 2 * time.Second
+
+// simPoll is how often the SIM bank looks for purchases other servers made.
+const simPoll = 500 * time.Millisecond
 
 // btcpayConfig is the serve flags of a BTCPay Server store: all four, or none.
 type btcpayConfig struct{ url, apiKey, storeID, webhookSecret string }
