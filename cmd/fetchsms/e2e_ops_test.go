@@ -18,7 +18,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -274,5 +276,101 @@ func TestTLS(t *testing.T) {
 		if resp.StatusCode == http.StatusOK {
 			t.Errorf("plain HTTP answered 200: %.100s", b)
 		}
+	}
+}
+
+// freeAddr is a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestTLSAutomaticCertificates runs pebble (Let's Encrypt's test ACME server,
+// installed by .ci/run) and a server with --tls-domain pointed at it: the
+// first HTTPS connection for the domain gets a certificate pebble issued, and
+// the challenge listener redirects plain HTTP to https. Pebble is told to
+// accept every challenge (PEBBLE_VA_ALWAYS_VALID): the domain cannot resolve
+// here, so pebble's HTTP-01 request to port 80 is what this does not test.
+func TestTLSAutomaticCertificates(t *testing.T) {
+	t.Parallel()
+	bin, err := exec.LookPath("pebble")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pebble is not installed (go install github.com/letsencrypt/pebble/v2/cmd/pebble): automatic certificates cannot be tested")
+		}
+		t.Skip("pebble is not installed")
+	}
+	dir := t.TempDir()
+	cert, key, pool := selfSigned(t, dir, "pebble")
+	api, mgmt := freeAddr(t), freeAddr(t)
+	cfg, _ := json.Marshal(map[string]any{"pebble": map[string]any{"listenAddress": api, "managementListenAddress": mgmt,
+		"certificate": cert, "privateKey": key, "httpPort": 5002, "tlsPort": 5001}})
+	cfgFile := filepath.Join(dir, "pebble.json")
+	os.WriteFile(cfgFile, cfg, 0o600)
+	cmd := exec.Command(bin, "-config", cfgFile)
+	cmd.Env = append(os.Environ(), "PEBBLE_VA_ALWAYS_VALID=1", "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
+	var pebbleLog lockedBuffer
+	cmd.Stdout, cmd.Stderr = &pebbleLog, &pebbleLog
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	toPebble := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		resp, err := toPebble.Get("https://" + api + "/dir")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("pebble did not start: %v\n%s", err, pebbleLog.String())
+		}
+	}
+
+	s := startServer(t, "--tls-domain", "api.fetchsms.test", "--tls-acme-url", "https://"+api+"/dir", "--tls-acme-ca", cert,
+		"--tls-cache-dir", filepath.Join(dir, "autocert"), "--tls-http-addr", "127.0.0.1:0", "--tls-email", "ops@fetchsms.test")
+	// Trust what pebble issues: its root, from its management API.
+	resp, err := toPebble.Get("https://" + mgmt + "/roots/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	issued := x509.NewCertPool()
+	if !issued.AppendCertsFromPEM(root) {
+		t.Fatalf("pebble's root: %s", root)
+	}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: issued, ServerName: "api.fetchsms.test"}}}
+	resp, err = client.Get(s.BaseURL + "/v1/services")
+	if err != nil {
+		t.Fatalf("HTTPS with an issued certificate: %v\npebble:\n%s", err, pebbleLog.String())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || len(resp.TLS.PeerCertificates) == 0 || resp.TLS.PeerCertificates[0].DNSNames[0] != "api.fetchsms.test" {
+		t.Fatalf("answer %d, certificate %v", resp.StatusCode, resp.TLS.PeerCertificates[0].Subject)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "autocert", "api.fetchsms.test")); err != nil {
+		t.Errorf("the certificate is not cached: %v", err)
+	}
+	// Another name is refused in the handshake (no certificate is asked for it).
+	other := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: issued, ServerName: "evil.example"}}}
+	if _, err := other.Get(s.BaseURL + "/v1/services"); err == nil {
+		t.Error("a name not in --tls-domain got a certificate")
+	}
+	// The challenge listener: plain HTTP is redirected to https.
+	m := regexp.MustCompile(`ACME HTTP-01 challenges.* addr=(\S+)`).FindStringSubmatch(s.log.String())
+	if m == nil {
+		t.Fatal("no challenge listener in the log")
+	}
+	noFollow := &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+m[1]+"/v1/services", nil)
+	req.Host = "api.fetchsms.test"
+	if resp, err := noFollow.Do(req); err != nil || resp.StatusCode/100 != 3 || !strings.HasPrefix(resp.Header.Get("Location"), "https://api.fetchsms.test/") {
+		t.Errorf("plain HTTP on the challenge listener: %v %v", resp, err)
 	}
 }

@@ -31,7 +31,7 @@ Usage:
                  [--stripe-secret-key sk_… --stripe-webhook-secret whsec_… [--stripe-api-url URL]]
                  [--btcpay-url URL --btcpay-api-key KEY --btcpay-store-id ID --btcpay-webhook-secret SECRET]
                  [--log-format text|json] [--log-level info] [--metrics-token T]
-                 [--tls-cert F --tls-key F | --tls-domain example.com [--tls-cache-dir D] [--tls-http-addr :80]]
+                 [--tls-cert F --tls-key F | --tls-domain example.com [--tls-cache-dir D] [--tls-http-addr :80] [--tls-acme-url URL [--tls-acme-ca F]]]
   fetchsms user create --db fetchsms.db --email E (FETCHSMS_PASSWORD=P | --password-stdin | --password P) [--role admin]
   fetchsms gateway create --db fetchsms.db --name N
   fetchsms gateway rotate --db fetchsms.db --id ID       a new token, printed last; the old one stops at once

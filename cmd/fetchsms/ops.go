@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -66,6 +67,7 @@ type tlsFlags struct {
 	cacheDir  string
 	httpAddr  string
 	acmeURL   string
+	acmeCA    string
 	email     string
 }
 
@@ -76,6 +78,7 @@ func (t *tlsFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.cacheDir, "tls-cache-dir", "fetchsms-autocert", "where --tls-domain keeps its account key and certificates (keep it: issuers limit how often they issue)")
 	fs.StringVar(&t.httpAddr, "tls-http-addr", ":80", "with --tls-domain: the listener that answers the ACME HTTP-01 challenges and redirects the rest to https")
 	fs.StringVar(&t.acmeURL, "tls-acme-url", "", "with --tls-domain: the ACME directory URL (default Let's Encrypt's production one; a staging or local one for tests)")
+	fs.StringVar(&t.acmeCA, "tls-acme-ca", "", "with --tls-acme-url: a PEM file of the CA that signs the ACME server's own HTTPS certificate (a private ACME server), trusted besides the system's")
 	fs.StringVar(&t.email, "tls-email", "", "with --tls-domain: the contact address given to the ACME issuer (expiry warnings)")
 }
 
@@ -90,6 +93,8 @@ func (t *tlsFlags) check() error {
 		return errors.New("--tls-cert/--tls-key and --tls-domain are exclusive: certificates from files, or obtained automatically")
 	case t.domains != "" && t.cacheDir == "":
 		return errors.New("--tls-domain needs --tls-cache-dir")
+	case t.acmeCA != "" && t.acmeURL == "":
+		return errors.New("--tls-acme-ca goes with --tls-acme-url")
 	}
 	for _, d := range t.domainList() {
 		if strings.ContainsAny(d, "/: ") || !strings.Contains(d, ".") {
@@ -125,6 +130,20 @@ func (t *tlsFlags) config(logger *slog.Logger) (*tls.Config, http.Handler, error
 	m := &autocert.Manager{Prompt: autocert.AcceptTOS, Cache: autocert.DirCache(t.cacheDir), HostPolicy: autocert.HostWhitelist(t.domainList()...), Email: t.email}
 	if t.acmeURL != "" {
 		m.Client = &acme.Client{DirectoryURL: t.acmeURL}
+		if t.acmeCA != "" {
+			pool, err := x509.SystemCertPool()
+			if err != nil {
+				pool = x509.NewCertPool()
+			}
+			pem, err := os.ReadFile(t.acmeCA)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--tls-acme-ca: %w", err)
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("--tls-acme-ca: no PEM certificate in %s", t.acmeCA)
+			}
+			m.Client.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+		}
 	}
 	cfg := m.TLSConfig()
 	cfg.MinVersion = tls.VersionTLS12
