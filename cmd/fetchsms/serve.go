@@ -78,9 +78,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		defer func() { pprof.StopCPUProfile(); f.Close() }()
 	}
-	logger, err := newLogger(stderr, *logFormat, *logLevel)
+	logger, closeLog, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
 		return err
+	}
+	if closeLog != nil {
+		defer closeLog()
 	}
 	if err := tlsf.check(); err != nil {
 		return err
