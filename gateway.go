@@ -154,7 +154,19 @@ func validDeviceID(s string) bool {
 const (
 	SecretWebhook = "webhook-secret" // a webhook endpoint's signing secret (webhook_endpoints.secret)
 	SecretGateway = "gateway-token"  // a gateway's token (gateways.token_sealed)
+	// SecretWebhookPrevious is an endpoint's previous secret, kept through a
+	// rotation's overlap (webhook_endpoints.previous_secret). It is sealed for
+	// the same context as SecretWebhook: a rotation moves the sealed value as it is.
+	SecretWebhookPrevious = "webhook-previous-secret"
 )
+
+// sealedFor is the kind whose context seals a stored secret of kind k.
+func sealedFor(k string) string {
+	if k == SecretWebhookPrevious {
+		return SecretWebhook
+	}
+	return k
+}
 
 // StoredSecret is a secret as stored: sealed, or (webhook secrets stored before
 // the server had a key) plain.
@@ -195,7 +207,8 @@ func (a *App) openSecret(kind, id, stored string) (string, error) {
 
 // SealStoredSecrets seals the webhook secrets stored plain, and seals again
 // under the current key what an older key sealed (the second half of a key
-// rotation); it returns how many it changed. Values no key of this server opens
+// rotation), an endpoint's previous secret included; it returns how many it
+// changed. Values no key of this server opens
 // are left alone and counted in stuck. Safe to run on several servers at once.
 func (a *App) SealStoredSecrets(ctx context.Context) (changed, stuck int, err error) {
 	if a.secrets == nil {
@@ -209,12 +222,12 @@ func (a *App) SealStoredSecrets(ctx context.Context) (changed, stuck int, err er
 		if s.Value == "" || sealed(s.Value) && a.secrets.Current(s.Value) {
 			continue
 		}
-		plain, err := a.openSecret(s.Kind, s.ID, s.Value)
+		plain, err := a.openSecret(sealedFor(s.Kind), s.ID, s.Value)
 		if err != nil {
 			stuck++
 			continue
 		}
-		next := StoredSecret{Kind: s.Kind, ID: s.ID, Value: a.secrets.Seal([]byte(plain), s.Kind+":"+s.ID)}
+		next := StoredSecret{Kind: s.Kind, ID: s.ID, Value: a.secrets.Seal([]byte(plain), sealedFor(s.Kind)+":"+s.ID)}
 		var ok bool
 		if err := a.update(ctx, "SealStoredSecrets", func(tx Tx) (err error) { ok, err = tx.ReplaceSecret(ctx, next, s.Value); return err }); err != nil {
 			return changed, stuck, err

@@ -51,6 +51,10 @@ type WebhookEndpoint struct {
 	DisabledReason string
 	FailingSince   time.Time
 	CreatedAt      time.Time
+	// PreviousUntil is the end (wall time) of the overlap of the secret's last
+	// rotation: until then deliveries are signed with the previous secret too.
+	// Zero when there is no overlap, or (from the App) when it is over.
+	PreviousUntil time.Time
 }
 
 // Wants reports whether the endpoint subscribes to event type t.
@@ -254,8 +258,10 @@ type WebhookStore interface {
 	LeaseDeliveries(ctx context.Context, c DeliveryClaim) ([]*Delivery, error)
 	// PendingDeliveries counts deliveries not yet delivered nor given up.
 	PendingDeliveries(ctx context.Context) (int, error)
-	// StoredSecrets lists every webhook endpoint's stored secret and every
-	// gateway's sealed token (for sealing and resealing them).
+	// StoredSecrets lists every webhook endpoint's stored secret (kind
+	// SecretWebhook), its stored previous secret when it has one
+	// (SecretWebhookPrevious), and every gateway's sealed token (for sealing and
+	// resealing them).
 	StoredSecrets(ctx context.Context) ([]StoredSecret, error)
 	// DeliveriesDue is signalled after a commit that may have made deliveries due
 	// (on PostgreSQL, a commit on any server).
@@ -288,9 +294,9 @@ type WebhookTx interface {
 	// secret until until, and secret its secret (both stored as given: sealed);
 	// false when there is no such endpoint.
 	RotateEndpointSecret(ctx context.Context, userID, id, secret string, until time.Time) (bool, error)
-	// ReplaceSecret replaces a stored secret (an endpoint's secret or a
-	// gateway's sealed token) when it is still old; false when it changed
-	// meanwhile.
+	// ReplaceSecret replaces a stored secret (an endpoint's secret or previous
+	// secret, or a gateway's sealed token, by s.Kind) when it is still old;
+	// false when it changed meanwhile.
 	ReplaceSecret(ctx context.Context, s StoredSecret, old string) (bool, error)
 	// HasEndpoint tells whether id is one of the user's live endpoints.
 	HasEndpoint(ctx context.Context, userID, id string) (bool, error)
@@ -421,7 +427,27 @@ func (a *App) Endpoint(ctx context.Context, userID, id string) (*WebhookEndpoint
 	if err != nil {
 		return nil, storageError("Endpoint", err, "webhook endpoint not found")
 	}
+	a.overlap(e)
 	return e, nil
+}
+
+// Endpoints lists the user's live endpoints, newest first.
+func (a *App) Endpoints(ctx context.Context, userID string) ([]*WebhookEndpoint, error) {
+	list, err := a.Store.Endpoints(ctx, userID)
+	if err != nil {
+		return nil, storageError("Endpoints", err, "")
+	}
+	for _, e := range list {
+		a.overlap(e)
+	}
+	return list, nil
+}
+
+// overlap clears an endpoint's PreviousUntil once that overlap is over.
+func (a *App) overlap(e *WebhookEndpoint) {
+	if !a.wall.Now().Before(e.PreviousUntil) {
+		e.PreviousUntil = time.Time{}
+	}
 }
 
 // DeleteEndpoint removes one of the user's endpoints; its pending deliveries are

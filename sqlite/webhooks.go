@@ -224,9 +224,11 @@ func (db *DB) PendingDeliveries(ctx context.Context) (int, error) {
 	return n, engineErr(err)
 }
 
-// StoredSecrets lists every webhook endpoint's stored secret and every gateway's sealed token.
+// StoredSecrets lists every webhook endpoint's stored secret (and previous
+// secret, when it has one) and every gateway's sealed token.
 func (db *DB) StoredSecrets(ctx context.Context) ([]fetchsms.StoredSecret, error) {
 	rows, err := db.rp.QueryContext(ctx, `SELECT '`+fetchsms.SecretWebhook+`', id, secret FROM webhook_endpoints
+		UNION ALL SELECT '`+fetchsms.SecretWebhookPrevious+`', id, previous_secret FROM webhook_endpoints WHERE previous_secret <> ''
 		UNION ALL SELECT '`+fetchsms.SecretGateway+`', id, token_sealed FROM gateways WHERE token_sealed <> ''`)
 	out, err := sqlrows.All(rows, err, func(r sqlrows.Row) (fetchsms.StoredSecret, error) {
 		var s fetchsms.StoredSecret
@@ -239,6 +241,9 @@ func (db *DB) StoredSecrets(ctx context.Context) ([]fetchsms.StoredSecret, error
 func (t *wtx) ReplaceSecret(ctx context.Context, s fetchsms.StoredSecret, old string) (bool, error) {
 	if s.Kind == fetchsms.SecretGateway {
 		return affected(t.ExecContext(ctx, `UPDATE gateways SET token_sealed = ? WHERE id = ? AND token_sealed = ?`, s.Value, s.ID, old))
+	}
+	if s.Kind == fetchsms.SecretWebhookPrevious {
+		return affected(t.ExecContext(ctx, `UPDATE webhook_endpoints SET previous_secret = ? WHERE id = ? AND previous_secret = ?`, s.Value, s.ID, old))
 	}
 	return affected(t.ExecContext(ctx, `UPDATE webhook_endpoints SET secret = ? WHERE id = ? AND secret = ?`, s.Value, s.ID, old))
 }

@@ -20,18 +20,7 @@ func testSealedSecrets(t *testing.T, open Opener) {
 	ctx := context.Background()
 	f := setup(t, open, 0)
 	k1, k2, k3 := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32)
-	withKeys := func(keys ...[]byte) *fetchsms.App {
-		t.Helper()
-		box, err := sealbox.New(keys...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := fetchsms.New(ctx, f.store, fetchsms.Options{Clock: f.clock, WallClock: f.wall, Secrets: box})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
+	withKeys := func(keys ...[]byte) *fetchsms.App { t.Helper(); return f.withKeys(t, keys...) }
 	stored := func() map[string]string {
 		t.Helper()
 		all, err := f.store.StoredSecrets(ctx)
@@ -130,4 +119,19 @@ func testSealedSecrets(t *testing.T, open Opener) {
 	if err != nil || len(ds) == 0 || len(ds[0].History) == 0 || !strings.Contains(ds[0].History[0].Error, "cannot be opened") {
 		t.Fatalf("the failed attempt is not visible: %+v %v", ds, err)
 	}
+}
+
+// withKeys returns an App on the fixture's store and clocks that seals secrets
+// with keys, the first current.
+func (f *fixture) withKeys(t *testing.T, keys ...[]byte) *fetchsms.App {
+	t.Helper()
+	box, err := sealbox.New(keys...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := fetchsms.New(context.Background(), f.store, fetchsms.Options{Clock: f.clock, WallClock: f.wall, Secrets: box})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

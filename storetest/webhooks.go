@@ -14,6 +14,7 @@ func testWebhooks(t *testing.T, open Opener) {
 	t.Run("RetriesAndDisable", func(t *testing.T) { t.Parallel(); testWebhookRetries(t, open) })
 	t.Run("LeaseLapses", func(t *testing.T) { t.Parallel(); testWebhookLease(t, open) })
 	t.Run("EndpointLimitUnderConcurrency", func(t *testing.T) { t.Parallel(); testEndpointLimit(t, open) })
+	t.Run("SecretRotation", func(t *testing.T) { t.Parallel(); testWebhookSecretRotation(t, open) })
 	ctx := context.Background()
 	f := setup(t, open, 2)
 	u := f.user(t, 1000)

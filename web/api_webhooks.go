@@ -18,10 +18,14 @@ type endpointJSON struct {
 	DisabledReason *string  `json:"disabled_reason"`
 	Secret         string   `json:"secret,omitempty"`
 	CreatedAt      *string  `json:"created_at"`
+	// PreviousSecretExpiresAt: the end of the last secret rotation's overlap,
+	// while deliveries are signed with the previous secret too; null otherwise.
+	PreviousSecretExpiresAt *string `json:"previous_secret_expires_at"`
 }
 
 func endpointOut(e *fetchsms.WebhookEndpoint, withSecret bool) endpointJSON {
-	out := endpointJSON{ID: e.ID, URL: e.URL, Events: e.Events, Enabled: e.Enabled, DisabledReason: strOrNil(e.DisabledReason), CreatedAt: ts(e.CreatedAt)}
+	out := endpointJSON{ID: e.ID, URL: e.URL, Events: e.Events, Enabled: e.Enabled, DisabledReason: strOrNil(e.DisabledReason), CreatedAt: ts(e.CreatedAt),
+		PreviousSecretExpiresAt: ts(e.PreviousUntil)}
 	if len(out.Events) == 0 {
 		out.Events = fetchsms.EventTypes
 	}
@@ -194,7 +198,7 @@ func (s *Server) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 
 // handleRotateWebhookSecret gives an endpoint a new secret, shown once; for
 // overlap_seconds (default a day, at most 7 days, 0 for none) deliveries are
-// signed with the previous secret too (docs/API.md, Webhooks).
+// signed with the previous secret too (README, Rotating a secret).
 func (s *Server) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	id := s.pathID(w, r, "webhook endpoint")
 	if id == "" {
@@ -223,9 +227,7 @@ func (s *Server) handleRotateWebhookSecret(w http.ResponseWriter, r *http.Reques
 		s.writeError(w, r, err)
 		return
 	}
-	out := struct {
-		endpointJSON
-		PreviousSecretExpiresAt *string `json:"previous_secret_expires_at"`
-	}{endpointOut(e, true), ts(until)}
+	out := endpointOut(e, true)
+	out.PreviousSecretExpiresAt = ts(until) // when the previous secret stopped, for overlap 0
 	writeJSON(w, http.StatusOK, out)
 }

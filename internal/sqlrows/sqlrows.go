@@ -236,16 +236,19 @@ func ScanService(row Row) (*fetchsms.Service, error) {
 }
 
 // EndpointCols are a webhook_endpoints row, for ScanEndpoint.
-const EndpointCols = `id, user_id, url, secret, events, enabled, disabled_reason, failing_since, created_at`
+const EndpointCols = `id, user_id, url, secret, events, enabled, disabled_reason, failing_since, created_at, previous_until`
 
 // ScanEndpoint reads EndpointCols.
 func ScanEndpoint(row Row) (*fetchsms.WebhookEndpoint, error) {
 	var e fetchsms.WebhookEndpoint
 	var events string
 	var failing sql.NullInt64
-	var created int64
-	if err := row.Scan(&e.ID, &e.UserID, &e.URL, &e.Secret, &events, &e.Enabled, &e.DisabledReason, &failing, &created); err != nil {
+	var created, prevUntil int64
+	if err := row.Scan(&e.ID, &e.UserID, &e.URL, &e.Secret, &events, &e.Enabled, &e.DisabledReason, &failing, &created, &prevUntil); err != nil {
 		return nil, err
+	}
+	if prevUntil > 0 {
+		e.PreviousUntil = FromMS(prevUntil)
 	}
 	if err := json.Unmarshal([]byte(events), &e.Events); err != nil {
 		return nil, err
