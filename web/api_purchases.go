@@ -119,23 +119,19 @@ func (s *Server) handleGetVerification(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if wait > 0 {
-		keepOpen(w, wait)
-	}
-	var v *fetchsms.Verification
 	userID := principalOf(r).User.ID
-	err = s.longPoll(r.Context(), id, wait, func() (bool, time.Duration, error) {
-		var err error
-		if v, err = s.App.Verification(r.Context(), userID, id); err != nil || v.Status != fetchsms.StatusWaiting {
-			return true, 0, err
+	s.await(w, r, id, wait, func(w http.ResponseWriter, r *http.Request, final bool) (bool, time.Duration) {
+		v, err := s.App.Verification(r.Context(), userID, id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return true, 0
 		}
-		return false, s.App.Until(v.ExpiresAt), nil
+		if v.Status == fetchsms.StatusWaiting && !final {
+			return false, s.App.Until(v.ExpiresAt)
+		}
+		writeJSON(w, http.StatusOK, verificationAnswer{v})
+		return true, 0
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, verificationAnswer{v})
 }
 
 func (s *Server) handleListVerifications(w http.ResponseWriter, r *http.Request) {
@@ -245,35 +241,35 @@ func (s *Server) handleRentalMessages(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if wait > 0 {
-		keepOpen(w, wait)
-	}
-	if wait > 0 {
-		// Wait until the newest message is not ?after= (or there is one), or the
-		// rental ends, or the wait runs out; then answer the page as usual.
-		after := r.URL.Query().Get("after")
-		err := s.longPoll(r.Context(), id, wait, func() (bool, time.Duration, error) {
+	// Wait until the newest message is not ?after= (or there is one), or the
+	// rental ends, or the wait runs out; then answer the page as usual.
+	after := r.URL.Query().Get("after")
+	s.await(w, r, id, wait, func(w http.ResponseWriter, r *http.Request, final bool) (bool, time.Duration) {
+		if !final {
 			ms, _, err := s.App.RentalMessages(r.Context(), userID, id, fetchsms.Page{Limit: 1})
-			if err != nil || len(ms) > 0 && ms[0].ID != after {
-				return true, 0, err
+			if err != nil {
+				s.writeError(w, r, err)
+				return true, 0
 			}
-			x, err := s.App.Rental(r.Context(), userID, id)
-			if err != nil || x.Status != fetchsms.StatusWaiting && x.Status != fetchsms.StatusReceived {
-				return true, 0, err
+			if len(ms) == 0 || ms[0].ID == after {
+				x, err := s.App.Rental(r.Context(), userID, id)
+				if err != nil {
+					s.writeError(w, r, err)
+					return true, 0
+				}
+				if x.Status == fetchsms.StatusWaiting || x.Status == fetchsms.StatusReceived {
+					return false, s.App.Until(x.ExpiresAt)
+				}
 			}
-			return false, s.App.Until(x.ExpiresAt), nil
-		})
-		if err != nil {
-			s.writeError(w, r, err)
-			return
 		}
-	}
-	writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Message, int64, error) {
-		return s.App.RentalMessages(r.Context(), userID, id, p)
-	},
-		func(m *fetchsms.Message) messageJSON {
-			return messageJSON{ID: m.ID, Sender: m.Sender, Body: m.Body, Code: strOrNil(m.Code), ReceivedAt: ts(m.ReceivedAt)}
-		})
+		writePage(s, w, r, func(p fetchsms.Page) ([]*fetchsms.Message, int64, error) {
+			return s.App.RentalMessages(r.Context(), userID, id, p)
+		},
+			func(m *fetchsms.Message) messageJSON {
+				return messageJSON{ID: m.ID, Sender: m.Sender, Body: m.Body, Code: strOrNil(m.Code), ReceivedAt: ts(m.ReceivedAt)}
+			})
+		return true, 0
+	})
 }
 
 // handleExtendRental adds days to a live rental at the long-term price.

@@ -121,12 +121,14 @@ func (s *Server) hear(_ context.Context, change any) {
 	case fetchsms.PurchaseChanged:
 		if c.VerificationID == "" && c.RentalID == "" && c.UserID == "" {
 			s.waiters.wake()
+			s.lot.wake()
 		} else {
 			ids := []string{c.VerificationID, c.RentalID}
 			if c.UserID != "" {
 				ids = append(ids, userKey(c.UserID))
 			}
 			s.waiters.wake(ids...)
+			s.lot.wake(ids...)
 		}
 	}
 }

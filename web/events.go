@@ -21,7 +21,9 @@ import (
 // or ?last_event_id= for clients that cannot set headers) gets every event
 // after that one, once; without it, only events from now on. A comment line
 // (": ping") goes out every HeartbeatEvery, so proxies keep the connection and
-// a dead client is found: every write has WriteTimeout to finish.
+// a dead client is found. On HTTP/1.1 the stream is parked once its head is
+// written (park.go); on HTTP/2 it is served from its handler, each write
+// given StreamWriteTimeout to finish.
 
 const (
 	// HeartbeatEvery is the gap between heartbeats; each also re-reads the log,
@@ -68,7 +70,10 @@ func (st *streams) acquire(userID string, max int) (release func(), ok bool) {
 // them. Clients reconnect elsewhere, resuming where they were.
 func (s *Server) Closing() {
 	s.Handler()
-	s.closeOnce.Do(func() { close(s.closing) })
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		s.lot.close()
+	})
 }
 
 // userKey is the waiters key of an account's event log.
@@ -91,24 +96,38 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		max = DefaultStreamsPerAccount
 	}
 	release, ok := s.streams.acquire(userID, max)
+	if !ok && s.lot.sweep(userID) {
+		release, ok = s.streams.acquire(userID, max)
+	}
 	if !ok {
 		w.Header().Set("Retry-After", "5")
 		s.writeError(w, r, fetchsms.Errorf(fetchsms.ERATELIMIT, "this account already has %d event streams open; close one (or reuse one) and retry", max))
 		return
 	}
-	defer release()
 
-	rc := http.NewResponseController(w)
-	// A stream outlives the server's read and write timeouts: no read is
-	// expected, and each write gets its own deadline.
-	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx: do not buffer the stream
+	prelude := "retry: " + strconv.Itoa(streamRetryMs) + "\n: connected\n\n"
+	if s.parkStream(w, r, userID, after, []byte(prelude), release) {
+		return
+	}
+	defer release()
+	s.streamInHandler(w, r, userID, after, prelude)
+}
+
+// streamInHandler serves a stream that cannot be parked (HTTP/2) from its
+// handler: it waits for wake-ups of the account, reads the log and writes.
+func (s *Server) streamInHandler(w http.ResponseWriter, r *http.Request, userID string, after int64, prelude string) {
+	ctx := r.Context()
+	rc := http.NewResponseController(w)
+	// A stream outlives the server's read and write timeouts: no read is
+	// expected, and each write gets its own deadline.
+	_ = rc.SetReadDeadline(time.Time{})
 	w.WriteHeader(http.StatusOK)
 	var buf bytes.Buffer
-	buf.WriteString("retry: " + strconv.Itoa(streamRetryMs) + "\n: connected\n\n")
+	buf.WriteString(prelude)
 	send := func() bool {
 		if err := rc.SetWriteDeadline(time.Now().Add(StreamWriteTimeout)); err != nil {
 			return false

@@ -137,7 +137,8 @@ func printable(s string) bool {
 	return true
 }
 
-// recorder holds a handler's answer so it can be stored before it is sent.
+// recorder holds a handler's answer so it can be stored (idempotency) or sent
+// later (a parked long-poll) rather than now.
 type recorder struct {
 	header http.Header
 	status int

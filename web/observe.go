@@ -20,7 +20,10 @@ type RequestObserver interface {
 // routeNote is where the mux's matched pattern is left for the outer
 // middleware (the mux sets it on the request it is handed, which inner
 // middleware may have copied).
-type routeNote struct{ pattern string }
+type routeNote struct {
+	pattern string
+	parked  bool // the handler parked the connection (park.go)
+}
 
 type routeNoteKey struct{}
 
@@ -37,25 +40,32 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		ctx := context.WithValue(reqid.With(r.Context(), id), routeNoteKey{}, note)
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r.WithContext(ctx))
-		took := time.Since(start)
+		if note.parked {
+			return // its connection was parked: the lot writes the line when it answers
+		}
 		code := sw.code
 		if code == 0 {
 			code = http.StatusOK
 		}
-		if s.Observer != nil {
-			s.Observer.ObserveRequest(note.pattern, r.Method, code, took)
-		}
-		// A 5xx is WARN here: its cause, when ours, is logged at ERROR where it
-		// happened (a 502 or 503 can be a provider's or the disk's).
-		level := slog.LevelInfo
-		if code >= 500 {
-			level = slog.LevelWarn
-		}
-		s.Logger.LogAttrs(ctx, level, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", note.pattern),
-			slog.Int("status", code), slog.Int64("bytes", sw.bytes), slog.Float64("ms", float64(took.Microseconds())/1000),
-			slog.String("ip", s.clientInfoOf(r).ip))
+		s.answered(r.WithContext(ctx), note.pattern, code, sw.bytes, time.Since(start))
 	})
+}
+
+// answered writes a request's access log line and tells the Observer.
+func (s *Server) answered(r *http.Request, pattern string, code int, bytes int64, took time.Duration) {
+	if s.Observer != nil {
+		s.Observer.ObserveRequest(pattern, r.Method, code, took)
+	}
+	// A 5xx is WARN here: its cause, when ours, is logged at ERROR where it
+	// happened (a 502 or 503 can be a provider's or the disk's).
+	level := slog.LevelInfo
+	if code >= 500 {
+		level = slog.LevelWarn
+	}
+	s.Logger.LogAttrs(r.Context(), level, "request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("route", pattern),
+		slog.Int("status", code), slog.Int64("bytes", bytes), slog.Float64("ms", float64(took.Microseconds())/1000),
+		slog.String("ip", s.clientInfoOf(r).ip))
 }
 
 // noteRoute records the pattern the mux matched for observe.

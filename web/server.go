@@ -65,7 +65,8 @@ type Server struct {
 	limits     *limits
 	catalog    catalogCache
 	auth       authCache
-	waiters    waiters
+	waiters    waiters // requests waiting in their handlers (HTTP/2)
+	lot        lot     // requests waiting without them (park.go)
 	streams    streams
 	closing    chan struct{} // closed by Closing: waiting requests answer now
 	closeOnce  sync.Once
@@ -81,6 +82,7 @@ func (s *Server) Handler() http.Handler {
 			s.App.Listen(s.hear)
 		}
 		s.closing = make(chan struct{})
+		s.lot.s = s
 		s.authLimits = newAuthLimits()
 		s.limits = newLimits(s.Servers)
 		mux := http.NewServeMux()

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"sync"
@@ -91,18 +90,17 @@ func waitParam(r *http.Request) (time.Duration, error) {
 	return time.Duration(n) * time.Second, nil
 }
 
-// longPoll reads with read until done says the answer is ready, a change of
-// purchase id wakes it and it is ready, the wait runs out, or the client goes.
-// until bounds the wait further (a verification's window ending: the read
-// then ends it).
-func (s *Server) longPoll(ctx context.Context, id string, wait time.Duration, read func() (done bool, until time.Duration, err error)) error {
-	deadline := time.Now().Add(wait)
+// longPoll is await's wait for a connection that cannot be parked (HTTP/2):
+// the handler waits for a change of key, its timer or the client leaving, and
+// looks again, until look has the answer or the deadline passes.
+func (s *Server) longPoll(w http.ResponseWriter, r *http.Request, key string, deadline time.Time, look lookFunc) {
+	ctx := r.Context()
 	for {
-		woken, stop := s.waiters.subscribe(id)
-		done, until, err := read()
-		if err != nil || done || time.Now().After(deadline) {
+		woken, stop := s.waiters.subscribe(key)
+		done, until := look(w, r, !time.Now().Before(deadline))
+		if done {
 			stop()
-			return err
+			return
 		}
 		left := time.Until(deadline)
 		if until > 0 && until < left {
@@ -118,18 +116,14 @@ func (s *Server) longPoll(ctx context.Context, id string, wait time.Duration, re
 		case <-ctx.Done():
 			t.Stop()
 			stop()
-			return nil
+			return
 		case <-s.closing: // shutting down: answer what is there now
 			t.Stop()
 			stop()
-			_, _, err := read()
-			return err
+			look(w, r, true)
+			return
 		}
 		t.Stop()
 		stop()
-		if time.Now().After(deadline) {
-			_, _, err := read()
-			return err
-		}
 	}
 }

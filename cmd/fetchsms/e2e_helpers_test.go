@@ -41,6 +41,7 @@ type testServer struct {
 
 	client *http.Client
 	log    *lockedBuffer // the server's log (in-process servers only)
+	stop   func()        // shuts the server down as SIGTERM would (once)
 }
 
 // lockedBuffer is an io.Writer safe for concurrent use (the server's logger).
@@ -179,6 +180,7 @@ func startServerWith(t *testing.T, storage []string, dbPath string, args ...stri
 		}
 		ts.client.CloseIdleConnections()
 	}
+	ts.stop = stop
 	select {
 	case <-ready:
 	case err := <-done:
