@@ -28,8 +28,8 @@ import (
 // to its key is announced, or its timer fires (the wait runs out, the
 // purchase's window ends, or, with several servers, the recheck), look runs
 // again; once look has the answer, the lot writes it as a whole HTTP/1.1
-// response with Connection: close (the client opens a new connection for its
-// next request) and closes the socket. Polls woken together that ask the same
+// response and hands the connection back to the server's Listener for the
+// client's next request (or, without one, closes it: Connection: close). Polls woken together that ask the same
 // thing (the same account and URL) share one read and one rendered answer.
 //
 // A parked event stream keeps the id of the last event it was sent. A change
@@ -73,6 +73,7 @@ type parkedPoll struct {
 	conn   net.Conn
 	r      *http.Request // its context outlives the handler
 	header http.Header   // what the middleware had set when it parked
+	reuse  bool          // the connection may serve the client's next request
 
 	mu      sync.Mutex
 	running bool // the handler or a run owns it: wakes only set pending
@@ -303,18 +304,21 @@ func accountOfKey(k string) (string, bool) {
 
 // take hijacks r's connection for parking. It fails on HTTP/2 and on
 // writers that are not a connection's; the caller then waits in its handler.
-func (s *Server) take(w http.ResponseWriter, r *http.Request) (net.Conn, http.Header, error) {
+func (s *Server) take(w http.ResponseWriter, r *http.Request) (conn net.Conn, header http.Header, reuse bool, err error) {
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	// Bytes the client sent after its request (a pipelined request) are not
-	// read: the connection closes after the answer, and the client asks again.
-	_ = brw
 	if n, ok := r.Context().Value(routeNoteKey{}).(*routeNote); ok {
 		n.parked = true // the access line is written when the answer is
 	}
-	return conn, w.Header().Clone(), nil
+	// The connection can serve the client's next request when the client
+	// keeps connections (HTTP/1.1, no Connection: close) and has sent nothing
+	// after this request yet: bytes already read into net/http's buffer (a
+	// pipelined request) would be lost, so the connection then closes after
+	// the answer and the client asks again.
+	reuse = s.Listener != nil && r.ProtoAtLeast(1, 1) && !r.Close && brw.Reader.Buffered() == 0
+	return conn, w.Header().Clone(), reuse, nil
 }
 
 // await answers a long-poll: at once when look has the answer (or wait is 0),
@@ -341,14 +345,14 @@ func (s *Server) await(w http.ResponseWriter, r *http.Request, key string, wait 
 		s.lot.remove(p)
 		return
 	}
-	conn, header, err := s.take(w, r)
+	conn, header, reuse, err := s.take(w, r)
 	if err != nil {
 		s.lot.remove(p)
 		keepOpen(w, wait)
 		s.longPoll(w, r, key, p.deadline, look)
 		return
 	}
-	p.conn, p.header = conn, header
+	p.conn, p.header, p.reuse = conn, header, reuse
 	p.r = r.WithContext(context.WithoutCancel(r.Context()))
 	s.lot.settle(p, until)
 }
@@ -368,13 +372,15 @@ func (s *Server) answerParked(p *parkedPoll, rec *recorder) {
 		Header:        h,
 		ContentLength: int64(len(body)),
 		Body:          io.NopCloser(bytes.NewReader(body)),
-		Close:         true,
+		Close:         !p.reuse,
 	}
 	var out bytes.Buffer
 	_ = resp.Write(&out) // to memory: cannot fail
 	_ = p.conn.SetWriteDeadline(time.Now().Add(parkedWriteTimeout))
 	_, err := p.conn.Write(out.Bytes())
-	closeConn(p.conn)
+	if err != nil || !p.reuse || p.conn.SetDeadline(time.Time{}) != nil || !s.Listener.giveBack(p.conn) {
+		closeConn(p.conn)
+	}
 	if err != nil {
 		s.Logger.LogAttrs(p.r.Context(), slog.LevelDebug, "long-poll answer not delivered", slog.String("err", err.Error()))
 	}
@@ -401,7 +407,7 @@ func (s *Server) parkStream(w http.ResponseWriter, r *http.Request, userID strin
 	if closed {
 		return false
 	}
-	conn, header, err := s.take(w, r)
+	conn, header, _, err := s.take(w, r)
 	if err != nil {
 		return false
 	}

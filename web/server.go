@@ -59,6 +59,9 @@ type Server struct {
 	// set, is the bearer token it asks for.
 	Metrics      http.Handler
 	MetricsToken string
+	// Listener, when the server serves on one, takes back the connections of
+	// answered long-polls (park.go); without it they close after the answer.
+	Listener *Listener
 
 	handler    http.Handler
 	authLimits *authLimits

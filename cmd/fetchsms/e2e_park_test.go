@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"testing"
@@ -15,7 +16,8 @@ import (
 
 // TestWaitingOverHTTP1AndHTTP2: a long-poll or event stream on an HTTP/1.1
 // connection is parked (its connection taken from net/http while it waits,
-// web/park.go) and answered as a whole response with Connection: close; on
+// web/park.go) and answered as a whole response, its connection then serving
+// the client's next request; on
 // HTTP/2, where a connection cannot be taken, it waits in its handler. Both
 // give the same answers, with the request id and security headers, and the
 // access line is written once, with the answer's status. A shutdown answers
@@ -104,9 +106,9 @@ func TestWaitingOverHTTP1AndHTTP2(t *testing.T) {
 				!strings.HasPrefix(a.resp.Header.Get("Content-Type"), "application/json") {
 				t.Fatalf("%s long-poll %d: proto %d, headers %v", proto.name, i, a.resp.ProtoMajor, a.resp.Header)
 			}
-			// A parked long-poll's connection closes after its answer.
-			if parked := proto.major == 1; a.resp.Close != parked {
-				t.Errorf("%s long-poll %d: Connection close %v", proto.name, i, a.resp.Close)
+			// The connection is kept for the client's next request.
+			if a.resp.Close {
+				t.Errorf("%s long-poll %d: Connection: close", proto.name, i)
 			}
 		}
 		var p struct {
@@ -115,8 +117,31 @@ func TestWaitingOverHTTP1AndHTTP2(t *testing.T) {
 		if ev := nextOfType(rd, "verification.updated"); json.Unmarshal([]byte(ev.Data), &p) != nil || p.Data["code"] != "246810" {
 			t.Fatalf("%s stream: %+v", proto.name, ev)
 		}
-		// A long-poll that runs out answers the waiting state with 200.
+		// A parked long-poll's connection serves the client's next request:
+		// one connection, reused, for two waits that run out and a plain GET.
 		w := s.call(t, http.MethodPost, "/v1/verifications", s.APIKey, map[string]any{"service": "whatsapp"}, http.StatusCreated)
+		if proto.major == 1 {
+			one := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxConnsPerHost: 1,
+				TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{}}}
+			var conns []string
+			for _, q := range []string{"?wait=1", "?wait=1", ""} {
+				req, _ := http.NewRequest(http.MethodGet, s.BaseURL+"/v1/verifications/"+str(t, w["id"])+q, nil)
+				req.Header.Set("Authorization", "Bearer "+s.APIKey)
+				req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
+					conns = append(conns, ci.Conn.LocalAddr().String())
+				}}))
+				resp, err := one.Do(req)
+				if err != nil || resp.StatusCode != http.StatusOK || resp.ProtoMajor != 1 {
+					t.Fatalf("GET%s: %v %v", q, resp, err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+			if len(conns) != 3 || conns[0] != conns[1] || conns[1] != conns[2] {
+				t.Errorf("connections of three requests: %v, want one", conns)
+			}
+		}
+		// A long-poll that runs out answers the waiting state with 200.
 		if a := <-get(proto.c, "/v1/verifications/"+str(t, w["id"])+"?wait=1"); a.err != nil || a.resp.StatusCode != http.StatusOK || a.body["status"] != "waiting" {
 			t.Fatalf("%s long-poll running out: %+v", proto.name, a)
 		}

@@ -242,6 +242,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logger.Info("ACME HTTP-01 challenges (and redirects to https)", "addr", cln.Addr().String(), "domains", tlsf.domains)
 		}
 	}
+	// Outermost, so that a long-poll's connection returned after its answer
+	// is the one the server accepted (with TLS, after its handshake).
+	srv.Listener = web.NewListener(ln)
+	ln = srv.Listener
 	hs.RegisterOnShutdown(srv.Closing) // event streams and long-polls end, so shutdown need not wait for them
 	// Links in account mails lead to the public URL, else to the address this
 	// server listens on; never to the Host a request names (anyone can forge it).
