@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"time"
 )
@@ -617,7 +618,7 @@ const PerAccountDeliveries = 4
 // attempt's step of RetrySchedule (with up to a fifth more, so that retries
 // spread), or failed once the schedule is spent. An endpoint that has failed
 // without a single success for DisableAfter is disabled, with the last error as
-// the reason.
+// the reason; one that answers 410 Gone is disabled at once.
 func (a *App) RecordAttempt(ctx context.Context, d *Delivery, at DeliveryAttempt) error {
 	now := a.now()
 	attempts := d.Attempts + 1
@@ -648,6 +649,10 @@ func (a *App) RecordAttempt(ctx context.Context, d *Delivery, at DeliveryAttempt
 		since, err := tx.EndpointFailing(ctx, d.EndpointID, now)
 		if err != nil {
 			return err
+		}
+		if at.StatusCode == http.StatusGone {
+			// Standard Webhooks: a receiver that answers 410 wants no more.
+			return tx.DisableEndpoint(ctx, d.EndpointID, "disabled because the endpoint answered 410 Gone (the receiver asked for no more deliveries); enable it again to resume")
 		}
 		if now.Sub(since) >= DisableAfter {
 			return tx.DisableEndpoint(ctx, d.EndpointID, "disabled after failing for 3 days without a successful delivery; last error: "+attemptError(at))

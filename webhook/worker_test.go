@@ -1,12 +1,14 @@
 package webhook_test
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -39,6 +41,7 @@ type received struct {
 type receiver struct {
 	mu       sync.Mutex
 	failures int
+	status   int // the failures' status (500 when 0)
 	got      []received
 }
 
@@ -48,7 +51,7 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer rc.mu.Unlock()
 	rc.got = append(rc.got, received{body, r.Header.Get(webhook.HeaderSignature), r.Header.Get(webhook.HeaderDelivery), r.Header.Get(webhook.HeaderEvent)})
 	if len(rc.got) <= rc.failures {
-		w.WriteHeader(http.StatusInternalServerError)
+		w.WriteHeader(cmp.Or(rc.status, http.StatusInternalServerError))
 	}
 }
 
@@ -203,6 +206,53 @@ func TestRetriesSurviveRestart(t *testing.T) {
 		p.Code != "482910" || p.DetectedService != "Telegram" || p.Body != nil || p.ReceivedAt == "" || payload.CreatedAt == "" {
 		t.Fatalf("payload %s", rc.got[2].body)
 	}
+}
+
+// TestGoneEndpointIsDisabled: an endpoint that answers 410 Gone is disabled at
+// once (as the Standard Webhooks specification asks), its delivery kept for a
+// redelivery once the customer enables it again.
+func TestGoneEndpointIsDisabled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rc := &receiver{failures: 1, status: http.StatusGone}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	clock := &testClock{t: time.Date(2026, 6, 17, 22, 14, 5, 0, time.UTC)}
+	db := open(t, filepath.Join(t.TempDir(), "hooks.db"), clock)
+	defer db.Close()
+	u, _ := db.CreateUser(ctx, "gone@example.com", "password123", "customer")
+	ep, _ := db.CreateEndpoint(ctx, u.ID, srv.URL, nil)
+	stop := startWorker(db)
+	defer stop()
+	if _, err := db.SendTestEvent(ctx, u.ID, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	var e *fetchsms.WebhookEndpoint
+	waitFor(t, "endpoint disabled", func() bool {
+		e, _ = db.Endpoint(ctx, u.ID, ep.ID)
+		return !e.Enabled
+	})
+	if !strings.Contains(e.DisabledReason, "410") || rc.count() != 1 {
+		t.Fatalf("disabled with %q after %d attempts", e.DisabledReason, rc.count())
+	}
+	// Enabled again, the delivery goes out and succeeds.
+	if _, err := db.EnableEndpoint(ctx, u.ID, ep.ID); err != nil {
+		t.Fatal(err)
+	}
+	ds, _, _ := db.EndpointDeliveries(ctx, u.ID, ep.ID, fetchsms.Page{})
+	if len(ds) != 1 {
+		t.Fatalf("deliveries %+v", ds)
+	}
+	if ds[0].Status != fetchsms.DeliveryPending {
+		if err := db.Redeliver(ctx, u.ID, ep.ID, ds[0].ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(fetchsms.RetrySchedule[0] * 6 / 5)
+	waitFor(t, "delivered after enabling", func() bool {
+		ds, _, _ = db.EndpointDeliveries(ctx, u.ID, ep.ID, fetchsms.Page{})
+		return ds[0].Status == fetchsms.DeliveryDelivered
+	})
 }
 
 // TestFailingEndpointIsDisabled: an endpoint that never succeeds is disabled with a

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -49,7 +50,7 @@ type axeViolation struct {
 func scan(t *testing.T, ctx context.Context, axe string) []axeViolation {
 	t.Helper()
 	read(t, ctx, "inject axe", chromedp.Evaluate[bool](axe+";true"))
-	raw := read(t, ctx, "run axe", chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}, resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
+	raw := readWithin(t, ctx, time.Minute, "run axe", chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}, resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations))`, chromedp.EvalAwaitPromise))
 	var all []axeViolation
 	if err := json.Unmarshal([]byte(raw), &all); err != nil {
 		t.Fatalf("axe results: %v", err)

@@ -117,7 +117,14 @@ func step(t *testing.T, ctx context.Context, what string, actions ...chromedp.Ac
 // read runs one action that returns a value.
 func read[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
 	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	return readWithin(t, ctx, 20*time.Second, what, a)
+}
+
+// readWithin is read with its own deadline (an axe scan of a page is slow on a
+// loaded machine).
+func readWithin[T any](t *testing.T, ctx context.Context, within time.Duration, what string, a chromedp.Action[T]) T {
+	t.Helper()
+	tctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	v, err := chromedp.Run(tctx, a)
 	if err != nil {
