@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/google/uuid"
@@ -124,13 +126,25 @@ func (s *Server) dashRotateWebhookSecret(w http.ResponseWriter, r *http.Request,
 	if id == "" {
 		return
 	}
-	e, until, err := s.App.RotateEndpointSecret(r.Context(), p.User.ID, id, fetchsms.DefaultSecretOverlap)
+	overlap := fetchsms.DefaultSecretOverlap
+	if v := r.PostFormValue("overlap"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || time.Duration(n)*time.Second > fetchsms.MaxSecretOverlap {
+			redirectErr(w, r, "/dashboard/api", fetchsms.Errorf(fetchsms.EUNPROCESSABLE, "choose how long the old secret keeps signing: from now up to 7 days"))
+			return
+		}
+		overlap = time.Duration(n) * time.Second
+	}
+	e, until, err := s.App.RotateEndpointSecret(r.Context(), p.User.ID, id, overlap)
 	if err != nil {
 		redirectErr(w, r, "/dashboard/api", err)
 		return
 	}
-	s.showOnce(w, r, p.User.ID, "/dashboard/api", &secretView{Title: "New signing secret for " + e.URL, Value: e.Secret,
-		Note: "Until " + until.Format("2006-01-02 15:04 UTC") + " deliveries are signed with this secret and the previous one (webhook-signature carries both; X-FetchSMS-Signature-Previous the old one): switch your receiver within that time. Shown only once."})
+	note := "The previous secret stopped signing now: deliveries are signed with this one only. Shown only once."
+	if !until.IsZero() {
+		note = "Until " + until.Format("2006-01-02 15:04 UTC") + " deliveries are signed with this secret and the previous one (webhook-signature carries both; X-FetchSMS-Signature-Previous the old one): switch your receiver within that time. Shown only once."
+	}
+	s.showOnce(w, r, p.User.ID, "/dashboard/api", &secretView{Title: "New signing secret for " + e.URL, Value: e.Secret, Note: note})
 }
 
 func (s *Server) webhookAction(w http.ResponseWriter, r *http.Request, p *pageData, act func(id string) (string, error)) {

@@ -5,6 +5,7 @@ package main
 // session cookie's attributes, and the support API of SPEC §3.
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -150,6 +151,33 @@ func TestDashboardAccessAndCSRF(t *testing.T) {
 		secret := regexp.MustCompile(`whsec_[A-Za-z0-9+/=]+`).FindString(body)
 		if secret == "" || secret == old || !strings.Contains(body, "previous one") {
 			t.Fatalf("the new secret is not shown once after the rotation: %q", secret)
+		}
+		// The endpoint's page says until when the previous secret signs.
+		if _, body := s.page(t, "GET", "/dashboard/api/webhooks/"+str(t, ep["id"]), s.DemoSession, nil, nil); !strings.Contains(body, `id="previous-secret"`) {
+			t.Fatal("the endpoint's page does not say the previous secret still signs")
+		}
+		// Rotating with no overlap: the old secret stops at once, and the
+		// API says so; an overlap beyond 7 days is refused, nothing rotated.
+		resp, _ = s.page(t, "POST", "/dashboard/api/webhooks/"+str(t, ep["id"])+"/rotate", s.DemoSession, url.Values{"csrf_token": {token}, "overlap": {"0"}}, nil)
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("rotate with no overlap: %d", resp.StatusCode)
+		}
+		_, _, raw := s.do(t, http.MethodGet, "/v1/webhooks", s.DemoSession, nil)
+		var list []map[string]any
+		if err := json.Unmarshal(raw, &list); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range list {
+			if e["id"] == ep["id"] && e["previous_secret_expires_at"] != nil {
+				t.Fatalf("after a rotation with no overlap: %v", e)
+			}
+		}
+		if _, body := s.page(t, "GET", "/dashboard/api/webhooks/"+str(t, ep["id"]), s.DemoSession, nil, nil); strings.Contains(body, `id="previous-secret"`) {
+			t.Fatal("the endpoint's page says a previous secret signs after a rotation with no overlap")
+		}
+		resp, _ = s.page(t, "POST", "/dashboard/api/webhooks/"+str(t, ep["id"])+"/rotate", s.DemoSession, url.Values{"csrf_token": {token}, "overlap": {"604801"}}, nil)
+		if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "/dashboard/api") {
+			t.Fatalf("rotate with too long an overlap: %d", resp.StatusCode)
 		}
 	})
 	t.Run("FailedFormKeepsWhatWasTyped", func(t *testing.T) {
