@@ -7,7 +7,7 @@ type engineDetector struct{ e *detect.Engine }
 
 func (d engineDetector) Detect(sender, body string) Detection {
 	r := d.e.Detect(sender, body)
-	return Detection{ServiceID: r.ServiceID, Code: r.Code, Confidence: r.Confidence}
+	return Detection{ServiceID: r.ServiceID, Code: r.Code, Link: detect.ExtractLink(body), Confidence: r.Confidence}
 }
 
 // NewDetector builds the detection engine from the catalog's rules.

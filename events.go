@@ -102,5 +102,6 @@ func VerificationUpdatedEvent(v *Verification, now time.Time) *Event {
 		Number         string  `json:"number"`
 		Status         string  `json:"status"`
 		Code           *string `json:"code"`
-	}{v.ID, v.Ref, FormatUS(v.Number), v.Status, code}, now)
+		Link           *string `json:"link"`
+	}{v.ID, v.Ref, FormatUS(v.Number), v.Status, code, nilIfEmpty(v.Link)}, now)
 }

@@ -24,8 +24,9 @@ type InboundTx interface {
 //
 //	dedupe (gateway, message id) → find the gateway's number → detect service and
 //	code → route to the purchase holding the number:
-//	  verification: release the code only when the SMS is from the purchased
-//	                service and carries one; mark the number spent for that
+//	  verification: release the code (or, when it has none, its sign-in
+//	                link) only when the SMS is from the purchased service and
+//	                carries one; mark the number spent for that
 //	                service; free it; queue sms.received
 //	  rental:       record every SMS; a code moves it to received; queue
 //	                sms.received with the full body
@@ -189,7 +190,7 @@ func route(ctx context.Context, tx Tx, gatewayID string, in InboundSMS, det Dete
 		}
 	}
 	return res, false, tx.InsertMessage(ctx, &Message{ID: res.MessageID, GatewayID: gatewayID, GatewayMsgID: in.ID, To: in.To, NumberID: numberID,
-		Sender: in.From, Body: in.Body, Code: det.Code, DetectedService: det.ServiceID, ReceivedAt: in.ReceivedAt, CreatedAt: now,
+		Sender: in.From, Body: in.Body, Code: det.Code, Link: det.Link, DetectedService: det.ServiceID, ReceivedAt: in.ReceivedAt, CreatedAt: now,
 		VerificationID: res.VerificationID, RentalID: res.RentalID})
 }
 
@@ -213,7 +214,7 @@ func deliverToVerification(ctx context.Context, tx Tx, id string, in InboundSMS,
 	if !releases(v.ServiceID, det) {
 		return nil, "", nil
 	}
-	u, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: id, From: StatusWaiting, To: StatusReceived, Code: det.Code, Now: now})
+	u, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: id, From: StatusWaiting, To: StatusReceived, Code: det.Code, Link: det.Link, Now: now})
 	if err != nil || u == nil {
 		return nil, "", err
 	}
@@ -223,17 +224,20 @@ func deliverToVerification(ctx context.Context, tx Tx, id string, in InboundSMS,
 	if err := tx.ReleaseNumber(ctx, v.NumberID, verificationHolder(id), now); err != nil {
 		return nil, "", err
 	}
-	if err := enqueue(ctx, tx, VerificationSMSEvent(v, in.From, det.Code, v.ServiceName, in.ReceivedAt, now), ""); err != nil {
+	if err := enqueue(ctx, tx, VerificationSMSEvent(v, in.From, det.Code, det.Link, v.ServiceName, in.ReceivedAt, now), ""); err != nil {
 		return nil, "", err
 	}
 	return v, v.UserID, enqueue(ctx, tx, VerificationUpdatedEvent(u, now), "")
 }
 
 // releases reports whether a verification of service gets the message detected
-// as det: one with a code, from that service; for the "any service not listed"
-// verification (OtherServiceID), one with a code that names no listed service.
+// as det: one with a code or a sign-in link, from that service; for the "any
+// service not listed" verification (OtherServiceID), one with a code or a link
+// that names no listed service. A link is routed exactly as a code is: a
+// message that is not the service's never releases its link. When a message
+// holds both, the code is the secret and the link rides along.
 func releases(service int, det Detection) bool {
-	if det.Code == "" {
+	if det.Code == "" && det.Link == "" {
 		return false
 	}
 	return det.ServiceID == service || service == OtherServiceID && det.ServiceID == 0
@@ -268,5 +272,5 @@ func deliverToRental(ctx context.Context, tx Tx, id, numberID string, in Inbound
 			return false, "", err
 		}
 	}
-	return true, r.UserID, enqueue(ctx, tx, RentalSMSEvent(r, in.From, in.Body, det.Code, detected, in.ReceivedAt, now), "")
+	return true, r.UserID, enqueue(ctx, tx, RentalSMSEvent(r, in.From, in.Body, det.Code, det.Link, detected, in.ReceivedAt, now), "")
 }

@@ -43,15 +43,18 @@ type NumberTx interface {
 // VerificationUpdate moves a verification from one status to another. The move
 // happens only while the row is in From (and, when UserID is set, is the user's;
 // when OpenAt is set, its window is still open at OpenAt; when Uncharged is set,
-// it has no code yet). Code and ReceivedAt are written with the received status,
-// and Code is appended to the codes; the waiting status (a resend) clears the
-// end time and keeps the codes.
+// it has released neither a code nor a link yet). A move to received with a
+// Code or a Link is a release: it writes Link (NULL when "") and the received
+// time, and a Code becomes the code and is appended to the codes (a link-only
+// release keeps the earlier code); the waiting status (a resend) clears the end
+// time and keeps the codes and link.
 type VerificationUpdate struct {
 	ID, UserID string
 	From, To   string
 	OpenAt     time.Time
 	Uncharged  bool
 	Code       string
+	Link       string
 	Now        time.Time
 }
 
@@ -312,7 +315,7 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 		if v, _, err = lockOwnVerification(ctx, tx, userID, id, now); err != nil {
 			return err
 		}
-		if v.Status == StatusWaiting && v.Code != "" {
+		if v.Status == StatusWaiting && v.Released() {
 			// Waiting for another code after a resend: the wait ends, the
 			// verification is received again with the codes it has, and nothing
 			// is refunded (its first code was charged).
@@ -367,7 +370,7 @@ func lockOwnVerification(ctx context.Context, tx Tx, userID, id string, now time
 // status guard makes it happen once.
 func endVerification(ctx context.Context, tx Tx, v *Verification, status string, now time.Time) (*Verification, error) {
 	to := status
-	if v.Code != "" {
+	if v.Released() {
 		to = StatusReceived
 	}
 	u, err := tx.UpdateVerification(ctx, VerificationUpdate{ID: v.ID, From: StatusWaiting, To: to, Now: now})
@@ -389,7 +392,7 @@ func refundEnded(ctx context.Context, tx Tx, v *Verification, now time.Time) err
 	if err := tx.ReleaseNumber(ctx, v.NumberID, verificationHolder(v.ID), now); err != nil {
 		return err
 	}
-	if v.Code != "" {
+	if v.Released() {
 		return nil
 	}
 	return credit(ctx, tx, &LedgerEntry{UserID: v.UserID, Kind: LedgerRefund, AmountCents: v.CostCents, VerificationID: v.ID, CreatedAt: now})

@@ -121,7 +121,7 @@ func (a *App) ReportVerification(ctx context.Context, userID, id, reason string)
 			return err
 		}
 		switch {
-		case v.Status == StatusReceived || v.Code != "":
+		case v.Status == StatusReceived || v.Released():
 			conflict = Reasonf(ECONFLICT, ReasonAlreadyReceived, "a code has arrived on this number: only a verification still waiting for its first code can be reported")
 			return nil
 		case v.Status != StatusWaiting:

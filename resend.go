@@ -32,7 +32,7 @@ func (a *App) ResendVerification(ctx context.Context, userID, id string) (*Verif
 		}
 		changed = ended
 		switch {
-		case v.Status == StatusWaiting && v.Code == "":
+		case v.Status == StatusWaiting && !v.Released():
 			conflict = Reasonf(ECONFLICT, ReasonNoCodeYet, "no code has arrived yet: another code can be asked for once the first is in")
 		case v.Status == StatusWaiting:
 			out = v // already waiting for another code

@@ -29,12 +29,20 @@ type Verification struct {
 	AreaCode    string   // "" when none was asked for
 	Code        string   // the newest code; "" until the first
 	Codes       []string // every code received, oldest first
-	Status      string
-	CostCents   Cents
-	CreatedAt   time.Time
-	ExpiresAt   time.Time
-	ReceivedAt  time.Time // zero until received
+	// Link is the sign-in or verification link of the message that released
+	// the verification last ("" when it had none): a message whose only secret
+	// is a link is released too (inbound.go).
+	Link       string
+	Status     string
+	CostCents  Cents
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	ReceivedAt time.Time // zero until received
 }
+
+// Released reports whether the verification has handed its customer a secret —
+// a code or a sign-in link — and so was charged: it is never refunded after.
+func (v *Verification) Released() bool { return v.Code != "" || v.Link != "" }
 
 // RefAlphabet is the alphabet of public refs: a verification's ref is "v_" and
 // six of its characters ("v_8R3p2K"), unique among verifications.
@@ -117,6 +125,7 @@ type Message struct {
 	Sender          string
 	Body            string
 	Code            string
+	Link            string // the sign-in or verification link, "" when none
 	DetectedService int
 	ReceivedAt      time.Time // as the gateway says
 	CreatedAt       time.Time // when it was stored

@@ -177,21 +177,22 @@ func newEvent(userID, typ string, data any, now time.Time) *Event {
 
 // VerificationSMSEvent announces a code released to a verification: the code only,
 // never the body.
-func VerificationSMSEvent(v *Verification, sender, code, detected string, received, now time.Time) *Event {
+func VerificationSMSEvent(v *Verification, sender, code, link, detected string, received, now time.Time) *Event {
 	return newEvent(v.UserID, EventSMSReceived, struct {
-		VerificationID  string `json:"verification_id"`
-		Ref             string `json:"ref"`
-		Number          string `json:"number"`
-		NumberE164      string `json:"number_e164"`
-		Sender          string `json:"sender"`
-		Code            string `json:"code"`
-		DetectedService string `json:"detected_service"`
-		ReceivedAt      string `json:"received_at"`
-	}{v.ID, v.Ref, FormatUS(v.Number), v.Number, sender, code, detected, stamp(received)}, now)
+		VerificationID  string  `json:"verification_id"`
+		Ref             string  `json:"ref"`
+		Number          string  `json:"number"`
+		NumberE164      string  `json:"number_e164"`
+		Sender          string  `json:"sender"`
+		Code            string  `json:"code"`
+		Link            *string `json:"link"`
+		DetectedService string  `json:"detected_service"`
+		ReceivedAt      string  `json:"received_at"`
+	}{v.ID, v.Ref, FormatUS(v.Number), v.Number, sender, code, nilIfEmpty(link), detected, stamp(received)}, now)
 }
 
 // RentalSMSEvent announces an SMS on a rental number, with its full body.
-func RentalSMSEvent(r *Rental, sender, body, code, detected string, received, now time.Time) *Event {
+func RentalSMSEvent(r *Rental, sender, body, code, link, detected string, received, now time.Time) *Event {
 	return newEvent(r.UserID, EventSMSReceived, struct {
 		RentalID        string  `json:"rental_id"`
 		Ref             string  `json:"ref"`
@@ -200,9 +201,10 @@ func RentalSMSEvent(r *Rental, sender, body, code, detected string, received, no
 		Sender          string  `json:"sender"`
 		Body            string  `json:"body"`
 		Code            *string `json:"code"`
+		Link            *string `json:"link"`
 		DetectedService *string `json:"detected_service"`
 		ReceivedAt      string  `json:"received_at"`
-	}{r.ID, r.Ref, FormatUS(r.Number), r.Number, sender, body, nilIfEmpty(code), nilIfEmpty(detected), stamp(received)}, now)
+	}{r.ID, r.Ref, FormatUS(r.Number), r.Number, sender, body, nilIfEmpty(code), nilIfEmpty(link), nilIfEmpty(detected), stamp(received)}, now)
 }
 
 // RentalExpiredEvent announces the end of a rental's term.

@@ -93,11 +93,15 @@ func (t *ptx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 	set := `status = $1, ended_at = $2`
 	switch u.To {
 	case fetchsms.StatusReceived:
-		if u.Code == "" {
+		if u.Code == "" && u.Link == "" {
 			break // a resend's wait ended without another code: the codes stay
 		}
-		args = append(args, u.Code)
-		set += `, code = $5, received_at = $2, codes = CASE WHEN v.codes IS NULL OR v.codes = '' THEN $5 ELSE v.codes || E'\n' || $5 END`
+		args = append(args, sqlrows.NullStr(u.Link))
+		set += `, link = $5::text, received_at = $2`
+		if u.Code != "" {
+			args = append(args, u.Code)
+			set += `, code = $6::text, codes = CASE WHEN v.codes IS NULL OR v.codes = '' THEN $6::text ELSE v.codes || E'\n' || $6::text END`
+		}
 	case fetchsms.StatusWaiting:
 		// A resend: live again, so no end time ($2 is typed by the cast alone).
 		set = `status = $1, ended_at = NULLIF($2::bigint, $2::bigint)`
@@ -112,7 +116,7 @@ func (t *ptx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 		where += ` AND v.expires_at > $` + strconv.Itoa(len(args))
 	}
 	if u.Uncharged {
-		where += ` AND v.code IS NULL`
+		where += ` AND v.code IS NULL AND v.link IS NULL`
 	}
 	v, _, err := sqlrows.ScanVerification(t.QueryRow(ctx, `UPDATE verifications v SET `+set+` FROM services s`+where+` RETURNING `+sqlrows.VerificationCols, args...))
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -47,9 +47,9 @@ func (t *wtx) InsertUnmatched(ctx context.Context, m *fetchsms.UnmatchedMessage)
 
 // InsertMessage stores an inbound SMS.
 func (t *wtx) InsertMessage(ctx context.Context, m *fetchsms.Message) error {
-	_, err := t.ExecContext(ctx, `INSERT INTO messages (id, gateway_id, gateway_msg_id, to_number, number_id, sender, body, code, detected_service, verification_id, rental_id, received_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.GatewayID, m.GatewayMsgID, m.To, m.NumberID, m.Sender, m.Body, sqlrows.NullStr(m.Code), sql.NullInt64{Int64: int64(m.DetectedService), Valid: m.DetectedService != 0},
+	_, err := t.ExecContext(ctx, `INSERT INTO messages (id, gateway_id, gateway_msg_id, to_number, number_id, sender, body, code, link, detected_service, verification_id, rental_id, received_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.GatewayID, m.GatewayMsgID, m.To, m.NumberID, m.Sender, m.Body, sqlrows.NullStr(m.Code), sqlrows.NullStr(m.Link), sql.NullInt64{Int64: int64(m.DetectedService), Valid: m.DetectedService != 0},
 		sqlrows.NullStr(m.VerificationID), sqlrows.NullStr(m.RentalID), sqlrows.Ms(m.ReceivedAt), sqlrows.Ms(m.CreatedAt))
 	return err
 }

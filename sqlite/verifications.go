@@ -94,11 +94,15 @@ func (t *wtx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 	args := []any{u.To, sqlrows.Ms(u.Now)}
 	switch u.To {
 	case fetchsms.StatusReceived:
-		if u.Code == "" {
+		if u.Code == "" && u.Link == "" {
 			break // a resend's wait ended without another code: the codes stay
 		}
-		set += `, code = ?, received_at = ?, codes = CASE WHEN codes IS NULL OR codes = '' THEN ? ELSE codes || char(10) || ? END`
-		args = append(args, u.Code, sqlrows.Ms(u.Now), u.Code, u.Code)
+		set += `, link = ?, received_at = ?`
+		args = append(args, sqlrows.NullStr(u.Link), sqlrows.Ms(u.Now))
+		if u.Code != "" {
+			set += `, code = ?, codes = CASE WHEN codes IS NULL OR codes = '' THEN ? ELSE codes || char(10) || ? END`
+			args = append(args, u.Code, u.Code, u.Code)
+		}
 	case fetchsms.StatusWaiting:
 		set = `status = ?, ended_at = NULL`
 		args = args[:1]
@@ -114,15 +118,15 @@ func (t *wtx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 		args = append(args, sqlrows.Ms(u.OpenAt))
 	}
 	if u.Uncharged {
-		where += ` AND code IS NULL`
+		where += ` AND code IS NULL AND link IS NULL`
 	}
 	v := fetchsms.Verification{ID: u.ID}
 	var created, expires int64
-	var code, codes sql.NullString
+	var code, codes, link sql.NullString
 	var received sql.NullInt64
 	err := t.QueryRowContext(ctx, `UPDATE verifications SET `+set+where+`
-		RETURNING ref, user_id, service_id, number_id, number, area_code, status, code, cost_cents, created_at, expires_at, received_at, codes`, args...).
-		Scan(&v.Ref, &v.UserID, &v.ServiceID, &v.NumberID, &v.Number, &v.AreaCode, &v.Status, &code, &v.CostCents, &created, &expires, &received, &codes)
+		RETURNING ref, user_id, service_id, number_id, number, area_code, status, code, cost_cents, created_at, expires_at, received_at, codes, link`, args...).
+		Scan(&v.Ref, &v.UserID, &v.ServiceID, &v.NumberID, &v.Number, &v.AreaCode, &v.Status, &code, &v.CostCents, &created, &expires, &received, &codes, &link)
 	if err == sql.ErrNoRows {
 		return nil, nil
 	}
@@ -130,7 +134,7 @@ func (t *wtx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 		return nil, err
 	}
 	v.Code, v.CreatedAt, v.ExpiresAt, v.ReceivedAt = code.String, sqlrows.FromMS(created), sqlrows.FromMS(expires), sqlrows.FromNullMS(received)
-	v.Codes = sqlrows.SplitCodes(codes.String)
+	v.Codes, v.Link = sqlrows.SplitCodes(codes.String), link.String
 	svc, err := t.serviceByID(ctx, v.ServiceID)
 	if err != nil {
 		return nil, err

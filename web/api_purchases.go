@@ -17,6 +17,7 @@ type verificationJSON struct {
 	NumberE164  string         `json:"number_e164"`
 	Code        *string        `json:"code"`
 	Codes       []string       `json:"codes"`
+	Link        *string        `json:"link"`
 	Status      string         `json:"status"`
 	CostCents   fetchsms.Cents `json:"cost_cents"`
 	CreatedAt   *string        `json:"created_at"`
@@ -25,7 +26,7 @@ type verificationJSON struct {
 
 func verificationOut(v *fetchsms.Verification) verificationJSON {
 	return verificationJSON{ID: v.ID, Ref: v.Ref, Service: v.ServiceSlug, ServiceName: v.ServiceName, Number: fetchsms.FormatUS(v.Number), NumberE164: v.Number,
-		Code: strOrNil(v.Code), Codes: codesOf(v), Status: v.Status, CostCents: v.CostCents, CreatedAt: ts(v.CreatedAt), ExpiresAt: ts(v.ExpiresAt)}
+		Code: strOrNil(v.Code), Codes: codesOf(v), Link: strOrNil(v.Link), Status: v.Status, CostCents: v.CostCents, CreatedAt: ts(v.CreatedAt), ExpiresAt: ts(v.ExpiresAt)}
 }
 
 // codesOf is a verification's codes, oldest first: [] (never null) before the first.
@@ -62,6 +63,7 @@ type messageJSON struct {
 	Sender     string  `json:"sender"`
 	Body       string  `json:"body"`
 	Code       *string `json:"code"`
+	Link       *string `json:"link"`
 	ReceivedAt *string `json:"received_at"`
 }
 
@@ -266,7 +268,7 @@ func (s *Server) handleRentalMessages(w http.ResponseWriter, r *http.Request) {
 			return s.App.RentalMessages(r.Context(), userID, id, p)
 		},
 			func(m *fetchsms.Message) messageJSON {
-				return messageJSON{ID: m.ID, Sender: m.Sender, Body: m.Body, Code: strOrNil(m.Code), ReceivedAt: ts(m.ReceivedAt)}
+				return messageJSON{ID: m.ID, Sender: m.Sender, Body: m.Body, Code: strOrNil(m.Code), Link: strOrNil(m.Link), ReceivedAt: ts(m.ReceivedAt)}
 			})
 		return true, 0
 	})

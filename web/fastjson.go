@@ -36,6 +36,8 @@ func (a verificationAnswer) appendIndented(b []byte) []byte {
 		b = append(b, "\n  "...)
 	}
 	b = append(b, ']')
+	b = append(b, ",\n  \"link\": "...)
+	b = appendStringOrNull(b, v.Link)
 	return appendPurchaseTail(b, v.Status, v.CostCents, v.CreatedAt, v.ExpiresAt)
 }
 

@@ -25,7 +25,7 @@ func FuzzFastJSON(f *testing.F) {
 			c = time.Unix(created%(1<<40), 0).In(zone)
 			e = c.Add(time.Duration(window) * time.Second)
 		}
-		v := &fetchsms.Verification{ID: id, Ref: ref, ServiceSlug: slug, ServiceName: name, Number: number, Code: code, Status: status,
+		v := &fetchsms.Verification{ID: id, Ref: ref, ServiceSlug: slug, ServiceName: name, Number: number, Code: code, Link: name + ref, Status: status,
 			CostCents: fetchsms.Cents(cost), CreatedAt: c, ExpiresAt: e}
 		if code != "" {
 			v.Codes = strings.Split(code, ",") // none, one, or several (a resend)

@@ -255,17 +255,27 @@ func (s *Server) haStatus(w http.ResponseWriter, r *http.Request, p url.Values) 
 }
 
 // statusWord is getStatus's answer for v: a received one answers okPrefix and
-// its code.
+// its code, or its sign-in link when it has no code (docs/DECISIONS.md, "Login
+// links": the rest of the line is the secret).
 func statusWord(v *fetchsms.Verification, okPrefix string) string {
 	switch {
-	case v.Status == fetchsms.StatusWaiting && v.Code != "":
-		return "STATUS_WAIT_RETRY:" + v.Code // another code asked for (setStatus 3); the last one
+	case v.Status == fetchsms.StatusWaiting && v.Released():
+		return "STATUS_WAIT_RETRY:" + secretOf(v) // another code asked for (setStatus 3); the last one
 	case v.Status == fetchsms.StatusWaiting:
 		return "STATUS_WAIT_CODE"
 	case v.Status == fetchsms.StatusReceived:
-		return okPrefix + v.Code
+		return okPrefix + secretOf(v)
 	}
 	return "STATUS_CANCEL"
+}
+
+// secretOf is what the protocol's text answers carry for a released
+// verification: its code, else its sign-in link.
+func secretOf(v *fetchsms.Verification) string {
+	if v.Code != "" {
+		return v.Code
+	}
+	return v.Link
 }
 
 // haFullSMS answers getFullSms. The message's text is the code alone: a
@@ -279,7 +289,7 @@ func (s *Server) haFullSMS(w http.ResponseWriter, r *http.Request, p url.Values)
 type haSMS struct {
 	DateTime string `json:"dateTime"`
 	Code     string `json:"code"`
-	Text     string `json:"text"` // the code: never the message's body
+	Text     string `json:"text"` // the code (else the link): never the message's body
 }
 
 func (s *Server) haStatusV2(w http.ResponseWriter, r *http.Request, p url.Values) {
@@ -291,7 +301,7 @@ func (s *Server) haStatusV2(w http.ResponseWriter, r *http.Request, p url.Values
 	case fetchsms.StatusWaiting:
 		haJSON(w, haStatusV2JSON{})
 	case fetchsms.StatusReceived:
-		haJSON(w, haStatusV2JSON{SMS: &haSMS{DateTime: protocolTime(v.ReceivedAt), Code: v.Code, Text: v.Code}})
+		haJSON(w, haStatusV2JSON{SMS: &haSMS{DateTime: protocolTime(v.ReceivedAt), Code: v.Code, Text: secretOf(v)}})
 	default:
 		haWord(w, "STATUS_CANCEL")
 	}
@@ -341,7 +351,7 @@ func (s *Server) haSetStatus(w http.ResponseWriter, r *http.Request, p url.Value
 // Idempotency-Key is honoured, as on the JSON API.
 func (s *Server) haRetry(w http.ResponseWriter, r *http.Request, p url.Values) {
 	render := func(w http.ResponseWriter, v *fetchsms.Verification) {
-		if v.Code == "" {
+		if !v.Released() {
 			haWord(w, "BAD_STATUS")
 			return
 		}
@@ -366,7 +376,7 @@ func (s *Server) haRetry(w http.ResponseWriter, r *http.Request, p url.Values) {
 
 func (s *Server) haCancel(w http.ResponseWriter, r *http.Request, p url.Values) {
 	render := func(w http.ResponseWriter, v *fetchsms.Verification) {
-		if v.Status == fetchsms.StatusReceived || v.Code != "" {
+		if v.Status == fetchsms.StatusReceived || v.Released() {
 			haWord(w, "BAD_STATUS")
 			return
 		}
@@ -377,7 +387,7 @@ func (s *Server) haCancel(w http.ResponseWriter, r *http.Request, p url.Values) 
 		if !ok {
 			return
 		}
-		if v.Code != "" {
+		if v.Released() {
 			// A code is in (or it waits for another after setStatus 3): the
 			// protocol's cancel is refused after the code; the wait for another
 			// ends at expiry, uncharged.
@@ -461,11 +471,12 @@ func (s *Server) haActiveActivations(w http.ResponseWriter, r *http.Request, _ u
 		if a.ServiceCode == "" {
 			a.ServiceCode = v.ServiceSlug // the service has no code (any more)
 		}
+		secret := secretOf(v)
 		switch {
 		case v.Status == fetchsms.StatusReceived:
-			a.ActivationStatus, a.SMSCode, a.SMSText = "2", &v.Code, &v.Code
-		case v.Code != "": // waiting for another code (setStatus 3): the last one
-			a.ActivationStatus, a.SMSCode, a.SMSText = "3", &v.Code, &v.Code
+			a.ActivationStatus, a.SMSCode, a.SMSText = "2", &v.Code, &secret
+		case v.Released(): // waiting for another code (setStatus 3): the last one
+			a.ActivationStatus, a.SMSCode, a.SMSText = "3", &v.Code, &secret
 		}
 		out = append(out, a)
 	}

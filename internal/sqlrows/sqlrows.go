@@ -83,18 +83,19 @@ func NewRef(prefix string) string {
 }
 
 // VerificationCols are a verification row joined with its service (v, s), for ScanVerification.
-const VerificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, s.slug, s.name, v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at, v.codes`
+const VerificationCols = `v.seq, v.id, v.ref, v.user_id, v.service_id, s.slug, s.name, v.number_id, v.number, v.area_code, v.status, v.code, v.cost_cents, v.created_at, v.expires_at, v.received_at, v.codes, v.link`
 
 // ScanVerification reads VerificationCols, and the row's seq for paging.
 func ScanVerification(row Row) (*fetchsms.Verification, int64, error) {
 	var v fetchsms.Verification
 	var seq, created, expires int64
-	var code, codes sql.NullString
+	var code, codes, link sql.NullString
 	var received sql.NullInt64
 	if err := row.Scan(&seq, &v.ID, &v.Ref, &v.UserID, &v.ServiceID, &v.ServiceSlug, &v.ServiceName, &v.NumberID, &v.Number, &v.AreaCode,
-		&v.Status, &code, &v.CostCents, &created, &expires, &received, &codes); err != nil {
+		&v.Status, &code, &v.CostCents, &created, &expires, &received, &codes, &link); err != nil {
 		return nil, 0, err
 	}
+	v.Link = link.String
 	v.Code, v.CreatedAt, v.ExpiresAt, v.ReceivedAt = code.String, FromMS(created), FromMS(expires), FromNullMS(received)
 	v.Codes = SplitCodes(codes.String)
 	return &v, seq, nil
@@ -300,17 +301,17 @@ func ScanTicket(sc Row) (*fetchsms.Ticket, int64, error) {
 }
 
 // MessageCols are an inbound message row as a rental lists it, for ScanMessage.
-const MessageCols = `seq, id, rental_id, sender, body, code, received_at`
+const MessageCols = `seq, id, rental_id, sender, body, code, received_at, link`
 
 // ScanMessage reads MessageCols, and the row's seq.
 func ScanMessage(row Row) (*fetchsms.Message, int64, error) {
 	m := &fetchsms.Message{}
 	var seq, received int64
-	var rental, code sql.NullString
-	if err := row.Scan(&seq, &m.ID, &rental, &m.Sender, &m.Body, &code, &received); err != nil {
+	var rental, code, link sql.NullString
+	if err := row.Scan(&seq, &m.ID, &rental, &m.Sender, &m.Body, &code, &received, &link); err != nil {
 		return nil, 0, err
 	}
-	m.RentalID, m.Code, m.ReceivedAt = rental.String, code.String, FromMS(received)
+	m.RentalID, m.Code, m.Link, m.ReceivedAt = rental.String, code.String, link.String, FromMS(received)
 	return m, seq, nil
 }
 
