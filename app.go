@@ -34,17 +34,20 @@ import (
 // embedded).
 type App struct {
 	Store
-	clock     Clock // business time: expiries, terms, times shown
-	wall      Clock // wall time: sessions, credentials, idempotency, leases
-	detector  atomic.Pointer[detectorBox]
-	reloadMu  sync.Mutex
-	payments  []PaymentProvider // the first is the default; none: deposits are not configured
-	secrets   Sealer            // nil: secrets that must be read back are not kept
-	partsWait time.Duration     // how long the parts of a long SMS wait for the rest
-	silence   time.Duration     // a gateway not heard from for longer is silent (health.go); 0: off
-	operator  bool              // an operator's command: changes no purchase (Options.Operator)
-	mailer    Mailer            // nil: no account mails
-	logger    *slog.Logger
+	clock    Clock // business time: expiries, terms, times shown
+	wall     Clock // wall time: sessions, credentials, idempotency, leases
+	detector atomic.Pointer[detectorBox]
+	// reliability holds the figures RefreshReliability computed last
+	// (reliability.go): service id → figures, services below the sample absent.
+	reliability atomic.Pointer[map[int]Reliability]
+	reloadMu    sync.Mutex
+	payments    []PaymentProvider // the first is the default; none: deposits are not configured
+	secrets     Sealer            // nil: secrets that must be read back are not kept
+	partsWait   time.Duration     // how long the parts of a long SMS wait for the rest
+	silence     time.Duration     // a gateway not heard from for longer is silent (health.go); 0: off
+	operator    bool              // an operator's command: changes no purchase (Options.Operator)
+	mailer      Mailer            // nil: no account mails
+	logger      *slog.Logger
 
 	instance string // this server among those sharing the store (broadcast.go)
 

@@ -106,7 +106,7 @@ type CatalogTx interface {
 type CatalogChanged struct{}
 
 // Catalog returns the enabled services in display order with live stock, each
-// with its category and aliases:
+// with its category, aliases and reliability figures (as last computed):
 // short_available counts free numbers that never delivered a code for the
 // service (none for the long-term product), long_available free numbers never sold.
 func (a *App) Catalog(ctx context.Context) ([]ServiceStock, error) {
@@ -123,7 +123,7 @@ func (a *App) Catalog(ctx context.Context) ([]ServiceStock, error) {
 		if !s.Enabled {
 			continue
 		}
-		st := ServiceStock{Service: *s, LongAvailable: n.Pristine, Category: ServiceCategory(s.Slug), Aliases: ServiceAliases(s.Slug)}
+		st := ServiceStock{Service: *s, LongAvailable: n.Pristine, Category: ServiceCategory(s.Slug), Aliases: ServiceAliases(s.Slug), Reliability: a.ReliabilityOf(s.ID)}
 		if !s.IsLongTerm() {
 			st.ShortAvailable = n.Free - n.Spent[s.ID]
 		}

@@ -53,6 +53,7 @@ type Store interface {
 	GatewayStore     // health.go
 	ReportStore      // report.go
 	RentalTermStore  // extend.go
+	ReliabilityStore // reliability.go
 	SettingsStore
 }
 

@@ -78,6 +78,9 @@ type ServiceStock struct {
 	LongAvailable  int
 	Category       string   // ServiceCategory(Slug)
 	Aliases        []string // ServiceAliases(Slug); shared, not to be modified
+	// Reliability is the service's figures over the last 7 days
+	// (reliability.go); nil below the minimum sample.
+	Reliability *Reliability
 }
 
 // ServiceUpdate changes some fields of a service; nil fields stay as they are.

@@ -69,7 +69,10 @@ type Verification struct {
 	NumberE164 string `json:"number_e164,omitempty"`
 	Code       string `json:"code"` // "" until a code arrives; the newest
 	// Codes are every code received, oldest first (several after a resend).
-	Codes     []string  `json:"codes,omitempty"`
+	Codes []string `json:"codes,omitempty"`
+	// Link is the sign-in link released with (or instead of) a code, "" when
+	// none: a service that signs in by link sends no code.
+	Link      string    `json:"link,omitempty"`
 	Status    string    `json:"status"`
 	CostCents int64     `json:"cost_cents"`
 	CreatedAt time.Time `json:"created_at"`
@@ -98,7 +101,8 @@ type Message struct {
 	ID         string    `json:"id"`
 	Sender     string    `json:"sender"`
 	Body       string    `json:"body"`
-	Code       string    `json:"code"` // "" when the message has none
+	Code       string    `json:"code"`           // "" when the message has none
+	Link       string    `json:"link,omitempty"` // its sign-in link, "" when none
 	ReceivedAt time.Time `json:"received_at"`
 }
 

@@ -44,6 +44,21 @@ type serviceJSON struct {
 	LongAvailable  int            `json:"long_available"`
 	Category       string         `json:"category"`
 	Aliases        []string       `json:"aliases"`
+	// Reliability is null below the minimum sample (fetchsms.ReliabilityMinSample).
+	Reliability *reliabilityJSON `json:"reliability"`
+}
+
+type reliabilityJSON struct {
+	SuccessRate   float64 `json:"success_rate"`
+	MedianSeconds int     `json:"median_seconds"`
+	Sample        int     `json:"sample"`
+}
+
+func reliabilityOut(r *fetchsms.Reliability) *reliabilityJSON {
+	if r == nil {
+		return nil
+	}
+	return &reliabilityJSON{SuccessRate: r.SuccessRate, MedianSeconds: r.MedianSeconds, Sample: r.Sample}
 }
 
 // handleServices answers GET /v1/services, the whole catalog from a cache, or
@@ -86,7 +101,7 @@ func (s *Server) handleServices(w http.ResponseWriter, r *http.Request) {
 			lp = longPrices{}
 		}
 		out = append(out, serviceJSON{ID: c.ID, Slug: c.Slug, Name: c.Name, PriceCents: c.PriceCents, LongPrices: lp,
-			ShortAvailable: c.ShortAvailable, LongAvailable: c.LongAvailable, Category: c.Category, Aliases: aliases})
+			ShortAvailable: c.ShortAvailable, LongAvailable: c.LongAvailable, Category: c.Category, Aliases: aliases, Reliability: reliabilityOut(c.Reliability)})
 	}
 	body, err := json.MarshalIndent(out, "", "  ")
 	if err != nil {

@@ -114,7 +114,7 @@ func (c *authCache) purge() {
 // through another server show within the TTLs.
 func (s *Server) hear(_ context.Context, change any) {
 	switch c := change.(type) {
-	case fetchsms.StockChanged, fetchsms.CatalogChanged:
+	case fetchsms.StockChanged, fetchsms.CatalogChanged, fetchsms.ReliabilityChanged:
 		s.catalog.invalidate()
 	case fetchsms.CredentialsChanged:
 		s.auth.purge()

@@ -405,7 +405,12 @@ func awaitCode(ctx context.Context, c *client.Client, v *client.Verification, ti
 func codeOutcome(v *client.Verification, stdout io.Writer) error {
 	switch v.Status {
 	case client.StatusReceived:
-		fmt.Fprintf(stdout, "code %s\n", v.Code)
+		if v.Code != "" {
+			fmt.Fprintf(stdout, "code %s\n", v.Code)
+		}
+		if v.Link != "" {
+			fmt.Fprintf(stdout, "link %s\n", v.Link) // a service that signs in by link
+		}
 		return nil
 	case client.StatusExpired:
 		return &exitError{exitNoCode, fmt.Errorf("buy: no code came before the window closed: verification %s expired and was refunded", v.ID)}

@@ -803,3 +803,12 @@ func ScanEvent(row Row) (*fetchsms.Event, error) {
 	ev.Payload, ev.CreatedAt = []byte(payload), FromMS(created)
 	return &ev, nil
 }
+
+// ScanOutcome reads (service_id, status, seconds, count), for VerificationOutcomes.
+func ScanOutcome(row Row) (fetchsms.OutcomeCount, error) {
+	var o fetchsms.OutcomeCount
+	var secs, n int64
+	err := row.Scan(&o.ServiceID, &o.Status, &secs, &n)
+	o.Seconds, o.Count = int(secs), int(n)
+	return o, err
+}
