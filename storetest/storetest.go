@@ -62,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Concurrent", func(t *testing.T) { t.Parallel(); testConcurrent(t, open) })
 	t.Run("ClockSteps", func(t *testing.T) { t.Parallel(); testClockSteps(t, open) })
 	t.Run("Links", func(t *testing.T) { t.Parallel(); testLinks(t, open) })
+	t.Run("Reliability", func(t *testing.T) { t.Parallel(); testReliability(t, open) })
 }
 
 // Clock is a movable clock for store tests.

@@ -50,6 +50,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	streamsPerAccount := fs.Int("streams-per-account", web.DefaultStreamsPerAccount, "how many event streams (GET /v1/events) one account may hold open at once")
 	servers := fs.Int("servers", 1, "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
 	silence := gatewaySilenceFlag(fs)
+	reliabilityEvery := fs.Duration("reliability-every", time.Minute, "how often the services' reliability figures (GET /v1/services) are recomputed from the last 7 days of verifications")
 	stripeKey := fs.String("stripe-secret-key", "", "Stripe secret key (sk_…): deposits go through Stripe Checkout")
 	stripeWebhookSecret := fs.String("stripe-webhook-secret", "", "signing secret (whsec_…) of the Stripe webhook endpoint POST /v1/payments/stripe/webhook")
 	stripeAPIURL := fs.String("stripe-api-url", "", "the Stripe API's base URL (default https://api.stripe.com; tests point it at a stand-in)")
@@ -100,6 +101,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *silence < 0 {
 		return errGatewaySilence
+	}
+	if *reliabilityEvery <= 0 {
+		return fmt.Errorf("--reliability-every must be a positive duration such as 1m")
 	}
 	var clock *sandbox.Clock
 	opts := fetchsms.Options{GatewaySilence: *silence, Logger: logger}
@@ -278,6 +282,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() {
 		defer wg.Done()
 		worker.Every(workCtx, 30*time.Second, "catalog rules reload", logger, app.ReloadRules)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// Every server keeps its own figures (one aggregate read each): the
+		// catalog is served from memory on each.
+		worker.Every(workCtx, *reliabilityEvery, "reliability figures", logger, app.RefreshReliability)
 	}()
 	wg.Add(1)
 	go func() {
