@@ -111,13 +111,13 @@ func TestCatalog(t *testing.T) {
 				t.Errorf("duplicate id %d", id)
 			}
 			ids[id] = true
-			for _, k := range []string{"id", "slug", "name", "price_cents", "long_prices", "short_available", "long_available", "category", "aliases"} {
+			for _, k := range []string{"id", "slug", "name", "price_cents", "long_prices", "short_available", "long_available", "category", "aliases", "reliability"} {
 				if _, ok := svc[k]; !ok {
 					t.Errorf("service %d has no %q", id, k)
 				}
 			}
-			if len(svc) != 9 {
-				t.Errorf("service %d has fields %v, want exactly the nine documented ones", id, svc)
+			if len(svc) != 10 {
+				t.Errorf("service %d has fields %v, want exactly the ten documented ones", id, svc)
 			}
 		}
 	})
