@@ -121,6 +121,10 @@ func TestLoginLinks(t *testing.T) {
 		if len(ms) != 1 || ms[0]["link"] != loginLink || ms[0]["code"] != nil {
 			t.Fatalf("rental messages: %v", ms)
 		}
+		_, html = s.page(t, "GET", "/dashboard/rentals/"+str(t, r["id"]), s.DemoSession, nil, nil)
+		if !strings.Contains(html, `id="link-`+str(t, ms[0]["id"])+`">`+escaped+`<`) || strings.Contains(html, `href="https://telegram.org`) {
+			t.Fatalf("the rental page does not show the link to copy (or links to it):\n%s", html)
+		}
 	})
 }
 

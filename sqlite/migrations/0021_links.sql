@@ -6,4 +6,4 @@ ALTER TABLE messages ADD COLUMN link TEXT;
 
 -- Reliability figures (issue 26): the verifications that ended in the last
 -- days, read by one aggregate query a minute (VerificationOutcomes).
-CREATE INDEX verifications_ended ON verifications (ended_at);
+CREATE INDEX verifications_ended ON verifications (ended_at) WHERE ended_at IS NOT NULL;
