@@ -198,7 +198,7 @@ func describe(errs []*verrors.ValidationError) string {
 func TestSpecCheckCatchesDrift(t *testing.T) {
 	t.Parallel()
 	good := `{"id": "0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b", "ref": "v_8R3p2K", "service": "telegram", "service_name": "Telegram",
-		"number": "(332) 555-0184", "number_e164": "+13325550184", "code": null, "codes": [], "status": "waiting", "cost_cents": 70,
+		"number": "(332) 555-0184", "number_e164": "+13325550184", "code": null, "codes": [], "link": null, "status": "waiting", "cost_cents": 70,
 		"created_at": "2026-06-17T22:14:05Z", "expires_at": "2026-06-17T22:29:05Z"}`
 	exchange := func(method, path, reqBody string, status int, respBody string) string {
 		req, _ := http.NewRequest(method, "http://127.0.0.1:1"+path, strings.NewReader(reqBody))
