@@ -31,6 +31,10 @@ func ExtractCode(body string) string {
 type candidate struct {
 	start, end int
 	score      float64
+	// labelled: a label names it a code ("code: 1234", "1234 is your code",
+	// "@apple.com #1234"); an unlabelled number is only a code in a message that
+	// speaks of one (cued).
+	labelled bool
 }
 
 // token is a maximal run of ASCII letters and digits.
@@ -102,7 +106,10 @@ func extract(n string) (candidate, bool) {
 			}
 		default:
 			j := i
-			for j+1 < len(toks) && toks[j+1].numeric() && chainSeps[n[toks[j].end:toks[j+1].start]] {
+			for j+1 < len(toks) && toks[j+1].numeric() && chainSeps[n[toks[j].end:toks[j+1].start]] &&
+				// "097143(10 minutes)": an opening bracket after a long group
+				// starts an aside; in a phone number it follows a country code.
+				!(n[toks[j].end:toks[j+1].start] == "(" && toks[j].digits > 3) {
 				j++
 			}
 			for _, c := range chainCandidates(n, toks[i:j+1]) {
@@ -111,7 +118,62 @@ func extract(n string) (candidate, bool) {
 			i = j
 		}
 	}
+	if found && !best.labelled && !cued(n) && strings.TrimSpace(n) != n[best.start:best.end] {
+		return candidate{}, false // "Text WIN to 87121", "call 4d 1405": no code
+	}
 	return best, found
+}
+
+// notCode are qualifiers that, just before a label, say the thing labelled is
+// not a verification code: "claim code", "prize code", "promo code", "zip code".
+var notCode = map[string]bool{
+	"claim": true, "prize": true, "identifier": true, "promo": true, "promotion": true,
+	"promotional": true, "discount": true, "coupon": true, "voucher": true, "gift": true,
+	"purchase": true, "referral": true, "postal": true, "zip": true, "area": true, "country": true,
+	"tracking": true, "order": true, "dress": true, "bonus": true, "reward": true, "offer": true,
+	"redemption": true, "error": true, "source": true, "qr": true, "bar": true, "unique": true,
+	"monthly": true, "weekly": true, "wifi": true, "wi-fi": true, "wap": true,
+}
+
+// cueWords are the words and word-parts that make a message one about a code,
+// in the languages of the corpus; a Latin-script cue must start a word.
+var cueWords = []string{
+	"code", "codigo", "código", "otp", "pin", "passcode", "password", "verif", "token",
+	"2fa", "clave", "contrasena", "contraseña", "codice", "kod", "senha", "mot de passe",
+	"authenticat", "one-time", "one time", "sms-code", "inlog", "login code", "confirmation",
+	"vahvistuskoodi", "ma kich hoat", "kích hoạt", "mã", "کد",
+	"код", "пароль", "κωδικ", "קוד", "رمز", "कोड", "验证码", "驗證", "認証", "コード", "인증", "确认码",
+}
+
+// cued reports whether the message n speaks of a code: a cue word that is not
+// qualified as another kind of code ("claim code", "promo code").
+func cued(n string) bool {
+	f := strings.ToLower(n)
+	for _, w := range cueWords {
+		for off := 0; off < len(f); {
+			i := strings.Index(f[off:], w)
+			if i < 0 {
+				break
+			}
+			i += off
+			off = i + len(w)
+			if r, _ := utf8.DecodeLastRuneInString(f[:i]); i > 0 && w[0] < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
+				continue // inside a word: "barcode", "pinned" are checked at their start only
+			}
+			if w[0] < utf8.RuneSelf && notCode[lastWord(f[:i])] {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// lastWord is the last run of letters in s, ignoring trailing spaces.
+func lastWord(s string) string {
+	s = strings.TrimRight(s, " ")
+	i := strings.LastIndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) })
+	return s[i+1:]
 }
 
 // chained reports whether the numeric token toks[i] continues into another digit
@@ -299,7 +361,14 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 	if e == len(n) {
 		next = ' '
 	}
-	// Glued to a word, a currency sign, a percentage, a URL or address.
+	// Glued to a word, a currency sign, a percentage, a URL or address. A
+	// character of a script written without spaces ("验证码927134") is no word.
+	if unspacedRune(prev) {
+		prev = ' '
+	}
+	if unspacedRune(next) {
+		next = ' '
+	}
 	if unicode.IsLetter(prev) || unicode.IsLetter(next) || unicode.IsDigit(prev) || unicode.IsDigit(next) {
 		return c, false
 	}
@@ -317,13 +386,18 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 	// The whitespace-delimited word around the candidate; a code is never part
 	// of a long blob.
 	lo := max(0, s-maxWord)
-	ws := strings.LastIndexAny(n[lo:s], " \n\t")
+	ws := strings.LastIndexFunc(n[lo:s], wordBreak)
 	if ws < 0 && lo > 0 {
 		return c, false
 	}
-	ws += lo + 1
+	if ws >= 0 {
+		_, size := utf8.DecodeRuneInString(n[lo+ws:])
+		ws += lo + size
+	} else {
+		ws = 0
+	}
 	hi := min(len(n), e+maxWord)
-	we := strings.IndexAny(n[e:hi], " \n\t")
+	we := strings.IndexFunc(n[e:hi], wordBreak)
 	if we < 0 {
 		if hi < len(n) {
 			return c, false
@@ -351,20 +425,26 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 		if k == 1 && w == "to" && len(before) > 2 && (before[2] == "stop" || before[2] == "help" || before[2] == "text" || before[2] == "reply" || before[2] == "txt") {
 			return c, false
 		}
-		if labelWords[w] {
+		if labelWords[w] && !(k+1 < len(before) && notCode[before[k+1]]) {
 			near = true
 			if !direct && onlyFillers(before[:k]) {
 				direct = true
 			}
 		}
 	}
-	if len(before) >= 2 && before[0] == "to" && (before[1] == "stop" || before[1] == "help" || before[1] == "text" || before[1] == "reply" || before[1] == "txt" || before[1] == "msg" || before[1] == "sms") {
-		return c, false
+	if len(before) >= 2 && before[0] == "to" {
+		// "Text WIN to 87121", "text the password "MIX" to 85069": a short code
+		// to write to, not a code.
+		for _, w := range before[1:min(len(before), 5)] {
+			if w == "stop" || w == "help" || w == "text" || w == "reply" || w == "txt" || w == "msg" || w == "sms" || w == "send" {
+				return c, false
+			}
+		}
 	}
 	forward := false
 	if len(after) > 0 && (after[0] == "is" || after[0] == "es" || after[0] == "as" || after[0] == "e" || after[0] == "ist" || after[0] == "est" || after[0] == "eh" || after[0] == "это") {
-		for _, w := range after[1:] {
-			if labelWords[w] {
+		for k, w := range after[1:] {
+			if labelWords[w] && !notCode[after[k]] {
 				forward = true
 				break
 			}
@@ -407,6 +487,11 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 			return c, false
 		}
 	}
+	if kind != kindAlnum && direct && standingPassword(before) {
+		return c, false // "Monthly password for wap. mobsi.com is 391784"
+	}
+	c.labelled = direct || forward || near || kind == kindPrefixed ||
+		len(before) > 0 && (before[0] == "enter" || before[0] == "enter:" || before[0] == "use") || prev == '#' && domainBound(n, s-1)
 	switch {
 	case direct:
 		c.score += 4
@@ -434,13 +519,40 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 	return c, true
 }
 
+// standingPassword reports whether the label nearest before a candidate is a
+// password that is not one-time: a monthly, wifi or site password.
+func standingPassword(before []string) bool {
+	for k, w := range before {
+		if labelWords[w] {
+			if w != "password" || k+1 >= len(before) {
+				return false
+			}
+			q := before[k+1]
+			return q == "monthly" || q == "wifi" || q == "wi-fi" || q == "wap" || q == "weekly"
+		}
+	}
+	return false
+}
+
+// wordBreak reports whether r ends a word around a code: a space, or a
+// character of a script written without spaces, or CJK punctuation.
+func wordBreak(r rune) bool {
+	return r == ' ' || r == '\n' || r == '\t' || unspacedRune(r)
+}
+
+// unspacedRune reports whether r is of a script written without spaces (Han,
+// kana, Hangul) or is CJK or fullwidth punctuation.
+func unspacedRune(r rune) bool {
+	return r >= 0x3000 && r <= 0x303f || r >= 0xff00 && r <= 0xff65 || unspaced(r)
+}
+
 // weakLabel reports whether the label nearest before a candidate names a
 // password or key rather than a code ("wifi password is sunny2026"); it does not
 // when it is a one-time password.
 func weakLabel(before []string) bool {
 	for k, w := range before {
 		if labelWords[w] {
-			if w != "password" && w != "contrasena" {
+			if w != "password" && w != "contrasena" && w != "login" && w != "login=" {
 				return false
 			}
 			return k+1 >= len(before) || (before[k+1] != "one-time" && before[k+1] != "time")

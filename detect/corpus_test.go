@@ -16,6 +16,7 @@ type corpusLine struct {
 	line         int
 	sender, body string
 	slug, code   string
+	lang, source string
 }
 
 func loadCorpus(tb testing.TB) []corpusLine {
@@ -37,10 +38,10 @@ func loadCorpus(tb testing.TB) []corpusLine {
 			continue
 		}
 		f := strings.Split(line, "\t")
-		if len(f) != 4 {
-			tb.Fatalf("corpus line %d: %d fields, want 4", i+1, len(f))
+		if len(f) != 6 || f[4] == "" || f[5] == "" {
+			tb.Fatalf("corpus line %d: %d fields, want 6 (sender, body, service, code, lang, source)", i+1, len(f))
 		}
-		out = append(out, corpusLine{i + 1, unquote(i+1, f[0]), unquote(i+1, f[1]), f[2], f[3]})
+		out = append(out, corpusLine{i + 1, unquote(i+1, f[0]), unquote(i+1, f[1]), f[2], f[3], f[4], f[5]})
 	}
 	return out
 }

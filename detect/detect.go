@@ -84,6 +84,18 @@ type keyword struct {
 	text         string // folded
 	rule         int
 	lEdge, rEdge bool // whether the keyword starts / ends with a word character
+	first, last  rune
+}
+
+// joined reports whether word characters a and b, side by side, are one word:
+// not when either is of a script written without spaces (Han, kana, Hangul),
+// which has no word boundaries to check ("あなたのSignal", "【微信支付】").
+func joined(a, b rune) bool {
+	return isWordRune(a) && isWordRune(b) && !unspaced(a) && !unspaced(b)
+}
+
+func unspaced(r rune) bool {
+	return r >= 0x1100 && unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Hangul)
 }
 
 // New compiles rules. Rules with a ServiceID of 0 or less are ignored; empty
@@ -118,7 +130,7 @@ func New(rules []Rule) *Engine {
 			first, _ := utf8.DecodeRuneInString(f)
 			last, _ := utf8.DecodeLastRuneInString(f)
 			e.maxKeyword = max(e.maxKeyword, len(f))
-			e.keywords = append(e.keywords, keyword{text: f, rule: idx, lEdge: isWordRune(first), rEdge: isWordRune(last)})
+			e.keywords = append(e.keywords, keyword{text: f, rule: idx, lEdge: isWordRune(first), rEdge: isWordRune(last), first: first, last: last})
 		}
 	}
 	return e
@@ -178,12 +190,12 @@ func (e *Engine) find(f string, m []int) []match {
 			j := i + len(kw.text)
 			off = i + 1
 			if kw.lEdge && i > 0 {
-				if r, _ := utf8.DecodeLastRuneInString(f[:i]); isWordRune(r) {
+				if r, _ := utf8.DecodeLastRuneInString(f[:i]); joined(r, kw.first) {
 					continue
 				}
 			}
 			if kw.rEdge && j < len(f) {
-				if r, _ := utf8.DecodeRuneInString(f[j:]); isWordRune(r) {
+				if r, _ := utf8.DecodeRuneInString(f[j:]); joined(kw.last, r) {
 					continue
 				}
 			}
@@ -255,6 +267,9 @@ func (e *Engine) Detect(sender, body string) Result {
 	leadEnd := len(n) - len(strings.TrimLeft(n, "[( <#>"))
 	sentences := sentenceIndex(n)
 	for _, mt := range matches {
+		if merchant(n, mt.pos, sentences) {
+			continue
+		}
 		st := stats[mt.rule]
 		if st == nil {
 			st = &stat{first: mt.pos}
@@ -365,6 +380,24 @@ func (e *Engine) Detect(sender, body string) Result {
 		res.Confidence = 0.4
 	}
 	return res
+}
+
+// merchant reports whether the service named at n[pos] is the merchant of a
+// card payment that the message is about ("OTP for transaction of INR 3373.00
+// on your Kotak Bank Card at AMAZON PAY", "SafeKey code for €13.37 at Bol.com"):
+// a name after "at" (Dutch "bij") with an amount before it in the same sentence.
+// Such a code is the card issuer's, never the merchant's.
+func merchant(n string, pos int, sentences []int) bool {
+	before := wordsBefore(n, pos, 1)
+	if len(before) == 0 || before[0] != "at" && before[0] != "bij" {
+		return false
+	}
+	start := pos
+	for start > 0 && sentences[start-1] == sentences[pos] {
+		start--
+	}
+	seg := strings.ToLower(n[start:pos])
+	return strings.ContainsAny(seg, "$€£¥₹") || strings.Contains(seg, "inr ") || strings.Contains(seg, "rs.") || strings.Contains(seg, "usd ")
 }
 
 // headline reports whether the service name that ends at n[e] closes the head
