@@ -17,7 +17,11 @@ import (
 // code ("Your code: AB12CD"). Labels ("code", "código", "OTP", "PIN", "is your …
 // code", "@apple.com #123456") rank the candidates. URLs, e-mail addresses, phone
 // numbers, prices and amounts, dates, times, years, order and reference numbers
-// are never returned.
+// are never returned. A number that no label names is a code only in a message
+// that speaks of one (a cue such as "code", "verification", "OTP", "验证码",
+// "код", in any of the corpus's languages, not qualified as a "claim code",
+// "promo code" or "barcode"), or when it is the whole message: "Text WIN to
+// 87121" and "call 4d 1405" carry none.
 func ExtractCode(body string) string {
 	n := Normalize(body)
 	c, ok := extract(n)
@@ -104,6 +108,10 @@ func extract(n string) (candidate, bool) {
 			if l := t.end - t.start; l >= 4 && l <= 10 {
 				consider(scoreCandidate(n, t.start, t.end, t.digits, kindAlnum))
 			}
+			if d := leadingDigits(n[t.start:t.end]); strings.TrimSpace(n[:t.start]) == "" && d >= 6 && d <= 8 &&
+				t.end-t.start-d <= 3 && t.letters == t.end-t.start-d && t.upper == 0 {
+				consider(scoreCandidate(n, t.start, t.start+d, d, kindGlued))
+			}
 		default:
 			j := i
 			for j+1 < len(toks) && toks[j+1].numeric() && chainSeps[n[toks[j].end:toks[j+1].start]] &&
@@ -135,34 +143,86 @@ var notCode = map[string]bool{
 	"monthly": true, "weekly": true, "wifi": true, "wi-fi": true, "wap": true,
 }
 
-// cueWords are the words and word-parts that make a message one about a code,
-// in the languages of the corpus; a Latin-script cue must start a word.
-var cueWords = []string{
-	"code", "codigo", "código", "otp", "pin", "passcode", "password", "verif", "token",
-	"2fa", "clave", "contrasena", "contraseña", "codice", "kod", "senha", "mot de passe",
-	"authenticat", "one-time", "one time", "sms-code", "inlog", "login code", "confirmation",
-	"vahvistuskoodi", "ma kich hoat", "kích hoạt", "mã", "کد",
-	"код", "пароль", "κωδικ", "קוד", "رمز", "कोड", "验证码", "驗證", "認証", "コード", "인증", "确认码",
+// cueStems are the word-parts that make a message one about a code, in the
+// languages of the corpus; they count inside compounds too
+// ("Authentifizierungscode", "vahvistuskoodi"). cueWords must start a word.
+var (
+	cueStems = []string{
+		"code", "codigo", "código", "codice", "codi", "còdighe", "kod", "kód", "kood", "kóð", "chód", "cód",
+		"šifr", "passcode", "password", "passwort", "verif", "authenticat", "authentifi", "autentic",
+		"autentis", "autentim", "autentiz", "autoris", "hitelesít", "auðkenn", "thibitisha", "msimbo",
+		"vahvistus", "ověř", "überprüf", "contrasena", "contraseña", "senha", "clave", "token", "one-time",
+		"one time", "inlog", "confirmation", "kich hoat", "kích hoạt",
+		"код", "кôд", "пароль", "κωδικ", "קוד", "رمز", "كود", "کد", "कोड", "验证", "驗證", "认证", "認証",
+		"コード", "인증", "确认码", "კოდ",
+	}
+	cueWords = []string{"otp", "pin", "2fa", "mã", "mot de passe"}
+)
+
+// cueStem reports whether word w holds a cue stem ("koodisi", "còdighe").
+func cueStem(w string) bool {
+	for _, c := range cueStems {
+		if strings.Contains(w, c) {
+			return true
+		}
+	}
+	return false
 }
 
-// cued reports whether the message n speaks of a code: a cue word that is not
-// qualified as another kind of code ("claim code", "promo code").
+// leadingDigits is the number of ASCII digits that start s.
+func leadingDigits(s string) int {
+	i := 0
+	for i < len(s) && isDigitByte(s[i]) {
+		i++
+	}
+	return i
+}
+
+// notCodeCompound are word beginnings that make a "code" inside a word no code:
+// "barcode", "postcode", "zipcode", "promocode", "unicode", "decode".
+var notCodeCompound = []string{"bar", "post", "short", "zip", "promo", "area", "dress", "source", "qr", "en", "de", "uni", "geo", "re", "pre", "trans"}
+
+// cued reports whether the message n speaks of a code: a cue that is not
+// qualified as another kind of code ("claim code", "promo code", "barcode").
 func cued(n string) bool {
 	f := strings.ToLower(n)
-	for _, w := range cueWords {
+	find := func(w string, stem bool) bool {
 		for off := 0; off < len(f); {
 			i := strings.Index(f[off:], w)
 			if i < 0 {
-				break
+				return false
 			}
 			i += off
 			off = i + len(w)
-			if r, _ := utf8.DecodeLastRuneInString(f[:i]); i > 0 && w[0] < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)) {
-				continue // inside a word: "barcode", "pinned" are checked at their start only
+			if w[0] >= utf8.RuneSelf {
+				return true
 			}
-			if w[0] < utf8.RuneSelf && notCode[lastWord(f[:i])] {
+			// The part of the word before the cue.
+			k := i
+			for k > 0 {
+				r, size := utf8.DecodeLastRuneInString(f[:k])
+				if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+					break
+				}
+				k -= size
+			}
+			if k < i && (!stem || slices.Contains(notCodeCompound, f[k:i])) {
 				continue
 			}
+			if notCode[lastWord(f[:k])] {
+				continue
+			}
+			return true
+		}
+		return false
+	}
+	for _, w := range cueStems {
+		if find(w, true) {
+			return true
+		}
+	}
+	for _, w := range cueWords {
+		if find(w, false) {
 			return true
 		}
 	}
@@ -187,6 +247,9 @@ const (
 	kindGrouped
 	kindPrefixed
 	kindAlnum
+	// kindGlued is a message's leading number with a short word glued to it
+	// ("883322on sinu … kood", a translation that lost its space).
+	kindGlued
 )
 
 // chainCandidates scores a run of digit groups joined by chainSeps. Groups
@@ -369,6 +432,9 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 	if unspacedRune(next) {
 		next = ' '
 	}
+	if kind == kindGlued {
+		next = ' '
+	}
 	if unicode.IsLetter(prev) || unicode.IsLetter(next) || unicode.IsDigit(prev) || unicode.IsDigit(next) {
 		return c, false
 	}
@@ -419,7 +485,7 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 	direct := false
 	near := false
 	for k, w := range before {
-		if k == 0 && rejectBefore[w] {
+		if k == 0 && rejectBefore[w] && !(len(before) > 1 && cueStem(before[1])) { // "…-vahvistuskoodisi on 787507"
 			return c, false
 		}
 		if k == 1 && w == "to" && len(before) > 2 && (before[2] == "stop" || before[2] == "help" || before[2] == "text" || before[2] == "reply" || before[2] == "txt") {
@@ -444,7 +510,7 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 	forward := false
 	if len(after) > 0 && (after[0] == "is" || after[0] == "es" || after[0] == "as" || after[0] == "e" || after[0] == "ist" || after[0] == "est" || after[0] == "eh" || after[0] == "это") {
 		for k, w := range after[1:] {
-			if labelWords[w] && !notCode[after[k]] {
+			if (labelWords[w] || cueStem(w)) && !notCode[after[k]] {
 				forward = true
 				break
 			}

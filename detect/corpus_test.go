@@ -119,3 +119,70 @@ func TestDetectPassingMentions(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractCodeNeedsACue: a number no label names is a code only in a message
+// that speaks of one; a "claim code" or "promo code" is not one, nor a short
+// code to text.
+func TestExtractCodeNeedsACue(t *testing.T) {
+	tests := []struct{ body, want string }{
+		// No cue: marketing short codes, personal numbers.
+		{"Free entry in 2 a wkly comp. Text FA to 87121 to receive entry", ""},
+		{"Can buy 4d for my dad again? 1405, 1680, 1843.", ""},
+		{"Your unique user ID is 1172. For removal send STOP to 87239", ""},
+		{"We billed your mobile by mistake from shortcode 83332.", ""},
+		// Qualified labels: not verification codes.
+		{"To claim call now quoting claim code 4041 standard rates apply", ""},
+		{"Call 09061234567 Identifier Code: 45239 Expires 26/10/04", ""},
+		{"You're a Winner in our August Prize Draw. Prize Code 2309.", ""},
+		{"Claim code KL341. Valid 12 hours only.", ""},
+		{"Your Purchase Code is 39M4W", ""},
+		{"Monthly password for wap. mobsi.com is 391784.", ""},
+		{"pls goto www.comuk.net login= 3qxj9 unsubscribe with STOP", ""},
+		{"Simply text the password \"MIX\" to 85069 to verify.", ""},
+		// A cue anywhere, in any script or inside a compound, or the whole message.
+		{"Nextcloud-vahvistuskoodisi on 787507", "787507"},
+		{"999241 ist dein Nextcloud-Authentifizierungscode", "999241"},
+		{"782206 est su còdighe de autenticatzione tuo de Nextcloud", "782206"},
+		{"883322on sinu Nextcloudi autentimiskood", "883322"},
+		{"【哔哩哔哩】546054短信登录验证码，5分钟内有效，请勿泄露。", "546054"},
+		{"【华为云】您的验证码为： 097143（10分钟内有效）", "097143"},
+		{"482910", "482910"},
+		{"To finish registering Authy click: authy://register/12-345/123456 or manually enter: 123456", "123456"},
+	}
+	for _, tt := range tests {
+		if got := ExtractCode(tt.body); got != tt.want {
+			t.Errorf("ExtractCode(%q) = %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}
+
+// TestDetectScriptsAndMerchants: a brand glued to text of a script written
+// without spaces is named; a merchant of a card payment is not the service.
+func TestDetectScriptsAndMerchants(t *testing.T) {
+	e := New([]Rule{
+		{ServiceID: 1, Name: "Signal", Keywords: []string{"signal"}},
+		{ServiceID: 2, Name: "WeChat", Keywords: []string{"wechat", "微信"}},
+		{ServiceID: 3, Name: "Amazon", Keywords: []string{"amazon"}},
+		{ServiceID: 4, Name: "Apple", Keywords: []string{"apple"}},
+		{ServiceID: 5, Name: "American Express", Keywords: []string{"amex", "safekey"}},
+	})
+	tests := []struct {
+		body    string
+		service int
+		code    string
+	}{
+		{"<#>あなたのSignal 認証コード： 832985\nabAbCDEFO1g", 1, "832985"},
+		{"【微信支付】验证码为940816，用于商户平台安全验证", 2, "940816"},
+		// The card issuer (unlisted here) owns the code, not the merchant.
+		{"588873 is the OTP for transaction of INR 3373.00 on your Kotak Bank Card 9688 at AMAZON PAY INDIA", 0, "588873"},
+		{"Amex SafeKey verificatiecode is 932857 voor €568,00 bij Apple ...", 5, "932857"},
+		// Without an amount, "at" names the place to sign in.
+		{"Your code is 551092. Sign in at Amazon to finish.", 3, "551092"},
+	}
+	for _, tt := range tests {
+		got := e.Detect("", tt.body)
+		if got.ServiceID != tt.service || got.Code != tt.code {
+			t.Errorf("Detect(%q) = %+v, want service %d code %q", tt.body, got, tt.service, tt.code)
+		}
+	}
+}
