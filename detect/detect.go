@@ -71,6 +71,10 @@ type Engine struct {
 	names    map[string][]int // alphanumeric sender key → rule indexes
 	numbers  map[string][]int // numeric sender key → rule indexes
 	keywords []keyword
+	// index maps the first two bytes of a keyword to its indexes in keywords;
+	// short holds the one-byte keywords.
+	index map[uint16][]int
+	short []int
 	// maxKeyword is the length of the longest folded keyword.
 	maxKeyword int
 }
@@ -101,7 +105,7 @@ func unspaced(r rune) bool {
 // New compiles rules. Rules with a ServiceID of 0 or less are ignored; empty
 // senders and keywords are skipped.
 func New(rules []Rule) *Engine {
-	e := &Engine{names: map[string][]int{}, numbers: map[string][]int{}}
+	e := &Engine{names: map[string][]int{}, numbers: map[string][]int{}, index: map[uint16][]int{}}
 	for _, r := range rules {
 		if r.ServiceID <= 0 {
 			continue
@@ -130,6 +134,12 @@ func New(rules []Rule) *Engine {
 			first, _ := utf8.DecodeRuneInString(f)
 			last, _ := utf8.DecodeLastRuneInString(f)
 			e.maxKeyword = max(e.maxKeyword, len(f))
+			if len(f) == 1 {
+				e.short = append(e.short, len(e.keywords))
+			} else {
+				k := pair(f[0], f[1])
+				e.index[k] = append(e.index[k], len(e.keywords))
+			}
 			e.keywords = append(e.keywords, keyword{text: f, rule: idx, lEdge: isWordRune(first), rEdge: isWordRune(last), first: first, last: last})
 		}
 	}
@@ -169,6 +179,9 @@ func numberKey(s string) (string, bool) {
 	return k, k != ""
 }
 
+// pair is the index key of two bytes.
+func pair(a, b byte) uint16 { return uint16(a)<<8 | uint16(b) }
+
 // match is one keyword occurrence, in normalised-body byte offsets.
 type match struct {
 	start, end int // in the folded text
@@ -179,32 +192,51 @@ type match struct {
 // find returns the keyword matches in folded text f, without matches that lie
 // inside a longer match of another rule ("uber" inside "uber eats").
 func (e *Engine) find(f string, m []int) []match {
+	return e.dropInside(e.collect(f, m))
+}
+
+// collect returns every keyword match in folded text f, sorted by start, end
+// and rule.
+func (e *Engine) collect(f string, m []int) []match {
 	var all []match
-	for _, kw := range e.keywords {
-		for off := 0; off < len(f); {
-			i := strings.Index(f[off:], kw.text)
-			if i < 0 {
-				break
+	add := func(kw *keyword, i int) {
+		j := i + len(kw.text)
+		if kw.lEdge && i > 0 {
+			if r, _ := utf8.DecodeLastRuneInString(f[:i]); joined(r, kw.first) {
+				return
 			}
-			i += off
-			j := i + len(kw.text)
-			off = i + 1
-			if kw.lEdge && i > 0 {
-				if r, _ := utf8.DecodeLastRuneInString(f[:i]); joined(r, kw.first) {
-					continue
+		}
+		if kw.rEdge && j < len(f) {
+			if r, _ := utf8.DecodeRuneInString(f[j:]); joined(kw.last, r) {
+				return
+			}
+		}
+		all = append(all, match{start: i, end: j, rule: kw.rule, pos: m[i]})
+	}
+	// One pass over the text: at each byte, only the keywords that start with
+	// its two bytes are tried.
+	for i := 0; i < len(f); i++ {
+		for _, k := range e.short {
+			if kw := &e.keywords[k]; f[i] == kw.text[0] {
+				add(kw, i)
+			}
+		}
+		if i+1 < len(f) {
+			for _, k := range e.index[pair(f[i], f[i+1])] {
+				if kw := &e.keywords[k]; strings.HasPrefix(f[i:], kw.text) {
+					add(kw, i)
 				}
 			}
-			if kw.rEdge && j < len(f) {
-				if r, _ := utf8.DecodeRuneInString(f[j:]); joined(kw.last, r) {
-					continue
-				}
-			}
-			all = append(all, match{start: i, end: j, rule: kw.rule, pos: m[i]})
 		}
 	}
-	// A match can only lie inside a longer one that starts at most maxKeyword
-	// bytes before it, so sort by start and look at the neighbours.
 	slices.SortFunc(all, func(a, b match) int { return cmp.Or(a.start-b.start, a.end-b.end, a.rule-b.rule) })
+	return all
+}
+
+// dropInside removes from sorted matches those inside a longer match of another
+// rule. A match can only lie inside a longer one that starts at most maxKeyword
+// bytes before it, so it looks at the neighbours.
+func (e *Engine) dropInside(all []match) []match {
 	out := all[:0:0]
 	for i, a := range all {
 		inside := false
