@@ -26,12 +26,21 @@ var linkWords = []string{
 	"password reset", "set your password", "access your account", "secure link", "2fa", "two-factor",
 }
 
+// adWords mark a message as marketing or a prize scam ("Today is your lucky
+// day! Find out why: log onto http://…"): its link is never released, whatever
+// else it says. A sign-in message has no reason to use them.
+var adWords = []string{
+	"lucky day", "winner", "you won", "you've won", "you have won", "prize", "claim your", "surprise",
+	"congratulations", "free gift", "% off", "limited time", "special offer",
+}
+
 // ExtractLink returns the sign-in or verification link a message carries
 // ("https://acme.com/l/AbC123"), or "" when it has none.
 //
 // Only http and https URLs written with their scheme count, and only in a
 // message that says what the link is for (sign in, log in, verify, magic link,
-// confirm your email, reset your password, …). The link is returned exactly as
+// confirm your email, reset your password, …) and is not marketing (adWords).
+// The link is returned exactly as
 // written — a substring of body — with trailing punctuation (".", ",", "!", an
 // unbalanced ")") left out. It is refused whole, never repaired, when it is
 // longer than MaxLinkLen, names a user ("https://acme.com@evil.example"), has
@@ -64,6 +73,11 @@ func linkWording(body string) bool {
 	words := strings.Fields(strings.ToLower(Normalize(body)))
 	words = slices.DeleteFunc(words, func(w string) bool { return strings.Contains(w, "://") })
 	f := strings.Join(words, " ")
+	for _, w := range adWords {
+		if strings.Contains(f, w) {
+			return false
+		}
+	}
 	for _, w := range linkWords {
 		if strings.Contains(f, w) {
 			return true

@@ -33,6 +33,10 @@ var linkSamples = []struct{ body, link string }{
 	{"Sign in: https://acme.com/" + strings.Repeat("a", MaxLinkLen), ""},
 	{"Sign in to Acme: https://acme.com/l/AbC123 or https://acme.com/help", "https://acme.com/l/AbC123"},
 	{"Sign in: https://bad_host.com/x then https://good.example/y", "https://good.example/y"},
+	// Marketing and prize scams: no link, whatever words they borrow.
+	{"Today is your lucky day! 2 find out why log onto http://www.urawinner.com", ""},
+	{"Congratulations, you won! Verify at https://claim.example/x", ""},
+	{"Log in now for 20% off: https://shop.example/sale", ""},
 }
 
 func TestExtractLink(t *testing.T) {
