@@ -63,6 +63,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ClockSteps", func(t *testing.T) { t.Parallel(); testClockSteps(t, open) })
 	t.Run("Links", func(t *testing.T) { t.Parallel(); testLinks(t, open) })
 	t.Run("Reliability", func(t *testing.T) { t.Parallel(); testReliability(t, open) })
+	t.Run("Simulation", func(t *testing.T) { t.Parallel(); testSimulation(t, open) })
+	t.Run("SimulationConcurrent", func(t *testing.T) { t.Parallel(); testSimulationConcurrent(t, open) })
 }
 
 // Clock is a movable clock for store tests.
