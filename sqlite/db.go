@@ -9,9 +9,13 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -67,8 +71,35 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // the 10 % it had to earn (docs/DECISIONS.md).
 type Options struct{}
 
-// OpenWith opens the database at path, as Open, with options.
+// OpenWith opens the database at path, as Open, with options. A database
+// whose directory cannot be written (mounted read-only, or its permissions)
+// cannot be opened — SQLite writes its -wal and -shm files beside it, and
+// the migrations are checked by a write — and the error says so
+// (fetchsms.ErrReadOnly) rather than SQLite's "unable to open database file:
+// no such file or directory".
 func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
+	db, err := openWith(ctx, path, o)
+	if err != nil {
+		if werr := probeWritable(filepath.Dir(path)); errors.Is(werr, syscall.EROFS) || errors.Is(werr, fs.ErrPermission) {
+			return nil, fmt.Errorf("sqlite.Open: %w: the directory %s cannot be written (%w), and the server must write the database and its -wal and -shm files there; make it writable (remount it read-write) and start again: %w",
+				fetchsms.ErrReadOnly, filepath.Dir(path), werr, err)
+		}
+	}
+	return db, err
+}
+
+// probeWritable tells whether a new file can be made in dir.
+func probeWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".fetchsms-probe-*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
+}
+
+func openWith(ctx context.Context, path string, o Options) (*DB, error) {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_busy_timeout", "15000")
