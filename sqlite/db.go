@@ -73,8 +73,8 @@ type Options struct{}
 
 // OpenWith opens the database at path, as Open, with options. A database
 // whose directory cannot be written (mounted read-only, or its permissions)
-// cannot be opened — SQLite writes its -wal and -shm files beside it, and
-// the migrations are checked by a write — and the error says so
+// cannot be opened — SQLite writes its -wal and -shm files beside it — and
+// the error says so
 // (fetchsms.ErrReadOnly) rather than SQLite's "unable to open database file:
 // no such file or directory".
 func OpenWith(ctx context.Context, path string, o Options) (*DB, error) {
