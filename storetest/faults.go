@@ -3,7 +3,10 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"sync"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -99,8 +102,9 @@ func (in *injector) setOff(off bool) {
 func (in *injector) String() string {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return fmt.Sprintf("%d transactions clean, %d failed at a statement, %d at the commit, %d committed with the answer lost (%d op/fault pairs)",
-		in.done[faultNone], in.done[faultStatement], in.done[faultCommit], in.done[faultLost], len(in.seen))
+	ops := slices.Sorted(maps.Keys(in.most))
+	return fmt.Sprintf("%d transactions clean, %d failed at a statement, %d at the commit, %d committed with the answer lost (%d op/fault pairs; ops: %s)",
+		in.done[faultNone], in.done[faultStatement], in.done[faultCommit], in.done[faultLost], len(in.seen), strings.Join(ops, " "))
 }
 
 // faultStore is the engine under test with in's faults in its transactions.

@@ -121,13 +121,14 @@ func testSimulationConcurrent(t *testing.T, open Opener) {
 // simWorld is what the simulated clients share: the store, the App over it
 // with faults, the clocks.
 type simWorld struct {
-	t       *testing.T
-	f       *fixture
-	in      *injector
-	app     *fetchsms.App // over the faulty store
-	prov    *provider
-	mu      sync.Mutex
-	numbers []string // the pool, as imported
+	t        *testing.T
+	f        *fixture
+	in       *injector
+	app      *fetchsms.App // over the faulty store
+	prov     *provider
+	mu       sync.Mutex
+	numbers  []string // the pool, as imported
+	imported int      // numbers the admins imported
 }
 
 // number returns one of the pool's numbers.
@@ -166,6 +167,7 @@ type sim struct {
 	keyResult     map[string]string   // Idempotency-Key → the resource its answer named
 	sms           []simSMS            // messages a gateway had taken, to send again
 	adjusted      map[string]struct{} // reasons of the adjustments made
+	paid          []*fetchsms.Deposit // deposits paid through a payment event
 	trail         []string            // the last steps, for a failure's report
 	goroutine     bool                // runs on a goroutine of its own (the concurrent run)
 }
@@ -230,10 +232,14 @@ func (s *sim) step(i int) {
 		s.extend(ctx, i)
 	case r < 80:
 		s.adjust(ctx, i, u)
-	case r < 85:
+	case r < 83:
 		s.deposit(ctx, i, u)
-	case r < 88:
+	case r < 86:
+		s.paymentEvent(ctx, i)
+	case r < 89:
 		s.restock(ctx, i)
+	case r < 94:
+		s.longSMS(ctx, i)
 	default:
 		s.read(ctx, i)
 	}
@@ -501,6 +507,7 @@ func (s *sim) buyRental(ctx context.Context, i int, u *fetchsms.User) {
 // again under its id until it is taken.
 func (s *sim) inbound(ctx context.Context, i int) {
 	var in fetchsms.InboundSMS
+	var want string // the purchase the message must reach, when it is sure
 	switch r := s.rng.IntN(10); {
 	case r < 2 && len(s.sms) > 0:
 		old := s.sms[s.rng.IntN(len(s.sms))]
@@ -528,6 +535,7 @@ func (s *sim) inbound(ctx context.Context, i int) {
 					svc = c
 				}
 			}
+			want = s.routesTo(ctx, p, svc.slug)
 		}
 		s.msgs++
 		in = fetchsms.InboundSMS{ID: fmt.Sprintf("m%d-%d", s.msgs, s.rng.Uint32()), To: number, From: svc.sender, Body: fmt.Sprintf(svc.text, 100000+s.rng.IntN(900000))}
@@ -545,6 +553,9 @@ func (s *sim) inbound(ctx context.Context, i int) {
 		}
 		s.sms = append(s.sms, simSMS{in: in, got: *got})
 		s.logf("  taken: %+v", *got)
+		if want != "" && got.VerificationID+got.RentalID != want {
+			s.fatalf("message %s with a code for purchase %s was taken as %+v", in.ID, want, *got)
+		}
 		for _, id := range []string{got.VerificationID, got.RentalID} {
 			if id == "" {
 				continue
@@ -555,6 +566,35 @@ func (s *sim) inbound(ctx context.Context, i int) {
 		}
 		return
 	}
+}
+
+// routesTo returns p's id when a message from service (its code) must reach
+// p: a rental whose term runs takes every message, a verification waiting in
+// its window its service's code. In the concurrent run another client may
+// move the clock meanwhile, so nothing is sure there ("").
+func (s *sim) routesTo(ctx context.Context, p *simPurchase, service string) string {
+	if s.goroutine {
+		return ""
+	}
+	now := s.w.f.clock.Now()
+	if p.rental {
+		r, err := s.w.f.store.LoadRental(ctx, p.userID, p.id)
+		if err != nil {
+			s.fatalf("read rental %s: %v", p.id, err)
+		}
+		if simLive(r.Status) && now.Before(r.ExpiresAt) {
+			return p.id
+		}
+		return ""
+	}
+	v, err := s.w.f.store.LoadVerification(ctx, p.userID, p.id)
+	if err != nil {
+		s.fatalf("read verification %s: %v", p.id, err)
+	}
+	if v.Status == fetchsms.StatusWaiting && now.Before(v.ExpiresAt) && service == p.service {
+		return p.id
+	}
+	return ""
 }
 
 // numberOf is the E.164 of a purchase's number.
@@ -758,6 +798,12 @@ func (s *sim) deposit(ctx context.Context, i int, u *fetchsms.User) {
 	} else if err != nil {
 		s.fatalf("deposit: %v", err)
 	}
+	if s.rng.IntN(2) == 0 {
+		// The provider's notification of the payment: a payment event.
+		s.paid = append(s.paid, d)
+		s.event(fetchsms.PaymentPaid, d, d.AmountCents)
+		return
+	}
 	for n, times := 0, 1+s.rng.IntN(2); n < times; {
 		got, err := s.w.app.CompleteDeposit(ctx, d.ID, "cs_"+d.ID)
 		if fetchsms.ErrorCode(err) == fetchsms.EUNAVAILABLE {
@@ -779,8 +825,8 @@ func (s *sim) restock(ctx context.Context, i int) {
 	s.w.mu.Lock()
 	var add []string
 	for range 2 {
-		add = append(add, fmt.Sprintf("+1646555%04d", len(s.w.numbers)))
-		s.w.numbers = append(s.w.numbers, add[len(add)-1])
+		s.w.imported++
+		add = append(add, fmt.Sprintf("+1646555%04d", s.w.imported))
 	}
 	s.w.mu.Unlock()
 	s.logf("%d: import %v", i, add)
@@ -797,7 +843,130 @@ func (s *sim) restock(ctx context.Context, i int) {
 		if added+skipped != len(add) || (attempt == 0 && skipped != 0) {
 			s.fatalf("import %v (attempt %d): %d added, %d skipped", add, attempt, added, skipped)
 		}
+		s.w.mu.Lock()
+		s.w.numbers = append(s.w.numbers, add...)
+		s.w.mu.Unlock()
 		return
+	}
+}
+
+// paymentEvent: the provider tells of a refund of a paid deposit (a new
+// total), a dispute, or a dispute's end; the App takes back, owes, or gives
+// back what the totals say.
+func (s *sim) paymentEvent(ctx context.Context, i int) {
+	if len(s.paid) == 0 {
+		return
+	}
+	d := s.paid[s.rng.IntN(len(s.paid))]
+	outcome := []string{fetchsms.PaymentRefunded, fetchsms.PaymentDisputed, fetchsms.PaymentDisputeWon, fetchsms.PaymentDisputeLost}[s.rng.IntN(4)]
+	amount := d.AmountCents
+	if outcome == fetchsms.PaymentRefunded && s.rng.IntN(2) == 0 {
+		amount /= 2
+	}
+	s.logf("%d: the provider: deposit %s %s %d", i, d.ID, outcome, amount)
+	s.event(outcome, d, amount)
+}
+
+// event sends a provider's event under a fresh id until it is taken, and
+// sometimes again (a provider repeats its notifications).
+func (s *sim) event(outcome string, d *fetchsms.Deposit, amount fetchsms.Cents) {
+	s.msgs++
+	ev := fetchsms.PaymentEvent{Provider: "test", ID: fmt.Sprintf("evt_%d_%d", s.msgs, s.rng.Uint32()), Type: outcome, DepositID: d.ID, PaymentRef: "pi_" + d.ID,
+		AmountCents: amount, Currency: "usd", Outcome: outcome, Payload: []byte(`{}`)}
+	for n, times := 0, 1+s.rng.IntN(2); n < times; {
+		res, err := s.w.app.HandlePaymentEvent(context.Background(), ev)
+		if fetchsms.ErrorCode(err) == fetchsms.EUNAVAILABLE {
+			continue
+		} else if err != nil {
+			s.fatalf("payment event %s (%s): %v", ev.ID, outcome, err)
+		}
+		s.logf("  event %s: %s", ev.ID, res)
+		n++
+	}
+}
+
+// longSMS: the gateway forwards a long SMS in parts (in any order, a part
+// sometimes twice, sometimes one never), to a live purchase's number or any;
+// a lost part is joined without it by the flush once the wait is over.
+func (s *sim) longSMS(ctx context.Context, i int) {
+	number := s.w.number(s.rng)
+	svc := simServices[s.rng.IntN(len(simServices))]
+	var target *simPurchase
+	if p := s.pick(append(slices.Clip(s.verifications), s.rentals...), func(p *simPurchase) bool { return simLive(p.status) }); p != nil && s.rng.IntN(4) > 0 {
+		number, target = s.numberOf(ctx, p), p
+		for _, c := range simServices {
+			if c.slug == p.service {
+				svc = c
+			}
+		}
+	}
+	text := fmt.Sprintf(svc.text, 100000+s.rng.IntN(900000)) + " " + strings.Repeat("This text is long enough to need parts. ", 4)
+	count := 2 + s.rng.IntN(2)
+	size := (len(text) + count - 1) / count
+	s.msgs++
+	ref := strconv.Itoa(s.msgs)
+	order := s.rng.Perm(count)
+	if s.rng.IntN(4) == 0 {
+		order = order[1:] // a part never arrives
+	}
+	if s.rng.IntN(4) == 0 {
+		order = append(order, order[0]) // a part arrives twice
+	}
+	s.logf("%d: a long SMS in %d parts (%v arrive) to %s from %s", i, count, order, number, svc.sender)
+	want := ""
+	if target != nil && slices.Contains(order, 0) { // the code is in the first part
+		want = s.routesTo(ctx, target, svc.slug)
+	}
+	var reached string
+	for _, k := range order {
+		in := fetchsms.InboundSMS{ID: fmt.Sprintf("p%s-%d", ref, k), To: number, From: svc.sender, Body: text[min(k*size, len(text)):min((k+1)*size, len(text))],
+			Part: &fetchsms.SMSPart{Ref: ref, Index: k + 1, Count: count}}
+		for attempt := 0; ; attempt++ {
+			if attempt > 100 {
+				s.fatalf("part %s never taken", in.ID)
+			}
+			got, err := s.w.app.ReceiveSMS(ctx, s.w.f.gateway.ID, in)
+			if fetchsms.ErrorCode(err) == fetchsms.EUNAVAILABLE {
+				continue
+			} else if err != nil {
+				s.fatalf("part %s: %v", in.ID, err)
+			}
+			s.logf("  part %s taken: %+v", in.ID, *got)
+			if id := got.VerificationID + got.RentalID; id != "" && reached != id { // a repeated part answers as its message did
+				reached += id
+			}
+			break
+		}
+	}
+	if distinct := len(slices.Compact(slices.Sorted(slices.Values(order)))); distinct < count {
+		s.w.f.clock.Advance(fetchsms.DefaultPartsWait + time.Second)
+		for attempt := 0; ; attempt++ {
+			n, err := s.w.app.FlushParts(ctx, 100)
+			if fetchsms.ErrorCode(err) == fetchsms.EUNAVAILABLE && attempt < 100 {
+				continue
+			} else if err != nil {
+				s.fatalf("flush parts: %v", err)
+			}
+			s.logf("  flushed %d", n)
+			break
+		}
+		if want != "" { // joined by the flush: the purchase shows it
+			reached = want
+			if target.rental {
+				r, err := s.w.f.store.LoadRental(ctx, target.userID, target.id)
+				if err != nil || r.Status != fetchsms.StatusReceived {
+					s.fatalf("a long SMS flushed without its last part did not reach rental %s: %+v %v", target.id, r, err)
+				}
+			}
+		}
+	}
+	if want != "" && reached != want {
+		s.fatalf("a long SMS for purchase %s reached %q", want, reached)
+	}
+	for _, p := range s.byID {
+		if p.number == number {
+			s.refresh(ctx, p)
+		}
 	}
 }
 
