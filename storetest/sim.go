@@ -1064,6 +1064,7 @@ func (w *simWorld) audit(t *testing.T, sims []*sim) {
 	}
 	type money struct{ bought, extended, refunded, purchases, refunds int64 }
 	allAdjustments := map[string]int{}
+	listed := map[string]*fetchsms.Verification{} // as the lists read them
 	answered := map[string]bool{}
 	for _, s := range sims {
 		for reason := range s.adjusted {
@@ -1084,6 +1085,7 @@ func (w *simWorld) audit(t *testing.T, sims []*sim) {
 					}
 					for _, v := range vs {
 						stored[v.ID], status[v.ID] = v.Status, v
+						listed[v.ID] = v
 					}
 					if next == 0 {
 						break
@@ -1207,6 +1209,11 @@ func (w *simWorld) audit(t *testing.T, sims []*sim) {
 			v, err := w.f.store.LoadVerification(ctx, p.userID, p.id)
 			if err != nil {
 				fail("verification %s, answered to its client, is not in the store: %v", p.id, err)
+			}
+			// A read by id (SQLite answers it from a cache that commits
+			// keep coherent) shows what the list (SQL) shows.
+			if l := listed[p.id]; l == nil || l.Status != v.Status || len(l.Codes) != len(v.Codes) || l.NumberID != v.NumberID {
+				fail("verification %s read by id: %s %v; listed: %+v", p.id, v.Status, v.Codes, l)
 			}
 			s.observe(p, v.Status, len(v.Codes))
 		}
