@@ -14,6 +14,7 @@ import (
 type provider struct {
 	completes bool  // takes the money at once, as the sandbox does
 	fail      error // the provider cannot be reached
+	mu        sync.Mutex
 	begun     []string
 	refunded  []string
 }
@@ -24,7 +25,9 @@ func (p *provider) Begin(_ context.Context, d *fetchsms.Deposit) (string, string
 	if p.fail != nil {
 		return "", "", false, p.fail
 	}
+	p.mu.Lock()
 	p.begun = append(p.begun, d.ID)
+	p.mu.Unlock()
 	if p.completes {
 		return "ref-" + d.ID, "", true, nil
 	}
@@ -39,7 +42,9 @@ func (p *provider) Refund(_ context.Context, d *fetchsms.Deposit) error {
 	if p.fail != nil {
 		return p.fail
 	}
+	p.mu.Lock()
 	p.refunded = append(p.refunded, d.ID)
+	p.mu.Unlock()
 	return nil
 }
 

@@ -164,7 +164,6 @@ type sim struct {
 	verifications []*simPurchase // in order of purchase
 	rentals       []*simPurchase
 	byID          map[string]*simPurchase
-	keyResult     map[string]string   // Idempotency-Key → the resource its answer named
 	sms           []simSMS            // messages a gateway had taken, to send again
 	adjusted      map[string]struct{} // reasons of the adjustments made
 	paid          []*fetchsms.Deposit // deposits paid through a payment event
@@ -186,7 +185,7 @@ type simSMS struct {
 }
 
 func (w *simWorld) newSim(seed uint64, users int) *sim {
-	s := &sim{w: w, rng: rand.New(rand.NewPCG(seed, 0x51)), byID: map[string]*simPurchase{}, keyResult: map[string]string{}, adjusted: map[string]struct{}{}}
+	s := &sim{w: w, rng: rand.New(rand.NewPCG(seed, 0x51)), byID: map[string]*simPurchase{}, adjusted: map[string]struct{}{}}
 	for range users {
 		s.users = append(s.users, w.f.user(w.t, 2000))
 	}
