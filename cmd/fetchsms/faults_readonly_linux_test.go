@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/client"
@@ -96,7 +97,9 @@ func TestSQLiteReadOnly(t *testing.T) {
 		t.Fatalf("a closed database's filesystem: %v", err)
 	}
 	var stdout, stderr lockedBuffer
-	err = run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", path2}, &stdout, &stderr)
+	serveCtx, cancel := context.WithTimeout(ctx, 30*time.Second) // a server that did start stops then
+	defer cancel()
+	err = run(serveCtx, []string{"serve", "--addr", "127.0.0.1:0", "--db", path2}, &stdout, &stderr)
 	if !errors.Is(err, fetchsms.ErrReadOnly) || !strings.Contains(err.Error(), "read-only") || !strings.Contains(err.Error(), dir2) {
 		t.Fatalf("serve on a read-only filesystem: %v (stderr %q), want an error saying it is read-only and naming %s", err, stderr.String(), dir2)
 	}
