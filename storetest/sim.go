@@ -127,21 +127,53 @@ type simWorld struct {
 	app      *fetchsms.App // over the faulty store
 	prov     *provider
 	mu       sync.Mutex
-	numbers  []string // the pool, as imported
-	imported int      // numbers the admins imported
+	numbers  []string          // the pool, as imported
+	imported int               // numbers the admins imported
+	bank2    *fetchsms.Gateway // a second gateway, which an admin disables and enables
+	gateway  map[string]string // number → its gateway
+	disabled map[string]bool   // gateway → disabled (or being disabled): no message is sent from it
 }
 
-// number returns one of the pool's numbers.
+// gatewayOf returns the gateway of a number, and whether it may send.
+func (w *simWorld) gatewayOf(number string) (string, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	g := w.gateway[number]
+	return g, !w.disabled[g]
+}
+
+// number returns one of the pool's numbers whose gateway may send.
 func (w *simWorld) number(rng *rand.Rand) string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.numbers[rng.IntN(len(w.numbers))]
+	for {
+		if n := w.numbers[rng.IntN(len(w.numbers))]; !w.disabled[w.gateway[n]] {
+			return n
+		}
+	}
 }
 
 func newSimWorld(t *testing.T, open Opener, seed uint64, numbers int) *simWorld {
 	ctx := context.Background()
 	f := setup(t, open, numbers)
-	w := &simWorld{t: t, f: f, in: newInjector(seed, simFaultRate), prov: &provider{}, numbers: slices.Clone(f.numbers)}
+	w := &simWorld{t: t, f: f, in: newInjector(seed, simFaultRate), prov: &provider{}, numbers: slices.Clone(f.numbers),
+		gateway: map[string]string{}, disabled: map[string]bool{}}
+	for _, n := range f.numbers {
+		w.gateway[n] = f.gateway.ID
+	}
+	bank2, err := f.db.CreateGateway(ctx, "bank2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var more []string
+	for i := range numbers / 2 {
+		n := fmt.Sprintf("+1347555%04d", i)
+		more, w.gateway[n] = append(more, n), bank2.ID
+	}
+	if _, _, err := f.db.ImportNumbers(ctx, bank2.ID, fetchsms.PlainNumbers(more)); err != nil {
+		t.Fatal(err)
+	}
+	w.bank2, w.numbers = bank2, append(w.numbers, more...)
 	app, err := fetchsms.New(ctx, &faultStore{Store: f.store, in: w.in}, fetchsms.Options{Clock: f.clock, WallClock: f.wall,
 		Payments: []fetchsms.PaymentProvider{w.prov}})
 	if err != nil {
@@ -239,6 +271,8 @@ func (s *sim) step(i int) {
 		s.restock(ctx, i)
 	case r < 94:
 		s.longSMS(ctx, i)
+	case r < 96:
+		s.toggleGateway(ctx, i)
 	default:
 		s.read(ctx, i)
 	}
@@ -510,8 +544,12 @@ func (s *sim) inbound(ctx context.Context, i int) {
 	switch r := s.rng.IntN(10); {
 	case r < 2 && len(s.sms) > 0:
 		old := s.sms[s.rng.IntN(len(s.sms))]
+		gw, ok := s.w.gatewayOf(old.in.To)
+		if !ok {
+			return // its gateway is disabled: nothing it sends is taken
+		}
 		s.logf("%d: the gateway sends message %s again", i, old.in.ID)
-		got, err := s.w.app.ReceiveSMS(ctx, s.w.f.gateway.ID, old.in)
+		got, err := s.w.app.ReceiveSMS(ctx, gw, old.in)
 		if fetchsms.ErrorCode(err) == fetchsms.EUNAVAILABLE {
 			return
 		} else if err != nil {
@@ -527,7 +565,7 @@ func (s *sim) inbound(ctx context.Context, i int) {
 		})
 		svc := simServices[s.rng.IntN(len(simServices))]
 		number := s.w.number(s.rng)
-		if p != nil && r < 8 {
+		if p != nil && r < 8 && s.sendable(ctx, p) {
 			number = s.numberOf(ctx, p)
 			for _, c := range simServices {
 				if c.slug == p.service && s.rng.IntN(4) > 0 {
@@ -544,7 +582,8 @@ func (s *sim) inbound(ctx context.Context, i int) {
 		if attempt > 100 {
 			s.fatalf("message %s never taken", in.ID)
 		}
-		got, err := s.w.app.ReceiveSMS(ctx, s.w.f.gateway.ID, in)
+		gw, _ := s.w.gatewayOf(in.To)
+		got, err := s.w.app.ReceiveSMS(ctx, gw, in)
 		if fetchsms.ErrorCode(err) == fetchsms.EUNAVAILABLE {
 			continue
 		} else if err != nil {
@@ -594,6 +633,12 @@ func (s *sim) routesTo(ctx context.Context, p *simPurchase, service string) stri
 		return p.id
 	}
 	return ""
+}
+
+// sendable tells whether the gateway of p's number may send.
+func (s *sim) sendable(ctx context.Context, p *simPurchase) bool {
+	_, ok := s.w.gatewayOf(s.numberOf(ctx, p))
+	return ok
 }
 
 // numberOf is the E.164 of a purchase's number.
@@ -752,6 +797,9 @@ func (s *sim) sweep(ctx context.Context, i int) {
 	if _, err := s.w.app.RemindExpiring(ctx, 100); err != nil && fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
 		s.fatalf("RemindExpiring: %v", err)
 	}
+	if _, err := s.w.app.SweepGatewayHealth(ctx); err != nil && fetchsms.ErrorCode(err) != fetchsms.EUNAVAILABLE {
+		s.fatalf("SweepGatewayHealth: %v", err)
+	}
 }
 
 const simAdjustment = "sim adjustment"
@@ -844,6 +892,9 @@ func (s *sim) restock(ctx context.Context, i int) {
 		}
 		s.w.mu.Lock()
 		s.w.numbers = append(s.w.numbers, add...)
+		for _, n := range add {
+			s.w.gateway[n] = s.w.f.gateway.ID
+		}
 		s.w.mu.Unlock()
 		return
 	}
@@ -891,7 +942,9 @@ func (s *sim) longSMS(ctx context.Context, i int) {
 	number := s.w.number(s.rng)
 	svc := simServices[s.rng.IntN(len(simServices))]
 	var target *simPurchase
-	if p := s.pick(append(slices.Clip(s.verifications), s.rentals...), func(p *simPurchase) bool { return simLive(p.status) }); p != nil && s.rng.IntN(4) > 0 {
+	if p := s.pick(append(slices.Clip(s.verifications), s.rentals...), func(p *simPurchase) bool {
+		return simLive(p.status) && s.sendable(ctx, p)
+	}); p != nil && s.rng.IntN(4) > 0 {
 		number, target = s.numberOf(ctx, p), p
 		for _, c := range simServices {
 			if c.slug == p.service {
@@ -924,7 +977,8 @@ func (s *sim) longSMS(ctx context.Context, i int) {
 			if attempt > 100 {
 				s.fatalf("part %s never taken", in.ID)
 			}
-			got, err := s.w.app.ReceiveSMS(ctx, s.w.f.gateway.ID, in)
+			gw, _ := s.w.gatewayOf(in.To)
+			got, err := s.w.app.ReceiveSMS(ctx, gw, in)
 			if fetchsms.ErrorCode(err) == fetchsms.EUNAVAILABLE {
 				continue
 			} else if err != nil {
@@ -967,6 +1021,42 @@ func (s *sim) longSMS(ctx context.Context, i int) {
 			s.refresh(ctx, p)
 		}
 	}
+}
+
+// toggleGateway: an admin disables the second gateway (its numbers leave
+// the stock, the verifications waiting on them end refunded) or enables it
+// again; when the outcome was lost the admin reads the gateway. While it is
+// disabled (or being disabled) the simulated gateway sends nothing.
+func (s *sim) toggleGateway(ctx context.Context, i int) {
+	g := s.w.bank2.ID
+	s.w.mu.Lock()
+	disable := !s.w.disabled[g]
+	if disable {
+		s.w.disabled[g] = true
+	}
+	s.w.mu.Unlock()
+	s.logf("%d: the admin sets gateway %s disabled=%v", i, g, disable)
+	_, err := s.w.app.SetGatewayDisabled(ctx, g, disable)
+	now := disable
+	switch {
+	case err == nil:
+	case fetchsms.ErrorCode(err) == fetchsms.EUNAVAILABLE:
+		gs, err := s.w.f.store.ListGateways(ctx)
+		if err != nil {
+			s.fatalf("list gateways: %v", err)
+		}
+		for _, x := range gs {
+			if x.ID == g {
+				now = x.Disabled
+			}
+		}
+		s.logf("  unavailable; the gateway is disabled=%v", now)
+	default:
+		s.fatalf("set gateway disabled=%v: %v", disable, err)
+	}
+	s.w.mu.Lock()
+	s.w.disabled[g] = now
+	s.w.mu.Unlock()
 }
 
 // read: a customer reads one of its purchases (a read ends one whose time is
@@ -1233,10 +1323,17 @@ func (w *simWorld) finish(t *testing.T, sims []*sim) {
 	}
 	w.in.setOff(true)
 	w.f.clock.Advance(400 * 24 * time.Hour)
+	if _, err := w.app.SweepGatewayHealth(context.Background()); err != nil {
+		t.Fatalf("the last gateway health sweep: %v", err)
+	}
 	if _, err := w.app.ExpireDue(context.Background(), 10000); err != nil {
 		t.Fatalf("the last sweep: %v", err)
 	}
 	w.audit(t, sims)
+	c, err := w.f.store.CheckInvariants(context.Background(), w.f.clock.Now())
+	if err != nil || c.WaitingOnWithdrawn != 0 {
+		t.Fatalf("after the sweeps, verifications still wait on withdrawn numbers: %+v %v", c, err)
+	}
 	n := 0
 	for _, s := range sims {
 		n += len(s.byID)
