@@ -3,6 +3,7 @@
 package web
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -62,10 +63,15 @@ type Server struct {
 	// Listener, when the server serves on one, takes back the connections of
 	// answered long-polls (park.go); without it they close after the answer.
 	Listener *Listener
+	// InboundConcurrency and InboundQueue size the inbound SMS routes'
+	// admission gate (inbound_gate.go); the defaults when 0.
+	InboundConcurrency int
+	InboundQueue       int
 
 	handler    http.Handler
 	authLimits *authLimits
 	limits     *limits
+	inbound    *gate
 	catalog    catalogCache
 	auth       authCache
 	waiters    waiters // requests waiting in their handlers (HTTP/2)
@@ -88,6 +94,7 @@ func (s *Server) Handler() http.Handler {
 		s.lot.s = s
 		s.authLimits = newAuthLimits()
 		s.limits = newLimits(s.Servers)
+		s.inbound = newGate(cmp.Or(s.InboundConcurrency, DefaultInboundConcurrency), cmp.Or(s.InboundQueue, DefaultInboundQueue), InboundQueueWait)
 		mux := http.NewServeMux()
 		s.routes(mux)
 		s.handler = s.observe(s.recoverer(securityHeaders(s.withClientInfo(jsonStatusErrors(noteRoute(mux))))))
@@ -153,13 +160,13 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /v1/support/tickets/{id}/messages", s.session(s.handleTicketMessage))
 
 	// Gateways.
-	mux.Handle("POST /v1/inbound/sms", s.gateway(s.handleInboundSMS))
+	mux.Handle("POST /v1/inbound/sms", s.admitInbound(s.gateway(s.handleInboundSMS)))
 	mux.Handle("POST /v1/inbound/heartbeat", s.gateway(s.handleGatewayHeartbeat))
 	// SIM banks that cannot send a bearer token: the token is in the push URL (inbound_ejoin.go).
-	mux.HandleFunc("POST /v1/inbound/ejoin/{gateway_id}", s.handleInboundEjoin)
+	mux.Handle("POST /v1/inbound/ejoin/{gateway_id}", s.admitInbound(http.HandlerFunc(s.handleInboundEjoin)))
 	// Gateway software that signs with the gateway's token (inbound_smsgate.go, inbound_twilio.go).
-	mux.HandleFunc("POST /v1/inbound/android/{gateway_id}", s.handleInboundAndroid)
-	mux.HandleFunc("POST /v1/inbound/twilio/{gateway_id}", s.handleInboundTwilio)
+	mux.Handle("POST /v1/inbound/android/{gateway_id}", s.admitInbound(http.HandlerFunc(s.handleInboundAndroid)))
+	mux.Handle("POST /v1/inbound/twilio/{gateway_id}", s.admitInbound(http.HandlerFunc(s.handleInboundTwilio)))
 
 	// Admin.
 	mux.Handle("GET /v1/admin/users", s.admin(s.handleAdminUsers))

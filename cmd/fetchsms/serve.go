@@ -48,6 +48,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile to this file until the server stops (for profiling)")
 	simulator := fs.Bool("simulator", true, "in sandbox, answer purchases with simulated SMS")
 	streamsPerAccount := fs.Int("streams-per-account", web.DefaultStreamsPerAccount, "how many event streams (GET /v1/events) one account may hold open at once")
+	inboundConcurrency := fs.Int("inbound-concurrency", web.DefaultInboundConcurrency, "how many inbound SMS requests (POST /v1/inbound/…) are handled at once")
+	inboundQueue := fs.Int("inbound-queue", web.DefaultInboundQueue, "how many more inbound SMS requests may wait for one of those; past that they are answered 503 with Retry-After")
 	servers := fs.Int("servers", 1, "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
 	silence := gatewaySilenceFlag(fs)
 	reliabilityEvery := fs.Duration("reliability-every", time.Minute, "how often the services' reliability figures (GET /v1/services) are recomputed from the last 7 days of verifications")
@@ -171,7 +173,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	// Admins edit detection rules: the App rebuilds this server's detector at
 	// once, and every server (several may share a PostgreSQL database) reloads
 	// them every 30 s (below).
-	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, StreamsPerAccount: *streamsPerAccount, MetricsToken: *metricsToken}
+	if *inboundConcurrency < 1 || *inboundQueue < 0 {
+		return fmt.Errorf("--inbound-concurrency must be at least 1 and --inbound-queue at least 0")
+	}
+	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, StreamsPerAccount: *streamsPerAccount, MetricsToken: *metricsToken,
+		InboundConcurrency: *inboundConcurrency, InboundQueue: *inboundQueue}
 	m := metrics.New(metrics.Options{App: app, Logger: logger, Batches: batchStats(db)})
 	srv.Observer, srv.Metrics = m, m.Handler()
 	if srv.TrustedProxies, err = web.ParseTrustedProxies(*trustedProxies); err != nil {
@@ -429,6 +435,16 @@ func inboundVia(srv *web.Server, tokens *simToken) sandbox.Deliverer {
 			// the SIM bank a new token: take a newer one.
 			if token, err = tokens.get(ctx, token); err != nil {
 				return err
+			}
+			rec = post(token)
+		}
+		for rec.Code == http.StatusServiceUnavailable {
+			// Storage is down or the inbound gate is full: a gateway sends the
+			// SMS again after Retry-After, and so does the simulated one.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(fetchsms.UnavailableRetryAfter):
 			}
 			rec = post(token)
 		}
