@@ -53,15 +53,9 @@ type Options struct {
 // HTTP beside a bare net/http handler that writes the same bytes (so ratios survive
 // a noisy machine), and prints the figures of docs/PERFORMANCE.md to stdout.
 func Run(ctx context.Context, o Options, stdout io.Writer) error {
-	command := o.Command
-	if command == nil {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		command = func(ctx context.Context, args ...string) *exec.Cmd {
-			return exec.CommandContext(ctx, exe, args...)
-		}
+	command, err := commandOrSelf(o.Command)
+	if err != nil {
+		return err
 	}
 	dir, err := os.MkdirTemp("", "fetchsms-bench")
 	if err != nil {
@@ -76,20 +70,9 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	b := &benchClient{base: srv.url, client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}, Timeout: 30 * time.Second}}
 
 	// Setup: fund the demo account and mint API keys to spread the load.
-	acct, err := b.json("GET", "/v1/account", srv.demoSession, nil, 200)
+	demoID, apiKeys, err := b.fundAndMintKeys(srv, "bench", o.Keys)
 	if err != nil {
 		return err
-	}
-	if _, err := b.json("POST", "/v1/admin/users/"+acct["id"].(string)+"/adjustments", srv.adminSession, map[string]any{"amount_cents": 90_000_000, "reason": "bench"}, 201); err != nil {
-		return err
-	}
-	var apiKeys []string
-	for i := 0; i < o.Keys; i++ {
-		k, err := b.json("POST", "/v1/api-keys", srv.demoSession, map[string]any{"name": fmt.Sprint("bench ", i)}, 201)
-		if err != nil {
-			return err
-		}
-		apiKeys = append(apiKeys, k["key"].(string))
 	}
 	v, err := b.json("POST", "/v1/verifications", apiKeys[0], map[string]any{"service": 4}, 201)
 	if err != nil {
@@ -140,29 +123,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	row("GET /v1/services", got, base, 0.7, "")
 	baseCatalog := base
 
-	purchase := []byte(`{"service": 4}`)
-	pairs := b.load(ctx, o.Duration, 16, srv.url, func(c *rawClient) bool {
-		key := nextKey()
-		st, body, err := c.do("POST", "/v1/verifications", key, purchase)
-		if err != nil || st != 201 {
-			return false
-		}
-		var v struct {
-			ID string `json:"id"`
-		}
-		if json.Unmarshal(body, &v) != nil || v.ID == "" {
-			return false
-		}
-		st, _, err = c.do("POST", "/v1/verifications/"+v.ID+"/cancel", key, nil)
-		// A cancel refused by the key's rate limit (a run with few keys) is sent
-		// again: an uncancelled purchase would hold its number, and the pool would
-		// run dry for the phases after this one.
-		for i := 0; err == nil && st == http.StatusTooManyRequests && i < 40; i++ {
-			time.Sleep(50 * time.Millisecond)
-			st, _, err = c.do("POST", "/v1/verifications/"+v.ID+"/cancel", key, nil)
-		}
-		return err == nil && st == 200
-	})
+	pairs := b.load(ctx, o.Duration, 16, srv.url, func(c *rawClient) bool { return purchaseAndCancel(c, nextKey(), false) })
 	okPairs := pairs >= 3000
 	pass = pass && okPairs
 	fmt.Fprintf(stdout, "%-44s %10.0f/s %12s %8s %8s %s\n", "purchase + cancel pairs (16 connections)", pairs, "", "", "3000/s", mark(okPairs))
@@ -181,7 +142,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	before, first, last, err := seedHistory(ctx, srv.db, acct["id"].(string), o.ListRows)
+	before, first, last, err := seedHistory(ctx, srv.db, demoID, o.ListRows)
 	if err != nil {
 		return err
 	}
@@ -238,6 +199,71 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "\nevery target met")
 	}
 	return nil
+}
+
+// purchaseAndCancel buys a verification with key, reads it back when poll is
+// set, and cancels it; it reports whether every step succeeded.
+func purchaseAndCancel(c *rawClient, key string, poll bool) bool {
+	st, body, err := c.do("POST", "/v1/verifications", key, []byte(`{"service": 4}`))
+	if err != nil || st != 201 {
+		return false
+	}
+	var v struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(body, &v) != nil || v.ID == "" {
+		return false
+	}
+	if poll {
+		if st, _, err = c.do("GET", "/v1/verifications/"+v.ID, key, nil); err != nil || st != 200 {
+			return false
+		}
+	}
+	st, _, err = c.do("POST", "/v1/verifications/"+v.ID+"/cancel", key, nil)
+	// A cancel refused by the key's rate limit (a run with few keys) is sent
+	// again: an uncancelled purchase would hold its number, and the pool would
+	// run dry for the phases after this one.
+	for i := 0; err == nil && st == http.StatusTooManyRequests && i < 40; i++ {
+		time.Sleep(50 * time.Millisecond)
+		st, _, err = c.do("POST", "/v1/verifications/"+v.ID+"/cancel", key, nil)
+	}
+	return err == nil && st == 200
+}
+
+// commandOrSelf is command, or (nil) one that runs this executable.
+func commandOrSelf(command func(context.Context, ...string) *exec.Cmd) (func(context.Context, ...string) *exec.Cmd, error) {
+	if command != nil {
+		return command, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, args ...string) *exec.Cmd {
+		return exec.CommandContext(ctx, exe, args...)
+	}, nil
+}
+
+// fundAndMintKeys funds the sandbox's demo account and mints n API keys for
+// it; it returns the account's id and the keys.
+func (b *benchClient) fundAndMintKeys(srv *benchServer, reason string, n int) (string, []string, error) {
+	acct, err := b.json("GET", "/v1/account", srv.demoSession, nil, 200)
+	if err != nil {
+		return "", nil, err
+	}
+	id := acct["id"].(string)
+	if _, err := b.json("POST", "/v1/admin/users/"+id+"/adjustments", srv.adminSession, map[string]any{"amount_cents": 90_000_000, "reason": reason}, 201); err != nil {
+		return "", nil, err
+	}
+	var keys []string
+	for i := 0; i < n; i++ {
+		k, err := b.json("POST", "/v1/api-keys", srv.demoSession, map[string]any{"name": fmt.Sprint(reason, " ", i)}, 201)
+		if err != nil {
+			return "", nil, err
+		}
+		keys = append(keys, k["key"].(string))
+	}
+	return id, keys, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -27,8 +27,15 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.WaiterAccounts, "waiter-accounts", 100, "accounts the waiters are spread over (one rental each)")
 	fs.IntVar(&o.WaiterSMS, "waiter-sms", 200, "inbound SMS timed to their waiters")
 	fs.IntVar(&o.ListRows, "list-rows", 1_000_000, "verifications in one customer's history for the list phase")
+	soak := loadgen.SoakOptions{Command: benchCommand}
+	fs.DurationVar(&soak.Duration, "soak", 0, "instead of the bench: a soak run this long (30m) of mixed load at half the capacity it measures, a row every --soak-every, then a verdict")
+	fs.DurationVar(&soak.Every, "soak-every", time.Minute, "how often the soak prints server RSS, goroutines and p99")
+	fs.Float64Var(&soak.Rate, "soak-rate", 0, "mixed operations a second for the soak (0: half the measured capacity)")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
+	}
+	if soak.Duration != 0 {
+		return loadgen.Soak(ctx, soak, stdout)
 	}
 	return loadgen.Run(ctx, o, stdout)
 }

@@ -60,3 +60,31 @@ func benchWithTestBinary(t *testing.T) {
 	}
 	t.Cleanup(func() { benchCommand = old })
 }
+
+// TestBenchSoak runs `fetchsms bench --soak` briefly: the mixed load, a row
+// every 5 s, the flatness verdict and the invariant checks all run, so the code
+// path of the 30-minute soak is covered. Its verdict is printed, not asserted on
+// this shared machine, except the checks that do not depend on timing: no
+// operation failed, every SMS's webhook arrived, the invariants hold.
+func TestBenchSoak(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a child process for 20 s")
+	}
+	benchWithTestBinary(t)
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"bench", "--soak", "20s", "--soak-every", "5s", "--soak-rate", "100"}, &out, io.Discard)
+	t.Logf("soak:\n%s", out.String())
+	for _, row := range []string{"ops/s", "RSS", "goroutines", "p99", "webhooks: ", "invariants ("} {
+		if !strings.Contains(out.String(), row) {
+			t.Errorf("no %q in the soak's output", row)
+		}
+	}
+	for _, bad := range []string{"errors: ", "webhooks: 0 inbound", "MISSED", "not judged", " -1\n"} {
+		if strings.Contains(out.String(), bad) {
+			t.Errorf("the soak printed %q", bad)
+		}
+	}
+	if err != nil && !strings.Contains(out.String(), "GREW") {
+		t.Errorf("soak: %v", err)
+	}
+}
