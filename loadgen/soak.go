@@ -80,7 +80,7 @@ func Soak(ctx context.Context, o SoakOptions, stdout io.Writer) error {
 	}
 	defer os.RemoveAll(dir)
 	dbPath := filepath.Join(dir, "soak.db")
-	srv, err := startBenchServer(ctx, command, dbPath, "")
+	srv, err := startBenchServer(ctx, command, []string{"--db", dbPath}, "")
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,8 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&soak.Duration, "soak", 0, "instead of the bench: a soak run this long (30m) of mixed load at half the capacity it measures, a row every --soak-every, then a verdict")
 	fs.DurationVar(&soak.Every, "soak-every", time.Minute, "how often the soak prints server RSS, goroutines and p99")
 	fs.Float64Var(&soak.Rate, "soak-rate", 0, "mixed operations a second for the soak (0: half the measured capacity)")
+	fs.StringVar(&o.DatabaseURL, "database-url", "", "run the server on PostgreSQL: on a database made for the run on this URL's cluster (its role needs CREATEDB), beside pgbench on the same cluster")
+	fs.StringVar(&o.PGBench, "pgbench", "", "pgbench's path (default: on PATH, else /usr/lib/postgresql/*/bin)")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}

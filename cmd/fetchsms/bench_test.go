@@ -9,6 +9,9 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/fetchsms/fetchsms/postgres/pgtest"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestBenchCommand runs `fetchsms bench` end to end, briefly: the server and the
@@ -28,6 +31,44 @@ func TestBenchCommand(t *testing.T) {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("no %q row in:\n%s", row, out.String())
 		}
+	}
+}
+
+// TestBenchPostgres runs `fetchsms bench --database-url …` briefly: the run's
+// database is made on the cluster and dropped after, pgbench runs beside the
+// load, and the pairs row is printed as a share of pgbench's tps. It asserts no
+// figure.
+func TestBenchPostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two child processes and pgbench")
+	}
+	pgtest.Available(t)
+	benchWithTestBinary(t)
+	base := os.Getenv(pgtest.EnvURL)
+	count := func() int {
+		conn, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		var n int
+		if err := conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname LIKE 'fetchsms_bench_%'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := count()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"bench", "--database-url", base, "--duration", "1s", "--keys", "20", "--webhooks", "5", "--list-rows", "2000", "--waiters", "0"}, &out, io.Discard); err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	for _, row := range []string{"bench on PostgreSQL", "GET /v1/verifications/{id}", "GET /v1/services", "purchase + cancel pairs vs pgbench (8 cl.)", "inbound SMS → webhook POST", "history page, 2", "server peak RSS"} {
+		if !strings.Contains(out.String(), row) {
+			t.Errorf("no %q row in:\n%s", row, out.String())
+		}
+	}
+	if after := count(); after != before {
+		t.Errorf("%d bench databases left on the cluster (%d before)", after, before)
 	}
 }
 
