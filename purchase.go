@@ -175,20 +175,23 @@ func (a *App) CreateVerification(ctx context.Context, userID string, req Verific
 	return out, nil
 }
 
-// take is the end of every purchase: hold the number for the new purchase, debit
-// its price, insert it, and note it against the Idempotency-Key the request runs
-// under.
+// take is the end of every purchase: hold the number for the new purchase, insert
+// it, note it against the Idempotency-Key the request runs under, and debit its
+// price. The debit comes last because it locks the wallet's row to the end of the
+// transaction (on PostgreSQL): every other purchase and refund of the account
+// waits for that lock, so it is held for the debit and the commit only. A debit
+// refused rolls the whole step back.
 func take(ctx context.Context, tx Tx, numberID, holder string, pay *LedgerEntry, insert func() error) error {
 	if err := tx.HoldNumber(ctx, numberID, holder, pay.CreatedAt); err != nil {
-		return err
-	}
-	if err := debit(ctx, tx, pay); err != nil {
 		return err
 	}
 	if err := insert(); err != nil {
 		return err
 	}
-	return markIdempotent(ctx, tx, pay.VerificationID+pay.RentalID)
+	if err := markIdempotent(ctx, tx, pay.VerificationID+pay.RentalID); err != nil {
+		return err
+	}
+	return debit(ctx, tx, pay)
 }
 
 // serviceByRef resolves a customer's service reference (id or slug) to an enabled
@@ -303,13 +306,14 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 		}
 		if v != nil {
 			out = v
-			if err := refundEnded(ctx, tx, v, now); err != nil {
-				return err
-			}
 			if err := enqueue(ctx, tx, VerificationUpdatedEvent(v, now), ""); err != nil {
 				return err
 			}
-			return markIdempotent(ctx, tx, v.ID)
+			if err := markIdempotent(ctx, tx, v.ID); err != nil {
+				return err
+			}
+			// The refund last: it locks the wallet's row to the commit (see take).
+			return refundEnded(ctx, tx, v, now)
 		}
 		// Otherwise read it to tell why, expiring it first when its time is up.
 		if v, _, err = lockOwnVerification(ctx, tx, userID, id, now); err != nil {

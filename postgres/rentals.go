@@ -12,10 +12,10 @@ const rentalFrom = ` FROM rentals r JOIN services s ON s.id = r.service_id`
 
 // InsertRental stores r with a fresh random ref.
 func (t *ptx) InsertRental(ctx context.Context, r *fetchsms.Rental) error {
-	return insertWithRef(ctx, t, "r_", func(ref string) error {
-		_, err := t.Exec(ctx, `INSERT INTO rentals (id, ref, user_id, service_id, number_id, number, area_code, duration_days, status, cost_cents, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			r.ID, ref, r.UserID, r.ServiceID, r.NumberID, r.Number, r.AreaCode, r.DurationDays, r.Status, r.CostCents, sqlrows.Ms(r.CreatedAt), sqlrows.Ms(r.ExpiresAt))
+	return insertWithRef("r_", func(ref string) error {
+		err := refInserted(t.Exec(ctx, `INSERT INTO rentals (id, ref, user_id, service_id, number_id, number, area_code, duration_days, status, cost_cents, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (ref) DO NOTHING`,
+			r.ID, ref, r.UserID, r.ServiceID, r.NumberID, r.Number, r.AreaCode, r.DurationDays, r.Status, r.CostCents, sqlrows.Ms(r.CreatedAt), sqlrows.Ms(r.ExpiresAt)))
 		if err == nil {
 			r.Ref = ref
 		}

@@ -10,6 +10,7 @@ import (
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 const verificationFrom = ` FROM verifications v JOIN services s ON s.id = v.service_id`
@@ -68,10 +69,10 @@ func (t *ptx) MarkNumberUsed(ctx context.Context, numberID string, serviceID int
 
 // InsertVerification stores v with a fresh random ref.
 func (t *ptx) InsertVerification(ctx context.Context, v *fetchsms.Verification) error {
-	return insertWithRef(ctx, t, "v_", func(ref string) error {
-		_, err := t.Exec(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-			v.ID, ref, v.UserID, v.ServiceID, v.NumberID, v.Number, v.AreaCode, v.Status, v.CostCents, sqlrows.Ms(v.CreatedAt), sqlrows.Ms(v.ExpiresAt))
+	return insertWithRef("v_", func(ref string) error {
+		err := refInserted(t.Exec(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (ref) DO NOTHING`,
+			v.ID, ref, v.UserID, v.ServiceID, v.NumberID, v.Number, v.AreaCode, v.Status, v.CostCents, sqlrows.Ms(v.CreatedAt), sqlrows.Ms(v.ExpiresAt)))
 		if err == nil {
 			v.Ref = ref
 		}
@@ -125,25 +126,29 @@ func (t *ptx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 	return v, err
 }
 
-// insertWithRef runs insert with fresh random refs until one is unique; a savepoint
-// keeps a taken ref from aborting the transaction.
-func insertWithRef(ctx context.Context, tx pgx.Tx, prefix string, insert func(ref string) error) error {
+// errRefTaken: insertWithRef's insert found its ref taken (ON CONFLICT (ref) DO
+// NOTHING inserted nothing).
+var errRefTaken = errors.New("ref taken")
+
+// insertWithRef runs insert with fresh random refs until one is unique. The
+// insert says ON CONFLICT (ref) DO NOTHING and returns errRefTaken when it
+// inserted nothing, so a taken ref costs another try and no savepoint (a
+// savepoint around each insert cost two round trips on every purchase).
+func insertWithRef(prefix string, insert func(ref string) error) error {
 	for i := 0; ; i++ {
-		if _, err := tx.Exec(ctx, `SAVEPOINT ref`); err != nil {
-			return err
-		}
 		err := insert(sqlrows.NewRef(prefix))
-		if err == nil {
-			_, err = tx.Exec(ctx, `RELEASE SAVEPOINT ref`)
-			return err
-		}
-		if _, rerr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT ref`); rerr != nil {
-			return rerr
-		}
-		if !isUnique(err) || i == 5 {
+		if !errors.Is(err, errRefTaken) || i == 5 {
 			return err
 		}
 	}
+}
+
+// refInserted turns an insert's tag into errRefTaken when it inserted nothing.
+func refInserted(tag pgconn.CommandTag, err error) error {
+	if err == nil && tag.RowsAffected() == 0 {
+		return errRefTaken
+	}
+	return err
 }
 
 // LoadVerification returns one of the user's verifications, or ErrNoRow.

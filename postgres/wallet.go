@@ -15,21 +15,23 @@ import (
 // that records it, unless the balance would go below zero. The conditional UPDATE
 // … RETURNING is the whole check: under READ COMMITTED a concurrent debit of the
 // same wallet waits for this row and re-evaluates the condition on the new balance.
+// The UPDATE and the ledger's INSERT are one statement (one round trip while the
+// wallet's row is locked): the INSERT takes its row from the UPDATE's, so it
+// inserts nothing when the UPDATE changed nothing.
 func (t *ptx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms.Wallet, error) {
 	var w fetchsms.Wallet
-	err := t.QueryRow(ctx, `UPDATE users SET balance_cents = balance_cents + $1 WHERE id = $2 AND balance_cents + $1 >= 0 RETURNING balance_cents, owed_cents`,
-		int64(e.AmountCents), e.UserID).Scan(&w.Balance, &w.Owed)
+	err := t.QueryRow(ctx, `WITH u AS (UPDATE users SET balance_cents = balance_cents + $1 WHERE id = $2 AND balance_cents + $1 >= 0 RETURNING balance_cents, owed_cents),
+		l AS (INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
+			SELECT $3, $2, $4, $1, u.balance_cents, $5, $6, $7, $8, $9 FROM u)
+		SELECT balance_cents, owed_cents FROM u`,
+		int64(e.AmountCents), e.UserID, e.ID, e.Kind, sqlrows.NullStr(e.VerificationID), sqlrows.NullStr(e.RentalID), sqlrows.NullStr(e.DepositID), e.Reason, sqlrows.Ms(e.CreatedAt)).Scan(&w.Balance, &w.Owed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err := t.QueryRow(ctx, `SELECT balance_cents, owed_cents FROM users WHERE id = $1`, e.UserID).Scan(&w.Balance, &w.Owed)
 		return false, w, noRow(err)
 	}
-	if err != nil {
-		return false, w, err
+	if err == nil {
+		e.BalanceAfterCents = w.Balance
 	}
-	e.BalanceAfterCents = w.Balance
-	_, err = t.Exec(ctx, `INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		e.ID, e.UserID, e.Kind, int64(e.AmountCents), int64(e.BalanceAfterCents), sqlrows.NullStr(e.VerificationID), sqlrows.NullStr(e.RentalID), sqlrows.NullStr(e.DepositID), e.Reason, sqlrows.Ms(e.CreatedAt))
 	if isUnique(err) {
 		return false, w, fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
 	}

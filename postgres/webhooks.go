@@ -40,11 +40,12 @@ func (t *ptx) Subscribers(ctx context.Context, userID, only string) ([]*fetchsms
 // server's worker is sent by PostgreSQL at commit, and never if the transaction
 // rolls back.
 func (t *ptx) Queue(ctx context.Context, ev *fetchsms.Event, deliveries []*fetchsms.Delivery) error {
-	if err := lockEventLog(ctx, t.Tx, ev.UserID); err != nil {
-		return err
-	}
-	if _, err := t.Exec(ctx, `INSERT INTO events (id, user_id, type, payload, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		ev.ID, ev.UserID, ev.Type, string(ev.Payload), sqlrows.Ms(ev.CreatedAt)); err != nil {
+	// The user's event-log lock (lockEventLog) and the insert in one statement:
+	// the row to insert is made from the lock's, so the lock is taken first and
+	// the seq is drawn after it.
+	if _, err := t.Exec(ctx, `WITH l AS (SELECT pg_advisory_xact_lock($6, hashtext($2)))
+		INSERT INTO events (id, user_id, type, payload, created_at) SELECT $1, $2, $3, $4, $5 FROM l`,
+		ev.ID, ev.UserID, ev.Type, string(ev.Payload), sqlrows.Ms(ev.CreatedAt), int32(eventLogLock)); err != nil {
 		return err
 	}
 	for _, d := range deliveries {
