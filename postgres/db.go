@@ -83,6 +83,7 @@ type DB struct {
 	inCh     chan string // broadcasts received
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
+	vc       *vcache // LoadVerification's cache (vcache.go)
 }
 
 var _ fetchsms.Store = (*DB)(nil)
@@ -108,7 +109,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres.Open: %w", err)
 	}
-	db := &DB{pool: pool, notifyCh: make(chan struct{}, 1), outCh: make(chan string, 1024), inCh: make(chan string, 1024)}
+	db := &DB{pool: pool, notifyCh: make(chan struct{}, 1), outCh: make(chan string, 1024), inCh: make(chan string, 1024), vc: newVCache()}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -183,7 +184,9 @@ func (db *DB) migrate(ctx context.Context) error {
 }
 
 // listen holds one connection on LISTEN so that deliveries enqueued by any server
-// wake this one's worker at once; while it is down, the worker's poll covers.
+// wake this one's worker at once; while it is down, the worker's poll covers. It
+// also hears every server's verification changes, for the cache (vcache.go),
+// which is on only while it listens.
 func (db *DB) listen(ctx context.Context) {
 	defer db.wg.Done()
 	for ctx.Err() == nil {
@@ -193,9 +196,11 @@ func (db *DB) listen(ctx context.Context) {
 				return err
 			}
 			defer conn.Release()
-			if _, err := conn.Exec(ctx, `LISTEN `+notifyChannel+`; LISTEN `+changesChannel); err != nil {
+			if _, err := conn.Exec(ctx, `LISTEN `+notifyChannel+`; LISTEN `+changesChannel+`; LISTEN `+vcacheChannel); err != nil {
 				return err
 			}
+			db.vc.listening(true)
+			defer db.vc.listening(false)
 			// Notifications sent while no one listened are lost: wake the
 			// worker and every waiter once, in case.
 			db.notify()
@@ -207,9 +212,12 @@ func (db *DB) listen(ctx context.Context) {
 					conn.Conn().Close(context.Background())
 					return err
 				}
-				if n.Channel == changesChannel {
+				switch n.Channel {
+				case vcacheChannel:
+					db.vc.drop(n.Payload)
+				case changesChannel:
 					db.received(n.Payload)
-				} else {
+				default:
 					db.notify()
 				}
 			}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -22,4 +23,16 @@ func (db *DB) ForgetActivationCodesForTest(ctx context.Context) error {
 		_, err := tx.Exec(ctx, `UPDATE services SET activation_code = NULL`)
 		return err
 	})
+}
+
+// SetVCacheTTLForTest sets how long the verification cache keeps an entry, so a
+// test sees a change only through the notifications (vcache.go).
+func (db *DB) SetVCacheTTLForTest(d time.Duration) { db.vc.ttl.Store(int64(d)) }
+
+// SetVerificationCodeQuietlyForTest changes a verification's code without the
+// notification a real change sends: what a server's cache then shows is
+// what it holds.
+func (db *DB) SetVerificationCodeQuietlyForTest(ctx context.Context, id, code string) error {
+	_, err := db.pool.Exec(ctx, `UPDATE verifications SET code = NULLIF($1, '') WHERE id = $2`, code, id)
+	return err
 }

@@ -47,5 +47,12 @@ func (t *ptx) SaveService(ctx context.Context, s *fetchsms.Service) error {
 	c := s.Columns()
 	_, err := t.Exec(ctx, `UPDATE services SET name = $1, price_cents = $2, enabled = $3, senders = $4, keywords = $5, activation_code = $6 WHERE id = $7`,
 		s.Name, s.PriceCents, s.Enabled, c.Senders, c.Keywords, s.ActivationCode, s.ID)
+	if err != nil {
+		return engineErr(err)
+	}
+	// A service's name is in every read of its verifications: every server's
+	// cache drops them all (vcache.go).
+	t.changed = append(t.changed, "*")
+	_, err = t.Exec(ctx, `SELECT pg_notify($1, '*')`, vcacheChannel)
 	return engineErr(err)
 }

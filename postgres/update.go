@@ -13,7 +13,8 @@ import (
 // ptx is one transaction of the domain's atomic steps.
 type ptx struct {
 	pgx.Tx
-	queued bool // deliveries were queued: wake the local worker after the commit
+	queued  bool     // deliveries were queued: wake the local worker after the commit
+	changed []string // verifications changed ("*": a service), for the cache (vcache.go)
 }
 
 var _ fetchsms.Tx = (*ptx)(nil)
@@ -22,12 +23,19 @@ var _ fetchsms.Tx = (*ptx)(nil)
 // PostgreSQL aborts it on a deadlock or a serialization failure.
 func (db *DB) Update(ctx context.Context, op string, fn func(fetchsms.Tx) error) error {
 	var queued bool
+	var changed []string
 	err := db.run(ctx, func(tx pgx.Tx) error {
 		t := &ptx{Tx: tx}
 		err := fn(t)
 		queued = t.queued
+		changed = append(changed, t.changed...) // every attempt's: a drop too many costs nothing
 		return err
 	})
+	// What this transaction changed leaves this server's cache before Update
+	// returns (committed or not: when the commit's outcome is unknown, so is the row).
+	for _, id := range changed {
+		db.vc.drop(id)
+	}
 	if err == nil && queued {
 		db.notify()
 	}

@@ -119,7 +119,12 @@ func (t *ptx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 	if u.Uncharged {
 		where += ` AND v.code IS NULL AND v.link IS NULL`
 	}
-	v, _, err := sqlrows.ScanVerification(t.QueryRow(ctx, `UPDATE verifications v SET `+set+` FROM services s`+where+` RETURNING `+sqlrows.VerificationCols, args...))
+	// The change is announced to every server's cache in the same statement: the
+	// notification goes out at commit, and never for a rollback (vcache.go).
+	args = append(args, vcacheChannel)
+	t.changed = append(t.changed, u.ID)
+	v, _, err := sqlrows.ScanVerification(t.QueryRow(ctx, `WITH upd AS (UPDATE verifications v SET `+set+` FROM services s`+where+` RETURNING `+sqlrows.VerificationCols+`)
+		SELECT upd.* FROM upd, LATERAL (SELECT pg_notify($`+strconv.Itoa(len(args))+`, upd.id)) n`, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -152,8 +157,16 @@ func refInserted(tag pgconn.CommandTag, err error) error {
 }
 
 // LoadVerification returns one of the user's verifications, or ErrNoRow.
+// It is served from the cache when it can be (vcache.go).
 func (db *DB) LoadVerification(ctx context.Context, userID, id string) (*fetchsms.Verification, error) {
+	if v, ok := db.vc.get(userID, id, time.Now()); ok {
+		return v, nil
+	}
+	gen := db.vc.gen.Load()
 	v, _, err := sqlrows.ScanVerification(db.pool.QueryRow(ctx, `SELECT `+sqlrows.VerificationCols+verificationFrom+` WHERE v.id = $1 AND v.user_id = $2`, id, userID))
+	if err == nil {
+		db.vc.put(v, gen, time.Now())
+	}
 	return v, engineErr(err)
 }
 

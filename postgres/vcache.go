@@ -1,0 +1,116 @@
+package postgres
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+)
+
+// The verification cache: LoadVerification (a customer polling GET
+// /v1/verifications/{id}) served from memory, kept coherent across the servers
+// sharing the database.
+//
+//   - A transaction that changes a verification (UpdateVerification) notifies
+//     vcacheChannel with its id in the same statement; PostgreSQL delivers the
+//     notification at commit, to every server's listener (this one's too), and
+//     never for a transaction rolled back. A change to a service (its name is in
+//     every verification read) notifies "*": drop everything.
+//   - This server also drops what its own transactions touched as soon as they
+//     end, before Update returns: a customer reads their own write on the server
+//     that made it.
+//   - Entries are kept only while the listener listens: when its connection is
+//     lost (notifications may be missed) the cache is emptied and stays off until
+//     it listens again. An entry lives vcacheTTL at most, whatever happens.
+//   - A read that missed fills the cache only if nothing was dropped while it
+//     read (the generation), so a read that raced a change never stores the
+//     row as it was before.
+//
+// So a server shows another server's change at most one notification's delivery
+// later (what its waiters see too), and its own at once.
+
+// vcacheChannel is the LISTEN/NOTIFY channel of verification changes.
+const vcacheChannel = "fetchsms_verifications"
+
+// vcacheTTL bounds an entry's life.
+const vcacheTTL = time.Second
+
+// vcacheMax bounds the entries; a full cache is emptied.
+const vcacheMax = 100_000
+
+type vcache struct {
+	mu  sync.Mutex
+	m   map[string]vcEntry
+	gen atomic.Uint64 // moves on every drop
+	on  atomic.Bool   // the listener listens
+	ttl atomic.Int64  // an entry's life (vcacheTTL; tests set another)
+}
+
+type vcEntry struct {
+	v  fetchsms.Verification
+	at time.Time
+}
+
+func newVCache() *vcache {
+	c := &vcache{m: make(map[string]vcEntry)}
+	c.ttl.Store(int64(vcacheTTL))
+	return c
+}
+
+// get returns a copy of the cached verification id when it is userID's.
+func (c *vcache) get(userID, id string, now time.Time) (*fetchsms.Verification, bool) {
+	if !c.on.Load() {
+		return nil, false
+	}
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
+	if !ok || e.v.UserID != userID || now.Sub(e.at) >= time.Duration(c.ttl.Load()) {
+		return nil, false
+	}
+	v := e.v
+	v.Codes = slices.Clone(v.Codes)
+	return &v, true
+}
+
+// put stores v, read at generation gen, unless something was dropped since.
+func (c *vcache) put(v *fetchsms.Verification, gen uint64, now time.Time) {
+	if !c.on.Load() {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen.Load() != gen {
+		return
+	}
+	if len(c.m) >= vcacheMax {
+		clear(c.m)
+	}
+	e := vcEntry{v: *v, at: now}
+	e.v.Codes = slices.Clone(v.Codes)
+	c.m[v.ID] = e
+}
+
+// drop forgets the verification id ("*": every one).
+func (c *vcache) drop(id string) {
+	c.mu.Lock()
+	c.gen.Add(1)
+	if id == "*" {
+		clear(c.m)
+	} else {
+		delete(c.m, id)
+	}
+	c.mu.Unlock()
+}
+
+// listening turns the cache on (the listener listens) or off (it lost its
+// connection: what it missed is unknown, so everything is dropped).
+func (c *vcache) listening(on bool) {
+	c.mu.Lock()
+	c.gen.Add(1)
+	clear(c.m)
+	c.on.Store(on)
+	c.mu.Unlock()
+}

@@ -1,0 +1,124 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	fetchsms "github.com/fetchsms/fetchsms"
+	"github.com/fetchsms/fetchsms/postgres"
+	"github.com/fetchsms/fetchsms/postgres/pgtest"
+)
+
+// TestVerificationCacheAcrossServers: two servers (two stores, two Apps) on one
+// database, each serving verification reads from its cache. A server reads its
+// own change at once; the other drops its copy when the change's notification
+// arrives (entries here never expire by age, so nothing else could make it
+// read again); a service renamed on one drops every copy on the other.
+func TestVerificationCacheAcrossServers(t *testing.T) {
+	t.Parallel()
+	pgtest.Available(t)
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	open := func() *postgres.DB {
+		db, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		db.SetVCacheTTLForTest(time.Hour)
+		return db
+	}
+	dbA, dbB := open(), open()
+	if err := dbA.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	appA, err := fetchsms.New(ctx, dbA, fetchsms.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appB, err := fetchsms.New(ctx, dbB, fetchsms.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := appA.CreateGateway(ctx, "bank")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := appA.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers([]string{"+13325551000", "+13325551001"})); err != nil {
+		t.Fatal(err)
+	}
+	u, err := appA.CreateUser(ctx, "cache@example.com", "password123", fetchsms.RoleCustomer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := appA.Adjust(ctx, u.ID, 10_000, "test credit"); err != nil {
+		t.Fatal(err)
+	}
+	v, err := appA.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "telegram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(app *fetchsms.App) *fetchsms.Verification {
+		t.Helper()
+		got, err := app.Verification(ctx, u.ID, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	// eventually waits, with a generous deadline, for a read on app to satisfy ok.
+	eventually := func(app *fetchsms.App, what string, ok func(*fetchsms.Verification) bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !ok(read(app)) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: never seen (read %+v)", what, read(app))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	// Both servers hold the waiting verification; a change made behind their
+	// backs (no notification) is not seen: the reads are the caches'.
+	if a, b := read(appA), read(appB); a.Status != fetchsms.StatusWaiting || b.Status != fetchsms.StatusWaiting {
+		t.Fatalf("statuses %q, %q; want waiting", a.Status, b.Status)
+	}
+	if err := dbA.SetVerificationCodeQuietlyForTest(ctx, v.ID, "999999"); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := read(appA), read(appB); a.Code != "" || b.Code != "" {
+		t.Fatalf("codes %q, %q read past the caches", a.Code, b.Code)
+	}
+	if err := dbA.SetVerificationCodeQuietlyForTest(ctx, v.ID, ""); err != nil {
+		t.Fatal(err)
+	}
+
+	// A cancels: A reads it cancelled at once, B once the notification arrives.
+	if _, err := appA.CancelVerification(ctx, u.ID, v.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(appA); got.Status != fetchsms.StatusCancelled {
+		t.Fatalf("A reads its own cancel as %q", got.Status)
+	}
+	eventually(appB, "B reads A's cancel", func(v *fetchsms.Verification) bool { return v.Status == fetchsms.StatusCancelled })
+
+	// Another user never reads it from the cache.
+	other, err := appA.CreateUser(ctx, "other@example.com", "password123", fetchsms.RoleCustomer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := appB.Verification(ctx, other.ID, v.ID); fetchsms.ErrorCode(err) != fetchsms.ENOTFOUND {
+		t.Fatalf("another user's read: %v, want not found", err)
+	}
+
+	// A service renamed on B: A drops what it holds.
+	name := "Telegram Renamed"
+	if _, err := appB.UpdateService(ctx, v.ServiceID, fetchsms.ServiceUpdate{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(appB); got.ServiceName != name {
+		t.Fatalf("B reads its own rename as %q", got.ServiceName)
+	}
+	eventually(appA, "A reads B's rename", func(v *fetchsms.Verification) bool { return v.ServiceName == name })
+}
