@@ -52,6 +52,7 @@ func newPGDatabase(ctx context.Context, adminURL, pgbench string) (*pgDatabase, 
 		return nil, fmt.Errorf("bench: --database-url wants a postgres://… URL")
 	}
 	name := "fetchsms_bench_" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	adminURL = libpqURL(u)
 	conn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		return nil, fmt.Errorf("bench: connecting to %s: %w", u.Redacted(), err)
@@ -61,16 +62,21 @@ func newPGDatabase(ctx context.Context, adminURL, pgbench string) (*pgDatabase, 
 		return nil, fmt.Errorf("bench: making the run's database (the URL's role needs CREATEDB): %w", err)
 	}
 	u.Path = "/" + name
-	d := &pgDatabase{admin: adminURL, name: name, url: u.String(), pgbin: bin}
-	q := u.Query()
+	return &pgDatabase{admin: adminURL, name: name, url: u.String(), libpq: libpqURL(u), pgbin: bin}, nil
+}
+
+// libpqURL is u without the parameters only pgx knows (pool_max_conns, …),
+// which PostgreSQL itself and libpq refuse.
+func libpqURL(u *url.URL) string {
+	c := *u
+	q := c.Query()
 	for k := range q {
 		if strings.HasPrefix(k, "pool_") || k == "default_query_exec_mode" || k == "statement_cache_capacity" || k == "description_cache_capacity" {
 			q.Del(k)
 		}
 	}
-	u.RawQuery = q.Encode()
-	d.libpq = u.String()
-	return d, nil
+	c.RawQuery = q.Encode()
+	return c.String()
 }
 
 // findPGBench returns the pgbench to run: path when set, else pgbench on PATH,
