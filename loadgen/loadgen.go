@@ -177,11 +177,11 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	seed := seedHistory
+	seed, dbRef := seedHistory, srv.db
 	if pg != nil {
-		seed = seedHistoryPG
+		seed, dbRef = seedHistoryPG, pg.libpq
 	}
-	before, first, last, err := seed(ctx, srv.db, demoID, o.ListRows)
+	before, first, last, err := seed(ctx, dbRef, demoID, o.ListRows)
 	if err != nil {
 		return err
 	}
