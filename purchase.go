@@ -306,14 +306,16 @@ func (a *App) CancelVerification(ctx context.Context, userID, id string) (*Verif
 		}
 		if v != nil {
 			out = v
+			// The refund (the wallet's row lock) before the event (the account's
+			// event-log lock), the order of every step that takes both: the
+			// other order lets two steps of one account deadlock.
+			if err := refundEnded(ctx, tx, v, now); err != nil {
+				return err
+			}
 			if err := enqueue(ctx, tx, VerificationUpdatedEvent(v, now), ""); err != nil {
 				return err
 			}
-			if err := markIdempotent(ctx, tx, v.ID); err != nil {
-				return err
-			}
-			// The refund last: it locks the wallet's row to the commit (see take).
-			return refundEnded(ctx, tx, v, now)
+			return markIdempotent(ctx, tx, v.ID)
 		}
 		// Otherwise read it to tell why, expiring it first when its time is up.
 		if v, _, err = lockOwnVerification(ctx, tx, userID, id, now); err != nil {
