@@ -42,6 +42,7 @@ type Options struct {
 	Waiters        int           // clients waiting at once (half long-poll, half event stream); 0 skips the phase
 	WaiterAccounts int           // accounts the waiters are spread over (one rental each)
 	WaiterSMS      int           // inbound SMS timed to their waiters
+	PairAccounts   int           // accounts the purchase + cancel pairs are spread over (0 counts as 1)
 	// DatabaseURL, when set, runs the server on PostgreSQL: on a database made for
 	// the run on that URL's cluster (and dropped after it), beside pgbench's
 	// TPC-B-like script on the same cluster (see postgres.go).
@@ -153,14 +154,22 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 			return err
 		}
 	}
-	pairs := b.load(ctx, o.Duration, 16, srv.url, func(c *rawClient) bool { return purchaseAndCancel(c, nextKey(), false) })
+	pairKeys, err := b.pairKeys(srv, apiKeys, o.PairAccounts)
+	if err != nil {
+		return err
+	}
+	var pi atomic.Int64
+	pairs := b.load(ctx, o.Duration, 16, srv.url, func(c *rawClient) bool {
+		return purchaseAndCancel(c, pairKeys[int(pi.Add(1))%len(pairKeys)], false)
+	})
+	accounts := max(1, o.PairAccounts)
 	if pg == nil {
 		okPairs := pairs >= 3000
 		pass = pass && okPairs
-		fmt.Fprintf(stdout, "%-44s %10.0f/s %12s %8s %8s %s\n", "purchase + cancel pairs (16 connections)", pairs, "", "", "3000/s", mark(okPairs))
+		fmt.Fprintf(stdout, "%-44s %10.0f/s %12s %8s %8s %s\n", fmt.Sprintf("purchase + cancel pairs (16 conn., %d acc.)", accounts), pairs, "", "", "3000/s", mark(okPairs))
 	} else {
 		// The target is a share of what the same cluster does for pgbench.
-		row(fmt.Sprintf("purchase + cancel pairs vs pgbench (%d cl.)", PGBenchClients), pairs, tps, 0.4, "")
+		row(fmt.Sprintf("pairs (%d acc.) vs pgbench (%d cl., %d br.)", accounts, PGBenchClients, PGBenchScale), pairs, tps, 0.4, "")
 	}
 
 	p50, p99, err := b.webhookLatency(ctx, srv, apiKeys[1], o.Webhooks)
@@ -303,6 +312,56 @@ func (b *benchClient) fundAndMintKeys(srv *benchServer, reason string, n int) (s
 		keys = append(keys, k["key"].(string))
 	}
 	return id, keys, nil
+}
+
+// pairKeys returns the API keys the pairs phase uses, spread over accounts
+// accounts: the demo account's keys and, for each further account (signed up and
+// funded here), as many keys of its own, interleaved so that consecutive pairs
+// buy for different accounts. A customer's purchases and cancels take its
+// wallet's row one at a time; the bench's load, like pgbench's TPC-B-like script
+// over its branches, comes from several customers at once.
+func (b *benchClient) pairKeys(srv *benchServer, demoKeys []string, accounts int) ([]string, error) {
+	if accounts <= 1 {
+		return demoKeys, nil
+	}
+	per := max(1, len(demoKeys)/accounts)
+	keys := [][]string{demoKeys[:per]}
+	for i := 1; i < accounts; i++ {
+		token, err := b.newAccount(srv, "pairs", i, 90_000_000)
+		if err != nil {
+			return nil, err
+		}
+		var ks []string
+		for j := 0; j < per; j++ {
+			k, err := b.json("POST", "/v1/api-keys", token, map[string]any{"name": fmt.Sprint("pairs ", j)}, 201)
+			if err != nil {
+				return nil, err
+			}
+			ks = append(ks, k["key"].(string))
+		}
+		keys = append(keys, ks)
+	}
+	var out []string
+	for j := 0; j < per; j++ {
+		for _, ks := range keys {
+			out = append(out, ks[j])
+		}
+	}
+	return out, nil
+}
+
+// newAccount signs up a customer account (its email made of prefix and i) and
+// funds it with cents; it returns the account's session token.
+func (b *benchClient) newAccount(srv *benchServer, prefix string, i int, cents int64) (string, error) {
+	m, err := b.json("POST", "/v1/auth/signup", "", map[string]any{"email": fmt.Sprintf("%s-%d-%d@example.com", prefix, time.Now().UnixNano(), i), "password": "correct horse battery"}, 201)
+	if err != nil {
+		return "", err
+	}
+	uid := m["user"].(map[string]any)["id"].(string)
+	if _, err := b.json("POST", "/v1/admin/users/"+uid+"/adjustments", srv.adminSession, map[string]any{"amount_cents": cents, "reason": "bench " + prefix}, 201); err != nil {
+		return "", err
+	}
+	return m["token"].(string), nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -44,13 +44,8 @@ func (b *benchClient) waitersPhase(ctx context.Context, srv *benchServer, waiter
 	}
 	var accts []*waiterAccount
 	for i := 0; i < accounts; i++ {
-		m, err := b.json("POST", "/v1/auth/signup", "", map[string]any{"email": fmt.Sprintf("waiter-%d-%d@example.com", time.Now().UnixNano(), i), "password": "correct horse battery"}, 201)
+		token, err := b.newAccount(srv, "waiter", i, 100_000)
 		if err != nil {
-			return nil, err
-		}
-		token := m["token"].(string)
-		uid := m["user"].(map[string]any)["id"].(string)
-		if _, err := b.json("POST", "/v1/admin/users/"+uid+"/adjustments", srv.adminSession, map[string]any{"amount_cents": 100_000, "reason": "bench"}, 201); err != nil {
 			return nil, err
 		}
 		r, err := b.json("POST", "/v1/rentals", token, map[string]any{"service": 1, "days": 30}, 201)

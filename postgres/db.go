@@ -214,7 +214,9 @@ func (db *DB) listen(ctx context.Context) {
 				}
 				switch n.Channel {
 				case vcacheChannel:
-					db.vc.drop(n.Payload)
+					for id := range strings.SplitSeq(n.Payload, ",") {
+						db.vc.drop(id)
+					}
 				case changesChannel:
 					db.received(n.Payload)
 				default:
@@ -255,7 +257,8 @@ func (db *DB) received(msg string) {
 	}
 }
 
-// send sends the queued broadcasts, each as one NOTIFY.
+// send sends the queued broadcasts: all those waiting in one statement, a
+// NOTIFY each.
 func (db *DB) send(ctx context.Context) {
 	defer db.wg.Done()
 	for {
@@ -263,7 +266,17 @@ func (db *DB) send(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case msg := <-db.outCh:
-			if _, err := db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, changesChannel, msg); err != nil && ctx.Err() == nil {
+			msgs := []string{msg}
+		more:
+			for len(msgs) < 256 {
+				select {
+				case m := <-db.outCh:
+					msgs = append(msgs, m)
+				default:
+					break more
+				}
+			}
+			if _, err := db.pool.Exec(ctx, `SELECT pg_notify($1, m) FROM unnest($2::text[]) m`, changesChannel, msgs); err != nil && ctx.Err() == nil {
 				slog.Debug("postgres broadcast failed", "err", err)
 			}
 		}
@@ -285,8 +298,14 @@ func (db *DB) run(ctx context.Context, fn func(tx pgx.Tx) error) error {
 			break
 		}
 	}
+	return timedOut(parent, ctx, err)
+}
+
+// timedOut marks err as ErrUnavailable when ctx, a transaction's deadline made
+// from parent, ran out: our own deadline, not the caller's, so the database
+// did not answer in time.
+func timedOut(parent, ctx context.Context, err error) error {
 	if err != nil && parent.Err() == nil && ctx.Err() != nil {
-		// Our own deadline, not the caller's: the database did not answer in time.
 		return fmt.Errorf("%w: no answer within %v: %w", fetchsms.ErrUnavailable, TxTimeout, err)
 	}
 	return err

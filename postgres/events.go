@@ -15,11 +15,6 @@ import (
 // commit order and a reader that has seen seq N never later finds a smaller one.
 const eventLogLock = 0x46534576 // "FSEv"
 
-func lockEventLog(ctx context.Context, tx pgx.Tx, userID string) error {
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(eventLogLock), userID)
-	return err
-}
-
 // EventsAfter returns up to limit of the user's events of the given types after seq after.
 func (db *DB) EventsAfter(ctx context.Context, userID string, after int64, types []string, limit int) ([]*fetchsms.Event, error) {
 	rows, err := db.pool.Query(ctx, `SELECT seq, id, user_id, type, payload, created_at FROM events

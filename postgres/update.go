@@ -10,25 +10,45 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// ptx is one transaction of the domain's atomic steps.
+// ptx is one transaction of the domain's atomic steps (pipetx.go).
 type ptx struct {
-	pgx.Tx
-	queued  bool     // deliveries were queued: wake the local worker after the commit
-	changed []string // verifications changed ("*": a service), for the cache (vcache.go)
+	*pipeTx
+	queued  bool     // deliveries were queued: wake every server's worker after the commit
+	changed []string // verifications changed ("*": a service), for the caches (vcache.go)
 }
 
 var _ fetchsms.Tx = (*ptx)(nil)
 
-// Update runs fn in a READ COMMITTED transaction, again (up to three times) when
-// PostgreSQL aborts it on a deadlock or a serialization failure.
+// Update runs fn as one transaction, again (up to three times) when PostgreSQL
+// aborts it on a deadlock or a serialization failure.
+//
+// What it did is announced to every server after the commit, in the commit's
+// round trip (a NOTIFY of its own, outside the transaction): deliveries to send
+// (their workers wake) and verifications changed (their caches drop them).
+// Never inside the transaction: a transaction that NOTIFYs holds PostgreSQL's
+// one notification lock from its commit record through its WAL flush, so every
+// notifying transaction of the cluster would commit one at a time
+// (docs/PERFORMANCE.md, "PostgreSQL"); a NOTIFY alone writes no WAL and waits
+// for no flush. So a change is announced before Update returns, and a server
+// that dies between a commit and its announcement leaves the other servers'
+// workers to find the deliveries at their next poll (1 s) and their caches'
+// entries to expire (vcacheTTL).
 func (db *DB) Update(ctx context.Context, op string, fn func(fetchsms.Tx) error) error {
 	var queued bool
 	var changed []string
-	err := db.run(ctx, func(tx pgx.Tx) error {
-		t := &ptx{Tx: tx}
+	err := db.runPiped(ctx, func(p *pipeTx) error {
+		t := &ptx{pipeTx: p}
 		err := fn(t)
 		queued = t.queued
 		changed = append(changed, t.changed...) // every attempt's: a drop too many costs nothing
+		if err == nil {
+			if t.queued {
+				p.After(`SELECT pg_notify($1, '')`, notifyChannel)
+			}
+			for _, ids := range vcachePayloads(t.changed) {
+				p.After(`SELECT pg_notify($1, $2)`, vcacheChannel, ids)
+			}
+		}
 		return err
 	})
 	// What this transaction changed leaves this server's cache before Update

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,11 +14,13 @@ import (
 // /v1/verifications/{id}) served from memory, kept coherent across the servers
 // sharing the database.
 //
-//   - A transaction that changes a verification (UpdateVerification) notifies
-//     vcacheChannel with its id in the same statement; PostgreSQL delivers the
-//     notification at commit, to every server's listener (this one's too), and
-//     never for a transaction rolled back. A change to a service (its name is in
-//     every verification read) notifies "*": drop everything.
+//   - A transaction that changes verifications (UpdateVerification) has their
+//     ids notified on vcacheChannel right after its commit and before Update
+//     returns (announce, update.go), to every server's listener (this one's
+//     too); never for a transaction rolled back. A change to a service (its
+//     name is in every verification read) notifies "*": drop everything. A
+//     server that dies between a commit and its notification leaves the others'
+//     entries to expire (vcacheTTL).
 //   - This server also drops what its own transactions touched as soon as they
 //     end, before Update returns: a customer reads their own write on the server
 //     that made it.
@@ -33,6 +36,27 @@ import (
 
 // vcacheChannel is the LISTEN/NOTIFY channel of verification changes.
 const vcacheChannel = "fetchsms_verifications"
+
+// vcachePayloads joins ids into NOTIFY payloads of the ids separated by
+// commas, each under PostgreSQL's limit of 8000 bytes.
+func vcachePayloads(ids []string) []string {
+	var out []string
+	var b strings.Builder
+	for _, id := range ids {
+		if b.Len() > 0 && b.Len()+1+len(id) > 7900 {
+			out = append(out, b.String())
+			b.Reset()
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(id)
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	return out
+}
 
 // vcacheTTL bounds an entry's life.
 const vcacheTTL = time.Second

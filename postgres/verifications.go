@@ -56,15 +56,17 @@ func (t *ptx) HoldNumber(ctx context.Context, numberID, holder string, now time.
 }
 
 // ReleaseNumber frees a number held by holder.
+// It is deferred (pipetx.go): sent with the transaction's next statement.
 func (t *ptx) ReleaseNumber(ctx context.Context, numberID, holder string, now time.Time) error {
-	_, err := t.Exec(ctx, `UPDATE numbers SET holder = NULL, released_at = $1 WHERE id = $2 AND holder = $3`, sqlrows.Ms(now), numberID, holder)
-	return err
+	t.Defer(`UPDATE numbers SET holder = NULL, released_at = $1 WHERE id = $2 AND holder = $3`, sqlrows.Ms(now), numberID, holder)
+	return nil
 }
 
 // MarkNumberUsed records that the number gave the service a code.
+// It is deferred (pipetx.go): sent with the transaction's next statement.
 func (t *ptx) MarkNumberUsed(ctx context.Context, numberID string, serviceID int) error {
-	_, err := t.Exec(ctx, `INSERT INTO number_services_used (number_id, service_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, numberID, serviceID)
-	return err
+	t.Defer(`INSERT INTO number_services_used (number_id, service_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, numberID, serviceID)
+	return nil
 }
 
 // InsertVerification stores v with a fresh random ref.
@@ -119,12 +121,10 @@ func (t *ptx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 	if u.Uncharged {
 		where += ` AND v.code IS NULL AND v.link IS NULL`
 	}
-	// The change is announced to every server's cache in the same statement: the
-	// notification goes out at commit, and never for a rollback (vcache.go).
-	args = append(args, vcacheChannel)
+	// The change is announced to every server's cache after the commit, never
+	// for a rollback (Update's announce, vcache.go).
 	t.changed = append(t.changed, u.ID)
-	v, _, err := sqlrows.ScanVerification(t.QueryRow(ctx, `WITH upd AS (UPDATE verifications v SET `+set+` FROM services s`+where+` RETURNING `+sqlrows.VerificationCols+`)
-		SELECT upd.* FROM upd, LATERAL (SELECT pg_notify($`+strconv.Itoa(len(args))+`, upd.id)) n`, args...))
+	v, _, err := sqlrows.ScanVerification(t.QueryRow(ctx, `UPDATE verifications v SET `+set+` FROM services s`+where+` RETURNING `+sqlrows.VerificationCols, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // notify wakes this server's delivery worker after a commit that may have enqueued
-// deliveries. Other servers are woken by the NOTIFY that enqueue sends.
+// deliveries. Other servers are woken by the NOTIFY that Update sends after such a commit.
 func (db *DB) notify() {
 	select {
 	case db.notifyCh <- struct{}{}:
@@ -36,30 +36,25 @@ func (t *ptx) Subscribers(ctx context.Context, userID, only string) ([]*fetchsms
 	return sqlrows.All(rows, err, sqlrows.ScanSubscriber)
 }
 
-// Queue stores an event and its pending deliveries. The NOTIFY that wakes every
-// server's worker is sent by PostgreSQL at commit, and never if the transaction
-// rolls back.
+// Queue stores an event and its pending deliveries. Every server's worker is
+// woken after the commit (Update's announce), never if the transaction rolls back.
+// Its writes are deferred (pipetx.go): sent with the next statement or the commit.
 func (t *ptx) Queue(ctx context.Context, ev *fetchsms.Event, deliveries []*fetchsms.Delivery) error {
-	// The user's event-log lock (lockEventLog) and the insert in one statement:
+	// The user's event-log lock (eventLogLock) and the insert in one statement:
 	// the row to insert is made from the lock's, so the lock is taken first and
 	// the seq is drawn after it.
-	if _, err := t.Exec(ctx, `WITH l AS (SELECT pg_advisory_xact_lock($6, hashtext($2)))
+	t.Defer(`WITH l AS (SELECT pg_advisory_xact_lock($6, hashtext($2)))
 		INSERT INTO events (id, user_id, type, payload, created_at) SELECT $1, $2, $3, $4, $5 FROM l`,
-		ev.ID, ev.UserID, ev.Type, string(ev.Payload), sqlrows.Ms(ev.CreatedAt), int32(eventLogLock)); err != nil {
-		return err
-	}
+		ev.ID, ev.UserID, ev.Type, string(ev.Payload), sqlrows.Ms(ev.CreatedAt), int32(eventLogLock))
 	for _, d := range deliveries {
-		if _, err := t.Exec(ctx, `INSERT INTO deliveries (id, event_id, endpoint_id, status, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4)`,
-			d.ID, ev.ID, d.EndpointID, sqlrows.Ms(ev.CreatedAt)); err != nil {
-			return err
-		}
+		t.Defer(`INSERT INTO deliveries (id, event_id, endpoint_id, status, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4)`,
+			d.ID, ev.ID, d.EndpointID, sqlrows.Ms(ev.CreatedAt))
 	}
 	if len(deliveries) == 0 {
 		return nil
 	}
 	t.queued = true
-	_, err := t.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
-	return err
+	return nil
 }
 
 // CountEndpoints counts the user's live endpoints, with the user's row locked
@@ -123,12 +118,13 @@ func (t *ptx) FailPendingDeliveries(ctx context.Context, endpointID string) erro
 }
 
 // RetryPendingDeliveries makes the endpoint's pending deliveries due at, afresh,
-// and wakes every server's worker at the commit.
+// and has every server's worker woken after the commit.
 func (t *ptx) RetryPendingDeliveries(ctx context.Context, endpointID string, at time.Time) error {
 	if _, err := t.Exec(ctx, `UPDATE deliveries SET next_attempt_at = $1, attempts = 0 WHERE endpoint_id = $2 AND status = 'pending'`, sqlrows.Ms(at), endpointID); err != nil {
 		return err
 	}
-	return t.wake(ctx)
+	t.queued = true
+	return nil
 }
 
 // ResetDelivery makes a delivery of the user's live endpoint pending and due at,
@@ -139,16 +135,8 @@ func (t *ptx) ResetDelivery(ctx context.Context, userID, endpointID, deliveryID 
 	if err != nil || !ok {
 		return ok, err
 	}
-	return true, t.wake(ctx)
-}
-
-// wake has every server's delivery worker woken when the transaction commits:
-// this one's by Update, the others by the NOTIFY, which PostgreSQL sends at
-// the commit (and never if the transaction rolls back).
-func (t *ptx) wake(ctx context.Context) error {
-	t.queued = true
-	_, err := t.Exec(ctx, `SELECT pg_notify($1, '')`, notifyChannel)
-	return err
+	t.queued = true // every server's worker is woken after the commit (Update)
+	return true, nil
 }
 
 // EventDelivery returns the id of an event's delivery.

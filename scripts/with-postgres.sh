@@ -11,6 +11,9 @@
 # speed (fsync off): it holds test data only. FETCHSMS_PG_DURABLE=1 keeps fsync and
 # synchronous commit on, as in production (for benchmarks).
 #
+# FETCHSMS_PG_OPTS adds server options (e.g. "-c shared_preload_libraries=pg_stat_statements"
+# to see where a benchmark's statements spend their time).
+#
 # When FETCHSMS_TEST_DATABASE_URL is already set, the command runs against that
 # database instead and nothing is started.
 set -euo pipefail
@@ -61,7 +64,7 @@ trap 'exit 130' INT TERM
 speed="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
 if [ "${FETCHSMS_PG_DURABLE:-}" = 1 ]; then speed=""; fi
 "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=400 -c shared_buffers=256MB $speed" >/dev/null ||
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c max_connections=400 -c shared_buffers=256MB $speed ${FETCHSMS_PG_OPTS:-}" >/dev/null ||
   { cat "$dir/server.log" >&2; exit 1; }
 
 export FETCHSMS_TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"

@@ -26,6 +26,7 @@ func bench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.Waiters, "waiters", 10_000, "clients waiting at once for an SMS (half long-poll, half event stream); 0 skips the phase")
 	fs.IntVar(&o.WaiterAccounts, "waiter-accounts", 100, "accounts the waiters are spread over (one rental each)")
 	fs.IntVar(&o.WaiterSMS, "waiter-sms", 200, "inbound SMS timed to their waiters")
+	fs.IntVar(&o.PairAccounts, "pair-accounts", 8, "accounts the purchase + cancel pairs are spread over (as pgbench spreads its clients over branches)")
 	fs.IntVar(&o.ListRows, "list-rows", 1_000_000, "verifications in one customer's history for the list phase")
 	soak := loadgen.SoakOptions{Command: benchCommand}
 	fs.DurationVar(&soak.Duration, "soak", 0, "instead of the bench: a soak run this long (30m) of mixed load at half the capacity it measures, a row every --soak-every, then a verdict")

@@ -69,7 +69,7 @@ func TestBenchPostgres(t *testing.T) {
 	if err := run(context.Background(), []string{"bench", "--database-url", withParam(base, "pool_max_conns=4"), "--duration", "1s", "--keys", "20", "--webhooks", "5", "--list-rows", "2000", "--waiters", "0"}, &out, io.Discard); err != nil {
 		t.Fatalf("bench: %v\n%s", err, out.String())
 	}
-	for _, row := range []string{"bench on PostgreSQL", "GET /v1/verifications/{id}", "GET /v1/services", "purchase + cancel pairs vs pgbench (8 cl.)", "inbound SMS → webhook POST", "history page, 2", "server peak RSS"} {
+	for _, row := range []string{"bench on PostgreSQL", "GET /v1/verifications/{id}", "GET /v1/services", "pairs (8 acc.) vs pgbench (8 cl., 8 br.)", "inbound SMS → webhook POST", "history page, 2", "server peak RSS"} {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("no %q row in:\n%s", row, out.String())
 		}
