@@ -50,6 +50,8 @@ type App struct {
 	logger      *slog.Logger
 
 	instance string // this server among those sharing the store (broadcast.go)
+	usage    atomic.Pointer[func(string, map[string]int)]
+	usageSeq atomic.Uint64
 
 	mu        sync.Mutex
 	listeners []func(context.Context, any)

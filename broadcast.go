@@ -2,6 +2,8 @@ package fetchsms
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -53,6 +55,12 @@ func (a *App) RunBroadcasts(ctx context.Context) {
 				a.publish(ctx, PurchaseChanged{Remote: true})
 				continue
 			}
+			if from, used, ok := DecodeUsage(msg); ok {
+				if fn := a.usage.Load(); fn != nil && from != a.instance {
+					(*fn)(from, used)
+				}
+				continue
+			}
 			from, c, ok := DecodeChange(msg)
 			if ok && from != a.instance {
 				c.Remote = true
@@ -75,4 +83,94 @@ func DecodeChange(msg string) (from string, c PurchaseChanged, ok bool) {
 		return "", PurchaseChanged{}, false
 	}
 	return parts[0], PurchaseChanged{VerificationID: parts[1], RentalID: parts[2], UserID: parts[3]}, true
+}
+
+// The servers sharing a store share each API key's rate limit: every server
+// reports what its clients took of each key since its last report (ShareUsage),
+// and each of the others takes as much from its own bucket for that key
+// (OnUsage). A key's requests then count the same on every server, however
+// the balancer spreads them, within one report's delay.
+
+// ShareUsage sends this server's usage, the tokens taken per key since its last
+// report, to the other servers sharing the store (none when it is not shared);
+// an empty report says the server is there. It never blocks; a report lost
+// under overload only lets the key's next requests through on the others.
+func (a *App) ShareUsage(used map[string]int) {
+	b, ok := a.Store.(Broadcaster)
+	if !ok {
+		return
+	}
+	for _, msg := range EncodeUsage(a.instance, a.usageSeq.Add(1), used) {
+		b.Broadcast(msg)
+	}
+}
+
+// OnUsage sets what RunBroadcasts does with another server's usage (from is
+// that server).
+func (a *App) OnUsage(fn func(from string, used map[string]int)) { a.usage.Store(&fn) }
+
+// usageMax bounds one usage message (PostgreSQL's NOTIFY takes under 8000 bytes).
+const usageMax = 7000
+
+// EncodeUsage is used as broadcast by server instance from, in messages of
+// "u|from|seq|key=n,key=n…" under usageMax bytes each. The seq makes every
+// message unique (PostgreSQL folds identical notifications of one transaction).
+func EncodeUsage(from string, seq uint64, used map[string]int) []string {
+	keys := make([]string, 0, len(used))
+	for k := range used {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var out []string
+	head := "u|" + from + "|" + strconv.FormatUint(seq, 10) + "|"
+	var b strings.Builder
+	for _, k := range keys {
+		if used[k] <= 0 || k == "" || strings.ContainsAny(k, "|,=") {
+			continue
+		}
+		item := k + "=" + strconv.Itoa(used[k])
+		if b.Len() > 0 && b.Len()+1+len(item) > usageMax {
+			out = append(out, b.String())
+			b.Reset()
+		}
+		if b.Len() == 0 {
+			b.WriteString(head)
+			head = head[:len(head)-1] + "+|" // later parts of one report: seq+, still unique
+		} else {
+			b.WriteByte(',')
+		}
+		b.WriteString(item)
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
+	if len(out) == 0 { // nothing used: the server is there
+		out = append(out, head)
+	}
+	return out
+}
+
+// DecodeUsage reads what EncodeUsage wrote; ok is false for anything else.
+func DecodeUsage(msg string) (from string, used map[string]int, ok bool) {
+	rest, ok := strings.CutPrefix(msg, "u|")
+	if !ok {
+		return "", nil, false
+	}
+	parts := strings.SplitN(rest, "|", 3)
+	if len(parts) != 3 || parts[0] == "" {
+		return "", nil, false
+	}
+	used = map[string]int{}
+	if parts[2] == "" {
+		return parts[0], used, true
+	}
+	for item := range strings.SplitSeq(parts[2], ",") {
+		k, v, found := strings.Cut(item, "=")
+		n, err := strconv.Atoi(v)
+		if !found || k == "" || err != nil || n <= 0 {
+			return "", nil, false
+		}
+		used[k] += n
+	}
+	return parts[0], used, true
 }

@@ -1,6 +1,8 @@
 package fetchsms
 
 import (
+	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,6 +72,73 @@ func FuzzDecodeChange(f *testing.F) {
 		from, c, ok := DecodeChange(msg)
 		if ok && EncodeChange(from, c) != msg {
 			t.Fatalf("%q decoded to %q %+v, which encodes differently", msg, from, c)
+		}
+	})
+}
+
+func TestUsageEncoding(t *testing.T) {
+	used := map[string]int{"k1": 3, "k2": 1}
+	msgs := EncodeUsage("srv", 7, used)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages for two keys", len(msgs))
+	}
+	from, got, ok := DecodeUsage(msgs[0])
+	if !ok || from != "srv" || !maps.Equal(got, used) {
+		t.Fatalf("round trip: %q %v %v", from, got, ok)
+	}
+	// Nothing used: one message that says the server is there.
+	if msgs := EncodeUsage("srv", 8, nil); len(msgs) != 1 {
+		t.Fatalf("presence: %q", msgs)
+	} else if from, got, ok := DecodeUsage(msgs[0]); !ok || from != "srv" || len(got) != 0 {
+		t.Fatalf("presence decoded: %q %v %v", from, got, ok)
+	}
+	// Many keys: several messages, each under the limit and unique, together all the usage.
+	many := map[string]int{}
+	for i := range 2000 {
+		many[fmt.Sprintf("key-%05d-%s", i, strings.Repeat("x", 20))] = i%5 + 1
+	}
+	msgs = EncodeUsage("srv", 9, many)
+	all := map[string]int{}
+	seen := map[string]bool{}
+	for _, m := range msgs {
+		if len(m) >= 8000 || seen[m] {
+			t.Fatalf("a message of %d bytes, or twice", len(m))
+		}
+		seen[m] = true
+		_, got, ok := DecodeUsage(m)
+		if !ok {
+			t.Fatalf("part not decoded: %.80q", m)
+		}
+		for k, n := range got {
+			all[k] += n
+		}
+	}
+	if len(msgs) < 2 || !maps.Equal(all, many) {
+		t.Fatalf("%d messages carry %d of %d keys", len(msgs), len(all), len(many))
+	}
+	for _, bad := range []string{"", "u|", "u||1|k=1", "u|s|1|k", "u|s|1|k=x", "u|s|1|k=0", "u|s|1|=1", "s|1|k=1"} {
+		if _, _, ok := DecodeUsage(bad); ok {
+			t.Errorf("DecodeUsage(%q) accepted", bad)
+		}
+	}
+}
+
+func FuzzDecodeUsage(f *testing.F) {
+	f.Add("u|srv|1|k=1,j=2")
+	f.Add("u|srv|1|")
+	f.Add("u|srv|1+|k=9")
+	f.Fuzz(func(t *testing.T, msg string) {
+		from, used, ok := DecodeUsage(msg)
+		if !ok {
+			return
+		}
+		if from == "" {
+			t.Fatalf("%q decoded without a server", msg)
+		}
+		for k, n := range used {
+			if k == "" || n <= 0 {
+				t.Fatalf("%q decoded to %q=%d", msg, k, n)
+			}
 		}
 	})
 }

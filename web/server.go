@@ -37,10 +37,6 @@ type Server struct {
 	// NoIPLimits lifts the per-IP limits (catalog, signup, login) for load tests
 	// driven from one address. Per-key and per-account limits stay.
 	NoIPLimits bool
-	// Servers is how many servers share the database behind one load balancer
-	// (0 counts as 1). Each enforces 1/Servers of the per-key rate limit, so the
-	// limit holds across them while the balancer spreads a key's requests evenly.
-	Servers int
 	// TrustedProxies are the load balancers whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (serve --trusted-proxies).
 	TrustedProxies []netip.Prefix
@@ -93,7 +89,7 @@ func (s *Server) Handler() http.Handler {
 		s.closing = make(chan struct{})
 		s.lot.s = s
 		s.authLimits = newAuthLimits()
-		s.limits = newLimits(s.Servers)
+		s.limits = newLimits()
 		s.inbound = newGate(cmp.Or(s.InboundConcurrency, DefaultInboundConcurrency), cmp.Or(s.InboundQueue, DefaultInboundQueue), InboundQueueWait)
 		mux := http.NewServeMux()
 		s.routes(mux)

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"math"
 	"net/http"
 	"strconv"
@@ -24,6 +25,7 @@ type keyedLimiter struct {
 	mu      sync.Mutex
 	buckets map[string]*bucket
 	swept   time.Time
+	used    map[string]int // tokens taken per key since takeUsed, when counted (shared)
 }
 
 type bucket struct {
@@ -69,7 +71,62 @@ func (k *keyedLimiter) allow(key string, now time.Time) (bool, time.Duration) {
 		r.CancelAt(now)
 		return false, d
 	}
+	if k.used != nil && key != overflowKey {
+		k.used[key]++
+	}
 	return true, 0
+}
+
+// count makes the limiter count the tokens each key takes, for takeUsed.
+func (k *keyedLimiter) count() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.used = map[string]int{}
+}
+
+// takeUsed returns the tokens taken per key since the last call, and starts
+// counting afresh.
+func (k *keyedLimiter) takeUsed() map[string]int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.used) == 0 {
+		return nil
+	}
+	used := k.used
+	k.used = map[string]int{}
+	return used
+}
+
+// setBurst changes the burst of every key's bucket (and of those to come).
+func (k *keyedLimiter) setBurst(burst int, now time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if burst == k.burst {
+		return
+	}
+	k.burst = burst
+	for _, b := range k.buckets {
+		b.lim.SetBurstAt(now, burst)
+	}
+}
+
+// charge takes n tokens from key's bucket for requests another server let
+// through: the bucket may go below empty, so this server's next requests for
+// the key wait for the tokens the other took. Keys this server has not seen
+// get a bucket too, as long as the limiter has room.
+func (k *keyedLimiter) charge(key string, n int, now time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, ok := k.buckets[key]
+	if !ok {
+		if len(k.buckets) >= k.maxKeys {
+			return
+		}
+		b = &bucket{lim: rate.NewLimiter(k.limit, k.burst)}
+		k.buckets[key] = b
+	}
+	b.seen = now
+	b.lim.ReserveN(now, min(n, k.burst))
 }
 
 // wait returns how long until key has a token, without taking one (0: now).
@@ -111,8 +168,72 @@ func (s *Server) throttled(w http.ResponseWriter, r *http.Request, lim *keyedLim
 }
 
 // APIKeyRate is the documented limit per API key: requests per second (and burst),
-// over all the servers sharing a database.
+// over all the servers sharing a database (ShareLimits).
 const APIKeyRate = 100
+
+// UsageEvery is how often a server sharing its database reports its per-key
+// usage to the others: the delay within which a key's limit holds across them.
+// A server with nothing to report says it is there every PresenceEvery, and
+// one not heard from for PresenceLapse is counted gone.
+const (
+	UsageEvery    = 100 * time.Millisecond
+	PresenceEvery = time.Second
+	PresenceLapse = 3 * time.Second
+)
+
+// ShareLimits shares the per-key rate limit with the other servers sharing the
+// database, until ctx ends. Every UsageEvery this server reports the tokens
+// its clients took of each key, and it takes from its own buckets what the
+// others report, so a key's requests count on every server, however the
+// balancer spreads them: 100 a second in all, on one server or on several.
+// The burst is split between the servers heard from lately (each holds
+// 100/N), since a burst spread over them lands before any report. So a key
+// gets at most the burst plus the rate over all of them, give or take what
+// one report's delay lets through (docs/OPERATIONS.md), with nothing divided
+// by hand.
+func (s *Server) ShareLimits(ctx context.Context) {
+	s.Handler()
+	if !s.App.Shared() {
+		return
+	}
+	lim := s.limits.perKey
+	lim.count()
+	var mu sync.Mutex
+	peers := map[string]time.Time{} // the other servers, when last heard from
+	s.App.OnUsage(func(from string, used map[string]int) {
+		now := time.Now()
+		mu.Lock()
+		peers[from] = now
+		mu.Unlock()
+		for key, n := range used {
+			lim.charge(key, n, now)
+		}
+	})
+	t := time.NewTicker(UsageEvery)
+	defer t.Stop()
+	var said time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			used := lim.takeUsed()
+			if len(used) > 0 || now.Sub(said) >= PresenceEvery {
+				s.App.ShareUsage(used)
+				said = now
+			}
+			mu.Lock()
+			for id, at := range peers {
+				if now.Sub(at) > PresenceLapse {
+					delete(peers, id)
+				}
+			}
+			n := len(peers) + 1
+			mu.Unlock()
+			lim.setBurst(max(1, APIKeyRate/n), now)
+		}
+	}
+}
 
 // catalogIPRate limits the public catalog per client IP.
 const catalogIPRate = 50
@@ -144,15 +265,11 @@ func (s *Server) webhookSendErr(w http.ResponseWriter, userID string) error {
 	return nil
 }
 
-// newLimits makes the limits of one of servers servers: the per-key bucket is split
-// evenly between them (buckets are in memory, so each server enforces its share).
-// Per-IP limits are not split: they protect each server.
-func newLimits(servers int) *limits {
-	if servers < 1 {
-		servers = 1
-	}
-	share := max(1, APIKeyRate/servers)
-	return &limits{perKey: newKeyedLimiter(float64(APIKeyRate)/float64(servers), share), catalogIP: newKeyedLimiter(catalogIPRate, 2*catalogIPRate),
+// newLimits makes the server's limits. The per-key limit is shared by the
+// servers sharing the database (ShareLimits); per-IP limits are not: they
+// protect each server.
+func newLimits() *limits {
+	return &limits{perKey: newKeyedLimiter(APIKeyRate, APIKeyRate), catalogIP: newKeyedLimiter(catalogIPRate, 2*catalogIPRate),
 		sends: newKeyedLimiter(WebhookSendsPerMinute/60.0, WebhookSendsPerMinute)}
 }
 

@@ -33,31 +33,50 @@ func TestKeyedLimiter(t *testing.T) {
 	}
 }
 
-// TestPerKeyLimitSplitAcrossServers: with N servers each enforces 1/N of the
-// per-key limit, so a key spread evenly over them gets APIKeyRate in total.
-func TestPerKeyLimitSplitAcrossServers(t *testing.T) {
+// TestPerKeyLimitShared: what one server's key took (takeUsed) is charged to
+// another's bucket for the key (charge), so the two together admit the burst
+// once; a smaller burst (setBurst, the servers heard from) applies to every
+// bucket.
+func TestPerKeyLimitShared(t *testing.T) {
 	t.Parallel()
 	now := time.Unix(1000, 0)
-	for _, servers := range []int{1, 2, 3, 4} {
-		a, b := newLimits(servers), newLimits(servers)
-		ok := 0
-		for i := 0; i < 400; i++ {
-			lim := a
-			if i%2 == 1 {
-				lim = b
-			}
-			if allowed, _ := lim.perKey.allow("key", now); allowed {
+	a, b := newLimits().perKey, newLimits().perKey
+	a.count()
+	admit := func(lim *keyedLimiter, n int) (ok int) {
+		for range n {
+			if allowed, _ := lim.allow("key", now); allowed {
 				ok++
 			}
 		}
-		// Two of the servers see half the traffic each: 2/servers of the limit.
-		want := 2 * (APIKeyRate / servers)
-		if servers == 1 {
-			want = 2 * APIKeyRate // two independent servers, each with the whole limit
-		}
-		if ok != want {
-			t.Errorf("servers=%d: %d requests admitted by two of them at once, want %d", servers, ok, want)
-		}
+		return ok
+	}
+	if ok := admit(a, 60); ok != 60 {
+		t.Fatalf("a admitted %d of 60", ok)
+	}
+	used := a.takeUsed()
+	if used["key"] != 60 || len(used) != 1 {
+		t.Fatalf("a's usage %v, want key=60", used)
+	}
+	if again := a.takeUsed(); again != nil {
+		t.Fatalf("usage taken twice: %v", again)
+	}
+	for key, n := range used {
+		b.charge(key, n, now)
+	}
+	if ok := admit(b, 100); ok != APIKeyRate-60 {
+		t.Fatalf("b admitted %d after a's 60, want %d", ok, APIKeyRate-60)
+	}
+	// A second later both have refilled: b's bucket holds one second's tokens.
+	now = now.Add(time.Second)
+	b.setBurst(APIKeyRate/2, now)
+	if ok := admit(b, 100); ok != APIKeyRate/2 {
+		t.Fatalf("b admitted %d with a burst of %d", ok, APIKeyRate/2)
+	}
+	// Charges beyond the burst leave the bucket one burst in debt, not more.
+	b.charge("key", 10_000, now)
+	now = now.Add(time.Second)
+	if ok := admit(b, 100); ok != APIKeyRate/2 {
+		t.Fatalf("b admitted %d a second after a huge charge, want %d", ok, APIKeyRate/2)
 	}
 }
 

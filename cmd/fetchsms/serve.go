@@ -50,7 +50,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	streamsPerAccount := fs.Int("streams-per-account", web.DefaultStreamsPerAccount, "how many event streams (GET /v1/events) one account may hold open at once")
 	inboundConcurrency := fs.Int("inbound-concurrency", web.DefaultInboundConcurrency, "how many inbound SMS requests (POST /v1/inbound/…) are handled at once")
 	inboundQueue := fs.Int("inbound-queue", web.DefaultInboundQueue, "how many more inbound SMS requests may wait for one of those; past that they are answered 503 with Retry-After")
-	servers := fs.Int("servers", 1, "how many servers share the database behind the load balancer: each enforces 1/N of the per-key rate limit")
+	servers := fs.Int("servers", 1, "no longer needed (servers sharing a PostgreSQL database share the per-key rate limit); accepted so older scripts run")
 	silence := gatewaySilenceFlag(fs)
 	reliabilityEvery := fs.Duration("reliability-every", time.Minute, "how often the services' reliability figures (GET /v1/services) are recomputed from the last 7 days of verifications")
 	stripeKey := fs.String("stripe-secret-key", "", "Stripe secret key (sk_…): deposits go through Stripe Checkout")
@@ -176,7 +176,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *inboundConcurrency < 1 || *inboundQueue < 0 {
 		return fmt.Errorf("--inbound-concurrency must be at least 1 and --inbound-queue at least 0")
 	}
-	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, Servers: *servers, StreamsPerAccount: *streamsPerAccount, MetricsToken: *metricsToken,
+	srv := &web.Server{App: app, Logger: logger, Guard: guard, NoIPLimits: *noIPLimits, StreamsPerAccount: *streamsPerAccount, MetricsToken: *metricsToken,
 		InboundConcurrency: *inboundConcurrency, InboundQueue: *inboundQueue}
 	m := metrics.New(metrics.Options{App: app, Logger: logger, Batches: batchStats(db)})
 	srv.Observer, srv.Metrics = m, m.Handler()
@@ -308,6 +308,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go func() {
 		defer wg.Done()
 		app.RunBroadcasts(workCtx) // waiters wake on every server sharing the database
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		srv.ShareLimits(workCtx) // one per-key rate limit over every server sharing the database
 	}()
 	wg.Add(1)
 	go func() {
