@@ -50,7 +50,9 @@ func (t *pipeTx) take() *pgx.Batch {
 }
 
 // After queues a statement to run once the transaction has committed, in the
-// commit's round trip; its failure is logged, never returned.
+// commit's round trip; its failure is logged, never returned. The statements
+// after a commit run together (one implicit transaction), so one that fails
+// drops the others: they are notifications, whose loss only delays.
 func (t *pipeTx) After(sql string, args ...any) { t.announce.Queue(sql, args...) }
 
 func (t *pipeTx) queueBegin() {
