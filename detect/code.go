@@ -100,7 +100,8 @@ func extract(n string) (candidate, bool) {
 		case !t.numeric() && t.digits == 0:
 			// A capital prefix: "G-412157".
 			if t.letters <= 3 && t.upper == t.letters && i+1 < len(toks) && n[t.end:toks[i+1].start] == "-" &&
-				toks[i+1].numeric() && toks[i+1].digits >= 4 && toks[i+1].digits <= 8 && !chained(n, toks, i+1) {
+				toks[i+1].numeric() && toks[i+1].digits >= 4 && toks[i+1].digits <= 8 && !chained(n, toks, i+1) &&
+				!inDate(n, toks, i) {
 				consider(scoreCandidate(n, t.start, toks[i+1].end, toks[i+1].digits, kindPrefixed))
 				i++
 			}
@@ -212,6 +213,11 @@ func cued(n string) bool {
 			if notCode[lastWord(f[:k])] {
 				continue
 			}
+			// "Never share password/OTP with anyone", a bank's footer, does not
+			// make its message one about a code.
+			if p := f[max(0, k-24):k]; strings.Contains(p, "share") || strings.Contains(p, "disclose") {
+				continue
+			}
 			return true
 		}
 		return false
@@ -234,6 +240,21 @@ func lastWord(s string) string {
 	s = strings.TrimRight(s, " ")
 	i := strings.LastIndexFunc(s, func(r rune) bool { return !unicode.IsLetter(r) })
 	return s[i+1:]
+}
+
+// inDate reports whether the capital token toks[i] before "-digits" is the
+// month of a date ("01-MAR-2026", "MAR-2026"), not a code's prefix ("G-412157").
+func inDate(n string, toks []token, i int) bool {
+	if months[strings.ToLower(n[toks[i].start:toks[i].end])] {
+		return true
+	}
+	return i > 0 && toks[i-1].numeric() && toks[i-1].end == toks[i].start-1 && (n[toks[i-1].end] == '-' || n[toks[i-1].end] == '/')
+}
+
+// months are the month abbreviations a bank's date is written with ("15-FEB-2026").
+var months = map[string]bool{
+	"jan": true, "feb": true, "mar": true, "apr": true, "may": true, "jun": true, "jul": true,
+	"aug": true, "sep": true, "oct": true, "nov": true, "dec": true,
 }
 
 // chained reports whether the numeric token toks[i] continues into another digit
@@ -386,7 +407,7 @@ var rejectBefore = map[string]bool{
 	"february": true, "march": true, "april": true, "june": true, "july": true, "august": true,
 	"september": true, "october": true, "november": true, "december": true, "usd": true, "promo": true,
 	"coupon": true, "discount": true, "room#": true, "claim": true, "transaction": true, "member": true,
-	"membership": true, "policy": true, "account#": true, "confirmation#": true, "reservation": true,
+	"a/c": true, "ac": true, "account": true, "membership": true, "policy": true, "account#": true, "confirmation#": true, "reservation": true,
 }
 
 // rejectAfter are words that, just after a number, say it is not a code.
@@ -446,7 +467,8 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 			return c, false
 		}
 	}
-	if prev == '/' || next == '/' || prev == '@' || next == '@' || prev == '\\' {
+	// A masked account or card number: "AC **8758", "603799*1234".
+	if prev == '/' || next == '/' || prev == '@' || next == '@' || prev == '\\' || prev == '*' || next == '*' {
 		return c, false
 	}
 	// The whitespace-delimited word around the candidate; a code is never part
@@ -485,7 +507,7 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 	direct := false
 	near := false
 	for k, w := range before {
-		if k == 0 && rejectBefore[w] && !(len(before) > 1 && cueStem(before[1])) { // "…-vahvistuskoodisi on 787507"
+		if k == 0 && rejectBefore[w] && !(len(before) > 1 && cueStem(before[1]) && w != "id") { // "…-vahvistuskoodisi on 787507", but "agent code ID 123456"
 			return c, false
 		}
 		if k == 1 && w == "to" && len(before) > 2 && (before[2] == "stop" || before[2] == "help" || before[2] == "text" || before[2] == "reply" || before[2] == "txt") {
@@ -556,8 +578,14 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 	if kind != kindAlnum && direct && standingPassword(before) {
 		return c, false // "Monthly password for wap. mobsi.com is 391784"
 	}
-	c.labelled = direct || forward || near || kind == kindPrefixed ||
+	// A prefixed code ("G-412157") speaks for itself when it opens the message;
+	// elsewhere ("… AL RAHA LLC-833468 KHOOM") the message must speak of a code.
+	opens := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(n[:s]), "<#>")) == ""
+	c.labelled = direct || forward || near || kind == kindPrefixed && opens ||
 		len(before) > 0 && (before[0] == "enter" || before[0] == "enter:" || before[0] == "use") || prev == '#' && domainBound(n, s-1)
+	if prev == '(' && next == ')' && !c.labelled {
+		return c, false // "sent to Yas PostPaid (100100)": a biller's number
+	}
 	switch {
 	case direct:
 		c.score += 4

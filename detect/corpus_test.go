@@ -186,3 +186,30 @@ func TestDetectScriptsAndMerchants(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractCodeBankAlerts: a bank's alert is full of numbers that are not
+// codes: dates with a month ("15-FEB-2026"), masked account and card numbers,
+// a biller's number in brackets, an agent's "code ID"; and its footer ("never
+// share your OTP") does not make it a message about a code. Its OTP still is one.
+func TestExtractCodeBankAlerts(t *testing.T) {
+	tests := []struct{ body, want string }{
+		{"Debited INR 500.00 from A/c 1234567890 on 15-FEB-2026. Bal INR 10000.00. -AU Bank", ""},
+		{"Your Mashreq card PIN has been changed successfully on 15-JAN-2025.", ""},
+		{"Dear Customer, Your A/c 12345678 is debited by NPR 520.00. Never Share Password/OTP With Anyone", ""},
+		{"LKR 5,000.00 credited to AC **8758 for PICKME - 37419306 To Inq Call 0112303050 Get protected -Do not Share OTP", ""},
+		{"Txn Amt TSh 150,000 sent to Yas PostPaid (100100). Wait for confirmation.", ""},
+		{"You withdrew 50.00MT in the Agent with code ID 123456, Name JOHN DOE at 18:06:25", ""},
+		{"Paid at MASAKEN AL RAHA LLC-833468 KHOOM on 2026/04/02. Balance 9999.740 OMR.", ""},
+		// Codes.
+		{"Your Bandhan Bank OTP is 123456. Do not share with anyone.", "123456"},
+		{"انتقال به کارت 603799*1234 مبلغ 1,000,000 رمز پویا 12345", "12345"},
+		{"G-718356() Google .", "G-718356"},
+		{"<#> G-870021 is your Google verification code.", "G-870021"},
+		{"Use code (482910) to sign in.", "482910"},
+	}
+	for _, tt := range tests {
+		if got := ExtractCode(tt.body); got != tt.want {
+			t.Errorf("ExtractCode(%q) = %q, want %q", tt.body, got, tt.want)
+		}
+	}
+}
