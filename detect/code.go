@@ -407,7 +407,7 @@ var rejectBefore = map[string]bool{
 	"february": true, "march": true, "april": true, "june": true, "july": true, "august": true,
 	"september": true, "october": true, "november": true, "december": true, "usd": true, "promo": true,
 	"coupon": true, "discount": true, "room#": true, "claim": true, "transaction": true, "member": true,
-	"a/c": true, "ac": true, "account": true, "membership": true, "policy": true, "account#": true, "confirmation#": true, "reservation": true,
+	"a/c": true, "frm": true, "ac": true, "account": true, "membership": true, "policy": true, "account#": true, "confirmation#": true, "reservation": true,
 }
 
 // rejectAfter are words that, just after a number, say it is not a code.

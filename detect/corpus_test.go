@@ -200,6 +200,7 @@ func TestExtractCodeBankAlerts(t *testing.T) {
 		{"Txn Amt TSh 150,000 sent to Yas PostPaid (100100). Wait for confirmation.", ""},
 		{"You withdrew 50.00MT in the Agent with code ID 123456, Name JOHN DOE at 18:06:25", ""},
 		{"Paid at MASAKEN AL RAHA LLC-833468 KHOOM on 2026/04/02. Balance 9999.740 OMR.", ""},
+		{"FRM:00031 MSG:(USAA Alert) Confirm and verify your transactions: example.net/na.html", ""},
 		// Codes.
 		{"Your Bandhan Bank OTP is 123456. Do not share with anyone.", "123456"},
 		{"انتقال به کارت 603799*1234 مبلغ 1,000,000 رمز پویا 12345", "12345"},

@@ -37,6 +37,11 @@ var linkSamples = []struct{ body, link string }{
 	{"Today is your lucky day! 2 find out why log onto http://www.urawinner.com", ""},
 	{"Congratulations, you won! Verify at https://claim.example/x", ""},
 	{"Log in now for 20% off: https://shop.example/sale", ""},
+	// Alarm: the words of SMS phishing (a locked account, a parcel held).
+	{"Your Amazon Account has been locked. Recover your account: log in at https://s95.example.us/custapp", ""},
+	{"CITI: Your contact information has been updated. If this wasnt you please visit https://cltl-00.example.com/login to verify", ""},
+	{"USPS: Your package could not be delivered. Verify your address: https://usps-redeliver.example/v", ""},
+	{"NavyFederal: we have placed a hold on your account. Visit https://nfcu.example.pe/ to verify.", ""},
 }
 
 func TestExtractLink(t *testing.T) {
