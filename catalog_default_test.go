@@ -238,9 +238,12 @@ func TestCorpus(t *testing.T) {
 		withCode, codeRight               int
 		listedCode, detected              int
 		wrong                             int
-		services, langs                   map[string]int
+		delivery, bank                    int            // delivery notices, bank alerts and bank OTPs (named so in the source)
+		services, langs, coded            map[string]int // coded: services with a text that carries a code
 	}
-	newFigures := func() *figures { return &figures{services: map[string]int{}, langs: map[string]int{}} }
+	newFigures := func() *figures {
+		return &figures{services: map[string]int{}, langs: map[string]int{}, coded: map[string]int{}}
+	}
 	all, real := newFigures(), newFigures()
 	linkOnly := 0
 	for _, c := range corpus {
@@ -288,6 +291,9 @@ func TestCorpus(t *testing.T) {
 			f.langs[c.lang]++
 			if c.slug != "" {
 				f.services[c.slug]++
+				if c.code != "" {
+					f.coded[c.slug]++
+				}
 			}
 			if c.code != "" {
 				f.positives++
@@ -310,6 +316,12 @@ func TestCorpus(t *testing.T) {
 			if wrong {
 				f.wrong++
 			}
+			if strings.Contains(c.source, "delivery notice") {
+				f.delivery++
+			}
+			if strings.Contains(c.source, "bank alert") || strings.Contains(c.source, "bank OTP") {
+				f.bank++
+			}
 		}
 	}
 	pct := func(a, b int) float64 {
@@ -330,6 +342,7 @@ func TestCorpus(t *testing.T) {
 		sort.Strings(langs)
 		t.Logf("%s: %d (%d with a code, %d negatives; %d longer than 160 characters) over %d services, %d languages: %s",
 			x.name, f.texts, f.positives, f.negatives, f.long, len(f.services), len(f.langs), strings.Join(langs, ", "))
+		t.Logf("  %d delivery notices, %d bank and card alerts and bank OTPs; %d services with a text that carries a code", f.delivery, f.bank, len(f.coded))
 		t.Logf("  code extraction %.2f %% (%d/%d); service detection %.2f %% (%d/%d listed-service codes); wrong releases %d",
 			pct(f.codeRight, f.withCode), f.codeRight, f.withCode, pct(f.detected, f.listedCode), f.detected, f.listedCode, f.wrong)
 	}
