@@ -698,7 +698,7 @@ func DefaultCatalog() []Service {
 		// Government.
 		s(635, "irs", "IRS", 80, l{"IRS"}, l{"irs", "irs.gov"}),
 		s(636, "ssa", "Social Security (SSA)", 80, l{"Social Security (SSA)"}, l{"social security", "ssa.gov", "my social security"}),
-		s(637, "usps", "USPS", 40, l{"USPS"}, l{"usps", "informed delivery"}),
+		s(637, "usps", "USPS", 40, l{"USPS", "28777"}, l{"usps", "informed delivery"}),
 		s(638, "dmv", "DMV", 50, l{"DMV"}, l{"dmv"}),
 		s(639, "medicare", "Medicare", 50, l{"Medicare"}, l{"medicare"}),
 		s(640, "healthcare-gov", "HealthCare.gov", 50, l{"HealthCare.gov"}, l{"healthcare.gov"}),
