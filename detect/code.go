@@ -88,7 +88,7 @@ var chainSeps = map[string]bool{
 func extract(n string) (candidate, bool) {
 	toks := tokenize(n)
 	var best candidate
-	found := false
+	found, tooLong := false, false
 	consider := func(c candidate, ok bool) {
 		if ok && c.score > 0 && (!found || c.score > best.score) {
 			best, found = c, true
@@ -121,6 +121,9 @@ func extract(n string) (candidate, bool) {
 				!(n[toks[j].end:toks[j+1].start] == "(" && toks[j].digits > 3) {
 				j++
 			}
+			if j == i && t.digits > 8 && t.digits <= 12 && labelledBefore(n, t.start) {
+				tooLong = true
+			}
 			for _, c := range chainCandidates(n, toks[i:j+1]) {
 				consider(c, true)
 			}
@@ -129,6 +132,12 @@ func extract(n string) (candidate, bool) {
 	}
 	if found && !best.labelled && !cued(n) && strings.TrimSpace(n) != n[best.start:best.end] {
 		return candidate{}, false // "Text WIN to 87121", "call 4d 1405": no code
+	}
+	if found && tooLong && !best.labelled {
+		// The label names a number longer than a code ("رمز:1122334455", a 10-digit
+		// dynamic password): the message's code is not one we can take, and an
+		// unlabelled number elsewhere in it is not it.
+		return candidate{}, false
 	}
 	return best, found
 }
@@ -156,6 +165,10 @@ var (
 		"one time", "inlog", "confirmation", "kich hoat", "kích hoạt",
 		"код", "кôд", "пароль", "κωδικ", "קוד", "رمز", "كود", "کد", "कोड", "验证", "驗證", "认证", "認証",
 		"コード", "인증", "确认码", "კოდ",
+		// A password that is a code: German "Einmalkennwort", Polish "hasło", Hebrew
+		// "סיסמה", Japanese "パスワード", Chinese "校验码" (check code), transliterated
+		// Russian "podtverzhdeniya" (confirmation).
+		"kennwort", "hasło", "haslo", "סיסמ", "パスワード", "校验码", "podtverzhd",
 	}
 	cueWords = []string{"otp", "pin", "2fa", "mã", "mot de passe"}
 )
@@ -386,6 +399,7 @@ var labelWords = map[string]bool{
 	"password": true, "verification": true, "security": true, "token": true, "clave": true,
 	"contrasena": true, "2fa": true, "login": true, "sign-in": true, "signin": true, "key": true,
 	"codice": true, "code.": true, "kod": true, "codigos": true, "код": true, "кода": true,
+	"رمز": true,
 }
 
 // fillers may stand between a label and its code: "code is 1234", "code: 1234".
@@ -611,6 +625,24 @@ func scoreCandidate(n string, s, e, digits, kind int) (candidate, bool) {
 		c.score += 0.5
 	}
 	return c, true
+}
+
+// labelledBefore reports whether a label word ("code", "OTP", "رمز") is one of the
+// two words before n[s:], fillers aside: "code: 1122334455", "رمز پویا 1122334455".
+func labelledBefore(n string, s int) bool {
+	k := 0
+	for _, w := range wordsBefore(n, s, 4) {
+		if fillers[w] {
+			continue
+		}
+		if labelWords[w] {
+			return true
+		}
+		if k++; k == 2 {
+			break
+		}
+	}
+	return false
 }
 
 // standingPassword reports whether the label nearest before a candidate is a

@@ -214,3 +214,31 @@ func TestExtractCodeBankAlerts(t *testing.T) {
 		}
 	}
 }
+
+// TestExtractCodeOutOfFormat: real texts whose code is not of the form ExtractCode
+// takes (4 to 8 digits, or a labelled mix of letters and digits): a 10-digit
+// dynamic password, letters-only codes, a TAN written with spaces, a code behind a
+// label we do not read as naming it. The engine must hold them, releasing no
+// number in their place ("12421" in a site's name). From otphelper's detection
+// fixtures (github:jd1378/otphelper@c2be2f7fb1fc:app/src/test/resources/code_detection_tests.yaml,
+// AGPL-3.0; its codes are placeholders).
+func TestExtractCodeOutOfFormat(t *testing.T) {
+	for _, body := range []string{
+		"پاسارگاد\nخرید\nاسنپ فود\nمبلغ:1,555,000\nرمز:1122334455\n00:00:00",                                          // pasargadCode, L17
+		"انتقال به کارت\n000000*0000\n5,555,555\nرمز پویا 1122334455",                                                 // randomMovePooyaCode, L28
+		"پاسارگاد\nخرید\nسایت رمز-ارز یه چیزی 12421\nمبلغ:1,555,000\nرمز:1122334455\n00:00:00",                        // pasargadCodeWithRamzArzKeyword, L37
+		"بانک سامان\nخريد\nاسنپ\nمبلغ 450,000 ريال\nرمز 1122334455\nزمان اعتبار رمز 12:00:00",                         // samanCode, L48
+		"*بانک سينا*\nخريد\nايرانسل\nمبلغ 10,000 ريال\nرمز 1122334455\nزمان اعتبار  12:00:00\nتاريخ 1400/01/01-10:00", // sinaCode, L59
+		"TeamViewer verification code: QGFDAE", // teamViewerEnglish, L211
+		"Danmarks Statistik SMS Token\n\nOne-Time Password:\nAAAAAAAA\n\nExpiration Date: TUE Jan 05 12:00:00 CET 2024",                                          // oneTimePasswordVariant, L226
+		"[LINE1]\n[LINE2]\n[LINE3]\n[LINE4]\nCode d'authentification : AAAA1A",                                                                                   // frenchCode, L328
+		"Handy-Signatur für\n eid.oesterreich.gv.at\nVergleichswert\n v 7 n M Z S S H 6 l\nTAN\n a u 8 k u f\nBitte überprüfen Sie alle Werte!\n(5 Min. gültig)", // atrustHandySignaturCode, L350
+		"Handy-Signatur für\n eid.oesterreich.gv.at\nVergleichswert\n v 7 n M Z S S H 6 l\nTAN\n 1 u 8 k u f\nBitte überprüfen Sie alle Werte!\n(5 Min. gültig)", // atrustHandySignaturCode2, L363
+		"Openbank: TEILE DIESEN CODE MIT NIEMANDEM. Bestätigungscode ABC4",                                                                                       // openBankTestWithCleanup, L376
+		"TeamViewer 验证码： QGFDAE", // teamViewerChinese, L549
+	} {
+		if got := ExtractCode(body); got != "" {
+			t.Errorf("ExtractCode(%q) = %q, want none", body, got)
+		}
+	}
+}

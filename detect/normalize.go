@@ -13,8 +13,10 @@ import (
 //     turns "\r\n" and lone "\r" into "\n";
 //   - drops invisible format characters: zero-width spaces and joiners, word
 //     joiners, byte-order marks, soft hyphens, bidi controls, variation selectors;
-//   - maps lookalikes to ASCII: fullwidth forms, non-ASCII decimal digits (Arabic-
-//     Indic, Devanagari, mathematical digits, …), mathematical alphanumeric letters
+//   - maps lookalikes to ASCII: fullwidth forms (a fullwidth comma or semicolon,
+//     which ends a clause in text written without spaces, with a space after
+//     it), non-ASCII decimal digits (Arabic-Indic, Devanagari, mathematical
+//     digits, …), mathematical alphanumeric letters
 //     (𝐆𝐨𝐨𝐠𝐥𝐞), Unicode spaces, dashes and curly quotes, and Cyrillic/Greek
 //     homoglyphs inside words that also hold ASCII letters or digits ("Gооgle"
 //     with Cyrillic о's);
@@ -71,6 +73,9 @@ func mapRunes(body string) string {
 		case invisible(r):
 			// dropped
 		case unicode.IsControl(r), unicode.IsSpace(r), unicode.Is(unicode.Zs, r), r == utf8.RuneError:
+			b.WriteByte(' ')
+		case r == '，' || r == '；': // a clause ends: "验证码123456，10分钟内有效" holds no "123456,10"
+			b.WriteRune(r - 0xFEE0)
 			b.WriteByte(' ')
 		case r >= 0xFF01 && r <= 0xFF5E: // fullwidth ASCII
 			b.WriteRune(r - 0xFEE0)
