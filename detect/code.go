@@ -167,8 +167,8 @@ var (
 		"コード", "인증", "确认码", "კოდ",
 		// A password that is a code: German "Einmalkennwort", Polish "hasło", Hebrew
 		// "סיסמה", Japanese "パスワード", Chinese "校验码" (check code), transliterated
-		// Russian "podtverzhdeniya" (confirmation).
-		"kennwort", "hasło", "haslo", "סיסמ", "パスワード", "校验码", "podtverzhd",
+		// Russian "podtverzhdeniya" (confirmation), a German bank's "smsTAN".
+		"kennwort", "hasło", "haslo", "סיסמ", "パスワード", "校验码", "podtverzhd", "smstan",
 	}
 	cueWords = []string{"otp", "pin", "2fa", "mã", "mot de passe"}
 )
