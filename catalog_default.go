@@ -186,7 +186,7 @@ func DefaultCatalog() []Service {
 		s(142, "transunion", "TransUnion", 60, l{"TransUnion"}, l{"transunion"}),
 		s(143, "schwab", "Charles Schwab", 80, l{"Charles Schwab"}, l{"schwab", "td ameritrade"}),
 		s(144, "fidelity", "Fidelity Investments", 80, l{"Fidelity Investments"}, l{"fidelity investments", "fidelity.com", "fidelity account"}),
-		s(145, "vanguard", "Vanguard", 80, l{"Vanguard"}, l{"vanguard account", "vanguard.com"}),
+		s(145, "vanguard", "Vanguard", 80, l{"Vanguard"}, l{"vanguard account", "vanguard.com", "vanguard security code"}),
 		s(146, "etrade", "E*TRADE", 70, l{"E*TRADE"}, l{"e*trade", "etrade"}),
 		s(147, "merrill", "Merrill", 70, l{"Merrill"}, l{"merrill lynch", "merrill edge"}),
 		s(148, "public-com", "Public.com", 60, l{"Public.com"}, l{"public.com"}),
