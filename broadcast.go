@@ -2,6 +2,7 @@ package fetchsms
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,7 +114,7 @@ func (a *App) OnUsage(fn func(from string, used map[string]int)) { a.usage.Store
 const usageMax = 7000
 
 // EncodeUsage is used as broadcast by server instance from, in messages of
-// "u|from|seq|key=n,key=n…" under usageMax bytes each. The seq makes every
+// "u|from|seq.part|key=n,key=n…" under usageMax bytes each. The seq makes every
 // message unique (PostgreSQL folds identical notifications of one transaction).
 func EncodeUsage(from string, seq uint64, used map[string]int) []string {
 	keys := make([]string, 0, len(used))
@@ -122,32 +123,26 @@ func EncodeUsage(from string, seq uint64, used map[string]int) []string {
 	}
 	slices.Sort(keys)
 	var out []string
-	head := "u|" + from + "|" + strconv.FormatUint(seq, 10) + "|"
-	var b strings.Builder
+	// Each part of one report is "seq.part": unique among the server's messages.
+	head := func() string { return fmt.Sprintf("u|%s|%d.%d|", from, seq, len(out)) }
+	msg := head()
+	items := 0
 	for _, k := range keys {
 		if used[k] <= 0 || k == "" || strings.ContainsAny(k, "|,=") {
 			continue
 		}
 		item := k + "=" + strconv.Itoa(used[k])
-		if b.Len() > 0 && b.Len()+1+len(item) > usageMax {
-			out = append(out, b.String())
-			b.Reset()
+		if items > 0 && len(msg)+1+len(item) > usageMax {
+			out = append(out, msg)
+			msg, items = head(), 0
 		}
-		if b.Len() == 0 {
-			b.WriteString(head)
-			head = head[:len(head)-1] + "+|" // later parts of one report: seq+, still unique
-		} else {
-			b.WriteByte(',')
+		if items > 0 {
+			msg += ","
 		}
-		b.WriteString(item)
+		msg += item
+		items++
 	}
-	if b.Len() > 0 {
-		out = append(out, b.String())
-	}
-	if len(out) == 0 { // nothing used: the server is there
-		out = append(out, head)
-	}
-	return out
+	return append(out, msg) // with no item: the server says it is there
 }
 
 // DecodeUsage reads what EncodeUsage wrote; ok is false for anything else.
