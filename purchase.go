@@ -22,9 +22,9 @@ type NumberPick struct {
 // NumberTx reserves and frees pool numbers. A number has at most one holder (a
 // live purchase, "v:<id>" or "r:<id>"), enforced by the schema.
 type NumberTx interface {
-	// PickNumber returns a free, active number as p asks; ErrNoRow when none. On
-	// PostgreSQL the row stays locked to the end of the transaction.
-	PickNumber(ctx context.Context, p NumberPick) (numberID, e164 string, err error)
+	// TakeNumber picks a free, active number as p asks and gives it to holder
+	// (one statement on PostgreSQL); ErrNoRow when none is free.
+	TakeNumber(ctx context.Context, p NumberPick, holder string, now time.Time) (numberID, e164 string, err error)
 	// HoldNumber gives the free number to holder; ErrNumberTaken when it is not
 	// free (held, disabled or withdrawn).
 	HoldNumber(ctx context.Context, numberID, holder string, now time.Time) error
@@ -114,9 +114,9 @@ type PurchaseStore interface {
 // The purchase rules: how a verification or a rental is bought, read, cancelled
 // and ended. Each step that changes anything is one engine transaction:
 //
-//	buy:    resolve the service → quote → pick a free number → hold it → debit
-//	        the wallet (ledger entry) → insert the purchase → note the
-//	        Idempotency-Key's resource
+//	buy:    resolve the service → quote → take a free number (pick and hold)
+//	        → insert the purchase → note the Idempotency-Key's resource → debit
+//	        the wallet (ledger entry)
 //	cancel: move waiting → cancelled (guarded) → free the number → refund
 //	expire: move a purchase whose time is up → free the number → refund what
 //	        never delivered a code → announce a rental's end (webhook)
@@ -153,7 +153,8 @@ func (a *App) CreateVerification(ctx context.Context, userID string, req Verific
 		if req.MaxPriceCents != nil && q.TotalCents > *req.MaxPriceCents {
 			return Reasonf(ECONFLICT, ReasonAboveMaxPrice, "%s costs %s, more than your maximum of %s", svc.Name, Dollars(q.TotalCents), Dollars(*req.MaxPriceCents))
 		}
-		numberID, e164, err := tx.PickNumber(ctx, NumberPick{ServiceID: svc.ID, AreaCode: req.AreaCode})
+		id := NewID()
+		numberID, e164, err := tx.TakeNumber(ctx, NumberPick{ServiceID: svc.ID, AreaCode: req.AreaCode}, verificationHolder(id), now)
 		if errors.Is(err, ErrNoRow) {
 			if req.AreaCode != "" {
 				return Reasonf(ECONFLICT, ReasonOutOfStock, "%s is out of stock for short-term verifications in area code %s", svc.Name, req.AreaCode)
@@ -162,11 +163,11 @@ func (a *App) CreateVerification(ctx context.Context, userID string, req Verific
 		} else if err != nil {
 			return err
 		}
-		v := &Verification{ID: NewID(), UserID: userID, ServiceID: svc.ID, ServiceSlug: svc.Slug, ServiceName: svc.Name, NumberID: numberID,
+		v := &Verification{ID: id, UserID: userID, ServiceID: svc.ID, ServiceSlug: svc.Slug, ServiceName: svc.Name, NumberID: numberID,
 			Number: e164, AreaCode: req.AreaCode, Status: StatusWaiting, CostCents: q.TotalCents, CreatedAt: now, ExpiresAt: now.Add(VerificationWindow)}
 		out = v
 		pay := &LedgerEntry{UserID: userID, Kind: LedgerPurchase, AmountCents: -q.TotalCents, VerificationID: v.ID, CreatedAt: now}
-		return take(ctx, tx, numberID, verificationHolder(v.ID), pay, func() error { return tx.InsertVerification(ctx, v) })
+		return take(ctx, tx, pay, func() error { return tx.InsertVerification(ctx, v) })
 	})
 	if err != nil {
 		return nil, err
@@ -175,16 +176,13 @@ func (a *App) CreateVerification(ctx context.Context, userID string, req Verific
 	return out, nil
 }
 
-// take is the end of every purchase: hold the number for the new purchase, insert
-// it, note it against the Idempotency-Key the request runs under, and debit its
-// price. The debit comes last because it locks the wallet's row to the end of the
+// take is the end of every purchase, once its number is held: insert it, note it
+// against the Idempotency-Key the request runs under, and debit its price. The
+// debit comes last because it locks the wallet's row to the end of the
 // transaction (on PostgreSQL): every other purchase and refund of the account
 // waits for that lock, so it is held for the debit and the commit only. A debit
 // refused rolls the whole step back.
-func take(ctx context.Context, tx Tx, numberID, holder string, pay *LedgerEntry, insert func() error) error {
-	if err := tx.HoldNumber(ctx, numberID, holder, pay.CreatedAt); err != nil {
-		return err
-	}
+func take(ctx context.Context, tx Tx, pay *LedgerEntry, insert func() error) error {
 	if err := insert(); err != nil {
 		return err
 	}
@@ -422,7 +420,8 @@ func (a *App) CreateRental(ctx context.Context, userID string, req RentalRequest
 		if err != nil {
 			return err
 		}
-		numberID, e164, err := tx.PickNumber(ctx, NumberPick{Pristine: true, AreaCode: req.AreaCode})
+		id := NewID()
+		numberID, e164, err := tx.TakeNumber(ctx, NumberPick{Pristine: true, AreaCode: req.AreaCode}, rentalHolder(id), now)
 		if errors.Is(err, ErrNoRow) {
 			if req.AreaCode != "" {
 				return Reasonf(ECONFLICT, ReasonOutOfStock, "no number is available for long-term rental in area code %s", req.AreaCode)
@@ -431,11 +430,11 @@ func (a *App) CreateRental(ctx context.Context, userID string, req RentalRequest
 		} else if err != nil {
 			return err
 		}
-		r := &Rental{ID: NewID(), UserID: userID, ServiceID: svc.ID, ServiceSlug: svc.Slug, ServiceName: svc.Name, NumberID: numberID, Number: e164,
+		r := &Rental{ID: id, UserID: userID, ServiceID: svc.ID, ServiceSlug: svc.Slug, ServiceName: svc.Name, NumberID: numberID, Number: e164,
 			AreaCode: req.AreaCode, DurationDays: req.Days, Status: StatusWaiting, CostCents: q.TotalCents, CreatedAt: now, ExpiresAt: now.AddDate(0, 0, req.Days)}
 		out = r
 		pay := &LedgerEntry{UserID: userID, Kind: LedgerPurchase, AmountCents: -q.TotalCents, RentalID: r.ID, CreatedAt: now}
-		return take(ctx, tx, numberID, rentalHolder(r.ID), pay, func() error { return tx.InsertRental(ctx, r) })
+		return take(ctx, tx, pay, func() error { return tx.InsertRental(ctx, r) })
 	})
 	if err != nil {
 		return nil, err

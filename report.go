@@ -211,7 +211,8 @@ func replace(ctx context.Context, tx Tx, v *Verification, now time.Time) (*Verif
 	case w.Balance < q.TotalCents:
 		return nil, Errorf(EPAYMENT, "insufficient balance for a replacement: it costs %s and your balance is %s", Dollars(q.TotalCents), Dollars(w.Balance)), nil
 	}
-	numberID, e164, err := tx.PickNumber(ctx, NumberPick{ServiceID: svc.ID, AreaCode: v.AreaCode})
+	id := NewID()
+	numberID, e164, err := tx.TakeNumber(ctx, NumberPick{ServiceID: svc.ID, AreaCode: v.AreaCode}, verificationHolder(id), now)
 	if errors.Is(err, ErrNoRow) {
 		if v.AreaCode != "" {
 			return nil, Reasonf(ECONFLICT, ReasonOutOfStock, "no other number for %s in area code %s right now", svc.Name, v.AreaCode), nil
@@ -220,11 +221,8 @@ func replace(ctx context.Context, tx Tx, v *Verification, now time.Time) (*Verif
 	} else if err != nil {
 		return nil, nil, err
 	}
-	r := &Verification{ID: NewID(), UserID: v.UserID, ServiceID: svc.ID, ServiceSlug: svc.Slug, ServiceName: svc.Name, NumberID: numberID,
+	r := &Verification{ID: id, UserID: v.UserID, ServiceID: svc.ID, ServiceSlug: svc.Slug, ServiceName: svc.Name, NumberID: numberID,
 		Number: e164, AreaCode: v.AreaCode, Status: StatusWaiting, CostCents: q.TotalCents, CreatedAt: now, ExpiresAt: now.Add(VerificationWindow)}
-	if err := tx.HoldNumber(ctx, numberID, verificationHolder(r.ID), now); err != nil {
-		return nil, nil, err
-	}
 	if err := debit(ctx, tx, &LedgerEntry{UserID: v.UserID, Kind: LedgerPurchase, AmountCents: -q.TotalCents, VerificationID: r.ID, CreatedAt: now}); err != nil {
 		return nil, nil, err
 	}

@@ -36,3 +36,10 @@ func (db *DB) SetVerificationCodeQuietlyForTest(ctx context.Context, id, code st
 	_, err := db.pool.Exec(ctx, `UPDATE verifications SET code = NULLIF($1, '') WHERE id = $2`, code, id)
 	return err
 }
+
+// SetServicePriceQuietlyForTest changes a service's price without the
+// notification a real change sends.
+func (db *DB) SetServicePriceQuietlyForTest(ctx context.Context, id int, cents int64) error {
+	_, err := db.pool.Exec(ctx, `UPDATE services SET price_cents = $1 WHERE id = $2`, cents, id)
+	return err
+}

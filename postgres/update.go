@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/internal/sqlrows"
@@ -13,6 +14,7 @@ import (
 // ptx is one transaction of the domain's atomic steps (pipetx.go).
 type ptx struct {
 	*pipeTx
+	db      *DB
 	queued  bool     // deliveries were queued: wake every server's worker after the commit
 	changed []string // verifications changed ("*": a service), for the caches (vcache.go)
 }
@@ -37,7 +39,7 @@ func (db *DB) Update(ctx context.Context, op string, fn func(fetchsms.Tx) error)
 	var queued bool
 	var changed []string
 	err := db.runPiped(ctx, func(p *pipeTx) error {
-		t := &ptx{pipeTx: p}
+		t := &ptx{pipeTx: p, db: db}
 		err := fn(t)
 		queued = t.queued
 		changed = append(changed, t.changed...) // every attempt's: a drop too many costs nothing
@@ -76,9 +78,10 @@ func noRow(err error) error {
 	return err
 }
 
-// ServiceByRef returns the enabled service whose id or slug is ref, or ErrNoRow.
+// ServiceByRef returns the enabled service whose id or slug is ref, or ErrNoRow,
+// from this server's cache when it has it (vcache.go).
 func (t *ptx) ServiceByRef(ctx context.Context, ref string) (*fetchsms.Service, error) {
-	return serviceByRef(ctx, t, ref)
+	return t.db.vc.service(strings.ToLower(strings.TrimSpace(ref)), func() (*fetchsms.Service, error) { return serviceByRef(ctx, t, ref) })
 }
 
 // ServiceByID returns a service, enabled or not, or ErrNoRow.

@@ -67,6 +67,10 @@ const vcacheMax = 100_000
 type vcache struct {
 	mu  sync.Mutex
 	m   map[string]vcEntry
+	svc map[string]svcEntry // enabled services by the reference a purchase gave (service, below)
+	// svcGen moves when every service is dropped (gen moves with every
+	// verification, far more often than services change).
+	svcGen atomic.Uint64
 	gen atomic.Uint64 // moves on every drop
 	on  atomic.Bool   // the listener listens
 	ttl atomic.Int64  // an entry's life (vcacheTTL; tests set another)
@@ -77,8 +81,13 @@ type vcEntry struct {
 	at time.Time
 }
 
+type svcEntry struct {
+	s  *fetchsms.Service
+	at time.Time
+}
+
 func newVCache() *vcache {
-	c := &vcache{m: make(map[string]vcEntry)}
+	c := &vcache{m: make(map[string]vcEntry), svc: make(map[string]svcEntry)}
 	c.ttl.Store(int64(vcacheTTL))
 	return c
 }
@@ -123,6 +132,8 @@ func (c *vcache) drop(id string) {
 	c.gen.Add(1)
 	if id == "*" {
 		clear(c.m)
+		clear(c.svc)
+		c.svcGen.Add(1)
 	} else {
 		delete(c.m, id)
 	}
@@ -135,6 +146,43 @@ func (c *vcache) listening(on bool) {
 	c.mu.Lock()
 	c.gen.Add(1)
 	clear(c.m)
+	clear(c.svc)
+	c.svcGen.Add(1)
 	c.on.Store(on)
 	c.mu.Unlock()
+}
+
+// The services a purchase names are read from the same cache, under the same
+// rules: a change to a service notifies "*" (SaveService), which drops them
+// all on every server, and an entry lives vcacheTTL at most (an operator's
+// edit made with psql is seen within that). A purchase then starts with its
+// number, one round trip less (docs/PERFORMANCE.md, "Session 12").
+
+// service returns the cached enabled service ref names, or loads it (load's
+// ErrNoRow is not cached: a service enabled later is found at once). The
+// service returned is shared: read it, never change it.
+func (c *vcache) service(ref string, load func() (*fetchsms.Service, error)) (*fetchsms.Service, error) {
+	now := time.Now()
+	if c.on.Load() {
+		c.mu.Lock()
+		e, ok := c.svc[ref]
+		c.mu.Unlock()
+		if ok && now.Sub(e.at) < time.Duration(c.ttl.Load()) {
+			return e.s, nil
+		}
+	}
+	gen := c.svcGen.Load()
+	s, err := load()
+	if err != nil || !c.on.Load() {
+		return s, err
+	}
+	c.mu.Lock()
+	if c.svcGen.Load() == gen {
+		if len(c.svc) >= vcacheMax {
+			clear(c.svc)
+		}
+		c.svc[ref] = svcEntry{s: s, at: now}
+	}
+	c.mu.Unlock()
+	return s, nil
 }

@@ -122,3 +122,91 @@ func TestVerificationCacheAcrossServers(t *testing.T) {
 	}
 	eventually(appA, "A reads B's rename", func(v *fetchsms.Verification) bool { return v.ServiceName == name })
 }
+
+// TestServiceCacheAcrossServers: a purchase reads its service from the
+// server's cache (a price changed behind the caches is not seen), and a
+// service disabled on one server is refused on the other once the change's
+// notification arrives (entries never expire by age here).
+func TestServiceCacheAcrossServers(t *testing.T) {
+	t.Parallel()
+	pgtest.Available(t)
+	ctx := context.Background()
+	url := pgtest.NewDatabase(t)
+	open := func() *fetchsms.App {
+		db, err := postgres.Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		db.SetVCacheTTLForTest(time.Hour)
+		if err := db.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
+			t.Fatal(err)
+		}
+		app, err := fetchsms.New(ctx, db, fetchsms.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return app
+	}
+	dbA, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dbA.Close() })
+	appA, appB := open(), open()
+	gw, err := appA.CreateGateway(ctx, "bank")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := appA.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers([]string{"+13325552000", "+13325552001"})); err != nil {
+		t.Fatal(err)
+	}
+	u, err := appA.CreateUser(ctx, "svc-cache@example.com", "password123", fetchsms.RoleCustomer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := appA.Adjust(ctx, u.ID, 100_000, "test credit"); err != nil {
+		t.Fatal(err)
+	}
+	buy := func(app *fetchsms.App) (*fetchsms.Verification, error) {
+		v, err := app.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "telegram"})
+		if err == nil {
+			if _, err := app.CancelVerification(ctx, u.ID, v.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return v, err
+	}
+	first, err := buy(appB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dbA.SetServicePriceQuietlyForTest(ctx, first.ServiceID, int64(first.CostCents)+500); err != nil {
+		t.Fatal(err)
+	}
+	again, err := buy(appB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.CostCents != first.CostCents {
+		t.Fatalf("B charged %d after a quiet price change, want its cached %d", again.CostCents, first.CostCents)
+	}
+
+	off := false
+	if _, err := appA.UpdateService(ctx, first.ServiceID, fetchsms.ServiceUpdate{Enabled: &off}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := buy(appB)
+		if fetchsms.ErrorCode(err) == fetchsms.ENOTFOUND {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("B still sells the service A disabled")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

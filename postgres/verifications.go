@@ -15,30 +15,33 @@ import (
 
 const verificationFrom = ` FROM verifications v JOIN services s ON s.id = v.service_id`
 
-// PickNumber returns a free, active number as p asks, locked for this
-// transaction, or ErrNoRow. SKIP LOCKED: a number another transaction is
-// reserving right now is passed over, not waited for.
-func (t *ptx) PickNumber(ctx context.Context, p fetchsms.NumberPick) (string, string, error) {
-	var query string
-	var args []any
+// TakeNumber picks a free, active number as p asks and holds it for holder in
+// one statement, or ErrNoRow when none is free. The pick locks its row (FOR
+// UPDATE SKIP LOCKED: concurrent purchases take different numbers, none waits
+// for another's); the UNIQUE holder column and the holder IS NULL guard make a
+// double reservation impossible.
+func (t *ptx) TakeNumber(ctx context.Context, p fetchsms.NumberPick, holder string, now time.Time) (string, string, error) {
+	args := []any{holder, sqlrows.Ms(now)}
+	var pick string
 	if p.Pristine {
-		query = `SELECT id, e164 FROM numbers WHERE status = 'active' AND holder IS NULL AND NOT withdrawn AND used_at IS NULL`
+		pick = `SELECT id FROM numbers WHERE status = 'active' AND holder IS NULL AND NOT withdrawn AND used_at IS NULL`
 	} else {
-		query = `SELECT id, e164 FROM numbers n WHERE status = 'active' AND holder IS NULL AND NOT withdrawn
-			AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = $1)`
 		args = append(args, p.ServiceID)
+		pick = `SELECT id FROM numbers n WHERE status = 'active' AND holder IS NULL AND NOT withdrawn
+			AND NOT EXISTS (SELECT 1 FROM number_services_used u WHERE u.number_id = n.id AND u.service_id = $3)`
 	}
 	if p.AreaCode != "" {
 		args = append(args, p.AreaCode)
-		query += ` AND area_code = $` + strconv.Itoa(len(args))
+		pick += ` AND area_code = $` + strconv.Itoa(len(args))
 	}
 	if p.Pristine {
-		query += ` ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED`
+		pick += ` ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED`
 	} else {
-		query += ` ORDER BY used_at IS NULL, released_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED`
+		pick += ` ORDER BY used_at IS NULL, released_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED`
 	}
 	var id, e164 string
-	err := t.QueryRow(ctx, query, args...).Scan(&id, &e164)
+	err := t.QueryRow(ctx, `UPDATE numbers SET holder = $1, used_at = COALESCE(used_at, $2)
+		WHERE id = (`+pick+`) AND holder IS NULL RETURNING id, e164`, args...).Scan(&id, &e164)
 	return id, e164, noRow(err)
 }
 

@@ -15,8 +15,19 @@ import (
 // at the bound values and re-prepares the statement at nearly every new binding.
 const verificationFrom = ` FROM verifications v JOIN services s ON s.id = v.service_id`
 
-// PickNumber returns a free, active number as p asks, or ErrNoRow.
-func (t *wtx) PickNumber(ctx context.Context, p fetchsms.NumberPick) (string, string, error) {
+// TakeNumber picks a free, active number as p asks and holds it for holder, or
+// ErrNoRow when none is free. The writer is alone: the number picked is free
+// when it is held.
+func (t *wtx) TakeNumber(ctx context.Context, p fetchsms.NumberPick, holder string, now time.Time) (string, string, error) {
+	id, e164, err := t.pickNumber(ctx, p)
+	if err != nil {
+		return "", "", err
+	}
+	return id, e164, t.HoldNumber(ctx, id, holder, now)
+}
+
+// pickNumber returns a free, active number as p asks, or ErrNoRow.
+func (t *wtx) pickNumber(ctx context.Context, p fetchsms.NumberPick) (string, string, error) {
 	var query string
 	var args []any
 	switch {

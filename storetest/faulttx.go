@@ -402,13 +402,6 @@ func (t *faultTx) PartSeen(a0 context.Context, a1 string, a2 string) (r0 string,
 	return t.tx.PartSeen(a0, a1, a2)
 }
 
-func (t *faultTx) PickNumber(a0 context.Context, a1 fetchsms.NumberPick) (r0 string, r1 string, err error) {
-	if err = t.step("PickNumber"); err != nil {
-		return
-	}
-	return t.tx.PickNumber(a0, a1)
-}
-
 func (t *faultTx) Post(a0 context.Context, a1 *fetchsms.LedgerEntry) (r0 bool, r1 fetchsms.Wallet, err error) {
 	if err = t.step("Post"); err != nil {
 		return
@@ -638,6 +631,13 @@ func (t *faultTx) TakeAccountToken(a0 context.Context, a1 string, a2 []byte, a3 
 		return
 	}
 	return t.tx.TakeAccountToken(a0, a1, a2, a3)
+}
+
+func (t *faultTx) TakeNumber(a0 context.Context, a1 fetchsms.NumberPick, a2 string, a3 time.Time) (r0 string, r1 string, err error) {
+	if err = t.step("TakeNumber"); err != nil {
+		return
+	}
+	return t.tx.TakeNumber(a0, a1, a2, a3)
 }
 
 func (t *faultTx) TouchGateway(a0 context.Context, a1 string, a2 time.Time) (r0 *fetchsms.Gateway, err error) {
