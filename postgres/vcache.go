@@ -71,9 +71,9 @@ type vcache struct {
 	// svcGen moves when every service is dropped (gen moves with every
 	// verification, far more often than services change).
 	svcGen atomic.Uint64
-	gen atomic.Uint64 // moves on every drop
-	on  atomic.Bool   // the listener listens
-	ttl atomic.Int64  // an entry's life (vcacheTTL; tests set another)
+	gen    atomic.Uint64 // moves on every drop
+	on     atomic.Bool   // the listener listens
+	ttl    atomic.Int64  // an entry's life (vcacheTTL; tests set another)
 }
 
 type vcEntry struct {
