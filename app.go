@@ -272,6 +272,14 @@ func (t postNoter) Post(ctx context.Context, e *LedgerEntry) (bool, Wallet, erro
 	return applied, w, err
 }
 
+func (t postNoter) Credit(ctx context.Context, e *LedgerEntry) error {
+	err := t.Tx.Credit(ctx, e)
+	if err == nil {
+		*t.posted = append(*t.posted, *e)
+	}
+	return err
+}
+
 // NewID returns a new row id: a time-ordered UUID (version 7), so that new rows
 // land at the end of the id indexes instead of on random pages.
 func NewID() string { return uuid.Must(uuid.NewV7()).String() }

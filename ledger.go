@@ -15,6 +15,12 @@ type LedgerTx interface {
 	// changes nothing and returns applied false. It returns the wallet as it is
 	// then. ErrNoRow when the user does not exist.
 	Post(ctx context.Context, e *LedgerEntry) (applied bool, w Wallet, err error)
+	// Credit adds the positive e.AmountCents to the user's balance and appends e
+	// (ID set), which always applies. Its outcome is no step's to read: on
+	// PostgreSQL it travels with the transaction's next statement or its
+	// commit, and a failure (no such user) fails that statement and so the
+	// whole transaction. e.BalanceAfterCents is not set.
+	Credit(ctx context.Context, e *LedgerEntry) error
 }
 
 // Wallet is a user's balance, and what they owe for deposits the provider took
@@ -96,9 +102,10 @@ func credit(ctx context.Context, tx LedgerTx, e *LedgerEntry) error {
 	if e.AmountCents <= 0 {
 		return fmt.Errorf("credit of %d cents", e.AmountCents)
 	}
-	applied, _, err := post(ctx, tx, e)
-	if err == nil && !applied {
-		err = fmt.Errorf("credit of %d cents to %s was refused", e.AmountCents, e.UserID)
+	e.ID = NewID()
+	err := tx.Credit(ctx, e)
+	if errors.Is(err, ErrNoRow) {
+		return Errorf(ENOTFOUND, "user not found")
 	}
 	return err
 }
@@ -144,7 +151,12 @@ func (a *App) Adjust(ctx context.Context, userID string, amount Cents, reason st
 		if amount < 0 {
 			return debit(ctx, tx, e)
 		}
-		return credit(ctx, tx, e)
+		// Posted, not deferred as a credit may be: the answer shows the balance after it.
+		applied, _, err := post(ctx, tx, e)
+		if err == nil && !applied {
+			err = fmt.Errorf("credit of %d cents to %s was refused", e.AmountCents, e.UserID)
+		}
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -83,7 +83,8 @@ type DB struct {
 	inCh     chan string // broadcasts received
 	stop     context.CancelFunc
 	wg       sync.WaitGroup
-	vc       *vcache // LoadVerification's cache (vcache.go)
+	vc       *vcache                    // LoadVerification's cache (vcache.go)
+	newRef   func(prefix string) string // a verification's random public ref (sqlrows.NewRef; tests force collisions)
 }
 
 var _ fetchsms.Store = (*DB)(nil)
@@ -109,7 +110,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres.Open: %w", err)
 	}
-	db := &DB{pool: pool, notifyCh: make(chan struct{}, 1), outCh: make(chan string, 1024), inCh: make(chan string, 1024), vc: newVCache()}
+	db := &DB{pool: pool, notifyCh: make(chan struct{}, 1), outCh: make(chan string, 1024), inCh: make(chan string, 1024), vc: newVCache(), newRef: sqlrows.NewRef}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -312,12 +313,13 @@ func timedOut(parent, ctx context.Context, err error) error {
 }
 
 // retryable: PostgreSQL aborted the transaction (deadlock, serialization
-// failure), or the connection failed before anything was sent on it (a pooled
+// failure, a verification's random ref already taken), or the connection failed before anything was sent on it (a pooled
 // connection that died with a restarted server); either way nothing was applied.
 func retryable(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
-		return pe.Code == "40P01" || pe.Code == "40001"
+		return pe.Code == "40P01" || pe.Code == "40001" ||
+			pe.Code == "23505" && pe.ConstraintName == "verifications_ref_key" // a random ref taken (InsertVerification)
 	}
 	return err != nil && pgconn.SafeToRetry(err)
 }

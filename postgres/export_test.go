@@ -43,3 +43,7 @@ func (db *DB) SetServicePriceQuietlyForTest(ctx context.Context, id int, cents i
 	_, err := db.pool.Exec(ctx, `UPDATE services SET price_cents = $1 WHERE id = $2`, cents, id)
 	return err
 }
+
+// SetNewRefForTest replaces the random refs of new verifications (set it
+// before the store is used).
+func (db *DB) SetNewRefForTest(f func(prefix string) string) { db.newRef = f }

@@ -72,17 +72,17 @@ func (t *ptx) MarkNumberUsed(ctx context.Context, numberID string, serviceID int
 	return nil
 }
 
-// InsertVerification stores v with a fresh random ref.
+// InsertVerification stores v with a fresh random ref. The insert is deferred
+// (pipetx.go): it travels with the transaction's next statement, the debit. A
+// ref already taken (one in billions) fails that statement with a unique
+// violation on verifications_ref_key; the transaction is rolled back and run
+// again whole, with another ref (retryable, db.go).
 func (t *ptx) InsertVerification(ctx context.Context, v *fetchsms.Verification) error {
-	return insertWithRef("v_", func(ref string) error {
-		err := refInserted(t.Exec(ctx, `INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (ref) DO NOTHING`,
-			v.ID, ref, v.UserID, v.ServiceID, v.NumberID, v.Number, v.AreaCode, v.Status, v.CostCents, sqlrows.Ms(v.CreatedAt), sqlrows.Ms(v.ExpiresAt)))
-		if err == nil {
-			v.Ref = ref
-		}
-		return err
-	})
+	v.Ref = t.db.newRef("v_")
+	t.Defer(`INSERT INTO verifications (id, ref, user_id, service_id, number_id, number, area_code, status, cost_cents, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		v.ID, v.Ref, v.UserID, v.ServiceID, v.NumberID, v.Number, v.AreaCode, v.Status, v.CostCents, sqlrows.Ms(v.CreatedAt), sqlrows.Ms(v.ExpiresAt))
+	return nil
 }
 
 // LockVerification reads a verification and locks its row to the end of the
@@ -135,7 +135,7 @@ func (t *ptx) UpdateVerification(ctx context.Context, u fetchsms.VerificationUpd
 }
 
 // errRefTaken: insertWithRef's insert found its ref taken (ON CONFLICT (ref) DO
-// NOTHING inserted nothing).
+// NOTHING inserted nothing). Rentals only: a verification's insert is deferred.
 var errRefTaken = errors.New("ref taken")
 
 // insertWithRef runs insert with fresh random refs until one is unique. The

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
 	"github.com/fetchsms/fetchsms/internal/sqlrows"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Post applies a signed amount to the user's balance and appends the ledger entry
@@ -32,10 +34,28 @@ func (t *ptx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms
 	if err == nil {
 		e.BalanceAfterCents = w.Balance
 	}
-	if isUnique(err) {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" && strings.HasPrefix(pe.ConstraintName, "ledger_") {
 		return false, w, fmt.Errorf("ledger entry %s for %s%s%s already exists: %w", e.Kind, e.VerificationID, e.RentalID, e.DepositID, err)
 	}
 	return err == nil, w, err
+}
+
+// Credit posts a positive entry, which always applies. It is deferred
+// (pipetx.go): it travels with the transaction's next statement or its commit.
+// The ledger's row takes its balance from the UPDATE's by a scalar subquery,
+// so when no user row was updated the balance is NULL and the INSERT fails
+// (NOT NULL), failing the statement it travels with and the transaction: a
+// credit can never be lost silently.
+func (t *ptx) Credit(ctx context.Context, e *fetchsms.LedgerEntry) error {
+	if e.AmountCents <= 0 {
+		return fmt.Errorf("credit of %d cents", e.AmountCents)
+	}
+	t.Defer(`WITH u AS (UPDATE users SET balance_cents = balance_cents + $1 WHERE id = $2 RETURNING balance_cents)
+		INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
+		VALUES ($3, $2, $4, $1, (SELECT balance_cents FROM u), $5, $6, $7, $8, $9)`,
+		int64(e.AmountCents), e.UserID, e.ID, e.Kind, sqlrows.NullStr(e.VerificationID), sqlrows.NullStr(e.RentalID), sqlrows.NullStr(e.DepositID), e.Reason, sqlrows.Ms(e.CreatedAt))
+	return nil
 }
 
 // Balance returns the user's balance, or ENOTFOUND.

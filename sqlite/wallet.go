@@ -33,6 +33,16 @@ func (t *wtx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms
 	return err == nil, w, err
 }
 
+// Credit posts a positive entry, which always applies; ErrNoRow when the user
+// does not exist.
+func (t *wtx) Credit(ctx context.Context, e *fetchsms.LedgerEntry) error {
+	applied, _, err := t.Post(ctx, e)
+	if err == nil && !applied {
+		err = fmt.Errorf("credit of %d cents to %s was refused", e.AmountCents, e.UserID)
+	}
+	return err
+}
+
 // Balance returns the user's balance.
 func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error) {
 	var b fetchsms.Cents

@@ -45,6 +45,13 @@ func (t *faultTx) CountEndpoints(a0 context.Context, a1 string) (r0 int, err err
 	return t.tx.CountEndpoints(a0, a1)
 }
 
+func (t *faultTx) Credit(a0 context.Context, a1 *fetchsms.LedgerEntry) (err error) {
+	if err = t.step("Credit"); err != nil {
+		return
+	}
+	return t.tx.Credit(a0, a1)
+}
+
 func (t *faultTx) DeliverySucceeded(a0 context.Context, a1 string, a2 time.Time) (err error) {
 	if err = t.step("DeliverySucceeded"); err != nil {
 		return

@@ -219,6 +219,30 @@ func testLedgerIsAppendOnly(t *testing.T, open Opener) {
 	}
 }
 
+// testCreditNeverLost: a credit's outcome is read by no step (on PostgreSQL it
+// travels with the commit), so a credit that cannot apply (no such user) must
+// fail the whole transaction, on every engine, and leave nothing behind.
+func testCreditNeverLost(t *testing.T, open Opener) {
+	ctx := context.Background()
+	f := setup(t, open, 0)
+	u := f.user(t, 500)
+	err := f.store.Update(ctx, "test", func(tx fetchsms.Tx) error {
+		if err := tx.Credit(ctx, &fetchsms.LedgerEntry{ID: fetchsms.NewID(), UserID: u.ID, Kind: fetchsms.LedgerAdjustment, AmountCents: 100, Reason: "kept?", CreatedAt: time.Now()}); err != nil {
+			return err
+		}
+		return tx.Credit(ctx, &fetchsms.LedgerEntry{ID: fetchsms.NewID(), UserID: "no-such-user", Kind: fetchsms.LedgerAdjustment, AmountCents: 100, Reason: "lost?", CreatedAt: time.Now()})
+	})
+	if err == nil {
+		t.Fatal("a credit to no user committed")
+	}
+	if bal, err := f.db.Balance(ctx, u.ID); err != nil || bal != 500 {
+		t.Fatalf("balance %d, %v after the failed transaction; want 500 (its first credit rolled back)", bal, err)
+	}
+	if entries, _, err := f.db.Ledger(ctx, u.ID, fetchsms.Page{}); err != nil || len(entries) != 1 {
+		t.Fatalf("ledger %v, %v; want the one entry from before", entries, err)
+	}
+}
+
 // testLedgerNamesItsPurchases: a purchase's entries carry its service and
 // number; a credit carries neither.
 func testLedgerNamesItsPurchases(t *testing.T, open Opener) {

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("VerificationLifecycle", func(t *testing.T) { t.Parallel(); testVerificationLifecycle(t, open) })
 	t.Run("RentalLifecycle", func(t *testing.T) { t.Parallel(); testRentalLifecycle(t, open) })
 	t.Run("LedgerIsAppendOnly", func(t *testing.T) { t.Parallel(); testLedgerIsAppendOnly(t, open) })
+	t.Run("CreditNeverLost", func(t *testing.T) { t.Parallel(); testCreditNeverLost(t, open) })
 	t.Run("LedgerNamesItsPurchases", func(t *testing.T) { t.Parallel(); testLedgerNamesItsPurchases(t, open) })
 	t.Run("Accounts", func(t *testing.T) { t.Parallel(); testAccounts(t, open) })
 	t.Run("AccountTokens", func(t *testing.T) { t.Parallel(); testAccountTokens(t, open) })
