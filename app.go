@@ -2,6 +2,7 @@ package fetchsms
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -244,11 +245,15 @@ func (a *App) publish(ctx context.Context, changes ...any) {
 // committed, the ledger entries it posted (LedgerPosted).
 func (a *App) update(ctx context.Context, op string, fn func(Tx) error) error {
 	var posted []LedgerEntry
+	var debited *LedgerEntry
 	start := time.Now()
 	err := a.Store.Update(ctx, op, func(tx Tx) error {
-		posted = posted[:0] // an engine may run fn again after a conflict
-		return fn(postNoter{Tx: tx, posted: &posted})
+		posted, debited = posted[:0], nil // an engine may run fn again after a conflict
+		return fn(postNoter{Tx: tx, posted: &posted, debited: &debited})
 	})
+	if errors.Is(err, ErrDebitRefused) && debited != nil {
+		err = a.refused(ctx, debited)
+	}
 	err = storageError(op, err, "")
 	a.publish(ctx, StorageUpdate{Op: op, Duration: time.Since(start), Err: err})
 	if err == nil && len(posted) > 0 {
@@ -257,11 +262,28 @@ func (a *App) update(ctx context.Context, op string, fn func(Tx) error) error {
 	return err
 }
 
+// refused answers a purchase whose Debit was refused, from the wallet as it is
+// now (the transaction that was refused changed nothing).
+func (a *App) refused(ctx context.Context, e *LedgerEntry) error {
+	var w Wallet
+	err := a.Store.Update(ctx, "WalletOf", func(tx Tx) error {
+		var err error
+		w, err = tx.WalletOf(ctx, e.UserID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return refusal(e, w)
+}
+
 // postNoter is the Tx an update's fn sees: it notes the ledger entries that
-// were applied, to be announced once the transaction commits.
+// were applied, to be announced once the transaction commits, and the debit
+// whose refusal it may have to answer.
 type postNoter struct {
 	Tx
-	posted *[]LedgerEntry
+	posted  *[]LedgerEntry
+	debited **LedgerEntry
 }
 
 func (t postNoter) Post(ctx context.Context, e *LedgerEntry) (bool, Wallet, error) {
@@ -274,6 +296,15 @@ func (t postNoter) Post(ctx context.Context, e *LedgerEntry) (bool, Wallet, erro
 
 func (t postNoter) Credit(ctx context.Context, e *LedgerEntry) error {
 	err := t.Tx.Credit(ctx, e)
+	if err == nil {
+		*t.posted = append(*t.posted, *e)
+	}
+	return err
+}
+
+func (t postNoter) Debit(ctx context.Context, e *LedgerEntry) error {
+	*t.debited = e
+	err := t.Tx.Debit(ctx, e)
 	if err == nil {
 		*t.posted = append(*t.posted, *e)
 	}

@@ -23,6 +23,8 @@ var (
 	ErrUnavailable = errors.New("storage unavailable")
 	// ErrNumberTaken: HoldNumber found the number held, disabled or withdrawn.
 	ErrNumberTaken = errors.New("number not free")
+	// ErrDebitRefused: a Debit found the balance too low or the account owing.
+	ErrDebitRefused = errors.New("debit refused")
 	// ErrStorageFull: the disk is full, so nothing can be written; reads work.
 	// It is an ErrUnavailable.
 	ErrStorageFull = fmt.Errorf("%w: the disk is full", ErrUnavailable)

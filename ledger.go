@@ -21,6 +21,13 @@ type LedgerTx interface {
 	// commit, and a failure (no such user) fails that statement and so the
 	// whole transaction. e.BalanceAfterCents is not set.
 	Credit(ctx context.Context, e *LedgerEntry) error
+	// Debit subtracts a purchase's price (negative e.AmountCents) from the
+	// user's balance and appends e (ID set), unless the balance would go below
+	// zero or the user owes (Wallet.Owed > 0): then the transaction fails with
+	// ErrDebitRefused. Its outcome is no step's to read: on PostgreSQL it travels
+	// with the commit, so a purchase's debit is its last step and its wallet
+	// row is locked for the commit alone. e.BalanceAfterCents is not set.
+	Debit(ctx context.Context, e *LedgerEntry) error
 }
 
 // Wallet is a user's balance, and what they owe for deposits the provider took
@@ -88,13 +95,26 @@ func debit(ctx context.Context, tx LedgerTx, e *LedgerEntry) error {
 	if err != nil {
 		return err
 	}
+	if (e.Kind == LedgerPurchase && w.Owed > 0) || !applied {
+		return refusal(e, w)
+	}
+	return nil
+}
+
+// refusal is the customer's answer to a debit refused, from the wallet as it was.
+func refusal(e *LedgerEntry, w Wallet) error {
 	if e.Kind == LedgerPurchase && w.Owed > 0 {
 		return Reasonf(EPAYMENT, ReasonPaymentPaused, "purchases are paused: a payment of yours was refunded or disputed after you spent it, and %s of it is still owed; contact support to settle it", Dollars(w.Owed))
 	}
-	if !applied {
-		return Errorf(EPAYMENT, "insufficient balance: this costs %s and your balance is %s", Dollars(-e.AmountCents), Dollars(w.Balance))
-	}
-	return nil
+	return Errorf(EPAYMENT, "insufficient balance: this costs %s and your balance is %s", Dollars(-e.AmountCents), Dollars(w.Balance))
+}
+
+// payLast debits a purchase's price as the last step of its transaction
+// (Debit); a refusal is answered by the App once the transaction has failed
+// (update, refused).
+func payLast(ctx context.Context, tx LedgerTx, e *LedgerEntry) error {
+	e.ID = NewID()
+	return tx.Debit(ctx, e)
 }
 
 // credit posts a positive entry: a refund or a deposit, which always applies.

@@ -189,7 +189,7 @@ func take(ctx context.Context, tx Tx, pay *LedgerEntry, insert func() error) err
 	if err := markIdempotent(ctx, tx, pay.VerificationID+pay.RentalID); err != nil {
 		return err
 	}
-	return debit(ctx, tx, pay)
+	return payLast(ctx, tx, pay)
 }
 
 // serviceByRef resolves a customer's service reference (id or slug) to an enabled

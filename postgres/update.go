@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	fetchsms "github.com/fetchsms/fetchsms"
@@ -16,6 +17,7 @@ type ptx struct {
 	*pipeTx
 	db      *DB
 	queued  bool     // deliveries were queued: wake every server's worker after the commit
+	debits  bool     // a Debit was queued: its refusal fails the transaction (refused)
 	changed []string // verifications changed ("*": a service), for the caches (vcache.go)
 }
 
@@ -36,12 +38,12 @@ var _ fetchsms.Tx = (*ptx)(nil)
 // workers to find the deliveries at their next poll (1 s) and their caches'
 // entries to expire (vcacheTTL).
 func (db *DB) Update(ctx context.Context, op string, fn func(fetchsms.Tx) error) error {
-	var queued bool
+	var queued, debits bool
 	var changed []string
 	err := db.runPiped(ctx, func(p *pipeTx) error {
 		t := &ptx{pipeTx: p, db: db}
 		err := fn(t)
-		queued = t.queued
+		queued, debits = t.queued, t.debits
 		changed = append(changed, t.changed...) // every attempt's: a drop too many costs nothing
 		if err == nil {
 			if t.queued {
@@ -60,6 +62,9 @@ func (db *DB) Update(ctx context.Context, op string, fn func(fetchsms.Tx) error)
 	}
 	if err == nil && queued {
 		db.notify()
+	}
+	if debits && refused(err) {
+		return fmt.Errorf("%w: %w", fetchsms.ErrDebitRefused, err)
 	}
 	return engineErr(err)
 }

@@ -58,6 +58,32 @@ func (t *ptx) Credit(ctx context.Context, e *fetchsms.LedgerEntry) error {
 	return nil
 }
 
+// Debit posts a purchase's negative entry. It is deferred (pipetx.go): the
+// purchase's last step, it travels with the commit, so the wallet's row is
+// locked for the commit's round trip alone. A refusal is an error of the
+// statement, which fails the commit: a balance that would go below zero breaks
+// users_balance_cents_check, and a user who owes updates no row, so the
+// ledger's balance is NULL (not_null_violation). Update turns either into
+// ErrDebitRefused (refused).
+func (t *ptx) Debit(ctx context.Context, e *fetchsms.LedgerEntry) error {
+	if e.AmountCents >= 0 {
+		return fmt.Errorf("debit of %d cents", e.AmountCents)
+	}
+	t.debits = true
+	t.Defer(`WITH u AS (UPDATE users SET balance_cents = balance_cents + $1 WHERE id = $2 AND owed_cents = 0 RETURNING balance_cents)
+		INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
+		VALUES ($3, $2, $4, $1, (SELECT balance_cents FROM u), $5, $6, $7, $8, $9)`,
+		int64(e.AmountCents), e.UserID, e.ID, e.Kind, sqlrows.NullStr(e.VerificationID), sqlrows.NullStr(e.RentalID), sqlrows.NullStr(e.DepositID), e.Reason, sqlrows.Ms(e.CreatedAt))
+	return nil
+}
+
+// refused tells a Debit's refusal (above) from other errors.
+func refused(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "23514" && pe.ConstraintName == "users_balance_cents_check" ||
+		pe.Code == "23502" && pe.TableName == "ledger" && pe.ColumnName == "balance_after_cents")
+}
+
 // Balance returns the user's balance, or ENOTFOUND.
 func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error) {
 	var b int64

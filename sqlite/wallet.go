@@ -43,6 +43,17 @@ func (t *wtx) Credit(ctx context.Context, e *fetchsms.LedgerEntry) error {
 	return err
 }
 
+// Debit posts a purchase's negative entry, or fails with ErrDebitRefused when
+// the balance is too low or the user owes (the writer is alone: the answer is
+// known at once).
+func (t *wtx) Debit(ctx context.Context, e *fetchsms.LedgerEntry) error {
+	applied, w, err := t.Post(ctx, e)
+	if err == nil && (!applied || w.Owed > 0) {
+		err = fetchsms.ErrDebitRefused
+	}
+	return err
+}
+
 // Balance returns the user's balance.
 func (db *DB) Balance(ctx context.Context, userID string) (fetchsms.Cents, error) {
 	var b fetchsms.Cents

@@ -52,6 +52,13 @@ func (t *faultTx) Credit(a0 context.Context, a1 *fetchsms.LedgerEntry) (err erro
 	return t.tx.Credit(a0, a1)
 }
 
+func (t *faultTx) Debit(a0 context.Context, a1 *fetchsms.LedgerEntry) (err error) {
+	if err = t.step("Debit"); err != nil {
+		return
+	}
+	return t.tx.Debit(a0, a1)
+}
+
 func (t *faultTx) DeliverySucceeded(a0 context.Context, a1 string, a2 time.Time) (err error) {
 	if err = t.step("DeliverySucceeded"); err != nil {
 		return

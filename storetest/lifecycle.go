@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -125,8 +126,12 @@ func testVerificationLifecycle(t *testing.T, open Opener) {
 		t.Parallel()
 		f := setup(t, open, 1)
 		u := f.user(t, 69)
-		if _, err := f.db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"}); fetchsms.ErrorCode(err) != fetchsms.EPAYMENT {
+		_, err := f.db.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "4"})
+		if fetchsms.ErrorCode(err) != fetchsms.EPAYMENT || !strings.Contains(fetchsms.ErrorMessage(err), "your balance is $0.69") {
 			t.Fatalf("got %v", err)
+		}
+		if b := f.balance(t, u.ID); b != 69 {
+			t.Fatalf("balance %d after a refused purchase", b)
 		}
 		cat, _ := f.db.Catalog(ctx)
 		for _, s := range cat {
