@@ -31,27 +31,8 @@ func TestVerificationRefTaken(t *testing.T) {
 		}
 		return sqlrows.NewRef(prefix)
 	})
-	if err := db.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
-		t.Fatal(err)
-	}
-	app, err := fetchsms.New(ctx, db, fetchsms.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := app.CreateGateway(ctx, "bank")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := app.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers([]string{"+13325553000", "+13325553001", "+13325553002"})); err != nil {
-		t.Fatal(err)
-	}
-	u, err := app.CreateUser(ctx, "refs@example.com", "password123", fetchsms.RoleCustomer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := app.Adjust(ctx, u.ID, 10_000, "test credit"); err != nil {
-		t.Fatal(err)
-	}
+	app := newApp(t, db)
+	u := stock(t, app, "refs@example.com", 10_000, "+13325553000", "+13325553001", "+13325553002")
 	a, err := app.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "telegram"})
 	if err != nil {
 		t.Fatal(err)

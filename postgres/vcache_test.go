@@ -6,7 +6,6 @@ import (
 	"time"
 
 	fetchsms "github.com/fetchsms/fetchsms"
-	"github.com/fetchsms/fetchsms/postgres"
 	"github.com/fetchsms/fetchsms/postgres/pgtest"
 )
 
@@ -20,41 +19,9 @@ func TestVerificationCacheAcrossServers(t *testing.T) {
 	pgtest.Available(t)
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
-	open := func() *postgres.DB {
-		db, err := postgres.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		db.SetVCacheTTLForTest(time.Hour)
-		return db
-	}
-	dbA, dbB := open(), open()
-	if err := dbA.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
-		t.Fatal(err)
-	}
-	appA, err := fetchsms.New(ctx, dbA, fetchsms.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	appB, err := fetchsms.New(ctx, dbB, fetchsms.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw, err := appA.CreateGateway(ctx, "bank")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := appA.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers([]string{"+13325551000", "+13325551001"})); err != nil {
-		t.Fatal(err)
-	}
-	u, err := appA.CreateUser(ctx, "cache@example.com", "password123", fetchsms.RoleCustomer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := appA.Adjust(ctx, u.ID, 10_000, "test credit"); err != nil {
-		t.Fatal(err)
-	}
+	dbA, dbB := openCached(t, url), openCached(t, url)
+	appA, appB := newApp(t, dbA), newApp(t, dbB)
+	u := stock(t, appA, "cache@example.com", 10_000, "+13325551000", "+13325551001")
 	v, err := appA.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "telegram"})
 	if err != nil {
 		t.Fatal(err)
@@ -132,42 +99,9 @@ func TestServiceCacheAcrossServers(t *testing.T) {
 	pgtest.Available(t)
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
-	open := func() *fetchsms.App {
-		db, err := postgres.Open(ctx, url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		db.SetVCacheTTLForTest(time.Hour)
-		if err := db.SeedCatalog(ctx, fetchsms.DefaultCatalog()); err != nil {
-			t.Fatal(err)
-		}
-		app, err := fetchsms.New(ctx, db, fetchsms.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return app
-	}
-	dbA, err := postgres.Open(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { dbA.Close() })
-	appA, appB := open(), open()
-	gw, err := appA.CreateGateway(ctx, "bank")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := appA.ImportNumbers(ctx, gw.ID, fetchsms.PlainNumbers([]string{"+13325552000", "+13325552001"})); err != nil {
-		t.Fatal(err)
-	}
-	u, err := appA.CreateUser(ctx, "svc-cache@example.com", "password123", fetchsms.RoleCustomer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := appA.Adjust(ctx, u.ID, 100_000, "test credit"); err != nil {
-		t.Fatal(err)
-	}
+	dbA := openCached(t, url)
+	appA, appB := newApp(t, dbA), newApp(t, openCached(t, url))
+	u := stock(t, appA, "svc-cache@example.com", 100_000, "+13325552000", "+13325552001")
 	buy := func(app *fetchsms.App) (*fetchsms.Verification, error) {
 		v, err := app.CreateVerification(ctx, u.ID, fetchsms.VerificationRequest{Service: "telegram"})
 		if err == nil {
