@@ -35,7 +35,9 @@ type pipeTx struct {
 }
 
 // Defer queues a write whose result no step reads, to be sent with the next
-// statement or the commit.
+// statement or the commit. Its row count is never read: a write that may be
+// refused must fail as a statement (a constraint, NOT NULL: wallet.go's Debit
+// and Credit), because COMMIT may already be on its way behind it.
 func (t *pipeTx) Defer(sql string, args ...any) {
 	t.queueBegin()
 	t.batch.Queue(sql, args...)
