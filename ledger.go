@@ -413,13 +413,17 @@ type LedgerCheck struct {
 	// WaitingOnWithdrawn counts waiting verifications on withdrawn numbers: a
 	// health sweep is due (an operator's command left them to the servers).
 	WaitingOnWithdrawn int
+	// LedgerBreaks counts entries whose balance after is not the balance after
+	// the user's previous entry (in the ledger's order) plus their amount: a
+	// customer reads the ledger as a running balance.
+	LedgerBreaks int
 }
 
 // OK reports whether every invariant holds.
 func (c *LedgerCheck) OK() bool {
 	return len(c.BalanceMismatches) == 0 && len(c.NegativeBalances) == 0 && c.DoubleRefunds == 0 &&
 		c.DoubleHeldNumbers == 0 && c.RefundsWithoutBuys == 0 && c.ReceivedRefunded == 0 &&
-		c.DepositMismatches == 0 && c.OwedMismatches == 0 && c.WithdrawnMismatches == 0
+		c.DepositMismatches == 0 && c.OwedMismatches == 0 && c.WithdrawnMismatches == 0 && c.LedgerBreaks == 0
 }
 
 func (c *LedgerCheck) String() string { return fmt.Sprintf("%+v", *c) }

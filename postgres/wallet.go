@@ -41,19 +41,25 @@ func (t *ptx) Post(ctx context.Context, e *fetchsms.LedgerEntry) (bool, fetchsms
 	return err == nil, w, err
 }
 
+// walletAfter is the balance a deferred post's UPDATE (u) left, as one row:
+// NULL when it updated no row, so the ledger's INSERT fails (NOT NULL) instead
+// of inserting nothing. OFFSET 0 keeps it a step of its own, run before the
+// INSERT draws the entry's seq: the seq is drawn once the wallet's row is
+// locked, so the ledger's order is the order its balances were written in (a
+// seq drawn before the lock let two purchases' entries cross).
+const walletAfter = `(SELECT (SELECT balance_cents FROM u) AS balance OFFSET 0) w`
+
 // Credit posts a positive entry, which always applies. It is deferred
 // (pipetx.go): it travels with the transaction's next statement or its commit.
-// The ledger's row takes its balance from the UPDATE's by a scalar subquery,
-// so when no user row was updated the balance is NULL and the INSERT fails
-// (NOT NULL), failing the statement it travels with and the transaction: a
-// credit can never be lost silently.
+// A credit that updates no row fails (walletAfter), failing the statement it
+// travels with and the transaction: a credit can never be lost silently.
 func (t *ptx) Credit(ctx context.Context, e *fetchsms.LedgerEntry) error {
 	if e.AmountCents <= 0 {
 		return fmt.Errorf("credit of %d cents", e.AmountCents)
 	}
 	t.Defer(`WITH u AS (UPDATE users SET balance_cents = balance_cents + $1 WHERE id = $2 RETURNING balance_cents)
 		INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
-		VALUES ($3, $2, $4, $1, (SELECT balance_cents FROM u), $5, $6, $7, $8, $9)`,
+		SELECT $3, $2, $4, $1, w.balance, $5, $6, $7, $8, $9 FROM `+walletAfter,
 		int64(e.AmountCents), e.UserID, e.ID, e.Kind, sqlrows.NullStr(e.VerificationID), sqlrows.NullStr(e.RentalID), sqlrows.NullStr(e.DepositID), e.Reason, sqlrows.Ms(e.CreatedAt))
 	return nil
 }
@@ -72,7 +78,7 @@ func (t *ptx) Debit(ctx context.Context, e *fetchsms.LedgerEntry) error {
 	t.debits = true
 	t.Defer(`WITH u AS (UPDATE users SET balance_cents = balance_cents + $1 WHERE id = $2 AND owed_cents = 0 RETURNING balance_cents)
 		INSERT INTO ledger (id, user_id, kind, amount_cents, balance_after_cents, verification_id, rental_id, deposit_id, reason, created_at)
-		VALUES ($3, $2, $4, $1, (SELECT balance_cents FROM u), $5, $6, $7, $8, $9)`,
+		SELECT $3, $2, $4, $1, w.balance, $5, $6, $7, $8, $9 FROM `+walletAfter,
 		int64(e.AmountCents), e.UserID, e.ID, e.Kind, sqlrows.NullStr(e.VerificationID), sqlrows.NullStr(e.RentalID), sqlrows.NullStr(e.DepositID), e.Reason, sqlrows.Ms(e.CreatedAt))
 	return nil
 }

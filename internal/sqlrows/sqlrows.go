@@ -746,6 +746,8 @@ func CheckInvariants(query func(q string) (Rows, error), queryRow func(q string)
 		{&c.WithdrawnMismatches, `SELECT count(*) FROM numbers n JOIN gateways g ON g.id = n.gateway_id
 			WHERE (CASE WHEN n.withdrawn THEN 1 ELSE 0 END) <> (CASE WHEN g.withdrawn_at IS NULL THEN 0 ELSE 1 END)`},
 		{&c.WaitingOnWithdrawn, `SELECT count(*) FROM verifications v JOIN numbers n ON n.id = v.number_id WHERE v.status = 'waiting' AND n.withdrawn`},
+		{&c.LedgerBreaks, `SELECT count(*) FROM (SELECT balance_after_cents - amount_cents AS before,
+			lag(balance_after_cents, 1, 0) OVER (PARTITION BY user_id ORDER BY seq) AS previous FROM ledger) l WHERE before <> previous`},
 	} {
 		if err := queryRow(q.query).Scan(q.dst); err != nil {
 			return nil, err
